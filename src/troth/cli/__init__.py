@@ -1,0 +1,42 @@
+"""The `troth` command line. Each module here adds one group of commands."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from troth.cli import audit, consent, datamap, init, policy, refapp, request, scan, server
+from troth.errors import TrothError
+
+app = typer.Typer(
+    name="troth",
+    help="Keep the promises your privacy policy makes.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+for module in (init, policy, audit, datamap, scan, refapp, request, consent, server):
+    module.register(app)
+
+
+def main() -> None:
+    """Console entry point: a TrothError prints its message, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except TrothError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

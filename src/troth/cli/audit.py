@@ -1,0 +1,11 @@
+"""`troth audit ...` commands."""
+
+from __future__ import annotations
+
+import typer
+
+group = typer.Typer(help="audit commands.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(group, name="audit")

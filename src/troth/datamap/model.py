@@ -1,0 +1,149 @@
+"""The shape of datamap.yaml: the app's stores, what each column holds, how a
+subject is reached, and what erasure and deactivation do to each row.
+
+    stores:
+      app: {type: sql, url: "${REFAPP_DB_URL:-sqlite:///refapp.db}"}
+      blobs: {type: blob, path: "${REFAPP_BLOBS:-blobs}"}
+    identities:
+      email: {normalize: email}
+      phone: {normalize: phone, region: US}
+    tables:
+      app.users:
+        primary_key: [id]
+        identities: {email: email, phone: phone, user_id: id}
+        erase: update
+        deactivate: {set: {status: deactivated}, restore: {status: active}}
+        columns:
+          email: {categories: [user.contact.email], erase: hash}
+      app.devices:
+        links: [{column: user_id, to: app.users.id}]
+        erase: delete
+
+A table is reached from an identity directly (`identities`) or through `links`
+to a table that is reached (transitively: order_items -> orders -> users).
+A link with `owner: false` marks rows that are not the subject's but depend on
+the subject's rows (other people's comments on the subject's stories): access
+leaves them out, erasure removes them when their parent row goes.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Normalize(StrEnum):
+    email = "email"
+    phone = "phone"
+    integer = "integer"
+    text = "text"
+
+
+class Identity(Strict):
+    normalize: Normalize = Normalize.text
+    region: str = Field(default="US", pattern=r"^[A-Z]{2}$", description="default phone region")
+    description: str | None = None
+
+
+class SqlStore(Strict):
+    type: Literal["sql"] = "sql"
+    url: str
+    description: str | None = None
+
+
+class BlobStore(Strict):
+    type: Literal["blob"] = "blob"
+    path: str
+    description: str | None = None
+
+
+class TableErase(StrEnum):
+    delete = "delete"  # delete the row
+    update = "update"  # apply each column's erase action, keep the row
+    keep = "keep"  # keep the row untouched, for the recorded reason
+
+
+class ColumnErase(StrEnum):
+    keep = "keep"  # leave as is (needs `reason` when the column holds personal data)
+    null = "null"
+    mask = "mask"  # replace with `mask`
+    hash = "hash"  # keyed HMAC pseudonym, stable per value, never a bare hash
+
+
+class Column(Strict):
+    categories: list[str] = Field(default_factory=list)
+    erase: ColumnErase = ColumnErase.keep
+    mask: str | None = None
+    reason: str | None = None
+    blob: Name | None = Field(default=None, description="blob store holding the file at this path")
+    provided: bool = Field(default=True, description="the subject provided it (portability)")
+    rectify: bool = Field(default=False, description="the subject may correct it")
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _mask_needs_value(self) -> Column:
+        if self.erase == ColumnErase.mask and self.mask is None:
+            raise ValueError("erase: mask needs a `mask` value")
+        return self
+
+
+class Link(Strict):
+    """`column` of this table refers to `to` ("store.table.column" or "table.column")."""
+
+    column: Name
+    to: str = Field(pattern=r"^([A-Za-z_][A-Za-z0-9_]*\.){1,2}[A-Za-z_][A-Za-z0-9_]*$")
+    owner: bool = True
+    erase: TableErase | None = Field(
+        default=None, description="overrides the table's erase for rows reached through this link"
+    )
+    reason: str | None = None
+
+
+class Deactivate(Strict):
+    set: dict[Name, str | int | None] = Field(min_length=1)
+    restore: dict[Name, str | int | None] = Field(min_length=1)
+
+
+class Table(Strict):
+    primary_key: list[Name] = Field(default_factory=lambda: ["id"])
+    identities: dict[Name, Name] = Field(
+        default_factory=dict, description="identity kind -> column holding it"
+    )
+    links: list[Link] = Field(default_factory=list)
+    erase: TableErase = TableErase.delete
+    reason: str | None = None
+    deactivate: Deactivate | None = None
+    columns: dict[Name, Column] = Field(default_factory=dict)
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _keep_needs_reason(self) -> Table:
+        if self.erase == TableErase.keep and not self.reason:
+            raise ValueError("erase: keep needs a `reason`")
+        return self
+
+
+class DataMap(Strict):
+    troth: Literal[1] = 1
+    stores: dict[Name, Annotated[SqlStore | BlobStore, Field(discriminator="type")]]
+    identities: dict[Name, Identity]
+    tables: dict[
+        Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")], Table
+    ] = Field(description='"store.table" -> table')
+
+    def store_of(self, table_key: str) -> str:
+        return table_key.split(".", 1)[0]
+
+    def sql_stores(self) -> dict[str, SqlStore]:
+        return {k: v for k, v in self.stores.items() if isinstance(v, SqlStore)}
+
+    def blob_stores(self) -> dict[str, BlobStore]:
+        return {k: v for k, v in self.stores.items() if isinstance(v, BlobStore)}

@@ -1,0 +1,1 @@
+"""The tamper-evident audit ledger (being built; see issue 2)."""

@@ -1,0 +1,272 @@
+"""The shape of troth.yaml: everything a privacy policy promises, as data.
+
+Where a policy's text is vague, the model says so explicitly instead of
+inventing a number: a retention rule may be `period: while_account_active` or
+`period: unspecified` with a `note` quoting the text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LegalBasis(StrEnum):
+    consent = "consent"
+    contract = "contract"
+    legal_obligation = "legal_obligation"
+    legitimate_interest = "legitimate_interest"
+    vital_interest = "vital_interest"
+    public_task = "public_task"
+
+
+class ConsentMode(StrEnum):
+    """How a purpose relates to consent: opt_in is denied until granted; opt_out is
+    allowed until the subject opts out (sale/sharing under CCPA); none needs no consent."""
+
+    opt_in = "opt_in"
+    opt_out = "opt_out"
+    none = "none"
+
+
+class Source(StrEnum):
+    provided = "provided"
+    automatic = "automatic"
+    third_party = "third_party"
+
+
+class RecipientType(StrEnum):
+    affiliate = "affiliate"
+    processor = "processor"
+    business_partner = "business_partner"
+    advertising_partner = "advertising_partner"
+    authority = "authority"
+    acquirer = "acquirer"
+    public = "public"
+
+
+class Form(StrEnum):
+    """What a recipient receives."""
+
+    raw = "raw"
+    pseudonym = "pseudonym"
+    hashed = "hashed"
+    aggregate = "aggregate"
+    anonymized = "anonymized"
+
+
+class Trigger(StrEnum):
+    collection = "collection"
+    last_activity = "last_activity"
+    account_deletion = "account_deletion"
+    consent_withdrawal = "consent_withdrawal"
+    purpose_fulfilled = "purpose_fulfilled"
+
+
+class RetentionAction(StrEnum):
+    delete = "delete"
+    anonymize = "anonymize"
+    delete_or_anonymize = "delete_or_anonymize"
+
+
+class VaguePeriod(StrEnum):
+    """Retention the text states without a number of days."""
+
+    while_account_active = "while_account_active"
+    as_long_as_necessary = "as_long_as_necessary"
+    as_required_by_law = "as_required_by_law"
+    unspecified = "unspecified"
+
+
+class RightKind(StrEnum):
+    access = "access"
+    portability = "portability"
+    rectification = "rectification"
+    erasure = "erasure"
+    deactivation = "deactivation"
+    restriction = "restriction"
+    objection = "objection"
+    withdraw_consent = "withdraw_consent"
+    opt_out_sale = "opt_out_sale"
+    complaint = "complaint"
+
+
+class Channel(StrEnum):
+    email = "email"
+    web = "web"
+    app = "app"
+    postal = "postal"
+    phone = "phone"
+    in_app = "in_app"
+    website = "website"
+
+
+class PolicyInfo(Strict):
+    name: str
+    version: str
+    effective_date: dt.date
+    url: str | None = None
+    language: str = "en"
+
+
+class Address(Strict):
+    lines: list[str] = Field(min_length=1)
+
+
+class Person(Strict):
+    name: str | None = None
+    title: str | None = None
+    email: EmailStr | None = None
+    phone: str | None = None
+    address: str | None = None
+
+
+class Authority(Strict):
+    name: str
+    url: str | None = None
+    note: str | None = None
+
+
+class Contacts(Strict):
+    privacy_email: EmailStr | None = None
+    grievance_officer: Person | None = None
+    dpo: Person | None = None
+    postal_address: str | None = None
+    supervisory_authority: Authority | None = None
+
+
+class Organization(Strict):
+    name: str
+    legal_name: str | None = None
+    website: str | None = None
+    country: str | None = None
+    address: str | None = None
+
+
+class Category(Strict):
+    """A custom data category declared in troth.yaml, beside fideslang's taxonomy."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+    name: str
+    description: str | None = None
+
+
+class DataSubject(Strict):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    description: str | None = None
+
+
+class Collection(Strict):
+    """What is collected from whom, and how."""
+
+    categories: list[str] = Field(min_length=1)
+    subjects: list[str] = Field(default_factory=list)
+    source: Source
+    required: bool | None = None
+    note: str | None = None
+
+
+class Purpose(Strict):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+    name: str
+    description: str | None = None
+    categories: list[str] = Field(default_factory=list)
+    legal_basis: LegalBasis
+    consent: ConsentMode = ConsentMode.none
+    sale_or_share: bool = False
+    note: str | None = None
+
+
+class Recipient(Strict):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    type: RecipientType
+    receives: Form
+    categories: list[str] = Field(default_factory=list)
+    purposes: list[str] = Field(default_factory=list)
+    sale_or_share: bool = False
+    condition: str | None = None
+    note: str | None = None
+
+
+class RetentionRule(Strict):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    categories: list[str] = Field(min_length=1)
+    period_days: int | None = Field(default=None, ge=0)
+    period: VaguePeriod | None = None
+    trigger: Trigger = Trigger.collection
+    action: RetentionAction = RetentionAction.delete
+    exceptions: list[str] = Field(default_factory=list)
+    backups_days: int | None = Field(default=None, ge=0)
+    note: str | None = None
+
+
+class Right(Strict):
+    right: RightKind
+    deadline_days: int | None = Field(default=None, ge=1)
+    channels: list[Channel] = Field(default_factory=list)
+    verification: Literal["email_code", "account_login", "manual", "none"] = "email_code"
+    requires_approval: bool = False
+    note: str | None = None
+
+
+class Rights(Strict):
+    offered: list[Right] = Field(default_factory=list)
+    deadlines: dict[str, int] = Field(
+        default_factory=lambda: {"gdpr": 30, "ccpa": 45},
+        description="Response deadline in days per jurisdiction.",
+    )
+    default_jurisdiction: str = "gdpr"
+
+
+class Children(Strict):
+    minimum_age: int | None = Field(default=None, ge=0)
+    purchase_minimum_age: int | None = Field(default=None, ge=0)
+    on_underage: Literal["delete", "suspend", "parental_consent", "unspecified"] = "unspecified"
+    note: str | None = None
+
+
+class Security(Strict):
+    controls: list[str] = Field(default_factory=list)
+    note: str | None = None
+
+
+class Changes(Strict):
+    notify: list[Channel] = Field(default_factory=list)
+    existing_users_bound_after_days: int | None = Field(default=None, ge=0)
+    new_users_bound_immediately: bool = True
+    note: str | None = None
+
+
+class Policy(Strict):
+    troth: Literal[1] = 1
+    policy: PolicyInfo
+    organization: Organization
+    contacts: Contacts = Contacts()
+    categories: list[Category] = Field(default_factory=list)
+    data_subjects: list[DataSubject] = Field(default_factory=list)
+    collection: list[Collection] = Field(default_factory=list)
+    purposes: list[Purpose] = Field(default_factory=list)
+    recipients: list[Recipient] = Field(default_factory=list)
+    retention: list[RetentionRule] = Field(default_factory=list)
+    rights: Rights = Rights()
+    children: Children = Children()
+    security: Security = Security()
+    changes: Changes = Changes()
+
+    def purpose(self, key: str) -> Purpose | None:
+        return next((p for p in self.purposes if p.key == key), None)
+
+    def right(self, kind: RightKind) -> Right | None:
+        return next((r for r in self.rights.offered if r.right == kind), None)
+
+    def deadline_days(self, jurisdiction: str | None = None) -> int:
+        return self.rights.deadlines.get(jurisdiction or self.rights.default_jurisdiction, 30)

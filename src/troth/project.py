@@ -1,0 +1,102 @@
+"""A troth project: a folder with troth.yaml, datamap.yaml, troth.toml and engine state.
+
+Layout::
+
+    troth.yaml      the declared policy
+    datamap.yaml    the app's data stores and what they hold
+    troth.toml      engine settings (store URL, outbox, SMTP); optional
+    .troth/         engine state: troth.db (SQLite store), secret.key, outbox/
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from troth.errors import TrothError
+
+STATE_DIR = ".troth"
+SECRET_ENV = "TROTH_SECRET_KEY"
+STORE_ENV = "TROTH_STORE_URL"
+PROJECT_ENV = "TROTH_PROJECT"
+
+
+@dataclass
+class Project:
+    root: Path
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def policy_path(self) -> Path:
+        return self.root / "troth.yaml"
+
+    @property
+    def datamap_path(self) -> Path:
+        return self.root / "datamap.yaml"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.state_dir / "outbox"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.state_dir / "exports"
+
+    @property
+    def store_url(self) -> str:
+        """TROTH_STORE_URL, else troth.toml's [store] url, else SQLite in .troth/."""
+        url = os.environ.get(STORE_ENV) or self.settings.get("store", {}).get("url")
+        if url:
+            return str(url)
+        return f"sqlite:///{self.state_dir / 'troth.db'}"
+
+    @property
+    def secret_key(self) -> bytes:
+        """The project's HMAC key: TROTH_SECRET_KEY (hex), else .troth/secret.key."""
+        from_env = os.environ.get(SECRET_ENV)
+        if from_env:
+            try:
+                return bytes.fromhex(from_env)
+            except ValueError as exc:
+                raise TrothError(f"{SECRET_ENV} must be hex-encoded") from exc
+        path = self.state_dir / "secret.key"
+        if not path.exists():
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(32))
+        return bytes.fromhex(path.read_text().strip())
+
+    def keyed_hash(self, purpose: str, value: str) -> str:
+        """HMAC-SHA256 of `value` under the project key, separated by `purpose`."""
+        mac = hmac.new(self.secret_key, f"{purpose}\x00{value}".encode(), hashlib.sha256)
+        return mac.hexdigest()
+
+    def subject_ref(self, identity_kind: str, normalized_value: str) -> str:
+        """The ledger's name for a subject: never the raw identity."""
+        return "s:" + self.keyed_hash("subject:" + identity_kind, normalized_value)[:32]
+
+
+def open_project(root: Path | str | None = None) -> Project:
+    """The project in `root`, else $TROTH_PROJECT, else the current folder."""
+    path = Path(root or os.environ.get(PROJECT_ENV) or ".").resolve()
+    if not path.is_dir():
+        raise TrothError(f"{path}: no such project folder")
+    settings: dict[str, Any] = {}
+    config = path / "troth.toml"
+    if config.exists():
+        try:
+            settings = tomllib.loads(config.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise TrothError(f"{config}: {exc}") from exc
+    return Project(root=path, settings=settings)

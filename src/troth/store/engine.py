@@ -1,0 +1,109 @@
+"""Connecting to the engine store and keeping its schema current."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from troth.errors import TrothError
+
+metadata = MetaData()
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+BUSY_TIMEOUT_MS = 30_000
+MIGRATION_LOCK_ID = 0x7E07_0001
+
+
+def migration_folders() -> list[Path]:
+    """Every part's `migrations/` folder: one Alembic branch per part."""
+    return sorted(p for p in PACKAGE_ROOT.glob("*/migrations") if p.is_dir())
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
+    # Python's sqlite3 opens transactions lazily; take control so that BEGIN IMMEDIATE works.
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue on the
+    # busy timeout instead of failing with "database is locked" at upgrade time.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Store:
+    """A handle on the engine store: an SQLAlchemy engine plus transaction helpers."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One transaction: committed on success, rolled back on any error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def upgrade(self) -> None:
+        """Bring every part's tables to its newest migration."""
+        config = Config()
+        config.set_main_option("script_location", str(Path(__file__).parent / "alembic"))
+        config.set_main_option(
+            "version_locations", " ".join(str(p) for p in migration_folders())
+        )
+        config.set_main_option("path_separator", "space")
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Several processes may start at once; one migrates, the others wait.
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
+            config.attributes["connection"] = conn
+            command.upgrade(config, "heads")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def create_store_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise TrothError(f"store URL {url!r} is not a valid SQLAlchemy URL") from exc
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def open_store(url: str, *, upgrade: bool = True) -> Store:
+    """Open the engine store at `url`, creating or migrating its tables first."""
+    store = Store(create_store_engine(url))
+    if upgrade:
+        store.upgrade()
+    return store
