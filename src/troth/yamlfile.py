@@ -66,16 +66,12 @@ def line_of(document: Any, loc: Sequence[str | int]) -> int | None:
     return line
 
 
-def validation_problems(
-    name: str, document: Any, error: ValidationError
-) -> list[Problem]:
+def validation_problems(name: str, document: Any, error: ValidationError) -> list[Problem]:
     """Pydantic's errors as Problems that name file, line and key path."""
     problems = []
     for err in error.errors(include_url=False):
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
-        problems.append(
-            Problem(name, line_of(document, loc), format_path(loc), describe(err))
-        )
+        problems.append(Problem(name, line_of(document, loc), format_path(loc), describe(err)))
     return problems
 
 

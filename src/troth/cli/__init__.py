@@ -7,7 +7,18 @@ import sys
 import typer
 from rich.console import Console
 
-from troth.cli import audit, consent, datamap, init, policy, refapp, request, scan, server
+from troth.cli import (
+    audit,
+    consent,
+    datamap,
+    init,
+    policy,
+    policy_publish,
+    refapp,
+    request,
+    scan,
+    server,
+)
 from troth.errors import TrothError
 
 app = typer.Typer(
@@ -18,7 +29,8 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for module in (init, policy, audit, datamap, scan, refapp, request, consent, server):
+GROUPS = (init, policy, policy_publish, audit, datamap, scan, refapp, request, consent, server)
+for module in GROUPS:
     module.register(app)
 
 

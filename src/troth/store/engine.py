@@ -69,9 +69,7 @@ class Store:
         """Bring every part's tables to its newest migration."""
         config = Config()
         config.set_main_option("script_location", str(Path(__file__).parent / "alembic"))
-        config.set_main_option(
-            "version_locations", " ".join(str(p) for p in migration_folders())
-        )
+        config.set_main_option("version_locations", " ".join(str(p) for p in migration_folders()))
         config.set_main_option("path_separator", "space")
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":

@@ -1,0 +1,78 @@
+"""Run the benchmarks, print one table, and write bench/RESULTS.md."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import os
+import platform
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.common import Result
+
+HERE = Path(__file__).resolve().parent
+
+
+def available() -> list[str]:
+    return sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
+
+
+def run(names: list[str], quick: bool) -> list[Result]:
+    results: list[Result] = []
+    for name in names:
+        module = importlib.import_module(f"bench.bench_{name}")
+        results.extend(module.run(quick))
+    return results
+
+
+def table(results: list[Result]) -> Table:
+    out = Table("bench", "metric", "value", "target", "baseline (same run)", "ok")
+    for r in results:
+        ok = "" if r.ok is None else ("yes" if r.ok else "NO")
+        out.add_row(r.bench, r.metric, f"{r.value:,.2f} {r.unit}", r.target, r.baseline, ok)
+    return out
+
+
+def markdown(results: list[Result], quick: bool) -> str:
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Last run: {when} on {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}{' (quick mode)' if quick else ''}. "
+        "Produced by `make bench`; do not edit by hand.",
+        "",
+        "| bench | metric | value | target | baseline (same run) | ok |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        ok = "" if r.ok is None else ("yes" if r.ok else "**no**")
+        value = f"{r.value:,.2f} {r.unit}"
+        lines.append(f"| {r.bench} | {r.metric} | {value} | {r.target} | {r.baseline} | {ok} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all: {available()})")
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    args = parser.parse_args()
+    names = args.names or available()
+    unknown = set(names) - set(available())
+    if unknown:
+        print(f"unknown benchmark(s): {sorted(unknown)}; have {available()}", file=sys.stderr)
+        return 2
+    results = run(names, args.quick)
+    Console().print(table(results))
+    if not args.names:
+        (HERE / "RESULTS.md").write_text(markdown(results, args.quick))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""What a benchmark returns, and small timing helpers."""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Result:
+    bench: str  # e.g. "ledger"
+    metric: str  # e.g. "appends/s (batched)"
+    value: float
+    unit: str
+    target: str = ""  # e.g. ">= 20000"
+    baseline: str = ""  # the same work done by a floor measured in the same run
+    ok: bool | None = None  # None when there is no target
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Seconds that one call of `fn` takes."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def median(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
