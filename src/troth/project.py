@@ -87,6 +87,29 @@ class Project:
         return "s:" + self.keyed_hash("subject:" + identity_kind, normalized_value)[:32]
 
 
+STARTER_FILES = ("troth.yaml", "datamap.yaml", "troth.toml")
+
+
+def init_project(root: Path | str, *, force: bool = False) -> Project:
+    """Make `root` a project: starter troth.yaml, datamap.yaml, troth.toml and .troth/.
+
+    Existing files are never overwritten unless `force`; nothing is written when any exists.
+    """
+    path = Path(root).resolve()
+    existing = [name for name in STARTER_FILES if (path / name).exists()]
+    if existing and not force:
+        raise TrothError(f"{path} already has {', '.join(existing)}; use --force to overwrite")
+    path.mkdir(parents=True, exist_ok=True)
+    starter = Path(__file__).parent / "starter"
+    for name in STARTER_FILES:
+        (path / name).write_text((starter / name).read_text())
+    project = open_project(path)
+    project.state_dir.mkdir(exist_ok=True)
+    (project.state_dir / ".gitignore").write_text("*\n")
+    project.secret_key  # noqa: B018 - creates .troth/secret.key with mode 0600
+    return project
+
+
 def open_project(root: Path | str | None = None) -> Project:
     """The project in `root`, else $TROTH_PROJECT, else the current folder."""
     path = Path(root or os.environ.get(PROJECT_ENV) or ".").resolve()
