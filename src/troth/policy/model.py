@@ -19,12 +19,15 @@ class Strict(BaseModel):
 
 
 class LegalBasis(StrEnum):
+    """The GDPR Art. 6 basis; unspecified when the text names none (lint reports it)."""
+
     consent = "consent"
     contract = "contract"
     legal_obligation = "legal_obligation"
     legitimate_interest = "legitimate_interest"
     vital_interest = "vital_interest"
     public_task = "public_task"
+    unspecified = "unspecified"
 
 
 class ConsentMode(StrEnum):
@@ -40,6 +43,7 @@ class Source(StrEnum):
     provided = "provided"
     automatic = "automatic"
     third_party = "third_party"
+    unspecified = "unspecified"
 
 
 class RecipientType(StrEnum):
@@ -50,6 +54,7 @@ class RecipientType(StrEnum):
     authority = "authority"
     acquirer = "acquirer"
     public = "public"
+    third_party = "third_party"
 
 
 class Form(StrEnum):
@@ -111,7 +116,7 @@ class Channel(StrEnum):
 class PolicyInfo(Strict):
     name: str
     version: str
-    effective_date: dt.date
+    effective_date: dt.date | None = None
     url: str | None = None
     language: str = "en"
 
@@ -140,6 +145,7 @@ class Contacts(Strict):
     dpo: Person | None = None
     postal_address: str | None = None
     supervisory_authority: Authority | None = None
+    note: str | None = None
 
 
 class Organization(Strict):
@@ -206,6 +212,9 @@ class RetentionRule(Strict):
     action: RetentionAction = RetentionAction.delete
     exceptions: list[str] = Field(default_factory=list)
     backups_days: int | None = Field(default=None, ge=0)
+    notify_first: bool = Field(
+        default=False, description="The subject is contacted before the rule deletes."
+    )
     note: str | None = None
 
 
@@ -242,7 +251,9 @@ class Security(Strict):
 class Changes(Strict):
     notify: list[Channel] = Field(default_factory=list)
     existing_users_bound_after_days: int | None = Field(default=None, ge=0)
-    new_users_bound_immediately: bool = True
+    new_users_bound_immediately: bool | None = Field(
+        default=True, description="None when the text does not say."
+    )
     note: str | None = None
 
 
