@@ -141,6 +141,8 @@ class Authority(Strict):
 
 class Contacts(Strict):
     privacy_email: EmailStr | None = None
+    phone: str | None = None
+    contact_form: str | None = Field(default=None, description="URL or description of a form.")
     grievance_officer: Person | None = None
     dpo: Person | None = None
     postal_address: str | None = None
@@ -176,7 +178,13 @@ class Collection(Strict):
     categories: list[str] = Field(min_length=1)
     subjects: list[str] = Field(default_factory=list)
     source: Source
-    required: bool | None = None
+    origin: str | None = Field(
+        default=None, description="Who provides it, for third_party sources (GDPR Art. 14(2)(f))."
+    )
+    required: bool | None = Field(
+        default=None,
+        description="Providing it is a statutory or contractual requirement; None = unstated.",
+    )
     note: str | None = None
 
 
@@ -186,6 +194,9 @@ class Purpose(Strict):
     description: str | None = None
     categories: list[str] = Field(default_factory=list)
     legal_basis: LegalBasis
+    legitimate_interests: str | None = Field(
+        default=None, description="The interests pursued, for legal_basis legitimate_interest."
+    )
     consent: ConsentMode = ConsentMode.none
     sale_or_share: bool = False
     note: str | None = None
@@ -234,6 +245,9 @@ class Rights(Strict):
         description="Response deadline in days per jurisdiction.",
     )
     default_jurisdiction: str = "gdpr"
+    non_discrimination: bool | None = Field(
+        default=None, description="The notice promises no discrimination for exercising rights."
+    )
 
 
 class Children(Strict):
@@ -257,6 +271,32 @@ class Changes(Strict):
     note: str | None = None
 
 
+class Safeguard(StrEnum):
+    adequacy = "adequacy"
+    standard_contractual_clauses = "standard_contractual_clauses"
+    binding_corporate_rules = "binding_corporate_rules"
+    consent = "consent"
+    other = "other"
+    unspecified = "unspecified"
+
+
+class Transfers(Strict):
+    """International transfers (GDPR Art. 13(1)(f)); absent when the text does not say."""
+
+    occurs: bool
+    destinations: list[str] = Field(default_factory=list)
+    safeguard: Safeguard | None = None
+    note: str | None = None
+
+
+class AutomatedDecisions(Strict):
+    """Automated decision-making incl. profiling (GDPR Art. 13(2)(f))."""
+
+    used: bool
+    logic: str | None = None
+    consequences: str | None = None
+
+
 class Policy(Strict):
     troth: Literal[1] = 1
     policy: PolicyInfo
@@ -272,6 +312,12 @@ class Policy(Strict):
     children: Children = Children()
     security: Security = Security()
     changes: Changes = Changes()
+    sells_or_shares: bool | None = Field(
+        default=None,
+        description="Whether personal information is sold or shared (CCPA); None = unstated.",
+    )
+    international_transfers: Transfers | None = None
+    automated_decisions: AutomatedDecisions | None = None
 
     def purpose(self, key: str) -> Purpose | None:
         return next((p for p in self.purposes if p.key == key), None)
