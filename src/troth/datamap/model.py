@@ -32,6 +32,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
 
@@ -91,7 +92,7 @@ class Column(Strict):
     @model_validator(mode="after")
     def _mask_needs_value(self) -> Column:
         if self.erase == ColumnErase.mask and self.mask is None:
-            raise ValueError("erase: mask needs a `mask` value")
+            raise PydanticCustomError("mask", "erase: mask needs a `mask` value")
         return self
 
 
@@ -105,6 +106,12 @@ class Link(Strict):
         default=None, description="overrides the table's erase for rows reached through this link"
     )
     reason: str | None = None
+
+    def target(self, table_key: str) -> tuple[str, str]:
+        """("store.table", column) this link points to, seen from the table `table_key`."""
+        parts = self.to.split(".")
+        store = parts[0] if len(parts) == 3 else table_key.split(".", 1)[0]
+        return f"{store}.{parts[-2]}", parts[-1]
 
 
 class Deactivate(Strict):
@@ -127,7 +134,7 @@ class Table(Strict):
     @model_validator(mode="after")
     def _keep_needs_reason(self) -> Table:
         if self.erase == TableErase.keep and not self.reason:
-            raise ValueError("erase: keep needs a `reason`")
+            raise PydanticCustomError("reason", "erase: keep needs a `reason`")
         return self
 
 
