@@ -224,7 +224,12 @@ def jurisdiction(doc: dict[str, Any]) -> Iterator[Issue]:
     if not isinstance(rights, dict):
         return
     deadlines, default = rights.get("deadlines"), rights.get("default_jurisdiction", "gdpr")
-    if isinstance(deadlines, dict) and isinstance(default, str) and default not in deadlines:
+    if (
+        isinstance(deadlines, dict)
+        and deadlines
+        and isinstance(default, str)
+        and default not in deadlines
+    ):
         yield (
             ("rights", "default_jurisdiction"),
             (f"{default!r} has no entry in rights.deadlines ({', '.join(map(str, deadlines))})"),
