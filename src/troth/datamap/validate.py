@@ -1,0 +1,299 @@
+"""Checking a data map against troth.yaml, the fideslang taxonomy and the live databases.
+
+Errors make a data map unusable (a missing column, a mask that cannot be written,
+an undeclared category); warnings point at slow or doubtful spots (an identity
+column without an index, a declared category stored nowhere, a table nobody
+reaches). Works through SQLAlchemy's inspector on SQLite, PostgreSQL and MariaDB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import Engine, inspect
+from sqlalchemy import types as sqltypes
+from sqlalchemy.exc import SQLAlchemyError
+
+from troth.datamap.graph import reached_tables
+from troth.datamap.model import Column, ColumnErase, DataMap, Link, Normalize, Table, TableErase
+from troth.datamap.stores import database_url, engine_for, sql_engine
+from troth.errors import Problem, TrothError
+from troth.policy.model import Policy
+from troth.policy.taxonomy import categories, covers, fideslang_categories, suggest
+from troth.project import Project
+from troth.yamlfile import format_path, line_of, read_yaml
+
+Severity = Literal["error", "warning"]
+Loc = tuple[str | int, ...]
+TypeKind = Literal["integer", "number", "text", "other"]
+
+
+@dataclass(frozen=True)
+class Finding(Problem):
+    """A Problem with a severity: errors must be fixed, warnings should be looked at."""
+
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {Problem.__str__(self)}"
+
+
+@dataclass
+class LiveTable:
+    columns: dict[str, dict[str, Any]]
+    leading: set[str] = field(default_factory=set)  # first column of an index, PK or unique
+
+
+Schema = dict[str, LiveTable]
+
+
+def validate(
+    project: Project,
+    datamap: DataMap,
+    policy: Policy | None = None,
+    *,
+    db_url: str | None = None,
+) -> list[Finding]:
+    """Every finding for `datamap`, errors first; `db_url` replaces the (single) SQL store URL."""
+    document = read_yaml(project.datamap_path) if project.datamap_path.exists() else None
+    name = project.datamap_path.name
+    schemas, raw = _live_schemas(project, datamap, db_url)
+    raw.extend(_category_findings(datamap, policy))
+    raw.extend(_reach_findings(datamap))
+    for key, table in datamap.tables.items():
+        schema = schemas.get(datamap.store_of(key))
+        if schema is not None:
+            raw.extend(_table_findings(datamap, key, table, schemas, schema))
+    for store, schema in schemas.items():
+        for live in sorted(set(schema) - {k.split(".", 1)[1] for k in datamap.tables}):
+            raw.append(("warning", ("tables",), f"table '{store}.{live}' is not in the data map"))
+    findings = [
+        Finding(name, line_of(document, loc), format_path(loc), message, severity)
+        for severity, loc, message in raw
+    ]
+    return sorted(findings, key=lambda f: f.severity != "error")
+
+
+Raw = tuple[Severity, Loc, str]
+
+
+def _live_schemas(
+    project: Project, datamap: DataMap, db_url: str | None
+) -> tuple[dict[str, Schema], list[Raw]]:
+    stores = datamap.sql_stores()
+    if db_url is not None and len(stores) != 1:
+        raise TrothError(f"--db needs a data map with one SQL store; this one has {len(stores)}")
+    schemas: dict[str, Schema] = {}
+    raw: list[Raw] = []
+    for store in stores:
+        try:
+            engine = (
+                engine_for(database_url(db_url, project.root, "--db"))
+                if db_url is not None
+                else sql_engine(project, datamap, store)
+            )
+            schemas[store] = read_schema(engine)
+        except SQLAlchemyError as exc:
+            cause = getattr(exc, "orig", None) or exc
+            message = f"cannot read the database: {type(cause).__name__}"
+            raw.append(("error", ("stores", store, "url"), message))
+    return schemas, raw
+
+
+def read_schema(engine: Engine) -> Schema:
+    """Tables, columns and leading index columns of a live database."""
+    inspector = inspect(engine)
+    schema: Schema = {}
+    for table in inspector.get_table_names():
+        live = LiveTable({c["name"]: dict(c) for c in inspector.get_columns(table)})
+        firsts: list[list[Any]] = [inspector.get_pk_constraint(table)["constrained_columns"]]
+        firsts += [list(i["column_names"]) for i in inspector.get_indexes(table)]
+        firsts += [list(u["column_names"]) for u in inspector.get_unique_constraints(table)]
+        live.leading = {str(cols[0]) for cols in firsts if cols and cols[0]}
+        schema[table] = live
+    return schema
+
+
+def type_kind(column: dict[str, Any]) -> TypeKind:
+    kind = column["type"]
+    if isinstance(kind, sqltypes.Integer):
+        return "integer"
+    if isinstance(kind, sqltypes.Numeric):
+        return "number"
+    if isinstance(kind, sqltypes.String):
+        return "text"
+    return "other"
+
+
+def _category_findings(datamap: DataMap, policy: Policy | None) -> Iterator[Raw]:
+    known = set(categories(policy) if policy else fideslang_categories())
+    declared = declared_categories(policy) if policy else set()
+    stored: set[str] = set()
+    for key, table in datamap.tables.items():
+        for column, spec in table.columns.items():
+            for i, category in enumerate(spec.categories):
+                stored.add(category)
+                loc: Loc = ("tables", key, "columns", column, "categories", i)
+                if category not in known:
+                    nearest = suggest(category, known)
+                    hint = f"; did you mean {nearest!r}?" if nearest else ""
+                    message = f"unknown category {category!r}: in neither the fideslang taxonomy"
+                    yield "error", loc, f"{message} nor troth.yaml's categories{hint}"
+                elif policy and not any(covers(d, category) for d in declared):
+                    yield "error", loc, f"category {category!r} is not declared in troth.yaml"
+    for category in sorted(declared):
+        if category in known and not any(covers(category, s) for s in stored):
+            yield (
+                "warning",
+                (),
+                f"category {category!r} is declared in troth.yaml but stored nowhere",
+            )
+
+
+def _reach_findings(datamap: DataMap) -> Iterator[Raw]:
+    reached = reached_tables(datamap)
+    for key in datamap.tables:
+        if key not in reached:
+            yield (
+                "warning",
+                ("tables", key),
+                "no identity reaches this table (add identities or links)",
+            )
+
+
+def _table_findings(
+    datamap: DataMap, key: str, table: Table, schemas: dict[str, Schema], schema: Schema
+) -> Iterator[Raw]:
+    store, name = key.split(".", 1)
+    at: Loc = ("tables", key)
+    live = schema.get(name)
+    if live is None:
+        yield "error", at, f"no table {name!r} in store {store!r}"
+        return
+
+    def exists(column: str, loc: Loc) -> bool:
+        if column in live.columns:
+            return True
+        missing.append(("error", loc, f"no column {column!r} in table {name!r}"))
+        return False
+
+    missing: list[Raw] = []
+    for i, column in enumerate(table.primary_key):
+        exists(column, (*at, "primary_key", i))
+    for kind, column in table.identities.items():
+        if exists(column, (*at, "identities", kind)):
+            yield from _identity_findings(
+                datamap, name, kind, live, column, (*at, "identities", kind)
+            )
+    for i, link in enumerate(table.links):
+        if exists(link.column, (*at, "links", i, "column")):
+            yield from _link_findings(key, name, link, live, schemas, (*at, "links", i))
+    if table.deactivate:
+        for part, values in (("set", table.deactivate.set), ("restore", table.deactivate.restore)):
+            for column, value in values.items():
+                loc = (*at, "deactivate", part, column)
+                if exists(column, loc) and isinstance(value, str) and _numeric(live, column):
+                    yield "error", loc, f"text value for {type_kind(live.columns[column])} column"
+    for column, spec in table.columns.items():
+        if exists(column, (*at, "columns", column)):
+            yield from _erase_findings(table, live.columns[column], spec, (*at, "columns", column))
+    yield from missing
+    unlisted = sorted(set(live.columns) - set(table.columns))
+    if unlisted:
+        yield "warning", (*at, "columns"), f"columns not in the data map: {', '.join(unlisted)}"
+
+
+def _numeric(live: LiveTable, column: str) -> bool:
+    return type_kind(live.columns[column]) in ("integer", "number")
+
+
+def _identity_findings(
+    datamap: DataMap, table: str, kind: str, live: LiveTable, column: str, loc: Loc
+) -> Iterator[Raw]:
+    identity = datamap.identities.get(kind)
+    found = type_kind(live.columns[column])
+    if identity is not None:
+        wants_integer = identity.normalize == Normalize.integer
+        if wants_integer and found != "integer":
+            yield "error", loc, f"normalize integer on a {found} column"
+        elif not wants_integer and found in ("integer", "number"):
+            yield "error", loc, f"normalize {identity.normalize.value} on a {found} column"
+    if column not in live.leading:
+        yield (
+            "warning",
+            loc,
+            f"identity column without an index; add: {create_index(table, column)}",
+        )
+
+
+def _link_findings(
+    key: str, table: str, link: Link, live: LiveTable, schemas: dict[str, Schema], loc: Loc
+) -> Iterator[Raw]:
+    target, column = link.target(key)
+    store, name = target.split(".", 1)
+    schema = schemas.get(store)
+    if schema is None:
+        return
+    other = schema.get(name)
+    if other is None:
+        yield "error", (*loc, "to"), f"no table {name!r} in store {store!r}"
+        return
+    if column not in other.columns:
+        yield "error", (*loc, "to"), f"no column {column!r} in table {name!r}"
+        return
+    here, there = type_kind(live.columns[link.column]), type_kind(other.columns[column])
+    if here != there:
+        yield "error", loc, f"links a {here} column to a {there} column"
+    if link.column not in live.leading:
+        yield (
+            "warning",
+            loc,
+            f"link column without an index; add: {create_index(table, link.column)}",
+        )
+
+
+def _erase_findings(table: Table, live: dict[str, Any], spec: Column, loc: Loc) -> Iterator[Raw]:
+    if spec.blob is not None and type_kind(live) != "text":
+        yield "error", (*loc, "blob"), f"blob paths need a text column, not {type_kind(live)}"
+    if table.erase != TableErase.update:
+        return
+    kind, length = type_kind(live), getattr(live["type"], "length", None)
+    if spec.erase == ColumnErase.null and not live.get("nullable", True):
+        yield "error", (*loc, "erase"), "erase: null on a NOT NULL column"
+    if spec.erase == ColumnErase.mask and spec.mask is not None:
+        if kind != "text" and not _fits_number(spec.mask, kind):
+            yield "error", (*loc, "mask"), f"mask {spec.mask!r} does not fit a {kind} column"
+        elif kind == "text" and length is not None and len(spec.mask) > length:
+            yield "error", (*loc, "mask"), f"mask is longer than the column ({length})"
+    if spec.erase == ColumnErase.hash:
+        if kind != "text":
+            yield "error", (*loc, "erase"), f"erase: hash writes text into a {kind} column"
+        elif length is not None and length < HASH_LENGTH:
+            yield "warning", (*loc, "erase"), f"keyed pseudonyms have {HASH_LENGTH} characters"
+
+
+HASH_LENGTH = 64
+
+
+def _fits_number(value: str, kind: TypeKind) -> bool:
+    try:
+        int(value) if kind == "integer" else float(value)
+    except ValueError:
+        return False
+    return kind in ("integer", "number")
+
+
+def create_index(table: str, column: str) -> str:
+    name = f"{table}_{column}"[:63]
+    return f"CREATE INDEX {name} ON {table} ({column});"
+
+
+def declared_categories(policy: Policy) -> set[str]:
+    """Every category troth.yaml names: custom ones, collection, purposes, recipients, retention."""
+    named = {c.key for c in policy.categories}
+    for group in (policy.collection, policy.purposes, policy.recipients, policy.retention):
+        for item in group:
+            named.update(item.categories)
+    return named
