@@ -1,0 +1,176 @@
+"""Appending to the ledger and reading it back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from troth.errors import TrothError
+from troth.ledger import tables
+from troth.ledger.chain import entry_hash, now_text, parse_time, time_text
+from troth.ledger.screen import LedgerInputError, canonical_data, check_fields
+from troth.store import Store
+
+MAX_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event to record; see `record` for what each field may hold."""
+
+    kind: str
+    actor: str = "system"
+    subject: str | None = None
+    ref: str | None = None
+    data: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Head:
+    """The newest entry: its sequence number (0 when empty) and hash."""
+
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    at: dt.datetime
+    kind: str
+    actor: str
+    subject: str | None
+    ref: str | None
+    data: dict[str, Any] = field(default_factory=dict)
+    hash: str = ""
+    prev_hash: str = ""
+
+
+class LedgerDamaged(TrothError):
+    """The ledger's head row is gone: refuse to append until someone has looked."""
+
+
+def record(
+    conn: Connection,
+    kind: str,
+    *,
+    actor: str = "system",
+    subject: str | None = None,
+    ref: str | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> int:
+    """Append one event inside the caller's transaction `conn`; return its sequence number.
+
+    `kind` is a dotted name (`request.created`), `subject` a `Project.subject_ref` value,
+    `ref` an object id, `data` a small JSON mapping without raw personal data. The entry
+    commits or rolls back with the caller's work. Appenders queue on the ledger's head row
+    until the transaction ends, so keep the transaction short after calling this.
+    """
+    return record_many(conn, [Event(kind, actor, subject, ref, data)])[0]
+
+
+def record_many(conn: Connection, events: Iterable[Event]) -> list[int]:
+    """Append `events` in order inside `conn`'s transaction; return their sequence numbers.
+
+    Every event is checked before anything is written: one bad event records none.
+    """
+    rows = [_prepare(event) for event in events]
+    if not rows:
+        return []
+    seq, prev = _lock_head(conn)
+    first = seq + 1
+    at = now_text()
+    for row in rows:
+        seq += 1
+        row["seq"], row["at"], row["prev_hash"] = seq, at, prev
+        prev = row["hash"] = entry_hash(
+            seq, at, row["kind"], row["actor"], row["subject"], row["ref"], row["data"], prev
+        )
+    conn.execute(tables.entries.insert(), rows)
+    conn.execute(
+        tables.head.update().where(tables.head.c.id == tables.HEAD_ID).values(seq=seq, hash=prev)
+    )
+    return list(range(first, seq + 1))
+
+
+def _prepare(event: Event) -> dict[str, Any]:
+    if not isinstance(event, Event):
+        raise LedgerInputError("record_many takes troth.ledger.Event objects; nothing was recorded")
+    check_fields(event.kind, event.actor, event.subject, event.ref)
+    return {
+        "kind": event.kind,
+        "actor": event.actor,
+        "subject": event.subject,
+        "ref": event.ref,
+        "data": canonical_data(event.data),
+    }
+
+
+def _lock_head(conn: Connection) -> tuple[int, str]:
+    """The head row, locked until the transaction ends (SQLite: BEGIN IMMEDIATE already did)."""
+    query = (
+        sa.select(tables.head.c.seq, tables.head.c.hash)
+        .where(tables.head.c.id == tables.HEAD_ID)
+        .with_for_update()
+    )
+    row = conn.execute(query).first()
+    if row is None:
+        raise LedgerDamaged(
+            "the audit ledger's head row is missing, so nothing can be appended safely; "
+            "run `troth audit verify`"
+        )
+    return int(row.seq), str(row.hash)
+
+
+def head(store: Store) -> Head:
+    """The newest entry's sequence number and hash, as the head row records them."""
+    with store.connect() as conn:
+        row = conn.execute(sa.select(tables.head.c.seq, tables.head.c.hash)).first()
+    if row is None:
+        raise LedgerDamaged("the audit ledger's head row is missing; run `troth audit verify`")
+    return Head(int(row.seq), str(row.hash))
+
+
+def entries(
+    store: Store,
+    *,
+    ref: str | None = None,
+    kind: str | None = None,
+    since: dt.datetime | None = None,
+    limit: int = 100,
+) -> list[Entry]:
+    """The newest `limit` entries, newest first, optionally only those about `ref`,
+    of `kind` (exactly, or any kind below it: `request` matches `request.created`),
+    or recorded at or after `since`."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise LedgerInputError(f"limit must be between 1 and {MAX_LIMIT}")
+    table = tables.entries
+    query = sa.select(table).order_by(table.c.seq.desc()).limit(limit)
+    if ref is not None:
+        query = query.where(table.c.ref == ref)
+    if kind is not None:
+        query = query.where(sa.or_(table.c.kind == kind, table.c.kind.startswith(kind + ".")))
+    if since is not None:
+        query = query.where(table.c.at >= time_text(since))
+    with store.connect() as conn:
+        return [_entry(row) for row in conn.execute(query)]
+
+
+def _entry(row: sa.Row[Any]) -> Entry:
+    return Entry(
+        seq=int(row.seq),
+        at=parse_time(row.at),
+        kind=row.kind,
+        actor=row.actor,
+        subject=row.subject,
+        ref=row.ref,
+        data=json.loads(row.data),
+        hash=row.hash,
+        prev_hash=row.prev_hash,
+    )
