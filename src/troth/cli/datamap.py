@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -9,9 +10,11 @@ from rich.tree import Tree
 
 from troth.cli.common import ProjectOption, console, err_console, project_from
 from troth.datamap import load_datamap
+from troth.datamap.dump import dump_datamap, to_yaml
+from troth.datamap.fides import read_fides, to_fides
 from troth.datamap.graph import Node, identity_trees
 from troth.datamap.validate import validate
-from troth.errors import Problem
+from troth.errors import Problem, TrothError
 from troth.policy import load_policy
 
 group = typer.Typer(help="Check and convert the data map (datamap.yaml).", no_args_is_help=True)
@@ -62,6 +65,37 @@ def _add(parent: Tree, node: Node, above: Node | None) -> None:
     branch = parent.add(label)
     for child in node.children:
         _add(branch, child, node)
+
+
+@group.command("export-fides")
+def export_fides_command(
+    file: Annotated[Path, typer.Argument(help="Fides dataset YAML file to write.", dir_okay=False)],
+    project_dir: ProjectOption = None,
+) -> None:
+    """Write datamap.yaml as a Fides dataset manifest (troth-only fields under meta.troth)."""
+    datamap = load_datamap(project_from(project_dir))
+    file.write_text(to_yaml(to_fides(datamap)))
+    console.print(f"Wrote {len(datamap.sql_stores())} Fides dataset(s) to {file}")
+
+
+@group.command("import-fides")
+def import_fides_command(
+    file: Annotated[Path, typer.Argument(help="Fides dataset YAML file to read.", dir_okay=False)],
+    project_dir: ProjectOption = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write (default: the project's datamap.yaml).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Make datamap.yaml from a Fides dataset manifest; reports what troth did not keep."""
+    target = out or project_from(project_dir).datamap_path
+    if target.exists() and not force:
+        raise TrothError(f"{target} exists; use --force to overwrite it")
+    imported = read_fides(file)
+    for note in imported.notes:
+        err_console.print(f"[yellow]not kept:[/] {note}", highlight=False, soft_wrap=True)
+    target.write_text(dump_datamap(imported.datamap, f"# imported from {file.name}\n"))
+    console.print(f"Wrote {len(imported.datamap.tables)} tables to {target}")
 
 
 def register(app: typer.Typer) -> None:
