@@ -195,7 +195,11 @@ def _table_findings(
             for column, value in values.items():
                 loc = (*at, "deactivate", part, column)
                 if exists(column, loc) and isinstance(value, str) and _numeric(live, column):
-                    yield "error", loc, f"text value for {type_kind(live.columns[column])} column"
+                    yield (
+                        "error",
+                        loc,
+                        f"a text value for a column of type {type_kind(live.columns[column])}",
+                    )
     for column, spec in table.columns.items():
         if exists(column, (*at, "columns", column)):
             yield from _erase_findings(table, live.columns[column], spec, (*at, "columns", column))
@@ -217,9 +221,9 @@ def _identity_findings(
     if identity is not None:
         wants_integer = identity.normalize == Normalize.integer
         if wants_integer and found != "integer":
-            yield "error", loc, f"normalize integer on a {found} column"
+            yield "error", loc, f"normalize integer on a column of type {found}"
         elif not wants_integer and found in ("integer", "number"):
-            yield "error", loc, f"normalize {identity.normalize.value} on a {found} column"
+            yield "error", loc, f"normalize {identity.normalize.value} on a column of type {found}"
     if column not in live.leading:
         yield (
             "warning",
@@ -245,7 +249,7 @@ def _link_findings(
         return
     here, there = type_kind(live.columns[link.column]), type_kind(other.columns[column])
     if here != there:
-        yield "error", loc, f"links a {here} column to a {there} column"
+        yield "error", loc, f"links a column of type {here} to one of type {there}"
     if link.column not in live.leading:
         yield (
             "warning",
@@ -256,7 +260,11 @@ def _link_findings(
 
 def _erase_findings(table: Table, live: dict[str, Any], spec: Column, loc: Loc) -> Iterator[Raw]:
     if spec.blob is not None and type_kind(live) != "text":
-        yield "error", (*loc, "blob"), f"blob paths need a text column, not {type_kind(live)}"
+        yield (
+            "error",
+            (*loc, "blob"),
+            f"blob paths need a text column, not one of type {type_kind(live)}",
+        )
     if table.erase != TableErase.update:
         return
     kind, length = type_kind(live), getattr(live["type"], "length", None)
@@ -264,12 +272,16 @@ def _erase_findings(table: Table, live: dict[str, Any], spec: Column, loc: Loc) 
         yield "error", (*loc, "erase"), "erase: null on a NOT NULL column"
     if spec.erase == ColumnErase.mask and spec.mask is not None:
         if kind != "text" and not _fits_number(spec.mask, kind):
-            yield "error", (*loc, "mask"), f"mask {spec.mask!r} does not fit a {kind} column"
+            yield (
+                "error",
+                (*loc, "mask"),
+                f"mask {spec.mask!r} cannot be written to a column of type {kind}",
+            )
         elif kind == "text" and length is not None and len(spec.mask) > length:
             yield "error", (*loc, "mask"), f"mask is longer than the column ({length})"
     if spec.erase == ColumnErase.hash:
         if kind != "text":
-            yield "error", (*loc, "erase"), f"erase: hash writes text into a {kind} column"
+            yield "error", (*loc, "erase"), f"erase: hash writes text into a column of type {kind}"
         elif length is not None and length < HASH_LENGTH:
             yield "warning", (*loc, "erase"), f"keyed pseudonyms have {HASH_LENGTH} characters"
 

@@ -1,0 +1,159 @@
+"""`validate`: the data map against troth.yaml, the taxonomy and a live database (3 engines)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine
+
+from troth.datamap import dispose_engines, load_datamap
+from troth.datamap.validate import validate
+from troth.policy.model import Policy
+from troth.project import open_project
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "refapp"
+SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "reference-app" / "schema.sql"
+
+DATAMAP = """troth: 1
+stores:
+  app: {type: sql, url: "${VALIDATE_DB_URL}"}
+identities:
+  email: {normalize: email}
+  phone: {normalize: phone}
+  user_id: {normalize: integer}
+  cookie: {normalize: integer}
+tables:
+  app.accounts:
+    identities: {email: email, phone: phone, user_id: id}
+    erase: update
+    columns:
+      email: {categories: [user.contact.email], erase: hash}
+      phone: {categories: [user.contact.phone_number], erase: "null"}
+      nickname: {categories: [user.account.username], erase: hash}
+      status: {erase: "null"}
+      age: {erase: mask, mask: unknown}
+      fax: {categories: [user.contact.fax], erase: "null"}
+  app.visits:
+    identities: {cookie: cookie}
+    links:
+      - {column: account_id, to: app.accounts.id}
+      - {column: account_id, to: app.accounts.nope}
+    columns:
+      id: {}
+      account_id: {}
+      cookie: {categories: [user.device.cookie_id]}
+  app.ghosts:
+    links: [{column: account_id, to: app.accounts.id}]
+  app.orphans: {}
+"""
+
+
+def make_schema(url: str) -> None:
+    metadata = MetaData()
+    Table(
+        "accounts",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("email", String(255), nullable=False, unique=True),
+        Column("phone", String(40)),
+        Column("nickname", String(20)),
+        Column("status", String(20), nullable=False),
+        Column("age", Integer),
+    )
+    Table(
+        "visits",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("account_id", Integer),
+        Column("cookie", String(64), index=True),
+    )
+    Table("extra", metadata, Column("id", Integer, primary_key=True))
+    engine = create_engine(url)
+    metadata.create_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path, any_db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    make_schema(any_db_url)
+    monkeypatch.setenv("VALIDATE_DB_URL", any_db_url)
+    (tmp_path / "datamap.yaml").write_text(DATAMAP)
+    yield tmp_path
+    dispose_engines()
+
+
+POLICY = Policy.model_validate(
+    {
+        "policy": {"name": "Test", "version": "1", "effective_date": "2026-01-01"},
+        "organization": {"name": "Test Inc."},
+        "collection": [
+            {
+                "categories": ["user.contact.email", "user.device", "user.financial"],
+                "source": "provided",
+            }
+        ],
+    }
+)
+
+
+def test_validate_finds_every_kind_of_problem(project_dir: Path) -> None:
+    project = open_project(project_dir)
+    findings = [str(f) for f in validate(project, load_datamap(project), POLICY)]
+    assert findings == [
+        "error: datamap.yaml:15 tables.app.accounts.columns.phone.categories[0]: "
+        "category 'user.contact.phone_number' is not declared in troth.yaml",
+        "error: datamap.yaml:16 tables.app.accounts.columns.nickname.categories[0]: "
+        "category 'user.account.username' is not declared in troth.yaml",
+        "error: datamap.yaml:19 tables.app.accounts.columns.fax.categories[0]: "
+        "unknown category 'user.contact.fax': in neither the fideslang taxonomy nor "
+        "troth.yaml's categories; did you mean 'user.contact'?",
+        "error: datamap.yaml:17 tables.app.accounts.columns.status.erase: "
+        "erase: null on a NOT NULL column",
+        "error: datamap.yaml:18 tables.app.accounts.columns.age.mask: "
+        "mask 'unknown' cannot be written to a column of type integer",
+        "error: datamap.yaml:19 tables.app.accounts.columns.fax: "
+        "no column 'fax' in table 'accounts'",
+        "error: datamap.yaml:21 tables.app.visits.identities.cookie: "
+        "normalize integer on a column of type text",
+        "error: datamap.yaml:24 tables.app.visits.links[1].to: "
+        "no column 'nope' in table 'accounts'",
+        "error: datamap.yaml:29 tables.app.ghosts: no table 'ghosts' in store 'app'",
+        "error: datamap.yaml:31 tables.app.orphans: no table 'orphans' in store 'app'",
+        "warning: datamap.yaml:1: category 'user.financial' is declared in troth.yaml "
+        "but stored nowhere",
+        "warning: datamap.yaml:31 tables.app.orphans: "
+        "no identity reaches this table (add identities or links)",
+        "warning: datamap.yaml:11 tables.app.accounts.identities.phone: identity column "
+        "without an index; add: CREATE INDEX accounts_phone ON accounts (phone);",
+        "warning: datamap.yaml:16 tables.app.accounts.columns.nickname.erase: "
+        "keyed pseudonyms have 64 characters",
+        "warning: datamap.yaml:13 tables.app.accounts.columns: columns not in the data map: id",
+        "warning: datamap.yaml:23 tables.app.visits.links[0]: link column without an index; "
+        "add: CREATE INDEX visits_account_id ON visits (account_id);",
+        "warning: datamap.yaml:9 tables: table 'app.extra' is not in the data map",
+    ]
+
+
+def test_unreachable_database_is_an_error_without_the_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VALIDATE_DB_URL", "postgresql://u:s3cret@127.0.0.1:1/nowhere")
+    (tmp_path / "datamap.yaml").write_text(DATAMAP)
+    project = open_project(tmp_path)
+    findings = [str(f) for f in validate(project, load_datamap(project))]
+    assert findings[0] == (
+        "error: datamap.yaml:3 stores.app.url: cannot read the database: OperationalError"
+    )
+    assert not any("s3cret" in f for f in findings)
+
+
+def test_reference_datamap_is_clean_on_the_reference_schema(tmp_path: Path) -> None:
+    db = tmp_path / "refapp.db"
+    sqlite3.connect(db).executescript(SCHEMA.read_text())
+    project = open_project(EXAMPLE)
+    findings = validate(project, load_datamap(project), db_url=f"sqlite:///{db}")
+    assert [f.severity for f in findings] == ["warning"]
+    assert "CREATE INDEX users_phone ON users (phone);" in findings[0].message
