@@ -11,6 +11,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from troth.policy import load_policy
+from troth.policy.diff import diff
+from troth.policy.lint import lint
 from troth.policy.model import Channel, Form, LegalBasis, Policy, RetentionAction, Trigger
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "policies"
@@ -143,3 +145,106 @@ def test_quotes_come_from_the_policy_text(name: str, shared_dir: Path) -> None:
     assert len(passages) >= 10
     missing = [p for p in passages if normalized(p) not in text]
     assert missing == []
+
+
+# Lint: each finding was checked against the text; every one is something the text omits.
+# All five: no stated legal basis (13-1c, one per purpose unless consent is named), nothing
+# about transfers abroad (13-1f), restriction (13-2b), a supervisory authority (13-2d),
+# automated decisions (13-2f) or non-discrimination (CCPA-125-a).
+LINT = {
+    # No retention, no rights at all (only a complaints address), no date; the source of age,
+    # gender and location is not said; whether stories must be provided is not said; silent
+    # about selling.
+    "justori": ["GDPR-13-1c"] * 6
+    + ["GDPR-13-1f", "GDPR-13-2a"]
+    + ["GDPR-13-2b"] * 6
+    + ["GDPR-13-2d", "GDPR-13-2e", "GDPR-13-2f"]
+    + ["CCPA-110-c2", "CCPA-130-a5C", "CCPA-110-a", "CCPA-105-b", "CCPA-106-b"]
+    + ["CCPA-125-a", "CCPA-130-a1", "CCPA-7011-date"],
+    # No retention; offers deletion, correction and opting out of communications, but not
+    # access, restriction or portability.
+    "justuno": ["GDPR-13-1c"] * 8
+    + ["GDPR-13-1f", "GDPR-13-2a"]
+    + ["GDPR-13-2b"] * 3
+    + ["GDPR-13-2d", "GDPR-13-2f", "CCPA-110-a", "CCPA-125-a"],
+    # Phonebook and precise location are "with your permission" (consent); deletion after
+    # account deletion ("immediately" yet "one-two months") and inactivity ("a while") have no
+    # clear period; profile picture and support details are not said to be required; silent
+    # about selling.
+    "nojoto": ["GDPR-13-1c"] * 12
+    + ["GDPR-13-1f", "GDPR-13-2a", "GDPR-13-2a", "GDPR-13-2b", "GDPR-13-2d", "GDPR-13-2e"]
+    + ["GDPR-13-2f", "CCPA-130-a5C", "CCPA-125-a"],
+    # No contact details at all ("contact our call center" without a number), no retention, no
+    # access or portability, only one request method (the call center), no date; messages
+    # others send, product images and interactions are collected for no stated purpose.
+    "justorder": ["GDPR-13-1a"]
+    + ["GDPR-13-1c"] * 5
+    + ["GDPR-13-1f", "GDPR-13-2a"]
+    + ["GDPR-13-2b"] * 3
+    + ["GDPR-13-2d", "GDPR-13-2f", "CCPA-110-c3", "CCPA-110-a", "CCPA-125-a", "CCPA-130-a1"]
+    + ["CCPA-7011-contact", "CCPA-7011-date"],
+    # "as long as necessary to ..." names purposes, not a period or criteria (WP260 rev.01
+    # para. 48 deems that insufficient); whether account data must be provided is not said;
+    # no date.
+    "jojocell": ["GDPR-13-1c"] * 7
+    + ["GDPR-13-1f", "GDPR-13-2a", "GDPR-13-2b", "GDPR-13-2d", "GDPR-13-2e", "GDPR-13-2f"]
+    + ["CCPA-125-a", "CCPA-7011-date"],
+}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_lint_findings_are_pinned(name: str) -> None:
+    assert [f.code for f in lint(example(name))] == LINT[name]
+
+
+def test_lint_names_what_is_missing() -> None:
+    messages = [str(f) for f in lint(example("justorder"))]
+    assert messages[0] == (
+        "GDPR-13-1a (GDPR Art. 13(1)(a)) [contacts]: no contact details for the controller "
+        "(e-mail, phone, postal address or form)"
+    )
+    assert any(m.startswith("CCPA-130-a1") and "offers 1 method(s)" in m for m in messages)
+    nojoto = [str(f) for f in lint(example("nojoto"), laws=("gdpr",))]
+    assert any("retention rule inactive_account" in m for m in nojoto)
+    assert not any(m.startswith("CCPA") for m in nojoto)
+
+
+# Diff: a hypothetical next version of jojocell, edited from the real file.
+def next_jojocell(tmp_path: Path) -> Policy:
+    text = (EXAMPLES / "jojocell.yaml").read_text(encoding="utf-8")
+    edits = {
+        'version: "1"': 'version: "2"',
+        "    period_days: 30\n": "    period_days: 14\n",
+        "  notify: [website, email, in_app]": "  notify: [website, email]",
+        "purposes:\n": (
+            "purposes:\n"
+            "  - key: marketing.advertising.first_party.targeted\n"
+            "    name: Ads based on how you use the app\n"
+            "    categories: [user.behavior]\n"
+            "    legal_basis: consent\n"
+            "    consent: opt_in\n"
+        ),
+    }
+    for old, new in edits.items():
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    path = tmp_path / "jojocell-2.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_policy(path)
+
+
+def test_diff_between_two_versions(tmp_path: Path) -> None:
+    changes = diff(example("jojocell"), next_jojocell(tmp_path))
+    assert [str(c) for c in changes] == [
+        "changes version from 1 to 2",
+        "adds purpose marketing.advertising.first_party.targeted (Ads based on how you use the "
+        "app): legal basis consent, consent opt in",
+        "shortens retention of user from 30 to 14 days",
+        "stops announcing changes by in_app",
+    ]
+    assert [c.material for c in changes] == [False, True, False, True]
+    assert [c.needs_reconsent for c in changes] == [False, True, False, False]
+
+
+def test_diff_of_a_policy_with_itself_is_empty() -> None:
+    assert diff(example("nojoto"), example("nojoto")) == []
