@@ -1,0 +1,63 @@
+"""What a request runs against: the project, its data map and its policy (cached by mtime)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection
+
+from troth.datamap import DataMap, load_datamap, sql_engine
+from troth.policy import Policy, load_policy
+from troth.project import Project
+
+KILL_ENV = "TROTH_RIGHTS_KILL_AT"
+
+_cache: dict[tuple[Path, float, float], tuple[DataMap, Policy]] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Context:
+    project: Project
+    datamap: DataMap
+    policy: Policy
+
+    @contextmanager
+    def reading(self) -> Iterator[Mapping[str, Connection]]:
+        """One read transaction per SQL store of the data map."""
+        with ExitStack() as stack:
+            conns = {
+                name: stack.enter_context(sql_engine(self.project, self.datamap, name).connect())
+                for name in self.datamap.sql_stores()
+            }
+            for conn in conns.values():
+                stack.enter_context(conn.begin())
+            yield conns
+
+
+def load_context(project: Project) -> Context:
+    """The project's data map and policy, parsed once per file version."""
+    key = (
+        project.root,
+        project.datamap_path.stat().st_mtime if project.datamap_path.exists() else 0.0,
+        project.policy_path.stat().st_mtime if project.policy_path.exists() else 0.0,
+    )
+    with _lock:
+        loaded = _cache.get(key)
+    if loaded is None:
+        loaded = (load_datamap(project), load_policy(project.policy_path))
+        with _lock:
+            _cache[key] = loaded
+    return Context(project, *loaded)
+
+
+def checkpoint(name: str) -> None:
+    """Crash tests set TROTH_RIGHTS_KILL_AT to a checkpoint name; the process dies there."""
+    if os.environ.get(KILL_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)

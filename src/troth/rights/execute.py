@@ -1,0 +1,253 @@
+"""Carrying out the changes of a request in the app's stores, set-based.
+
+Each SQL store is changed in one transaction: updates first (tombstones, nulled
+foreign keys), then deletes with children before parents. Every statement works
+on an IN-list of primary keys (in chunks). Erasure is idempotent: a delete of a
+gone row does nothing, null and mask write the same value again, and a keyed
+pseudonym is never applied to a value that already is one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, delete, select, update
+from sqlalchemy import types as sqltypes
+
+from troth.datamap import blob_root, sql_engine
+from troth.datamap.model import ColumnErase, DataMap
+from troth.errors import InvalidInput, Problem
+from troth.rights.context import Context, checkpoint
+from troth.rights.identities import normalize
+from troth.rights.reach import Found, Key, chunks, key_condition, reflect, table_order
+
+PSEUDONYM = re.compile(r"^erased:[0-9a-f]{24}$")
+
+
+class Counter:
+    """Counts statements so that a crash test can stop the process between any two."""
+
+    def __init__(self) -> None:
+        self.statements = 0
+
+    def step(self) -> None:
+        self.statements += 1
+        checkpoint(f"statement:{self.statements}")
+
+
+def pseudonym(ctx: Context, table_key: str, column: str, value: object) -> str:
+    return "erased:" + ctx.project.keyed_hash(f"erase:{table_key}.{column}", str(value))[:24]
+
+
+def erase_store(
+    conn: Connection, ctx: Context, store: str, plan: Mapping[str, Mapping[str, list[Key]]]
+) -> dict[str, dict[str, int]]:
+    """Apply one store's part of an erasure plan inside `conn`'s transaction."""
+    counter = Counter()
+    order = [k for k in table_order(ctx.datamap) if ctx.datamap.store_of(k) == store]
+    counts: dict[str, dict[str, int]] = {}
+    for key in order:
+        keys = plan.get(key, {}).get("update", [])
+        if keys:
+            counts.setdefault(key, {})["updated"] = tombstone(conn, ctx, key, keys, counter)
+    for key in reversed(order):
+        keys = plan.get(key, {}).get("delete", [])
+        if keys:
+            counts.setdefault(key, {})["deleted"] = remove(conn, ctx, key, keys, counter)
+    return counts
+
+
+def remove(conn: Connection, ctx: Context, key: str, keys: Sequence[Key], counter: Counter) -> int:
+    table = reflect(conn.engine, ctx.datamap, key)
+    pk = ctx.datamap.tables[key].primary_key
+    done = 0
+    for part in chunks(keys):
+        done += conn.execute(delete(table).where(key_condition(table, pk, part))).rowcount
+        counter.step()
+    return done
+
+
+def tombstone(
+    conn: Connection, ctx: Context, key: str, keys: Sequence[Key], counter: Counter
+) -> int:
+    """Each column's erase action on the rows `keys`; hashed columns get keyed pseudonyms."""
+    spec = ctx.datamap.tables[key]
+    table = reflect(conn.engine, ctx.datamap, key)
+    fixed: dict[str, Any] = {}
+    hashed = []
+    for name, column in spec.columns.items():
+        if column.erase == ColumnErase.null:
+            fixed[name] = None
+        elif column.erase == ColumnErase.mask:
+            fixed[name] = column.mask
+        elif column.erase == ColumnErase.hash:
+            hashed.append(name)
+    if not fixed and not hashed:
+        return 0
+    done = 0
+    for part in chunks(keys):
+        where = key_condition(table, spec.primary_key, part)
+        values = dict(fixed)
+        if hashed:
+            current = conn.execute(select(*(table.c[c] for c in hashed)).where(where)).all()
+            counter.step()
+            for i, name in enumerate(hashed):
+                mapping = {
+                    row[i]: pseudonym(ctx, key, name, row[i])
+                    for row in current
+                    if row[i] is not None and not PSEUDONYM.match(str(row[i]))
+                }
+                if mapping:
+                    values[name] = case(mapping, value=table.c[name], else_=table.c[name])
+        done += conn.execute(update(table).where(where).values(values)).rowcount
+        counter.step()
+    return done
+
+
+def delete_blobs(ctx: Context, store: str, paths: Sequence[str]) -> int:
+    """Delete files from a blob store (missing files are fine: a retry after a crash)."""
+    root = blob_root(ctx.project, ctx.datamap, store)
+    gone = 0
+    for n, path in enumerate(paths, 1):
+        target = inside(root, path)
+        if target is not None and target.is_file():
+            target.unlink()
+            gone += 1
+        checkpoint(f"blob:{n}")
+    return gone
+
+
+def inside(root: Path, path: str) -> Path | None:
+    """`path` under `root`, or None when the database holds a path that escapes it."""
+    target = (root / path).resolve()
+    return target if target.is_relative_to(root) else None
+
+
+def set_columns(
+    conn: Connection,
+    ctx: Context,
+    found: Mapping[str, Found],
+    changes: Mapping[str, dict[str, Any]],
+) -> dict[str, int]:
+    """UPDATE each table of `changes` for the subject's own rows; returns rows per table."""
+    counter = Counter()
+    counts: dict[str, int] = {}
+    for key, values in changes.items():
+        owned = [
+            tuple(r.values[c] for c in found[key].spec.primary_key) for r in found[key].owned()
+        ]
+        if not owned:
+            continue
+        table = found[key].table
+        done = 0
+        for part in chunks(owned):
+            where = key_condition(table, found[key].spec.primary_key, part)
+            done += conn.execute(update(table).where(where).values(values)).rowcount
+            counter.step()
+        counts[key] = done
+    return counts
+
+
+def switch_active(
+    conn: Connection, ctx: Context, found: Mapping[str, Found], store: str, deactivate: bool
+) -> dict[str, int]:
+    """Deactivate (or reactivate) the subject's rows per each table's `deactivate` rule.
+
+    Only rows in the opposite state change: an erased tombstone is never reactivated."""
+    counts: dict[str, int] = {}
+    for key, part in found.items():
+        rule = part.spec.deactivate
+        if rule is None or ctx.datamap.store_of(key) != store:
+            continue
+        new, old = (rule.set, rule.restore) if deactivate else (rule.restore, rule.set)
+        owned = [tuple(r.values[c] for c in part.spec.primary_key) for r in part.owned()]
+        done = 0
+        for keys in chunks(owned):
+            where = and_(
+                key_condition(part.table, part.spec.primary_key, keys),
+                *(part.table.c[c] == v for c, v in old.items()),
+            )
+            done += conn.execute(update(part.table).where(where).values(new)).rowcount
+        if owned:
+            counts[key] = done
+    return counts
+
+
+def rectify_fields(ctx: Context, fields: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """`{name or table.name: text}` -> `{table: {column: typed value}}`; InvalidInput if bad."""
+    problems: list[Problem] = []
+    out: dict[str, dict[str, Any]] = {}
+    for name, text in fields.items():
+        try:
+            key, column = field_column(ctx.datamap, name)
+            out.setdefault(key, {})[column] = typed_value(ctx, key, column, text)
+        except ValueError as exc:
+            problems.append(Problem("--field", None, name, str(exc)))
+    if problems:
+        raise InvalidInput(problems)
+    if not out:
+        raise InvalidInput([Problem("--field", None, "", "rectification needs name=value")])
+    return out
+
+
+def field_column(datamap: DataMap, name: str) -> tuple[str, str]:
+    """The one rectifiable (table, column) that `name` ("column" or "table.column") names."""
+    table_name, _, column = name.rpartition(".")
+    found = [
+        (key, column)
+        for key, spec in datamap.tables.items()
+        if column in spec.columns
+        and spec.columns[column].rectify
+        and (not table_name or key.split(".", 1)[1] == table_name or key == table_name)
+    ]
+    if not found:
+        raise ValueError("not a field the subject may correct (rectify: true in datamap.yaml)")
+    if len(found) > 1:
+        raise ValueError("several tables have this field; write table.column")
+    return found[0]
+
+
+def typed_value(ctx: Context, key: str, column: str, text: str) -> Any:
+    """`text` checked and converted to the live column's type (identities normalized)."""
+    spec = ctx.datamap.tables[key]
+    for kind, identity_column in spec.identities.items():
+        if identity_column == column:
+            try:
+                return normalize(ctx.datamap, kind, text)
+            except InvalidInput:
+                raise ValueError(f"not a valid {kind}") from None
+    engine = sql_engine(ctx.project, ctx.datamap, ctx.datamap.store_of(key))
+    kind_of = reflect(engine, ctx.datamap, key).c[column].type
+    return convert(kind_of, text)
+
+
+def convert(kind_of: sqltypes.TypeEngine[Any], text: str) -> Any:
+    if len(text) > 10_000 or "\x00" in text:
+        raise ValueError("the value is too long or holds a NUL character")
+    if isinstance(kind_of, sqltypes.Integer):
+        if not re.fullmatch(r"-?[0-9]{1,18}", text):
+            raise ValueError("expected a whole number")
+        return int(text)
+    if isinstance(kind_of, sqltypes.Float | sqltypes.Numeric):
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError("expected a number") from None
+    if isinstance(kind_of, sqltypes.DateTime):
+        try:
+            return dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError("expected a time as YYYY-MM-DDTHH:MM:SS") from None
+    if isinstance(kind_of, sqltypes.Date):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise ValueError("expected a date as YYYY-MM-DD") from None
+    length = getattr(kind_of, "length", None)
+    if length is not None and len(text) > length:
+        raise ValueError(f"longer than the column's {length} characters")
+    return text

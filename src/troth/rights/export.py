@@ -1,0 +1,160 @@
+"""Access and portability exports: one ZIP per request.
+
+Access (GDPR Art. 15): every table with the subject's rows as JSON and CSV, the
+subject's files from the blob stores, and summary.html listing, from troth.yaml,
+the categories held, the purposes, recipients and retention that apply.
+Portability (Art. 20): only the columns the subject provided, as JSON and CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from troth.datamap import blob_root
+from troth.errors import TrothError
+from troth.policy.model import Policy
+from troth.project import Project
+from troth.rights.context import Context
+from troth.rights.execute import inside
+from troth.rights.reach import Found, table_order
+
+HIDDEN_PREFIX = "user.authorization"  # password hashes and tokens never leave the app
+ID_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+_templates = Environment(
+    loader=PackageLoader("troth.rights", "templates"), autoescape=select_autoescape()
+)
+
+
+def export_path(project: Project, request_id: str) -> Path:
+    """Where the ZIP of request `request_id` is written (exists once the request ran)."""
+    if not request_id or not set(request_id) <= ID_CHARS or len(request_id) > 32:
+        raise TrothError("not a request id")
+    return project.exports_dir / f"{request_id}.zip"
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One table of an export: its name, columns and rows."""
+
+    key: str
+    columns: list[str]
+    rows: list[dict[str, Any]]
+
+
+def sheets(ctx: Context, found: Mapping[str, Found], portable: bool) -> list[Sheet]:
+    out = []
+    for key in table_order(ctx.datamap):
+        owned = found[key].owned() if key in found else []
+        if not owned:
+            continue
+        spec = found[key].spec
+        columns = [
+            c.name
+            for c in found[key].table.columns
+            if not hidden(spec.columns.get(c.name), portable)
+        ]
+        out.append(Sheet(key, columns, [{c: r.values[c] for c in columns} for r in owned]))
+    return out
+
+
+def hidden(column: Any, portable: bool) -> bool:
+    if column is None:
+        return portable
+    if any(c.startswith(HIDDEN_PREFIX) for c in column.categories):
+        return True
+    return portable and not column.provided
+
+
+def blob_files(ctx: Context, found: Mapping[str, Found], portable: bool) -> list[tuple[str, Path]]:
+    """(name in the ZIP, file) for every file the subject's rows point to."""
+    files = []
+    for part in found.values():
+        for name, column in part.spec.columns.items():
+            if column.blob is None or hidden(column, portable):
+                continue
+            root = blob_root(ctx.project, ctx.datamap, column.blob)
+            for row in part.owned():
+                path = inside(root, str(row.values[name])) if row.values.get(name) else None
+                if path is not None and path.is_file():
+                    files.append((f"files/{column.blob}/{path.relative_to(root)}", path))
+    return sorted(set(files))
+
+
+def write_export(
+    ctx: Context, request_id: str, found: Mapping[str, Found], portable: bool
+) -> dict[str, Any]:
+    """Write the ZIP atomically (temp file, then rename); returns what it holds."""
+    target = export_path(ctx.project, request_id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tables = sheets(ctx, found, portable)
+    files = blob_files(ctx, found, portable)
+    fd, temp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
+            for sheet in tables:
+                name = sheet.key.replace(".", "/")
+                zf.writestr(f"data/{name}.json", to_json(sheet))
+                zf.writestr(f"data/{name}.csv", to_csv(sheet))
+            for arcname, path in files:
+                zf.write(path, arcname)
+            if not portable:
+                zf.writestr("summary.html", summary_html(ctx.policy, ctx, tables, len(files)))
+        os.chmod(temp, 0o600)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return {"tables": {s.key: len(s.rows) for s in tables}, "files": len(files)}
+
+
+def to_json(sheet: Sheet) -> str:
+    return json.dumps(sheet.rows, ensure_ascii=False, indent=1, default=str)
+
+
+def to_csv(sheet: Sheet) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, sheet.columns)
+    writer.writeheader()
+    writer.writerows(sheet.rows)
+    return buffer.getvalue()
+
+
+def covers(declared: list[str], held: set[str]) -> bool:
+    """A declared category covers a held one when either is a prefix of the other."""
+    return any(
+        h == d or h.startswith(d + ".") or d.startswith(h + ".") for d in declared for h in held
+    )
+
+
+def held_categories(ctx: Context, tables: list[Sheet]) -> set[str]:
+    held = set()
+    for sheet in tables:
+        spec = ctx.datamap.tables[sheet.key]
+        for name, column in spec.columns.items():
+            if any(row.get(name) is not None for row in sheet.rows):
+                held.update(column.categories)
+    return held
+
+
+def summary_html(policy: Policy, ctx: Context, tables: list[Sheet], files: int) -> str:
+    held = held_categories(ctx, tables)
+    return _templates.get_template("summary.html").render(
+        policy=policy,
+        categories=sorted(held),
+        purposes=[p for p in policy.purposes if covers(p.categories, held)],
+        recipients=[r for r in policy.recipients if covers(r.categories, held)],
+        retention=[r for r in policy.retention if covers(r.categories, held)],
+        tables=tables,
+        files=files,
+    )

@@ -1,0 +1,443 @@
+"""Requests in the engine store: received -> verified -> approved (if the policy asks)
+-> running -> completed | failed, or denied. Every transition goes to the ledger.
+
+Transitions are compare-and-set updates (`WHERE status IN (...)`), so several
+workers can share one queue: a worker claims a request by moving it to
+`running` with a lease; a request whose lease ran out (its worker died) is
+taken up again and resumes from its recorded per-store steps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, or_, select, update
+
+from troth import ledger
+from troth.errors import InvalidInput, Problem, TrothError
+from troth.policy.model import RightKind
+from troth.project import Project
+from troth.rights import tables as t
+from troth.rights.context import Context, load_context
+from troth.rights.identities import normalize
+from troth.store import Store
+
+KINDS = (
+    "access",
+    "portability",
+    "rectification",
+    "erasure",
+    "deactivation",
+    "reactivation",
+    "restriction",
+    "objection",
+    "withdraw_consent",
+    "opt_out_sale",
+)
+STATUSES = ("received", "verified", "approved", "running", "completed", "failed", "denied")
+OPEN = ("received", "verified", "approved")
+LEASE = dt.timedelta(minutes=10)
+SOURCE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+JURISDICTION = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+MAX_LIST = 1000
+
+
+@dataclass(frozen=True)
+class Request:
+    id: str
+    kind: str
+    status: str
+    identity_kind: str
+    subject: str
+    jurisdiction: str
+    source: str
+    created_at: dt.datetime
+    due_at: dt.datetime
+    updated_at: dt.datetime
+    purpose: str | None = None
+    fields: dict[str, str] = field(default_factory=dict, repr=False)
+    reason: str | None = None
+    result: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    identity_value: str | None = field(default=None, repr=False)
+
+    @property
+    def overdue(self) -> bool:
+        return self.status in (*OPEN, "running") and utcnow() > self.due_at
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def aware(value: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes; they were written in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def from_row(row: Mapping[Any, Any]) -> Request:
+    return Request(
+        id=row["id"],
+        kind=row["kind"],
+        status=row["status"],
+        identity_kind=row["identity_kind"],
+        subject=row["subject"],
+        jurisdiction=row["jurisdiction"],
+        source=row["source"],
+        created_at=aware(row["created_at"]),
+        due_at=aware(row["due_at"]),
+        updated_at=aware(row["updated_at"]),
+        purpose=row["purpose"],
+        fields=dict(row["fields"] or {}),
+        reason=row["reason"],
+        result=dict(row["result"] or {}),
+        error=row["error"],
+        identity_value=row["identity_value"],
+    )
+
+
+def problem(key: str, message: str) -> InvalidInput:
+    return InvalidInput([Problem("request", None, key, message)])
+
+
+def right_of(kind: str) -> RightKind:
+    return RightKind("deactivation" if kind == "reactivation" else kind)
+
+
+def check_purpose(ctx: Context, kind: str, purpose: str | None) -> None:
+    if purpose is None:
+        if kind == "objection":
+            raise problem("purpose", "an objection names the purpose objected to")
+        return
+    if kind not in ("objection", "withdraw_consent", "restriction"):
+        raise problem("purpose", f"a {kind} request takes no purpose")
+    if ctx.policy.purpose(purpose) is None:
+        known = ", ".join(p.key for p in ctx.policy.purposes)
+        raise problem("purpose", f"not a purpose of troth.yaml (declared: {known})")
+
+
+def check_jurisdiction(ctx: Context, jurisdiction: str | None) -> str:
+    chosen = jurisdiction or ctx.policy.rights.default_jurisdiction
+    deadlines = ctx.policy.rights.deadlines
+    if not JURISDICTION.match(chosen) or (deadlines and chosen not in deadlines):
+        raise problem(
+            "jurisdiction", f"not one of troth.yaml rights.deadlines: {sorted(deadlines)}"
+        )
+    return chosen
+
+
+def create_request(
+    project: Project,
+    store: Store,
+    kind: str,
+    identity_kind: str,
+    identity_value: str,
+    *,
+    fields: Mapping[str, str] | None = None,
+    purpose: str | None = None,
+    jurisdiction: str | None = None,
+    source: str = "cli",
+) -> Request:
+    """Record a new request (status received); every input is checked first."""
+    from troth.rights.execute import rectify_fields
+
+    if kind not in KINDS:
+        raise problem("kind", f"not a request type (one of: {', '.join(KINDS)})")
+    if not SOURCE.match(source):
+        raise problem("source", "expected a short lower-case name")
+    ctx = load_context(project)
+    value = normalize(ctx.datamap, identity_kind, identity_value)
+    check_purpose(ctx, kind, purpose)
+    where = check_jurisdiction(ctx, jurisdiction)
+    if kind == "rectification":
+        rectify_fields(ctx, fields or {})
+    elif fields:
+        raise problem("fields", f"a {kind} request takes no fields")
+    now = utcnow()
+    request_id = secrets.token_urlsafe(18)
+    subject = project.subject_ref(identity_kind, value)
+    row: dict[str, Any] = {
+        "id": request_id,
+        "kind": kind,
+        "status": "received",
+        "identity_kind": identity_kind,
+        "identity_value": value,
+        "subject": subject,
+        "fields": dict(fields or {}),
+        "purpose": purpose,
+        "jurisdiction": where,
+        "source": source,
+        "created_at": now,
+        "due_at": now + dt.timedelta(days=ctx.policy.deadline_days(where)),
+        "updated_at": now,
+    }
+    with store.begin() as conn:
+        conn.execute(insert(t.requests).values(row))
+        ledger.record(
+            conn,
+            "request.created",
+            subject=subject,
+            ref=request_id,
+            data={"kind": kind, "identity": identity_kind, "jurisdiction": where, "source": source},
+        )
+    return get_request(store, request_id)
+
+
+def get_request(store: Store, request_id: str) -> Request:
+    with store.connect() as conn:
+        return fetch(conn, request_id)
+
+
+def fetch(conn: Connection, request_id: str) -> Request:
+    row = conn.execute(select(t.requests).where(t.requests.c.id == request_id)).mappings().first()
+    if row is None:
+        raise TrothError("no such request")
+    return from_row(row)
+
+
+def list_requests(
+    store: Store,
+    status: str | None = None,
+    *,
+    kind: str | None = None,
+    subject: str | None = None,
+    limit: int = 100,
+) -> list[Request]:
+    """Requests, oldest first, filtered by status, kind or subject reference."""
+    if status is not None and status not in STATUSES:
+        raise problem("status", f"not one of: {', '.join(STATUSES)}")
+    if kind is not None and kind not in KINDS:
+        raise problem("kind", f"not one of: {', '.join(KINDS)}")
+    query = select(t.requests).order_by(t.requests.c.created_at, t.requests.c.id)
+    if status is not None:
+        query = query.where(t.requests.c.status == status)
+    if kind is not None:
+        query = query.where(t.requests.c.kind == kind)
+    if subject is not None:
+        query = query.where(t.requests.c.subject == subject)
+    with store.connect() as conn:
+        rows = conn.execute(query.limit(max(1, min(limit, MAX_LIST)))).mappings().all()
+    return [from_row(r) for r in rows]
+
+
+def transition(
+    store: Store,
+    request_id: str,
+    allowed: Sequence[str],
+    to: str,
+    event: str,
+    *,
+    actor: str,
+    data: Mapping[str, Any] | None = None,
+    **values: Any,
+) -> Request:
+    """Move a request from one of `allowed` to `to`, atomically, with a ledger entry."""
+    with store.begin() as conn:
+        current = fetch(conn, request_id)
+        changed = conn.execute(
+            update(t.requests)
+            .where(t.requests.c.id == request_id, t.requests.c.status.in_(allowed))
+            .values(status=to, updated_at=utcnow(), **values)
+        ).rowcount
+        if not changed:
+            raise TrothError(f"request {request_id} is {current.status}; cannot {event}")
+        ledger.record(
+            conn,
+            f"request.{event}",
+            actor=actor,
+            subject=current.subject,
+            ref=request_id,
+            data={"kind": current.kind, **(data or {})},
+        )
+        return fetch(conn, request_id)
+
+
+def verify_request(
+    project: Project, store: Store, request_id: str, *, actor: str = "system"
+) -> Request:
+    """The subject proved the identity (the server checks the one-time code)."""
+    return transition(store, request_id, ("received",), "verified", "verified", actor=actor)
+
+
+def approve_request(
+    project: Project, store: Store, request_id: str, *, actor: str = "system"
+) -> Request:
+    return transition(store, request_id, ("verified",), "approved", "approved", actor=actor)
+
+
+def deny_request(
+    project: Project, store: Store, request_id: str, reason: str, *, actor: str = "system"
+) -> Request:
+    """Refuse a request that has not run; the reason is shown to staff and the subject."""
+    reason = reason.strip()
+    if not reason or len(reason) > 2000:
+        raise problem("reason", "a denial needs a reason of at most 2000 characters")
+    return transition(
+        store,
+        request_id,
+        OPEN,
+        "denied",
+        "denied",
+        actor=actor,
+        reason=reason,
+        identity_value=None,
+    )
+
+
+def needs_approval(ctx: Context, kind: str) -> bool:
+    right = ctx.policy.right(right_of(kind))
+    return bool(right and right.requires_approval)
+
+
+def runnable(ctx: Context, request: Request) -> bool:
+    if request.status in ("approved", "running", "failed"):
+        return True
+    return request.status == "verified" and not needs_approval(ctx, request.kind)
+
+
+def claim(store: Store, request: Request, *, actor: str, force: bool) -> Request | None:
+    """Move the request to running with a fresh lease; None when another worker holds it."""
+    now = utcnow()
+    with store.begin() as conn:
+        query = update(t.requests).where(
+            t.requests.c.id == request.id, t.requests.c.status == request.status
+        )
+        if request.status == "running" and not force:
+            query = query.where(t.requests.c.lease_until < now)
+        changed = conn.execute(
+            query.values(status="running", lease_until=now + LEASE, updated_at=now, error=None)
+        ).rowcount
+        if not changed:
+            return None
+        event = "resumed" if request.status in ("running", "failed") else "started"
+        ledger.record(
+            conn,
+            f"request.{event}",
+            actor=actor,
+            subject=request.subject,
+            ref=request.id,
+            data={"kind": request.kind},
+        )
+        return fetch(conn, request.id)
+
+
+def finish(
+    store: Store, request: Request, result: Mapping[str, Any], *, actor: str, forget: bool
+) -> Request:
+    """Completed: the result is stored; an erasure also forgets the raw identity."""
+    values: dict[str, Any] = {"status": "completed", "result": dict(result), "updated_at": utcnow()}
+    values["lease_until"] = None
+    if forget:
+        values["identity_value"] = None
+        values["fields"] = {}
+    with store.begin() as conn:
+        conn.execute(update(t.requests).where(t.requests.c.id == request.id).values(values))
+        ledger.record(
+            conn,
+            "request.completed",
+            actor=actor,
+            subject=request.subject,
+            ref=request.id,
+            data={"kind": request.kind, "summary": summary_of(result)},
+        )
+        return fetch(conn, request.id)
+
+
+def summary_of(result: Mapping[str, Any]) -> dict[str, Any]:
+    """Counts only, for the ledger: never values."""
+    return {k: v for k, v in result.items() if k in ("rows", "files", "blobs", "purposes")}
+
+
+def fail(store: Store, request: Request, error: str, *, actor: str) -> Request:
+    with store.begin() as conn:
+        conn.execute(
+            update(t.requests)
+            .where(t.requests.c.id == request.id)
+            .values(status="failed", error=error[:2000], updated_at=utcnow(), lease_until=None)
+        )
+        ledger.record(
+            conn,
+            "request.failed",
+            actor=actor,
+            subject=request.subject,
+            ref=request.id,
+            data={"kind": request.kind},
+        )
+        return fetch(conn, request.id)
+
+
+def run_request(
+    project: Project, store: Store, request_id: str, *, actor: str = "system"
+) -> Request:
+    """Carry out a verified (and, where required, approved) request, or resume one.
+
+    A request left `running` by a crashed process is resumed; a completed one is
+    returned as is. A failure is recorded (status failed, the error) and raised."""
+    ctx = load_context(project)
+    request = get_request(store, request_id)
+    if request.status == "completed":
+        return request
+    if not runnable(ctx, request):
+        wanted = "approved" if needs_approval(ctx, request.kind) else "verified"
+        raise TrothError(f"request {request_id} is {request.status}; it must be {wanted} first")
+    claimed = claim(store, request, actor=actor, force=True)
+    if claimed is None:
+        raise TrothError(f"request {request_id} changed while starting; try again")
+    return carry_out(ctx, store, claimed, actor=actor)
+
+
+def carry_out(ctx: Context, store: Store, request: Request, *, actor: str) -> Request:
+    from troth.rights.run import perform
+
+    if request.identity_value is None:
+        return fail(store, request, "the request no longer holds its identity", actor=actor)
+    try:
+        result = perform(ctx, store, request)
+    except TrothError as exc:
+        fail(store, request, str(exc), actor=actor)
+        raise
+    except Exception as exc:
+        fail(store, request, f"{type(exc).__name__} in the app's store", actor=actor)
+        raise TrothError(f"request {request.id} failed: {type(exc).__name__}") from exc
+    return finish(store, request, result, actor=actor, forget=request.kind == "erasure")
+
+
+def queued(ctx: Context, store: Store, limit: int) -> list[Request]:
+    """Verified or approved requests, and running ones whose worker's lease ran out."""
+    c = t.requests.c
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(t.requests)
+            .where(
+                or_(
+                    c.status.in_(("verified", "approved")),
+                    and_(c.status == "running", c.lease_until < utcnow()),
+                )
+            )
+            .order_by(c.due_at, c.id)
+            .limit(limit)
+        ).mappings()
+        found = [from_row(r) for r in rows]
+    return [r for r in found if runnable(ctx, r)]
+
+
+def run_queue(
+    project: Project, store: Store, *, limit: int = 1000, actor: str = "system"
+) -> list[Request]:
+    """Run every runnable request, oldest due date first; failures are recorded, not raised."""
+    ctx = load_context(project)
+    done = []
+    for request in queued(ctx, store, limit):
+        claimed = claim(store, request, actor=actor, force=False)
+        if claimed is None:
+            continue
+        try:
+            done.append(carry_out(ctx, store, claimed, actor=actor))
+        except TrothError:
+            done.append(get_request(store, request.id))
+    return done

@@ -1,0 +1,136 @@
+"""What a request will do, table by table, computed from the data map graph."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from troth.datamap.model import ColumnErase, DataMap, TableErase
+from troth.rights.reach import Found, Key, Row, table_order
+
+READS = ("access", "portability")
+RECORDED = ("restriction", "objection", "withdraw_consent", "opt_out_sale")
+
+
+@dataclass(frozen=True)
+class TableStep:
+    """One table a request touches: the action, how many rows, and why."""
+
+    store: str
+    table: str
+    action: str
+    rows: int
+    detail: str = ""
+
+
+@dataclass
+class Plan:
+    request_id: str
+    kind: str
+    steps: list[TableStep] = field(default_factory=list)
+    blobs: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "kind": self.kind,
+            "steps": [s.__dict__ for s in self.steps],
+            "blobs": self.blobs,
+            "notes": self.notes,
+        }
+
+
+@dataclass
+class Erasure:
+    """Keys per table and action, and blob paths per blob store: what erasure will change."""
+
+    delete: dict[str, list[Key]] = field(default_factory=dict)
+    update: dict[str, list[Key]] = field(default_factory=dict)
+    keep: dict[str, list[Key]] = field(default_factory=dict)
+    blobs: dict[str, set[str]] = field(default_factory=dict)
+
+
+def erasure_of(datamap: DataMap, found: Mapping[str, Found]) -> Erasure:
+    """Owned rows get their table's (or link's) action; dependent rows go with their parent."""
+    out = Erasure()
+    deleted: dict[tuple[str, str], set[Any]] = {}
+    for key in table_order(datamap):
+        if key not in found:
+            continue
+        part = found[key]
+        for row_key, row in part.rows.items():
+            action = row_action(row, deleted)
+            if action is None:
+                continue
+            {"delete": out.delete, "update": out.update, "keep": out.keep}[action].setdefault(
+                key, []
+            ).append(row_key)
+            if action != TableErase.keep:
+                collect_blobs(out, part, row, action)
+        rows_gone = [part.rows[k] for k in out.delete.get(key, [])]
+        for column in {c for _t, c in targets_in(datamap, key)}:
+            deleted[(key, column)] = {r.values[column] for r in rows_gone}
+    return out
+
+
+def targets_in(datamap: DataMap, key: str) -> set[tuple[str, str]]:
+    """(table, column) pairs of `key` that some link points to."""
+    return {
+        link.target(child)
+        for child, spec in datamap.tables.items()
+        for link in spec.links
+        if link.target(child)[0] == key
+    }
+
+
+def row_action(row: Row, deleted: Mapping[tuple[str, str], set[Any]]) -> TableErase | None:
+    if row.owner:
+        return row.erase
+    gone = any(value in deleted.get((table, column), ()) for table, column, value in row.parents)
+    return TableErase.delete if gone else None
+
+
+def collect_blobs(out: Erasure, part: Found, row: Row, action: TableErase) -> None:
+    for name, column in part.spec.columns.items():
+        if column.blob is None or not row.values.get(name):
+            continue
+        if action == TableErase.delete or column.erase != ColumnErase.keep:
+            out.blobs.setdefault(column.blob, set()).add(str(row.values[name]))
+
+
+def erasure_steps(datamap: DataMap, erasure: Erasure) -> list[TableStep]:
+    steps = []
+    for key in table_order(datamap):
+        spec = datamap.tables[key]
+        store = datamap.store_of(key)
+        if key in erasure.update:
+            changed = [f"{c}: {col.erase.value}" for c, col in spec.columns.items() if col.erase]
+            changed = [c for c in changed if not c.endswith(": keep")]
+            detail = ", ".join(changed)
+            steps.append(TableStep(store, key, "update", len(erasure.update[key]), detail))
+        if key in erasure.delete:
+            steps.append(TableStep(store, key, "delete", len(erasure.delete[key])))
+        if key in erasure.keep:
+            steps.append(TableStep(store, key, "keep", len(erasure.keep[key]), spec.reason or ""))
+    return steps
+
+
+def read_steps(datamap: DataMap, found: Mapping[str, Found]) -> list[TableStep]:
+    steps = []
+    for key in table_order(datamap):
+        owned = found[key].owned() if key in found else []
+        if owned:
+            steps.append(TableStep(datamap.store_of(key), key, "read", len(owned)))
+    return steps
+
+
+def blob_counts(found: Mapping[str, Found]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for part in found.values():
+        for row in part.owned():
+            for name, column in part.spec.columns.items():
+                if column.blob is not None and row.values.get(name):
+                    counts[column.blob] = counts.get(column.blob, 0) + 1
+    return counts

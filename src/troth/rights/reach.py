@@ -1,0 +1,225 @@
+"""Finding a subject's rows: identities to rows, then links, transitively.
+
+Every table is read with a few indexed statements (one per identity column and
+one per link, IN-lists in chunks), never one statement per row. A table that no
+link points to (phonebook entries, newsletter sign-ups, web visits, tickets) is
+also searched with the identities found on the subject's rows (the account's
+phone finds the entries in other people's phonebooks; a visit's cookie finds the
+visits made before log-in). Tables that links point to (accounts) are searched
+only with the identity given in the request, so that a shared phone number can
+never pull in another account.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Engine, MetaData, Table, select, tuple_
+from sqlalchemy.exc import NoSuchTableError
+
+from troth.datamap.model import DataMap, TableErase
+from troth.datamap.model import Table as MapTable
+from troth.errors import TrothError
+from troth.rights.identities import match, stored_form
+
+CHUNK = 500
+MAX_PASSES = 6
+Key = tuple[Any, ...]
+ERASE_RANK = {TableErase.delete: 0, TableErase.update: 1, TableErase.keep: 2}
+
+_reflected: dict[tuple[int, str], Table] = {}
+_reflect_lock = threading.Lock()
+
+
+def reflect(engine: Engine, datamap: DataMap, key: str) -> Table:
+    """The live table behind `key`, checked against the data map (cached per engine)."""
+    name = key.split(".", 1)[1]
+    cache_key = (id(engine), key)
+    with _reflect_lock:
+        found = _reflected.get(cache_key)
+        if found is None:
+            try:
+                found = Table(name, MetaData(), autoload_with=engine)
+            except NoSuchTableError:
+                raise TrothError(f"datamap.yaml tables.{key}: no such table in the store") from None
+            spec = datamap.tables[key]
+            missing = [c for c in (*spec.primary_key, *spec.columns) if c not in found.c]
+            if missing:
+                raise TrothError(
+                    f"datamap.yaml tables.{key}: no column {missing[0]!r} in the store"
+                )
+            _reflected[cache_key] = found
+        return found
+
+
+def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def key_condition(table: Table, pk: Sequence[str], keys: Sequence[Key]) -> ColumnElement[bool]:
+    """`pk IN (keys)`: a plain IN for one column, row values for a composite key."""
+    if len(pk) == 1:
+        return table.c[pk[0]].in_([k[0] for k in keys])
+    return tuple_(*(table.c[c] for c in pk)).in_(list(keys))
+
+
+@dataclass
+class Row:
+    values: dict[str, Any]
+    owner: bool = False
+    erase: TableErase | None = None  # the strictest action over the owner paths
+    parents: set[tuple[str, str, Any]] = field(default_factory=set)  # non-owner: depends on
+
+
+@dataclass
+class Found:
+    """The rows reached in one table, by primary key."""
+
+    key: str
+    spec: MapTable
+    table: Table
+    rows: dict[Key, Row] = field(default_factory=dict)
+
+    def owned(self) -> list[Row]:
+        return [r for r in self.rows.values() if r.owner]
+
+
+def table_order(datamap: DataMap) -> list[str]:
+    """Tables with every link target before the tables that point to it."""
+    graph = {
+        key: {link.target(key)[0] for link in spec.links} - {key}
+        for key, spec in datamap.tables.items()
+    }
+    try:
+        return list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError:
+        return list(datamap.tables)
+
+
+def link_targets(datamap: DataMap) -> set[str]:
+    return {link.target(key)[0] for key, spec in datamap.tables.items() for link in spec.links}
+
+
+class Reach:
+    """Resolves a subject's rows over every SQL store of the data map."""
+
+    def __init__(
+        self,
+        datamap: DataMap,
+        conns: Mapping[str, Connection],
+        identity_kind: str,
+        value: str,
+    ) -> None:
+        self.datamap = datamap
+        self.conns = conns
+        self.request_kind = identity_kind
+        self.identities: dict[str, set[str]] = {identity_kind: {value}}
+        self.found: dict[str, Found] = {}
+        self.asked: dict[tuple[str, str, bool], set[Any]] = {}
+        self.targets = link_targets(datamap)
+
+    def run(self) -> dict[str, Found]:
+        order = [k for k in table_order(self.datamap) if self.datamap.store_of(k) in self.conns]
+        for key in order:
+            conn = self.conns[self.datamap.store_of(key)]
+            table = reflect(conn.engine, self.datamap, key)
+            self.found[key] = Found(key, self.datamap.tables[key], table)
+        for _ in range(MAX_PASSES):
+            if not any([self.visit(key) for key in order]):
+                break
+        return self.found
+
+    def visit(self, key: str) -> bool:
+        """Query what is new for `key`; True when rows or identities were added."""
+        found = self.found[key]
+        grew = False
+        for kind, column in found.spec.identities.items():
+            if key in self.targets and kind != self.request_kind:
+                continue
+            values = self.fresh((key, "identity:" + kind, True), self.identities.get(kind, ()))
+            for part in chunks(values, 50):
+                cond = match(self.datamap, kind, found.table.c[column], part, self.dialect(key))
+                grew |= self.add(found, cond, found.spec.erase, None)
+        for link in found.spec.links:
+            target, target_column = link.target(key)
+            if target not in self.found:
+                continue
+            owned, dependent = self.values_of(target, target_column)
+            link_column = found.table.c[link.column]
+            action = link.erase or found.spec.erase
+            if link.owner:
+                for part in chunks(self.fresh((key, link.column + ">o", True), owned)):
+                    grew |= self.add(found, link_column.in_(part), action, None)
+            parents = dependent if link.owner else owned | dependent
+            for part in chunks(self.fresh((key, link.column + ">d", False), parents)):
+                grew |= self.add(found, link_column.in_(part), None, (target, target_column))
+        return grew
+
+    def dialect(self, key: str) -> str:
+        return self.conns[self.datamap.store_of(key)].dialect.name
+
+    def fresh(self, asked: tuple[str, str, bool], values: Iterable[Any]) -> list[Any]:
+        """The values not yet queried for this path; remembers them as queried."""
+        seen = self.asked.setdefault(asked, set())
+        new = sorted({v for v in values if v is not None} - seen, key=str)
+        seen.update(new)
+        return new
+
+    def values_of(self, key: str, column: str) -> tuple[set[Any], set[Any]]:
+        """(values on owned rows, values on dependent rows) of `column` in `key`."""
+        owned: set[Any] = set()
+        dependent: set[Any] = set()
+        for row in self.found[key].rows.values():
+            (owned if row.owner else dependent).add(row.values[column])
+        return owned, dependent - owned
+
+    def add(
+        self,
+        found: Found,
+        cond: ColumnElement[bool],
+        action: TableErase | None,
+        parent: tuple[str, str] | None,
+    ) -> bool:
+        conn = self.conns[self.datamap.store_of(found.key)]
+        grew = False
+        pk = found.spec.primary_key
+        link_columns = {link.column: link.target(found.key) for link in found.spec.links}
+        for mapping in conn.execute(select(found.table).where(cond)).mappings():
+            values = dict(mapping)
+            row_key = tuple(values[c] for c in pk)
+            row = found.rows.get(row_key)
+            if row is None:
+                row = found.rows[row_key] = Row(values)
+                grew = True
+            if action is not None:
+                grew |= not row.owner
+                row.owner = True
+                if row.erase is None or ERASE_RANK[action] > ERASE_RANK[row.erase]:
+                    row.erase = action
+                grew |= self.learn_identities(found, values)
+            elif parent is not None:
+                for column, target in link_columns.items():
+                    if target == parent:
+                        row.parents.add((*target, values[column]))
+        return grew
+
+    def learn_identities(self, found: Found, values: Mapping[str, Any]) -> bool:
+        grew = False
+        for kind, column in found.spec.identities.items():
+            value = stored_form(self.datamap, kind, values[column])
+            if value is not None and value not in self.identities.setdefault(kind, set()):
+                self.identities[kind].add(value)
+                grew = True
+        return grew
+
+
+def resolve(
+    datamap: DataMap, conns: Mapping[str, Connection], identity_kind: str, value: str
+) -> dict[str, Found]:
+    """Every table of the stores in `conns` with the subject's rows (owned and dependent)."""
+    return Reach(datamap, conns, identity_kind, value).run()
