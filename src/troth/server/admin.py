@@ -1,0 +1,167 @@
+"""The admin console at /admin: the request queue, decisions, audit trail, data map.
+
+Every staff role sees request metadata and the audit trail; only admin and
+privacy_officer approve, deny, run, and download exports (support never sees them).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlalchemy import func, select
+
+from troth import ledger, rights
+from troth.consent import tables as consent_tables
+from troth.server import requests
+from troth.server.auth import Staff, authenticate_staff, end_session, start_session
+from troth.server.context import Context, context
+from troth.server.web import (
+    STAFF_COOKIE,
+    current_staff,
+    form_with_csrf,
+    page,
+    redirect,
+    start_cookie,
+)
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+Ctx = Annotated[Context, Depends(context)]
+MaybeStaff = Annotated[Staff | None, Depends(current_staff)]
+
+
+class LoginRequired(Exception):
+    """Raised by `staff`; the app turns it into a redirect to the login page."""
+
+
+def staff(user: MaybeStaff) -> Staff:
+    if user is None:
+        raise LoginRequired
+    return user
+
+
+def decider(user: Staff = Depends(staff)) -> Staff:
+    if not user.can_decide:
+        raise HTTPException(403, "Your role (support) cannot do this.")
+    return user
+
+
+StaffUser = Annotated[Staff, Depends(staff)]
+Decider = Annotated[Staff, Depends(decider)]
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, ctx: Ctx) -> HTMLResponse:
+    return page(ctx, request, "admin/login.html")
+
+
+@router.post("/login", response_model=None)
+async def login(request: Request, ctx: Ctx) -> Response:
+    form = await form_with_csrf(request)
+    user = authenticate_staff(
+        ctx.store, form.get("login", "")[:254], form.get("password", "")[:200]
+    )
+    if user is None:
+        return page(ctx, request, "admin/login.html", 401, error="Wrong login or password.")
+    with ctx.store.begin() as conn:
+        ledger.record(conn, "staff.login", actor=f"staff:{user.id}")
+    response = redirect("/admin")
+    start_cookie(
+        ctx, request, response, "staff", start_session(ctx.store, "staff", staff_id=user.id)
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, ctx: Ctx) -> RedirectResponse:
+    await form_with_csrf(request)
+    end_session(ctx.store, request.cookies.get(STAFF_COOKIE))
+    response = redirect("/admin/login")
+    response.delete_cookie(STAFF_COOKIE, path="/")
+    return response
+
+
+@router.get("", response_class=HTMLResponse)
+def queue(request: Request, ctx: Ctx, user: StaffUser) -> HTMLResponse:
+    rows = [requests.summary(r) for r in rights.list_requests(ctx.store)]
+    rows.sort(key=lambda r: (r["status"] in requests.DONE, not r["overdue"], r["due_at"] is None))
+    return page(
+        ctx,
+        request,
+        "admin/queue.html",
+        user=user,
+        rows=rows,
+        verify=ledger.verify(ctx.store, ctx.project),
+        counts=consent_counts(ctx),
+    )
+
+
+def consent_counts(ctx: Context) -> list[dict[str, Any]]:
+    """Subjects per purpose and current decision (one indexed GROUP BY, read-only; the
+    consent part exposes no counting function yet)."""
+    query = select(
+        consent_tables.current.c.purpose, consent_tables.current.c.decision, func.count()
+    ).group_by(consent_tables.current.c.purpose, consent_tables.current.c.decision)
+    with ctx.store.connect() as conn:
+        counts = {(purpose, decision): n for purpose, decision, n in conn.execute(query)}
+    return [
+        {
+            "key": p.key,
+            "name": p.name,
+            "mode": p.consent.value,
+            **{d: counts.get((p.key, d), 0) for d in ("granted", "denied", "withdrawn")},
+        }
+        for p in ctx.policy().purposes
+    ]
+
+
+@router.get("/requests/{request_id}", response_class=HTMLResponse)
+def request_detail(request_id: str, request: Request, ctx: Ctx, user: StaffUser) -> HTMLResponse:
+    found = requests.any_request(ctx, request_id)
+    plan = None
+    if found.status not in requests.DONE:
+        plan = rights.plan_request(ctx.project, ctx.store, found.id)
+    return page(
+        ctx,
+        request,
+        "admin/request.html",
+        user=user,
+        info=requests.summary(found),
+        plan=plan,
+        trail=ledger.entries(ctx.store, ref=found.id),
+    )
+
+
+@router.post("/requests/{request_id}", response_model=None)
+async def request_action(request_id: str, request: Request, ctx: Ctx, user: Decider) -> Response:
+    form = await form_with_csrf(request)
+    found = requests.any_request(ctx, request_id)
+    actor = f"staff:{user.id}"
+    action = form.get("action")
+    if action == "approve":
+        rights.approve_request(ctx.project, ctx.store, found.id, actor=actor)
+    elif action == "deny":
+        reason = form.get("reason", "").strip()[:500]
+        if not reason:
+            raise HTTPException(422, "Give a reason to deny the request.")
+        rights.deny_request(ctx.project, ctx.store, found.id, reason, actor=actor)
+    elif action == "run":
+        rights.run_request(ctx.project, ctx.store, found.id)
+    else:
+        raise HTTPException(422, "Unknown action.")
+    return redirect(f"/admin/requests/{found.id}")
+
+
+@router.get("/requests/{request_id}/export")
+def request_export(request_id: str, ctx: Ctx, user: Decider) -> FileResponse:
+    found = requests.any_request(ctx, request_id)
+    path = requests.export_file(ctx, found)
+    with ctx.store.begin() as conn:
+        ledger.record(conn, "staff.export_download", actor=f"staff:{user.id}", ref=found.id)
+    return FileResponse(path, media_type="application/zip", filename=f"{found.id}.zip")
+
+
+@router.get("/datamap", response_class=HTMLResponse)
+def datamap(request: Request, ctx: Ctx, user: StaffUser) -> HTMLResponse:
+    return page(ctx, request, "admin/datamap.html", user=user, datamap=ctx.datamap())

@@ -1,0 +1,308 @@
+"""The JSON API under /api: requests and consent for app backends, policy, admin."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import FileResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from troth import consent, ledger, rights
+from troth.policy.render import render
+from troth.server import requests
+from troth.server.auth import ApiKey
+from troth.server.context import Context, context
+from troth.server.web import VISITOR_COOKIE, api_key, current_email, require_key, set_cookie
+
+router = APIRouter(prefix="/api")
+Ctx = Annotated[Context, Depends(context)]
+SubjectText = Annotated[str, Field(min_length=3, max_length=400)]
+PurposeKey = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[a-z][a-z0-9_.]*$")]
+Jurisdiction = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+VersionText = Annotated[str, Field(max_length=64, pattern=r"^[\w.:-]+$")]
+VISITOR = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+FieldName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Identity(Input):
+    kind: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", examples=["email"])
+    value: str = Field(min_length=1, max_length=320, examples=["ada@example.com"])
+
+
+class RequestIn(Input):
+    kind: Literal[requests.KINDS]  # type: ignore[valid-type]
+    identity: Identity
+    fields: dict[FieldName, Annotated[str, Field(max_length=1000)]] | None = Field(
+        default=None, max_length=50
+    )
+    purpose: PurposeKey | None = None
+    jurisdiction: Jurisdiction | None = None
+
+
+class RequestOut(BaseModel):
+    id: str
+    kind: str
+    status: str
+    created_at: datetime
+    due_at: datetime | None
+    overdue: bool
+
+
+class ConsentIn(Input):
+    subject: SubjectText | None = None
+    choices: dict[PurposeKey, bool] = Field(max_length=200)
+    policy_version: VersionText | None = None
+    notice_version: VersionText | None = None
+
+
+class CheckOut(BaseModel):
+    allowed: bool
+
+
+class DenyIn(Input):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+def request_out(request: Any) -> RequestOut:
+    return RequestOut(**requests.summary(request))
+
+
+# --- requests ------------------------------------------------------------------------
+
+
+@router.post("/requests", status_code=201, response_model=RequestOut, tags=["requests"])
+def create_request(
+    body: RequestIn, ctx: Ctx, key: ApiKey = Depends(api_key("requests:write"))
+) -> RequestOut:
+    """Open a rights request for a user the app has already authenticated (so: verified)."""
+    request = requests.create(
+        ctx,
+        key.owner,
+        body.kind,
+        body.identity.kind,
+        body.identity.value,
+        fields=body.fields,
+        purpose=body.purpose,
+        jurisdiction=body.jurisdiction,
+        source="api",
+        verified=True,
+    )
+    return request_out(request)
+
+
+@router.get("/requests/{request_id}", response_model=RequestOut, tags=["requests"])
+def request_status(
+    request_id: str, ctx: Ctx, key: ApiKey = Depends(api_key("requests:write"))
+) -> RequestOut:
+    return request_out(requests.owned(ctx, request_id, key.owner))
+
+
+@router.get(
+    "/requests/{request_id}/export",
+    response_class=FileResponse,
+    tags=["requests"],
+    responses={200: {"content": {"application/zip": {}}}},
+)
+def request_export(
+    request_id: str, ctx: Ctx, key: ApiKey = Depends(api_key("requests:write"))
+) -> FileResponse:
+    request = requests.owned(ctx, request_id, key.owner)
+    path = requests.export_file(ctx, request)
+    return FileResponse(path, media_type="application/zip", filename=f"{request.id}.zip")
+
+
+# --- consent -------------------------------------------------------------------------
+
+
+@router.get("/consent/purposes", tags=["consent"])
+def consent_purposes(ctx: Ctx) -> dict[str, Any]:
+    """The purposes of the current policy that rely on consent (for banners)."""
+    return consent.purposes_payload(ctx.policy())
+
+
+def gpc_of(sec_gpc: str | None) -> bool:
+    return sec_gpc is not None and sec_gpc.strip() == "1"
+
+
+def consent_subject(
+    request: Request, response: Response, ctx: Context, subject: str | None, scope: str
+) -> tuple[str, bool]:
+    """(subject, by_app): named by an app with an API key, else the browser's visitor
+    cookie `troth_consent` (set on first use), or the signed-in privacy-center subject."""
+    if subject is not None:
+        require_key(request, ctx, scope)
+        return str(consent.parse_subject(subject)), True
+    email = current_email(request, ctx)
+    if email is not None:
+        return f"email:{email}", False
+    visitor = request.cookies.get(VISITOR_COOKIE, "")
+    if not VISITOR.match(visitor):
+        visitor = secrets.token_urlsafe(18)
+        set_cookie(ctx, request, response, VISITOR_COOKIE, visitor, 60 * 60 * 24 * 365)
+    return f"cookie:{visitor}", False
+
+
+@router.get("/consent", tags=["consent"])
+def consent_state(
+    request: Request,
+    response: Response,
+    ctx: Ctx,
+    subject: Annotated[str | None, Query(min_length=3, max_length=400)] = None,
+    sec_gpc: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """The consent state: of `subject` (`kind:value`, needs a consent:read API key), or of
+    this browser. With `Sec-GPC: 1` the sale/sharing purposes are opted out first."""
+    name, _ = consent_subject(request, response, ctx, subject, "consent:read")
+    return consent.api_payload(ctx.project, ctx.store, name, gpc=gpc_of(sec_gpc))
+
+
+@router.post("/consent", tags=["consent"])
+def consent_record(
+    body: ConsentIn,
+    request: Request,
+    response: Response,
+    ctx: Ctx,
+    sec_gpc: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """Record choices (purpose -> allowed) of `subject` (needs a consent:write API key) or
+    of this browser; under `Sec-GPC: 1` sale/sharing purposes stay refused."""
+    name, by_app = consent_subject(request, response, ctx, body.subject, "consent:write")
+    gpc = gpc_of(sec_gpc)
+    choices = body.model_dump(exclude={"subject"})
+    if not by_app:
+        return consent.apply_choices(ctx.project, ctx.store, name, choices, gpc=gpc)
+    if gpc:
+        consent.record_gpc(ctx.project, ctx.store, name)
+    allowed = {k: v and not (gpc and k in gpc_purposes(ctx)) for k, v in body.choices.items()}
+    consent.record_choices(ctx.project, ctx.store, name, allowed, source="api")
+    return consent.api_payload(ctx.project, ctx.store, name, gpc=gpc)
+
+
+def gpc_purposes(ctx: Context) -> set[str]:
+    payload = consent.purposes_payload(ctx.policy())
+    return {p["key"] for p in payload["purposes"] if p["gpc"]}
+
+
+@router.get("/consent/check", response_model=CheckOut, tags=["consent"])
+def consent_check(
+    ctx: Ctx,
+    subject: Annotated[str, Query(min_length=3, max_length=400)],
+    purpose: Annotated[str, Query(min_length=1, max_length=200)],
+    _key: ApiKey = Depends(api_key("consent:read")),
+) -> CheckOut:
+    """Whether the app may use the subject's data for `purpose` now (fast, cached)."""
+    return CheckOut(allowed=ctx.sdk().allowed(subject, purpose))
+
+
+# --- policy --------------------------------------------------------------------------
+
+
+@router.get("/policy", tags=["policy"])
+def policy_info(ctx: Ctx) -> dict[str, Any]:
+    policy = ctx.policy()
+    return {
+        "name": policy.policy.name,
+        "version": policy.policy.version,
+        "effective_date": policy.policy.effective_date,
+        "organization": policy.organization.name,
+    }
+
+
+@router.get(
+    "/policy/notice",
+    response_class=PlainTextResponse,
+    tags=["policy"],
+    responses={200: {"content": {"text/markdown": {}, "text/html": {}}}},
+)
+def policy_notice(
+    ctx: Ctx, format: Annotated[Literal["md", "html"], Query()] = "md"
+) -> PlainTextResponse:
+    """The human-readable notice of the current policy."""
+    media = "text/html" if format == "html" else "text/markdown"
+    return PlainTextResponse(render(ctx.policy(), format), media_type=f"{media}; charset=utf-8")
+
+
+@router.get("/policy/versions", tags=["policy"])
+def policy_versions(ctx: Ctx) -> dict[str, Any]:
+    """Every published version, newest first."""
+    return {"versions": [_version(v) for v in reversed(consent.list_versions(ctx.store))]}
+
+
+def _version(version: Any) -> dict[str, Any]:
+    return {
+        "version": version.version,
+        "posted_at": version.posted_at,
+        "new_users_bound_at": version.new_bound_at,
+        "existing_users_bound_at": version.existing_bound_at,
+        "material": version.material,
+        "reconsent_purposes": version.reconsent_purposes,
+    }
+
+
+# --- admin ---------------------------------------------------------------------------
+
+Admin = Depends(api_key("admin"))
+
+
+@router.get("/admin/requests", response_model=list[RequestOut], tags=["admin"])
+def admin_queue(
+    ctx: Ctx,
+    status: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")] = None,
+    _key: ApiKey = Admin,
+) -> list[RequestOut]:
+    return [request_out(r) for r in rights.list_requests(ctx.store, status=status)]
+
+
+@router.get("/admin/requests/{request_id}/plan", tags=["admin"])
+def admin_plan(request_id: str, ctx: Ctx, _key: ApiKey = Admin) -> dict[str, Any]:
+    requests.any_request(ctx, request_id)
+    return plan_json(rights.plan_request(ctx.project, ctx.store, request_id))
+
+
+def plan_json(plan: Any) -> dict[str, Any]:
+    return {"steps": [plan_step(step) for step in plan.steps]}
+
+
+def plan_step(step: Any) -> dict[str, Any]:
+    return {"table": step.table, "action": step.action, "rows": step.rows}
+
+
+@router.post("/admin/requests/{request_id}/approve", response_model=RequestOut, tags=["admin"])
+def admin_approve(request_id: str, ctx: Ctx, key: ApiKey = Admin) -> RequestOut:
+    requests.any_request(ctx, request_id)
+    return request_out(rights.approve_request(ctx.project, ctx.store, request_id, actor=key.owner))
+
+
+@router.post("/admin/requests/{request_id}/deny", response_model=RequestOut, tags=["admin"])
+def admin_deny(request_id: str, body: DenyIn, ctx: Ctx, key: ApiKey = Admin) -> RequestOut:
+    requests.any_request(ctx, request_id)
+    return request_out(
+        rights.deny_request(ctx.project, ctx.store, request_id, body.reason, actor=key.owner)
+    )
+
+
+@router.post("/admin/requests/{request_id}/run", response_model=RequestOut, tags=["admin"])
+def admin_run(request_id: str, ctx: Ctx, _key: ApiKey = Admin) -> RequestOut:
+    requests.any_request(ctx, request_id)
+    return request_out(rights.run_request(ctx.project, ctx.store, request_id))
+
+
+@router.get("/admin/ledger/verify", tags=["admin"])
+def admin_verify(ctx: Ctx, _key: ApiKey = Admin) -> dict[str, Any]:
+    result = ledger.verify(ctx.store, ctx.project)
+    return {
+        "ok": result.ok,
+        "checked": result.checked,
+        "head": result.head_seq,
+        "first_bad": result.first_bad_seq,
+        "reason": result.reason,
+        "detail": result.detail,
+    }

@@ -1,0 +1,319 @@
+"""Who is calling: staff (password + session), app backends (API keys), subjects (e-mail code).
+
+Every secret is random from `secrets` and stored only as a hash: passwords with scrypt,
+API keys, session tokens and codes with SHA-256 / the project's keyed HMAC (they carry
+enough entropy, or, for six-digit codes, few enough attempts, that a slow hash adds nothing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from troth.errors import TrothError
+from troth.project import Project
+from troth.server import tables
+from troth.store import Store
+
+ROLES = ("admin", "privacy_officer", "support")
+SCOPES = ("requests:write", "consent:read", "consent:write", "admin")
+MIN_PASSWORD = 10
+STAFF_SESSION = timedelta(hours=8)
+SUBJECT_SESSION = timedelta(hours=1)
+CODE_LIFETIME = timedelta(minutes=10)
+CODE_ATTEMPTS = 5
+RATE_WINDOW = timedelta(minutes=15)
+CODES_PER_EMAIL = 3
+CODES_PER_IP = 20
+KEY_CACHE_SECONDS = 10.0
+SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything troth stores is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- staff ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Staff:
+    id: int
+    login: str
+    role: str
+
+    @property
+    def can_decide(self) -> bool:
+        """Approve, deny, run requests and read exports: not the support role."""
+        return self.role in ("admin", "privacy_officer")
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **SCRYPT)
+    return f"scrypt${SCRYPT['n']}${SCRYPT['r']}${SCRYPT['p']}${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        actual = hashlib.scrypt(
+            password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=32
+        )
+    except ValueError:
+        return False
+    return hmac.compare_digest(actual.hex(), digest)
+
+
+DUMMY_HASH = hash_password(secrets.token_hex(8))
+
+
+def create_staff(store: Store, login: str, password: str, role: str) -> int:
+    """Add a staff login; raises TrothError for a bad role, short password or taken login."""
+    login = login.strip().lower()
+    if role not in ROLES:
+        raise TrothError(f"role must be one of {', '.join(ROLES)}")
+    if not login or len(login) > 254 or not login.isprintable():
+        raise TrothError("staff login must be 1 to 254 printable characters")
+    if len(password) < MIN_PASSWORD:
+        raise TrothError(f"password must have at least {MIN_PASSWORD} characters")
+    row = {"login": login, "role": role, "password_hash": hash_password(password)}
+    try:
+        with store.begin() as conn:
+            result = conn.execute(insert(tables.staff).values(**row, created_at=now()))
+    except IntegrityError:
+        raise TrothError("that staff login already exists") from None
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def authenticate_staff(store: Store, login: str, password: str) -> Staff | None:
+    with store.connect() as conn:
+        row = conn.execute(
+            select(tables.staff).where(tables.staff.c.login == login.strip().lower())
+        ).first()
+    # Hash even when the login is unknown, so timing does not tell logins apart.
+    ok = check_password(password, row.password_hash if row else DUMMY_HASH)
+    return Staff(row.id, row.login, row.role) if row and ok else None
+
+
+def get_staff(store: Store, staff_id: int) -> Staff | None:
+    with store.connect() as conn:
+        row = conn.execute(select(tables.staff).where(tables.staff.c.id == staff_id)).first()
+    return Staff(row.id, row.login, row.role) if row else None
+
+
+# --- API keys ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: str
+    name: str
+    scopes: frozenset[str]
+
+    @property
+    def owner(self) -> str:
+        return f"key:{self.id}"
+
+
+def create_api_key(store: Store, name: str, scopes: list[str]) -> str:
+    """A new key `troth_<id>_<secret>`; only its hash is kept, so show it once."""
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        raise TrothError(f"scopes must be some of {', '.join(SCOPES)}")
+    if not name.strip() or len(name) > 100:
+        raise TrothError("API key name must be 1 to 100 characters")
+    key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+    with store.begin() as conn:
+        conn.execute(
+            insert(tables.api_keys).values(
+                id=key_id,
+                name=name.strip(),
+                secret_hash=sha256(secret),
+                scopes=" ".join(sorted(set(scopes))),
+                created_at=now(),
+            )
+        )
+    return f"troth_{key_id}_{secret}"
+
+
+def revoke_api_key(store: Store, key_id: str) -> bool:
+    with store.begin() as conn:
+        result = conn.execute(
+            update(tables.api_keys)
+            .where(tables.api_keys.c.id == key_id, tables.api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=now())
+        )
+    return result.rowcount > 0
+
+
+class ApiKeys:
+    """Looks API keys up, caching each answer for a few seconds (the consent check is hot)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._cache: dict[str, tuple[float, ApiKey | None]] = {}
+
+    def lookup(self, token: str) -> ApiKey | None:
+        cached = self._cache.get(token)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        key = self._load(token)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[token] = (time.monotonic() + KEY_CACHE_SECONDS, key)
+        return key
+
+    def _load(self, token: str) -> ApiKey | None:
+        prefix, _, rest = token.partition("_")
+        key_id, _, secret = rest.partition("_")
+        if prefix != "troth" or not key_id or not secret or len(token) > 200:
+            return None
+        with self.store.connect() as conn:
+            row = conn.execute(
+                select(tables.api_keys).where(
+                    tables.api_keys.c.id == key_id, tables.api_keys.c.revoked_at.is_(None)
+                )
+            ).first()
+        if row is None or not hmac.compare_digest(row.secret_hash, sha256(secret)):
+            return None
+        return ApiKey(row.id, row.name, frozenset(row.scopes.split()))
+
+
+# --- sessions ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Session:
+    kind: str  # "staff" or "subject"
+    staff_id: int | None
+    email: str | None
+
+
+def start_session(
+    store: Store, kind: str, *, staff_id: int | None = None, email: str | None = None
+) -> str:
+    token = secrets.token_urlsafe(32)
+    lifetime = STAFF_SESSION if kind == "staff" else SUBJECT_SESSION
+    with store.begin() as conn:
+        conn.execute(delete(tables.sessions).where(tables.sessions.c.expires_at < now()))
+        conn.execute(
+            insert(tables.sessions).values(
+                token_hash=sha256(token),
+                kind=kind,
+                staff_id=staff_id,
+                email=email,
+                expires_at=now() + lifetime,
+            )
+        )
+    return token
+
+
+def get_session(store: Store, token: str | None) -> Session | None:
+    if not token or len(token) > 100:
+        return None
+    with store.connect() as conn:
+        row = conn.execute(
+            select(tables.sessions).where(tables.sessions.c.token_hash == sha256(token))
+        ).first()
+    if row is None or aware(row.expires_at) < now():
+        return None
+    return Session(row.kind, row.staff_id, row.email)
+
+
+def end_session(store: Store, token: str | None) -> None:
+    if token:
+        with store.begin() as conn:
+            conn.execute(
+                delete(tables.sessions).where(tables.sessions.c.token_hash == sha256(token))
+            )
+
+
+def end_subject_sessions(store: Store, email: str) -> None:
+    """Sign the subject out everywhere (after erasure their e-mail must not linger)."""
+    with store.begin() as conn:
+        conn.execute(delete(tables.sessions).where(tables.sessions.c.email == email))
+
+
+# --- one-time codes ------------------------------------------------------------------
+
+
+def issue_code(project: Project, store: Store, email: str, ip: str) -> str | None:
+    """A fresh six-digit code for `email`, or None when this e-mail or IP asked too often.
+
+    The caller answers the same either way and whether or not the e-mail is known.
+    """
+    email_hash = project.keyed_hash("otp-email", email)
+    ip_hash = project.keyed_hash("otp-ip", ip)
+    code = f"{secrets.randbelow(10**6):06d}"
+    since = now() - RATE_WINDOW
+    with store.begin() as conn:
+        conn.execute(delete(tables.codes).where(tables.codes.c.created_at < since))
+        counts = [
+            conn.execute(
+                select(func.count()).where(column == value, tables.codes.c.created_at >= since)
+            ).scalar_one()
+            for column, value in (
+                (tables.codes.c.email_hash, email_hash),
+                (tables.codes.c.ip_hash, ip_hash),
+            )
+        ]
+        if counts[0] >= CODES_PER_EMAIL or counts[1] >= CODES_PER_IP:
+            return None
+        conn.execute(
+            insert(tables.codes).values(
+                email_hash=email_hash,
+                ip_hash=ip_hash,
+                code_hash=project.keyed_hash("otp-code", f"{email_hash}:{code}"),
+                created_at=now(),
+                expires_at=now() + CODE_LIFETIME,
+                attempts=0,
+                used=0,
+            )
+        )
+    return code
+
+
+def check_code(project: Project, store: Store, email: str, code: str) -> bool:
+    """True once for the newest unexpired code of `email`; each try counts, at most five."""
+    email_hash = project.keyed_hash("otp-email", email)
+    with store.begin() as conn:
+        row = conn.execute(
+            select(tables.codes)
+            .where(tables.codes.c.email_hash == email_hash)
+            .order_by(tables.codes.c.id.desc())
+            .limit(1)
+        ).first()
+        if (
+            row is None
+            or row.used
+            or row.attempts >= CODE_ATTEMPTS
+            or aware(row.expires_at) < now()
+        ):
+            return False
+        expected = project.keyed_hash("otp-code", f"{email_hash}:{code.strip()}")
+        ok = hmac.compare_digest(row.code_hash, expected)
+        conn.execute(
+            update(tables.codes)
+            .where(tables.codes.c.id == row.id)
+            .values(attempts=row.attempts + 1, used=1 if ok else 0)
+        )
+    return ok

@@ -1,0 +1,277 @@
+"""The privacy center at /: the notice, sign-in with an e-mailed code, and the subject's
+own data, requests and choices. Every page works without JavaScript."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+
+from troth import consent, outbox, rights
+from troth.consent.subject import InvalidSubject, normalize
+from troth.datamap import DataMap
+from troth.policy import Policy, taxonomy
+from troth.policy.render import render_html_fragment
+from troth.server import requests
+from troth.server.auth import (
+    CODE_LIFETIME,
+    check_code,
+    end_session,
+    end_subject_sessions,
+    issue_code,
+    start_session,
+)
+from troth.server.context import Context, context
+from troth.server.web import (
+    SESSION_COOKIE,
+    current_email,
+    form_with_csrf,
+    page,
+    redirect,
+    start_cookie,
+)
+
+router = APIRouter(include_in_schema=False)
+Ctx = Annotated[Context, Depends(context)]
+Email = Annotated[str | None, Depends(current_email)]
+SELF_SERVICE = ("access", "portability", "deactivation", "reactivation", "erasure", "restriction")
+
+
+def signed_in(email: str | None) -> str:
+    if email is None:
+        raise HTTPException(401, "Please sign in first.")
+    return email
+
+
+def owner_of(ctx: Context, email: str) -> str:
+    return ctx.project.subject_ref("email", email)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, ctx: Ctx, email: Email) -> HTMLResponse:
+    notice = Markup(render_html_fragment(ctx.policy()))
+    return page(ctx, request, "notice.html", notice=notice, signed_in=email is not None)
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_form(request: Request, ctx: Ctx) -> HTMLResponse:
+    return page(ctx, request, "signin.html")
+
+
+@router.post("/signin", response_class=HTMLResponse)
+async def signin_send(request: Request, ctx: Ctx) -> HTMLResponse:
+    fields = await form_with_csrf(request)
+    try:
+        email = normalize("email", fields.get("email", ""))
+    except InvalidSubject:
+        return page(ctx, request, "signin.html", 422, error="Enter a valid e-mail address.")
+    code = issue_code(ctx.project, ctx.store, email, client_ip(request))
+    if code is not None:
+        minutes = int(CODE_LIFETIME.total_seconds() // 60)
+        body = (
+            f"Your sign-in code for the {ctx.policy().organization.name} privacy center is "
+            f"{code}.\n\nIt expires in {minutes} minutes. If you did not ask for it, ignore "
+            "this message."
+        )
+        outbox.send(ctx.project, email, "Your privacy center sign-in code", body, kind="otp")
+    # The same page whether the address is known, unknown or rate-limited.
+    return page(ctx, request, "code.html", email=email)
+
+
+@router.post("/signin/code", response_model=None)
+async def signin_check(request: Request, ctx: Ctx) -> Response:
+    fields = await form_with_csrf(request)
+    try:
+        email = normalize("email", fields.get("email", ""))
+    except InvalidSubject:
+        return redirect("/signin")
+    code = fields.get("code", "").strip()
+    if not (code.isdigit() and len(code) == 6 and check_code(ctx.project, ctx.store, email, code)):
+        message = "That code is wrong or has expired. Check the e-mail or ask for a new code."
+        return page(ctx, request, "code.html", 401, email=email, error=message)
+    response = redirect("/me")
+    start_cookie(
+        ctx, request, response, "subject", start_session(ctx.store, "subject", email=email)
+    )
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request, ctx: Ctx) -> RedirectResponse:
+    await form_with_csrf(request)
+    end_session(ctx.store, request.cookies.get(SESSION_COOKIE))
+    response = redirect("/")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/me", response_class=HTMLResponse)
+def my_data(request: Request, ctx: Ctx, email: Email) -> HTMLResponse:
+    email = signed_in(email)
+    found = rights.find_subject(ctx.project, "email", email)
+    states = consent.current_consent(ctx.project, ctx.store, f"email:{email}")
+    return page(
+        ctx,
+        request,
+        "me.html",
+        email=email,
+        found=found,
+        category_name=partial(taxonomy.category_name, ctx.policy()),
+        purposes=purpose_rows(ctx.policy(), states),
+        requests=[requests.summary(r) for r in requests.owned_by(ctx, owner_of(ctx, email))],
+    )
+
+
+def purpose_rows(policy: Policy, states: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each purpose with what the subject can do: toggle consent, or object."""
+    return [
+        {
+            "key": p.key,
+            "name": p.name,
+            "description": p.description,
+            "basis": p.legal_basis.value.replace("_", " "),
+            "consent": p.consent.value != "none",
+            "objectable": p.legal_basis.value == "legitimate_interest",
+            "allowed": states[p.key].allowed if p.key in states else True,
+        }
+        for p in policy.purposes
+    ]
+
+
+@router.post("/me/requests", response_model=None)
+async def my_new_request(request: Request, ctx: Ctx, email: Email) -> Response:
+    email = signed_in(email)
+    fields = await form_with_csrf(request)
+    kind = fields.get("kind", "")
+    purpose = fields.get("purpose") or None
+    if kind not in (*SELF_SERVICE, "objection"):
+        raise HTTPException(422, "Unknown kind of request.")
+    if kind == "objection" and purpose not in {p.key for p in ctx.policy().purposes}:
+        raise HTTPException(422, "Choose a purpose to object to.")
+    if kind == "erasure" and fields.get("confirm") != "yes":
+        return redirect("/me/delete")
+    created = requests.create(
+        ctx,
+        owner_of(ctx, email),
+        kind,
+        "email",
+        email,
+        purpose=purpose,
+        source="privacy_center",
+        verified=True,
+    )
+    done = requests.run_if_ready(ctx, created)
+    if kind == "erasure" and done.status == "completed":
+        end_subject_sessions(ctx.store, email)
+        response = page(ctx, request, "deleted.html")
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+    return redirect(f"/me/requests/{created.id}")
+
+
+@router.get("/me/requests/{request_id}", response_class=HTMLResponse)
+def my_request(request_id: str, request: Request, ctx: Ctx, email: Email) -> HTMLResponse:
+    email = signed_in(email)
+    found = requests.owned(ctx, request_id, owner_of(ctx, email))
+    return page(ctx, request, "request.html", request_info=requests.summary(found))
+
+
+@router.get("/me/requests/{request_id}/export")
+def my_export(request_id: str, ctx: Ctx, email: Email) -> FileResponse:
+    email = signed_in(email)
+    found = requests.owned(ctx, request_id, owner_of(ctx, email))
+    path = requests.export_file(ctx, found)
+    return FileResponse(path, media_type="application/zip", filename="my-data.zip")
+
+
+def correctable(datamap: DataMap) -> list[dict[str, Any]]:
+    """The columns a subject may correct, once per column name."""
+    seen: dict[str, dict[str, Any]] = {}
+    for key, table in datamap.tables.items():
+        for name, column in table.columns.items():
+            if column.rectify and name not in seen:
+                seen[name] = {"name": name, "table": key, "categories": column.categories}
+    return list(seen.values())
+
+
+@router.get("/me/correct", response_class=HTMLResponse)
+def correct_form(request: Request, ctx: Ctx, email: Email) -> HTMLResponse:
+    signed_in(email)
+    return page(ctx, request, "correct.html", fields=correctable(ctx.datamap()))
+
+
+@router.post("/me/correct", response_model=None)
+async def correct_send(request: Request, ctx: Ctx, email: Email) -> Response:
+    email = signed_in(email)
+    form = await form_with_csrf(request)
+    allowed = {f["name"] for f in correctable(ctx.datamap())}
+    changes = {k: v.strip() for k, v in form.items() if k in allowed and v.strip()}
+    if not changes:
+        return page(
+            ctx,
+            request,
+            "correct.html",
+            422,
+            fields=correctable(ctx.datamap()),
+            error="Fill in at least one field to correct.",
+        )
+    created = requests.create(
+        ctx,
+        owner_of(ctx, email),
+        "rectification",
+        "email",
+        email,
+        fields=changes,
+        source="privacy_center",
+        verified=True,
+    )
+    requests.run_if_ready(ctx, created)
+    return redirect(f"/me/requests/{created.id}")
+
+
+def kept_reasons(datamap: DataMap) -> list[dict[str, str]]:
+    """What erasure keeps and why, from the data map's `keep` entries."""
+    kept: list[dict[str, str]] = []
+    for key, table in datamap.tables.items():
+        name = key.split(".", 1)[1].replace("_", " ")
+        if table.erase == "keep" and table.reason:
+            kept.append({"what": name, "reason": table.reason})
+        for link in table.links:
+            if link.erase == "keep" and link.reason:
+                kept.append({"what": name, "reason": link.reason})
+        for column, spec in table.columns.items():
+            if spec.erase == "keep" and spec.reason and spec.categories:
+                kept.append({"what": f"{name}: {column.replace('_', ' ')}", "reason": spec.reason})
+    return kept
+
+
+@router.get("/me/delete", response_class=HTMLResponse)
+def delete_form(request: Request, ctx: Ctx, email: Email) -> HTMLResponse:
+    signed_in(email)
+    return page(ctx, request, "delete.html", kept=kept_reasons(ctx.datamap()))
+
+
+@router.post("/me/consent", response_model=None)
+async def my_consent(request: Request, ctx: Ctx, email: Email) -> RedirectResponse:
+    email = signed_in(email)
+    form = await form_with_csrf(request)
+    purpose, decision = form.get("purpose", ""), form.get("decision", "")
+    if decision not in ("granted", "withdrawn"):
+        raise HTTPException(422, "Choose allow or stop.")
+    consent.record_consent(
+        ctx.project,
+        ctx.store,
+        f"email:{email}",
+        purpose,
+        decision,
+        source="app",
+        policy_version=ctx.policy().policy.version,
+    )
+    return redirect("/me#choices")

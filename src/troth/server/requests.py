@@ -1,0 +1,120 @@
+"""Rights requests as the server sees them: created for an owner, read only by that owner.
+
+The owner is an API key (`key:<id>`) or a subject (`Project.subject_ref("email", ...)`);
+ids are the rights engine's unguessable tokens, and every read checks the owner too.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import HTTPException
+from sqlalchemy import insert, select
+
+from troth import rights
+from troth.errors import TrothError
+from troth.rights import Request
+from troth.server import tables
+from troth.server.context import Context
+
+KINDS = rights.KINDS
+DONE = ("completed", "denied", "failed")
+
+
+def create(
+    ctx: Context,
+    owner: str,
+    kind: str,
+    identity_kind: str,
+    identity_value: str,
+    *,
+    source: str,
+    verified: bool,
+    fields: dict[str, str] | None = None,
+    purpose: str | None = None,
+    jurisdiction: str | None = None,
+) -> Request:
+    """Create a request for `owner`; `verified` when the caller has proven the identity."""
+    request = rights.create_request(
+        ctx.project,
+        ctx.store,
+        kind,
+        identity_kind,
+        identity_value,
+        fields=fields,
+        purpose=purpose,
+        jurisdiction=jurisdiction,
+        source=source,
+    )
+    with ctx.store.begin() as conn:
+        conn.execute(insert(tables.owners).values(request_id=request.id, owner=owner))
+    if verified:
+        request = rights.verify_request(ctx.project, ctx.store, request.id)
+    return request
+
+
+def owned(ctx: Context, request_id: str, owner: str) -> Request:
+    """The request `request_id` if `owner` made it; 404 otherwise (no hint it exists)."""
+    if len(request_id) > 64:
+        raise HTTPException(404, "no such request")
+    with ctx.store.connect() as conn:
+        found = conn.execute(
+            select(tables.owners.c.owner).where(tables.owners.c.request_id == request_id)
+        ).scalar_one_or_none()
+    if found != owner:
+        raise HTTPException(404, "no such request")
+    return any_request(ctx, request_id)
+
+
+def any_request(ctx: Context, request_id: str) -> Request:
+    if len(request_id) > 64:
+        raise HTTPException(404, "no such request")
+    try:
+        return rights.get_request(ctx.store, request_id)
+    except TrothError:
+        raise HTTPException(404, "no such request") from None
+
+
+def owned_by(ctx: Context, owner: str) -> list[Request]:
+    """The owner's requests, newest first."""
+    with ctx.store.connect() as conn:
+        ids = (
+            conn.execute(select(tables.owners.c.request_id).where(tables.owners.c.owner == owner))
+            .scalars()
+            .all()
+        )
+    found = [any_request(ctx, request_id) for request_id in ids]
+    return sorted(found, key=lambda r: r.created_at, reverse=True)
+
+
+def export_file(ctx: Context, request: Request) -> Path:
+    """The finished access export of `request`, or 404/409 saying why there is none."""
+    if request.kind not in ("access", "portability"):
+        raise HTTPException(404, "this request has no export")
+    path = Path(rights.export_path(ctx.project, request.id))
+    if request.status != "completed" or not path.is_file():
+        raise HTTPException(409, "the export is not ready yet")
+    return path
+
+
+def run_if_ready(ctx: Context, request: Request) -> Request:
+    """Run a verified request right away unless the policy wants staff approval first."""
+    if request.status in ("verified", "approved"):
+        return rights.run_request(ctx.project, ctx.store, request.id)
+    return request
+
+
+def summary(request: Request) -> dict[str, Any]:
+    """The request's metadata: what a status page or the support role may see."""
+    due = request.due_at
+    due = due.replace(tzinfo=UTC) if due is not None and due.tzinfo is None else due
+    return {
+        "id": request.id,
+        "kind": request.kind,
+        "status": request.status,
+        "created_at": request.created_at,
+        "due_at": due,
+        "overdue": bool(due and request.status not in DONE and due < datetime.now(UTC)),
+    }

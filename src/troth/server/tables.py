@@ -1,0 +1,70 @@
+"""The server part's tables in the engine store: staff, API keys, sessions, one-time codes.
+
+Secrets (passwords, API keys, session tokens, codes) are stored only as hashes. A subject
+session holds the subject's normalized e-mail while it lives (at most `SUBJECT_SESSION`),
+because every request the subject makes must name it; sign-out and expiry delete it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, String, Table, Text
+
+from troth.store import metadata
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+When = DateTime(timezone=True)
+
+staff = Table(
+    "server_staff",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("login", String(254), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("created_at", When, nullable=False),
+)
+
+api_keys = Table(
+    "server_api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("scopes", Text, nullable=False),
+    Column("created_at", When, nullable=False),
+    Column("revoked_at", When),
+)
+
+sessions = Table(
+    "server_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("staff_id", Id),
+    Column("email", String(320)),
+    Column("expires_at", When, nullable=False),
+    Index("server_sessions_expires", "expires_at"),
+)
+
+codes = Table(
+    "server_codes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("email_hash", String(64), nullable=False),
+    Column("ip_hash", String(64), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("created_at", When, nullable=False),
+    Column("expires_at", When, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("used", Integer, nullable=False),
+    Index("server_codes_email", "email_hash", "created_at"),
+    Index("server_codes_ip", "ip_hash", "created_at"),
+)
+
+owners = Table(
+    "server_request_owners",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Index("server_request_owners_owner", "owner"),
+)

@@ -1,0 +1,178 @@
+"""Request plumbing shared by the routers: who is calling, CSRF, cookies, pages, errors."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from troth.errors import InvalidInput, TrothError
+from troth.server.auth import STAFF_SESSION, SUBJECT_SESSION, ApiKey, Staff, get_session, get_staff
+from troth.server.context import Context, context
+
+SESSION_COOKIE = "troth_session"
+STAFF_COOKIE = "troth_staff"
+CSRF_COOKIE = "troth_csrf"
+VISITOR_COOKIE = "troth_consent"
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/v1/", "/.well-known/"))
+
+
+# --- API keys ------------------------------------------------------------------------
+
+
+def bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def require_key(request: Request, ctx: Context, scope: str) -> ApiKey:
+    """The calling app's API key, which must carry `scope` (or `admin`); else 401/403."""
+    token = bearer(request)
+    key = ctx.keys.lookup(token) if token else None
+    if key is None:
+        raise HTTPException(
+            401, "a valid API key is required", headers={"WWW-Authenticate": "Bearer"}
+        )
+    if scope not in key.scopes and "admin" not in key.scopes:
+        raise HTTPException(403, f"this API key lacks the {scope} scope")
+    return key
+
+
+def api_key(scope: str) -> Callable[..., ApiKey]:
+    """A dependency requiring an API key with `scope`."""
+
+    def dependency(request: Request, ctx: Context = Depends(context)) -> ApiKey:
+        return require_key(request, ctx, scope)
+
+    return dependency
+
+
+# --- sessions and cookies ------------------------------------------------------------
+
+
+def set_cookie(
+    ctx: Context, request: Request, response: Response, name: str, value: str, max_age: int
+) -> None:
+    """HttpOnly, SameSite=Lax; Secure over HTTPS (incl. behind a proxy) or when forced."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=ctx.secure_cookies or request.url.scheme == "https",
+        path="/",
+    )
+
+
+def start_cookie(ctx: Context, request: Request, response: Response, kind: str, token: str) -> None:
+    name, lifetime = (
+        (STAFF_COOKIE, STAFF_SESSION) if kind == "staff" else (SESSION_COOKIE, SUBJECT_SESSION)
+    )
+    set_cookie(ctx, request, response, name, token, int(lifetime.total_seconds()))
+
+
+def current_staff(request: Request, ctx: Context = Depends(context)) -> Staff | None:
+    session = get_session(ctx.store, request.cookies.get(STAFF_COOKIE))
+    if session is None or session.kind != "staff" or session.staff_id is None:
+        return None
+    return get_staff(ctx.store, session.staff_id)
+
+
+def current_email(request: Request, ctx: Context = Depends(context)) -> str | None:
+    """The signed-in subject's normalized e-mail, or None."""
+    session = get_session(ctx.store, request.cookies.get(SESSION_COOKIE))
+    return session.email if session and session.kind == "subject" else None
+
+
+# --- CSRF: a random cookie echoed in every form (double submit, SameSite=Lax) ----------
+
+
+def csrf_token(request: Request) -> str:
+    token = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "csrf", None)
+    if not token:
+        token = secrets.token_urlsafe(24)
+        request.state.csrf = token
+    return str(token)
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    expected = request.cookies.get(CSRF_COOKIE)
+    if not expected or not submitted or not hmac.compare_digest(expected, submitted):
+        raise HTTPException(403, "the form expired or came from another site; reload and retry")
+
+
+async def form_with_csrf(request: Request) -> dict[str, str]:
+    """The submitted form fields, after checking its CSRF token."""
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    check_csrf(request, fields.pop(CSRF_FIELD, None))
+    return fields
+
+
+def page(
+    ctx: Context, request: Request, name: str, status: int = 200, **values: Any
+) -> HTMLResponse:
+    """Render a template with the CSRF token; sets the CSRF cookie on first visit."""
+    token = csrf_token(request)
+    response = ctx.templates.TemplateResponse(
+        request, name, {"csrf": token, "policy_name": policy_name(ctx), **values}, status
+    )
+    if request.cookies.get(CSRF_COOKIE) != token:
+        set_cookie(ctx, request, response, CSRF_COOKIE, token, 60 * 60 * 24)
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+def policy_name(ctx: Context) -> str:
+    try:
+        return ctx.policy().organization.name
+    except TrothError:
+        return "Privacy center"
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# --- errors --------------------------------------------------------------------------
+
+
+def error_body(exc: TrothError) -> dict[str, Any]:
+    if isinstance(exc, InvalidInput):
+        return {"detail": "invalid input", "problems": [str(p) for p in exc.problems]}
+    return {"detail": str(exc)}
+
+
+def install_error_handlers(app: Any) -> None:
+    async def on_troth_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, TrothError)
+        status = 422 if exc.exit_code == 2 else 400
+        if is_api(request):
+            return JSONResponse(error_body(exc), status_code=status)
+        ctx = context(request)
+        return page(ctx, request, "error.html", status, message=str(exc))
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if is_api(request):
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+            )
+        ctx = context(request)
+        message = exc.detail if isinstance(exc.detail, str) else "That did not work."
+        return page(ctx, request, "error.html", exc.status_code, message=message)
+
+    app.add_exception_handler(TrothError, on_troth_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
