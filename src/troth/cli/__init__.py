@@ -37,7 +37,9 @@ for module in GROUPS:
 def main() -> None:
     """Console entry point: a TrothError prints its message, never a traceback."""
     try:
-        app(standalone_mode=False)
+        status = app(standalone_mode=False)  # without standalone mode, typer.Exit is returned
+        if isinstance(status, int) and status:
+            sys.exit(status)
     except TrothError as exc:
         Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(exc.exit_code)
@@ -45,10 +47,9 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(130)
-    except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except typer.exceptions.TyperException as exc:  # typer vendors click: usage errors
+        show = getattr(exc, "show", None)
+        if show is None:
+            raise
+        show()
+        sys.exit(getattr(exc, "exit_code", 2))
