@@ -162,11 +162,12 @@ LINT = {
     + ["CCPA-110-c2", "CCPA-130-a5C", "CCPA-110-a", "CCPA-105-b", "CCPA-106-b"]
     + ["CCPA-125-a", "CCPA-130-a1", "CCPA-7011-date"],
     # No retention; offers deletion, correction and opting out of communications, but not
-    # access, restriction or portability.
+    # access, restriction or portability; denies selling but not sharing (it shares hashed
+    # e-mail addresses for ads).
     "justuno": ["GDPR-13-1c"] * 8
     + ["GDPR-13-1f", "GDPR-13-2a"]
     + ["GDPR-13-2b"] * 3
-    + ["GDPR-13-2d", "GDPR-13-2f", "CCPA-110-a", "CCPA-125-a"],
+    + ["GDPR-13-2d", "GDPR-13-2f", "CCPA-130-a5C", "CCPA-110-a", "CCPA-125-a"],
     # Phonebook and precise location are "with your permission" (consent); deletion after
     # account deletion ("immediately" yet "one-two months") and inactivity ("a while") have no
     # clear period; profile picture and support details are not said to be required; silent

@@ -233,7 +233,9 @@ class Right(Strict):
     right: RightKind
     deadline_days: int | None = Field(default=None, ge=1)
     channels: list[Channel] = Field(default_factory=list)
-    verification: Literal["email_code", "account_login", "manual", "none"] = "email_code"
+    verification: Literal["email_code", "account_login", "manual", "none", "unspecified"] = (
+        "email_code"
+    )
     requires_approval: bool = False
     note: str | None = None
 

@@ -304,6 +304,7 @@ VERIFICATION = {
     "account_login": "We first confirm your identity by asking you to sign in.",
     "manual": "We first check your identity.",
     "none": "",
+    "unspecified": "",
 }
 
 
