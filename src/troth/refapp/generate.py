@@ -1,0 +1,208 @@
+"""`generate`: the reference app's tables filled with realistic, deterministic fake data.
+
+The same seed, user count and `as_of` date give byte-identical table contents.
+Timestamps are ISO-8601 UTC text (`2025-03-01T12:30:00Z`), dates `YYYY-MM-DD`;
+everything happens before `as_of` (default: today). Blob rows point at paths
+relative to the blob folder: `avatars/<user id>.png`, `stories/<story id>.wav`,
+`covers/<story id>.png`.
+
+The database load is one transaction on SQLite and PostgreSQL: an error leaves
+the database as it was. MariaDB commits DDL by itself, so on an error the
+tables this run created are dropped again. Blob files are written to a
+temporary folder and moved into place only after the commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.exc import DBAPIError
+
+from troth.errors import TrothError
+from troth.refapp import blobs as media
+from troth.refapp.load import Loader, loader_for, target_engine
+from troth.refapp.rows import (
+    COLUMNS,
+    Chunk,
+    World,
+    contact_chunk,
+    orders_chunk,
+    phonebook_chunk,
+    populate,
+    social_chunk,
+    stories_chunk,
+    users_chunk,
+    visits_chunk,
+)
+
+Progress = Callable[[int, int], None]  # (steps done, steps in all)
+
+# Tables are generated pass by pass: later passes refer to what earlier ones made
+# (comments need the number of stories).
+PASSES: tuple[Callable[[World, range], Chunk], ...] = (
+    users_chunk,
+    stories_chunk,
+    social_chunk,
+    orders_chunk,
+    phonebook_chunk,
+    contact_chunk,
+    visits_chunk,
+)
+BLOB_COLUMNS = {"profiles": ("avatar_path",), "stories": ("audio_path", "cover_path")}
+MAX_USERS = 10_000_000
+
+
+@dataclass(frozen=True)
+class GenerateStats:
+    users: int
+    rows: dict[str, int]
+    blobs: int
+    seconds: float
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+
+class BlobWriter:
+    """Writes blob files to a temporary folder beside `root`, moved in on `commit`."""
+
+    def __init__(self, root: Path, replace: bool) -> None:
+        self.root = root
+        self.count = 0
+        self.staging: Path | None = None
+        taken = [d for d in media.BLOB_DIRS if (root / d).exists() and any((root / d).iterdir())]
+        if taken and not replace:
+            raise TrothError(
+                f"the blob folder already has {', '.join(taken)}/: "
+                "pass --replace to overwrite the reference app's blobs"
+            )
+        self.indexes = {
+            table: [COLUMNS[table].index(c) for c in columns]
+            for table, columns in BLOB_COLUMNS.items()
+        }
+
+    def add(self, table: str, rows: list[tuple[object, ...]]) -> None:
+        indexes = self.indexes.get(table)
+        if not indexes:
+            return
+        if self.staging is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.staging = Path(tempfile.mkdtemp(prefix=".refapp-", dir=self.root))
+            for folder in media.BLOB_DIRS:
+                (self.staging / folder).mkdir()
+        for row in rows:
+            for index in indexes:
+                path = row[index]
+                if isinstance(path, str):
+                    (self.staging / path).write_bytes(media.content(path, int(str(row[0]))))
+                    self.count += 1
+
+    def commit(self) -> None:
+        if self.staging is None:
+            return
+        for folder in media.BLOB_DIRS:
+            target = self.root / folder
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(self.staging / folder, target)
+        self.staging.rmdir()
+
+    def discard(self) -> None:
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def generate(
+    url: str,
+    *,
+    users: int,
+    blobs_dir: Path | str | None = None,
+    seed: int = 0,
+    replace: bool = False,
+    as_of: dt.date | None = None,
+    chunk: int = 5000,
+    progress: Progress | None = None,
+) -> GenerateStats:
+    """Create the reference-app tables at `url` and fill them for `users` users.
+
+    Refuses (TrothError, nothing changed) when the database already has any of the
+    tables or the blob folder has blobs, unless `replace`.
+    """
+    if not 1 <= users <= MAX_USERS:
+        raise TrothError(f"users must be between 1 and {MAX_USERS:,}")
+    if chunk < 1:
+        raise TrothError("chunk must be at least 1")
+    started = time.perf_counter()
+    writer = BlobWriter(Path(blobs_dir), replace) if blobs_dir is not None else None
+    engine = target_engine(url)
+    counts = dict.fromkeys(COLUMNS, 0)
+    try:
+        with engine.connect() as conn:
+            loader = loader_for(conn)
+            try:
+                with conn.begin():
+                    _prepare(loader, replace)
+                    world = populate(users, seed, as_of or dt.datetime.now(dt.UTC).date(), chunk)
+                    _load(world, loader, writer, counts, progress)
+                    loader.finish()
+            except BaseException:
+                loader.abort()
+                raise
+        if writer is not None:
+            writer.commit()
+    except BaseException as exc:
+        if writer is not None:
+            writer.discard()
+        if isinstance(exc, DBAPIError):
+            raise TrothError(f"database error: {exc.orig}") from None
+        raise
+    finally:
+        engine.dispose()
+    return GenerateStats(
+        users=users,
+        rows=counts,
+        blobs=writer.count if writer is not None else 0,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _prepare(loader: Loader, replace: bool) -> None:
+    existing = loader.existing()
+    if existing and not replace:
+        raise TrothError(
+            f"the database already has reference-app tables ({', '.join(existing)}): "
+            "pass --replace to drop and regenerate them"
+        )
+    if existing:
+        loader.drop(existing)
+    loader.create()
+
+
+def _load(
+    world: World,
+    loader: Loader,
+    writer: BlobWriter | None,
+    counts: dict[str, int],
+    progress: Progress | None,
+) -> None:
+    steps = len(PASSES) * len(range(1, world.users + 1, world.chunk))
+    done = 0
+    for make in PASSES:
+        for uids in world.chunks():
+            for table, rows in make(world, uids).items():
+                if rows:
+                    loader.insert(table, COLUMNS[table], rows)
+                    counts[table] += len(rows)
+                if writer is not None:
+                    writer.add(table, rows)
+            done += 1
+            if progress is not None:
+                progress(done, steps)
