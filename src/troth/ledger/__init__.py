@@ -19,17 +19,24 @@ across processes, and run inside the caller's transaction so the entry commits o
 back with the work it describes.
 """
 
+from troth.ledger.checkpoint import Checkpoint, checkpoint, checkpoint_if_due
 from troth.ledger.log import Entry, Event, Head, LedgerDamaged, entries, head, record, record_many
 from troth.ledger.screen import LedgerInputError
+from troth.ledger.verify import VerifyResult, verify
 
 __all__ = [
+    "Checkpoint",
     "Entry",
     "Event",
     "Head",
     "LedgerDamaged",
     "LedgerInputError",
+    "VerifyResult",
+    "checkpoint",
+    "checkpoint_if_due",
     "entries",
     "head",
     "record",
     "record_many",
+    "verify",
 ]

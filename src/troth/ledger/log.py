@@ -83,7 +83,7 @@ def record_many(conn: Connection, events: Iterable[Event]) -> list[int]:
     rows = [_prepare(event) for event in events]
     if not rows:
         return []
-    seq, prev = _lock_head(conn)
+    seq, prev = lock_head(conn)
     first = seq + 1
     at = now_text()
     for row in rows:
@@ -112,7 +112,7 @@ def _prepare(event: Event) -> dict[str, Any]:
     }
 
 
-def _lock_head(conn: Connection) -> tuple[int, str]:
+def lock_head(conn: Connection) -> tuple[int, str]:
     """The head row, locked until the transaction ends (SQLite: BEGIN IMMEDIATE already did)."""
     query = (
         sa.select(tables.head.c.seq, tables.head.c.hash)
