@@ -1,10 +1,227 @@
-"""`troth request ...` commands."""
+"""`troth request ...`: create, plan, run, list, show, export, approve and deny requests."""
 
 from __future__ import annotations
 
-import typer
+import json
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
 
-group = typer.Typer(help="request commands.", no_args_is_help=True)
+import typer
+from rich.table import Table
+
+from troth import rights
+from troth.cli.common import ProjectOption, console, project_from
+from troth.errors import InvalidInput, Problem, TrothError
+from troth.project import Project
+from troth.store import Store, open_store
+
+group = typer.Typer(help="Data-subject requests: create, plan, run, export.", no_args_is_help=True)
+
+IdArg = Annotated[str, typer.Argument(help="The request id.")]
+ACTOR = "cli"
+
+
+@contextmanager
+def opened(path: Path | None) -> Iterator[tuple[Project, Store]]:
+    project = project_from(path)
+    store = open_store(project.store_url)
+    try:
+        yield project, store
+    finally:
+        store.dispose()
+
+
+def identity_of(
+    email: str | None, phone: str | None, user_id: str | None, cookie: str | None
+) -> tuple[str, str]:
+    given = [
+        (kind, value)
+        for kind, value in (
+            ("email", email),
+            ("phone", phone),
+            ("user_id", user_id),
+            ("cookie_id", cookie),
+        )
+        if value is not None
+    ]
+    if len(given) != 1:
+        raise InvalidInput(
+            [
+                Problem(
+                    "request", None, "", "give exactly one of --email, --phone, --user-id, --cookie"
+                )
+            ]
+        )
+    return given[0]
+
+
+def fields_of(pairs: list[str]) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInput([Problem("--field", None, "", "expected name=value")])
+        fields[name.strip()] = value
+    return fields
+
+
+@group.command()
+def create(
+    kind: Annotated[str, typer.Argument(help=f"One of: {', '.join(rights.KINDS)}.")],
+    email: Annotated[str | None, typer.Option(help="The subject's e-mail address.")] = None,
+    phone: Annotated[str | None, typer.Option(help="The subject's phone number.")] = None,
+    user_id: Annotated[str | None, typer.Option("--user-id", help="The account id.")] = None,
+    cookie: Annotated[str | None, typer.Option(help="The visitor cookie id.")] = None,
+    field: Annotated[
+        list[str] | None, typer.Option("--field", help="name=value to correct (repeatable).")
+    ] = None,
+    purpose: Annotated[str | None, typer.Option(help="Purpose key (objection).")] = None,
+    jurisdiction: Annotated[str | None, typer.Option(help="e.g. gdpr or ccpa.")] = None,
+    verified: Annotated[
+        bool, typer.Option("--verified", help="The identity was checked outside troth.")
+    ] = False,
+    project: ProjectOption = None,
+) -> None:
+    """Create a request and print its id."""
+    identity_kind, value = identity_of(email, phone, user_id, cookie)
+    with opened(project) as (proj, store):
+        request = rights.create_request(
+            proj,
+            store,
+            kind,
+            identity_kind,
+            value,
+            fields=fields_of(field or []) or None,
+            purpose=purpose,
+            jurisdiction=jurisdiction,
+            source="cli",
+        )
+        if verified:
+            rights.verify_request(proj, store, request.id, actor=ACTOR)
+    print(request.id)
+
+
+@group.command()
+def plan(request_id: IdArg, project: ProjectOption = None) -> None:
+    """Print every store and table the request will touch, with row counts."""
+    with opened(project) as (proj, store):
+        found = rights.plan_request(proj, store, request_id)
+    table = Table("store", "table", "action", "rows", "detail", title=f"{found.kind} {request_id}")
+    for step in found.steps:
+        table.add_row(step.store, step.table, step.action, str(step.rows), step.detail)
+    for name, count in found.blobs.items():
+        table.add_row(
+            name,
+            "(files)",
+            "read" if found.kind in ("access", "portability") else "delete",
+            str(count),
+            "",
+        )
+    console.print(table)
+    for note in found.notes:
+        console.print(note, highlight=False)
+
+
+@group.command()
+def run(
+    request_id: Annotated[str | None, typer.Argument(help="The request id.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Work through the whole queue.")] = False,
+    project: ProjectOption = None,
+) -> None:
+    """Carry out one request, or every runnable one with --all."""
+    if (request_id is None) == (not all_):
+        raise TrothError("give a request id or --all")
+    with opened(project) as (proj, store):
+        if request_id is not None:
+            done = [rights.run_request(proj, store, request_id, actor=ACTOR)]
+        else:
+            done = rights.run_queue(proj, store, actor=ACTOR)
+    for request in done:
+        console.print(f"{request.id} {request.kind} {request.status}", highlight=False)
+    if any(r.status == "failed" for r in done):
+        raise typer.Exit(1)
+
+
+@group.command("list")
+def list_(
+    status: Annotated[str | None, typer.Option(help="Only requests in this status.")] = None,
+    project: ProjectOption = None,
+) -> None:
+    """List requests, oldest first, with due dates."""
+    with opened(project) as (_proj, store):
+        found = rights.list_requests(store, status)
+    table = Table("id", "type", "status", "identity", "created", "due")
+    for r in found:
+        due = r.due_at.date().isoformat() + (" overdue" if r.overdue else "")
+        table.add_row(
+            r.id, r.kind, r.status, r.identity_kind, r.created_at.isoformat(timespec="seconds"), due
+        )
+    console.print(table)
+
+
+@group.command()
+def show(request_id: IdArg, project: ProjectOption = None) -> None:
+    """Show one request: status, dates and result (never the identity value)."""
+    with opened(project) as (_proj, store):
+        r = rights.get_request(store, request_id)
+    shown = {
+        "id": r.id,
+        "kind": r.kind,
+        "status": r.status,
+        "identity": r.identity_kind,
+        "subject": r.subject,
+        "purpose": r.purpose,
+        "fields": sorted(r.fields),
+        "jurisdiction": r.jurisdiction,
+        "source": r.source,
+        "created_at": r.created_at.isoformat(),
+        "due_at": r.due_at.isoformat(),
+        "reason": r.reason,
+        "error": r.error,
+        "result": r.result,
+    }
+    print(json.dumps(shown, indent=2, default=str))
+
+
+@group.command()
+def export(
+    request_id: IdArg,
+    out: Annotated[Path, typer.Option("--out", help="Where to write the ZIP.", dir_okay=False)],
+    project: ProjectOption = None,
+) -> None:
+    """Copy the ZIP of a completed access or portability request to --out."""
+    with opened(project) as (proj, store):
+        r = rights.get_request(store, request_id)
+    if r.kind not in ("access", "portability") or r.status != "completed":
+        raise TrothError(f"request {request_id} is a {r.status} {r.kind} request: no export")
+    source = rights.export_path(proj, request_id)
+    if not source.exists():
+        raise TrothError(f"the export of request {request_id} is gone; run a new request")
+    shutil.copyfile(source, out)
+    console.print(f"wrote {out}", highlight=False)
+
+
+@group.command()
+def approve(request_id: IdArg, project: ProjectOption = None) -> None:
+    """Approve a verified request (when the policy requires approval)."""
+    with opened(project) as (proj, store):
+        r = rights.approve_request(proj, store, request_id, actor=ACTOR)
+    console.print(f"{r.id} {r.status}", highlight=False)
+
+
+@group.command()
+def deny(
+    request_id: IdArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why the request is refused.")],
+    project: ProjectOption = None,
+) -> None:
+    """Refuse a request that has not run, with the reason."""
+    with opened(project) as (proj, store):
+        r = rights.deny_request(proj, store, request_id, reason, actor=ACTOR)
+    console.print(f"{r.id} {r.status}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -31,14 +31,14 @@ MAX_PASSES = 6
 Key = tuple[Any, ...]
 ERASE_RANK = {TableErase.delete: 0, TableErase.update: 1, TableErase.keep: 2}
 
-_reflected: dict[tuple[int, str], Table] = {}
+_reflected: dict[tuple[str, str], Table] = {}
 _reflect_lock = threading.Lock()
 
 
 def reflect(engine: Engine, datamap: DataMap, key: str) -> Table:
     """The live table behind `key`, checked against the data map (cached per engine)."""
     name = key.split(".", 1)[1]
-    cache_key = (id(engine), key)
+    cache_key = (engine.url.render_as_string(hide_password=False), key)
     with _reflect_lock:
         found = _reflected.get(cache_key)
         if found is None:
