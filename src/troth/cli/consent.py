@@ -1,10 +1,133 @@
-"""`troth consent ...` commands."""
+"""`troth consent ...` commands: record a decision, show the state, show the history."""
 
 from __future__ import annotations
 
-import typer
+from typing import Annotated
 
-group = typer.Typer(help="consent commands.", no_args_is_help=True)
+import typer
+from rich.table import Table
+
+from troth.cli.common import ProjectOption, console, project_from
+from troth.consent import current_consent, history, record_consent
+from troth.store import open_store
+
+group = typer.Typer(help="Record and inspect consent decisions.", no_args_is_help=True)
+
+SubjectArg = Annotated[str, typer.Argument(help="The subject as kind:value, e.g. user_id:42.")]
+PurposeArg = Annotated[str, typer.Argument(help="A purpose key from troth.yaml.")]
+SourceOption = Annotated[
+    str, typer.Option("--source", help="banner, app, api, gpc, import or cli.")
+]
+NoticeOption = Annotated[
+    str | None, typer.Option("--notice-version", help="The notice version the subject saw.")
+]
+
+
+def _record(
+    decision: str,
+    subject: str,
+    purpose: str,
+    source: str,
+    notice: str | None,
+    project: ProjectOption,
+) -> None:
+    proj = project_from(project)
+    store = open_store(proj.store_url)
+    try:
+        evidence = {"notice_version": notice} if notice else None
+        state = record_consent(
+            proj, store, subject, purpose, decision, source=source, evidence=evidence
+        )
+    finally:
+        store.dispose()
+    verdict = "[green]allowed[/]" if state.allowed else "[red]refused[/]"
+    console.print(f"Recorded: {purpose} {decision} ({source}); now {verdict}.", highlight=False)
+
+
+@group.command()
+def grant(
+    subject: SubjectArg,
+    purpose: PurposeArg,
+    source: SourceOption = "cli",
+    notice_version: NoticeOption = None,
+    project: ProjectOption = None,
+) -> None:
+    """Record that SUBJECT granted consent to PURPOSE."""
+    _record("granted", subject, purpose, source, notice_version, project)
+
+
+@group.command()
+def deny(
+    subject: SubjectArg,
+    purpose: PurposeArg,
+    source: SourceOption = "cli",
+    notice_version: NoticeOption = None,
+    project: ProjectOption = None,
+) -> None:
+    """Record that SUBJECT refused PURPOSE (or opted out of it)."""
+    _record("denied", subject, purpose, source, notice_version, project)
+
+
+@group.command()
+def withdraw(
+    subject: SubjectArg,
+    purpose: PurposeArg,
+    source: SourceOption = "cli",
+    notice_version: NoticeOption = None,
+    project: ProjectOption = None,
+) -> None:
+    """Record that SUBJECT withdrew consent to PURPOSE; data kept only under it is queued
+    for erasure."""
+    _record("withdrawn", subject, purpose, source, notice_version, project)
+
+
+@group.command()
+def show(subject: SubjectArg, project: ProjectOption = None) -> None:
+    """The subject's current state for every purpose in troth.yaml."""
+    proj = project_from(project)
+    store = open_store(proj.store_url)
+    try:
+        states = current_consent(proj, store, subject)
+    finally:
+        store.dispose()
+    table = Table("purpose", "consent", "allowed", "decision", "source", "policy", "when")
+    for state in states.values():
+        allowed = "[green]yes[/]" if state.allowed else "[red]no[/]"
+        if state.needs_reconsent:
+            allowed += " (re-consent)"
+        table.add_row(
+            state.purpose,
+            state.mode.value,
+            allowed,
+            state.decision.value if state.decision else "default",
+            state.source or "",
+            state.policy_version or "",
+            f"{state.recorded_at:%Y-%m-%d %H:%M:%S}" if state.recorded_at else "",
+        )
+    console.print(table)
+
+
+@group.command("history")
+def history_command(subject: SubjectArg, project: ProjectOption = None) -> None:
+    """Every consent event of the subject, oldest first."""
+    proj = project_from(project)
+    store = open_store(proj.store_url)
+    try:
+        events = history(proj, store, subject)
+    finally:
+        store.dispose()
+    table = Table("#", "when (UTC)", "purpose", "decision", "source", "policy", "notice")
+    for event in events:
+        table.add_row(
+            str(event.id),
+            f"{event.recorded_at:%Y-%m-%d %H:%M:%S}",
+            event.purpose,
+            event.decision,
+            event.source,
+            event.policy_version or "",
+            event.notice_version or "",
+        )
+    console.print(table if events else "No consent events for this subject.")
 
 
 def register(app: typer.Typer) -> None:

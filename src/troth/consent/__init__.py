@@ -1,1 +1,58 @@
-"""troth.consent."""
+"""Consent: an append-only ledger of decisions, the current state, GPC, policy versions.
+
+Subjects are app identities `kind:value` (`user_id:42`, `cookie:abc`, `email:bob@x.com`);
+the store keeps only their keyed pseudonyms (`Project.subject_ref`).
+"""
+
+from troth.consent.api import api_payload, apply_choices, purposes_payload
+from troth.consent.erasure import erasure_queue, hand_off_erasures
+from troth.consent.events import (
+    ConsentRecord,
+    ConsentState,
+    Event,
+    current_consent,
+    history,
+    record_choices,
+    record_consent,
+    record_gpc,
+    record_many,
+)
+from troth.consent.purposes import Decision, Source, UnknownPurpose
+from troth.consent.subject import InvalidSubject, Subject, parse_subject
+from troth.consent.versions import (
+    Publication,
+    Version,
+    accept_policy,
+    binding_version,
+    list_versions,
+    publish_policy,
+)
+
+__all__ = [
+    "ConsentRecord",
+    "ConsentState",
+    "Decision",
+    "Event",
+    "InvalidSubject",
+    "Publication",
+    "Source",
+    "Subject",
+    "UnknownPurpose",
+    "Version",
+    "accept_policy",
+    "api_payload",
+    "apply_choices",
+    "binding_version",
+    "current_consent",
+    "erasure_queue",
+    "hand_off_erasures",
+    "history",
+    "list_versions",
+    "parse_subject",
+    "publish_policy",
+    "purposes_payload",
+    "record_choices",
+    "record_consent",
+    "record_gpc",
+    "record_many",
+]

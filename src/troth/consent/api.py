@@ -1,0 +1,130 @@
+"""The JSON the consent banner exchanges with the server (routes built in troth.server).
+
+    GET  /api/consent/purposes  -> purposes_payload(policy)
+        {"policy": {"name", "version", "effective_date", "url"},
+         "purposes": [{"key", "name", "description", "consent": "opt_in"|"opt_out",
+                       "sale_or_share": bool, "gpc": bool}]}
+    GET  /api/consent           -> api_payload(project, store, subject, gpc=...)
+    POST /api/consent           body {"choices": {purpose: bool}, "policy_version": str,
+                                      "notice_version": str | null}
+        (the version the banner showed is kept as evidence; the event's policy
+        version is the one the server has published)
+                                -> apply_choices(project, store, subject, body, gpc=...)
+        {"subject_known": bool, "policy_version": str, "gpc": bool, "reprompt": bool,
+         "purposes": {purpose: {"allowed": bool,
+                                "decision": "granted"|"denied"|"withdrawn"|null,
+                                "needs_reconsent": bool}}}
+
+The subject is the server's business (the visitor cookie `troth_consent` as
+`cookie:<id>`, or the signed-in user); `gpc` is the request's `Sec-GPC: 1`. Only
+purposes that rely on consent are listed. `reprompt` is true while an opt-in purpose
+is undecided or must be consented to again after a policy change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from troth.consent.events import current_consent, published_version, record_choices, record_gpc
+from troth.consent.purposes import Source, is_gpc_purpose, mode_of, policy_of
+from troth.errors import InvalidInput, Problem
+from troth.policy import ConsentMode, Policy
+from troth.project import Project
+from troth.store import Store
+from troth.yamlfile import format_path
+
+MAX_CHOICES = 200
+
+
+class ChoicesBody(BaseModel):
+    """A banner's POST body."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    choices: dict[str, bool] = Field(max_length=MAX_CHOICES)
+    policy_version: str | None = Field(default=None, max_length=64, pattern=r"^[\w.:-]+$")
+    notice_version: str | None = Field(default=None, max_length=64, pattern=r"^[\w.:-]+$")
+
+
+def purposes_payload(policy: Policy) -> dict[str, Any]:
+    """The purposes a banner offers: every one that relies on consent."""
+    info = policy.policy
+    return {
+        "policy": {
+            "name": info.name,
+            "version": info.version,
+            "effective_date": info.effective_date.isoformat() if info.effective_date else None,
+            "url": info.url,
+        },
+        "purposes": [
+            {
+                "key": p.key,
+                "name": p.name,
+                "description": p.description,
+                "consent": mode_of(p).value,
+                "sale_or_share": p.sale_or_share,
+                "gpc": is_gpc_purpose(p),
+            }
+            for p in policy.purposes
+            if mode_of(p) != ConsentMode.none
+        ],
+    }
+
+
+def api_payload(
+    project: Project, store: Store, subject: str | None, *, gpc: bool = False
+) -> dict[str, Any]:
+    """The subject's consent state as the banner reads it (`subject` None: defaults)."""
+    policy = policy_of(project.policy_path)
+    with store.connect() as conn:
+        version = published_version(conn) or policy.policy.version
+    if subject is not None and gpc:
+        record_gpc(project, store, subject)
+    states = current_consent(project, store, subject) if subject is not None else None
+    purposes: dict[str, Any] = {}
+    reprompt = False
+    for purpose in policy.purposes:
+        mode = mode_of(purpose)
+        if mode == ConsentMode.none:
+            continue
+        state = states[purpose.key] if states else None
+        allowed = state.allowed if state else mode == ConsentMode.opt_out
+        if gpc and is_gpc_purpose(purpose):
+            allowed = False
+        decision = state.decision.value if state and state.decision else None
+        needs = bool(state and state.needs_reconsent)
+        reprompt = reprompt or needs or (mode == ConsentMode.opt_in and decision is None)
+        purposes[purpose.key] = {"allowed": allowed, "decision": decision, "needs_reconsent": needs}
+    known = bool(states and any(s.decision for s in states.values()))
+    return {
+        "subject_known": known,
+        "policy_version": version,
+        "gpc": gpc,
+        "reprompt": reprompt,
+        "purposes": purposes,
+    }
+
+
+def apply_choices(
+    project: Project, store: Store, subject: str, body: Any, *, gpc: bool = False
+) -> dict[str, Any]:
+    """Validate and record a banner's POST body; returns the new `api_payload`.
+    Under GPC a grant of a sale/sharing or targeted-advertising purpose is refused."""
+    try:
+        checked = ChoicesBody.model_validate(body)
+    except ValidationError as exc:
+        problems = [
+            Problem("request body", None, format_path(e["loc"]), e["msg"])
+            for e in exc.errors(include_url=False)
+        ]
+        raise InvalidInput(problems) from None
+    policy = policy_of(project.policy_path)
+    choices = dict(checked.choices)
+    if gpc:
+        for purpose in policy.purposes:
+            if is_gpc_purpose(purpose) and choices.get(purpose.key):
+                choices[purpose.key] = False
+    evidence = {"notice_version": checked.notice_version or checked.policy_version}
+    record_choices(project, store, subject, choices, source=Source.banner.value, evidence=evidence)
+    return api_payload(project, store, subject, gpc=gpc)

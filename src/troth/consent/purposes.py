@@ -1,0 +1,86 @@
+"""What troth.yaml says about consent: each purpose's mode, defaults, and what GPC covers."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from troth.errors import TrothError
+from troth.policy import ConsentMode, LegalBasis, Policy, Purpose, load_policy
+
+_cache: dict[Path, tuple[tuple[int, int], Policy]] = {}
+
+
+class Decision(StrEnum):
+    granted = "granted"
+    denied = "denied"
+    withdrawn = "withdrawn"
+
+
+class Source(StrEnum):
+    banner = "banner"
+    app = "app"
+    api = "api"
+    gpc = "gpc"
+    import_ = "import"
+    cli = "cli"
+
+
+class UnknownPurpose(TrothError):
+    exit_code = 2
+
+
+def policy_of(path: Path) -> Policy:
+    """troth.yaml at `path`, loaded once per change of the file."""
+    stat = path.stat()
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _cache.get(path)
+    if cached and cached[0] == stamp:
+        return cached[1]
+    policy = load_policy(path)
+    _cache[path] = (stamp, policy)
+    return policy
+
+
+def mode_of(purpose: Purpose) -> ConsentMode:
+    """A purpose whose legal basis is consent is opt-in even when `consent:` was left out."""
+    if purpose.consent == ConsentMode.none and purpose.legal_basis == LegalBasis.consent:
+        return ConsentMode.opt_in
+    return purpose.consent
+
+
+def default_allowed(purpose: Purpose) -> bool:
+    """Before any decision: opt-in is refused, opt-out and not-consent-based are allowed."""
+    return mode_of(purpose) != ConsentMode.opt_in
+
+
+def is_gpc_purpose(purpose: Purpose) -> bool:
+    """Global Privacy Control opts out of sale/sharing and targeted advertising."""
+    parts = purpose.key.split(".")
+    targeted = (
+        "targeted" in parts
+        or "profiling" in parts
+        or purpose.key.startswith("marketing.advertising.third_party")
+    )
+    return purpose.sale_or_share or (targeted and mode_of(purpose) != ConsentMode.none)
+
+
+def consent_purpose(policy: Policy, key: str) -> Purpose:
+    """The purpose `key`, which must exist and rely on consent (opt-in or opt-out)."""
+    purpose = policy.purpose(key)
+    if purpose is None:
+        known = ", ".join(p.key for p in policy.purposes) or "none"
+        raise UnknownPurpose(f"purpose {key!r} is not in troth.yaml (known: {known})")
+    if mode_of(purpose) == ConsentMode.none:
+        raise UnknownPurpose(
+            f"purpose {key!r} does not rely on consent (legal basis {purpose.legal_basis}); "
+            "there is nothing to grant or withdraw"
+        )
+    return purpose
+
+
+def known_purpose(policy: Policy, key: str) -> Purpose:
+    purpose = policy.purpose(key)
+    if purpose is None:
+        raise UnknownPurpose(f"purpose {key!r} is not in troth.yaml")
+    return purpose

@@ -1,0 +1,246 @@
+"""Notices and one-time codes to people: .eml files in `.troth/outbox/`, or SMTP.
+
+troth.toml may configure delivery by e-mail::
+
+    [smtp]
+    host = "smtp.example.com"
+    port = 587
+    starttls = true
+    user = "troth"
+    password_env = "TROTH_SMTP_PASSWORD"
+    from = "privacy@example.com"
+
+Without `[smtp]` every message is written atomically as one file in the outbox folder
+(`[outbox] from` sets the sender there). Addresses and bodies are never logged or put
+into error messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.policy
+import hashlib
+import os
+import re
+import secrets
+import smtplib
+import tempfile
+from dataclasses import dataclass
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parsedate_to_datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from email_validator import EmailNotValidError, validate_email
+
+from troth.errors import TrothError
+from troth.project import Project
+
+KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,39}$")
+KEY = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
+DEFAULT_FROM = "troth@localhost"
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    path: Path
+    kind: str
+    to: str
+    subject: str
+    date: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    sender: str
+    starttls: bool
+    user: str | None
+    password: str | None
+
+
+def smtp_settings(project: Project) -> SmtpSettings | None:
+    """troth.toml's [smtp] table, checked; None when mail goes to the outbox folder."""
+    raw = project.settings.get("smtp")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("host"), str):
+        raise TrothError("troth.toml [smtp]: `host` is required and must be a string")
+    port = raw.get("port", 587)
+    if not isinstance(port, int) or not 0 < port < 65536:
+        raise TrothError("troth.toml [smtp] port: must be a number from 1 to 65535")
+    sender = _address(str(raw.get("from", "")), "troth.toml [smtp] from")
+    password = None
+    if raw.get("password_env"):
+        password = os.environ.get(str(raw["password_env"]))
+        if password is None:
+            raise TrothError(f"troth.toml [smtp] password_env: {raw['password_env']} is not set")
+    user = raw.get("user")
+    return SmtpSettings(
+        raw["host"],
+        port,
+        sender,
+        bool(raw.get("starttls", True)),
+        str(user) if user else None,
+        password,
+    )
+
+
+def _address(value: str, what: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise TrothError(f"{what}: not a valid e-mail address") from None
+
+
+def compose(sender: str, to: str, subject: str, body: str, kind: str) -> EmailMessage:
+    """A checked message; header injection and bad addresses are refused."""
+    if not KIND.match(kind):
+        raise TrothError(f"outbox: message kind {kind!r} must be a short lowercase name")
+    if not subject or any(ch in subject for ch in "\r\n") or len(subject) > 200:
+        raise TrothError("outbox: the subject line must be one line of at most 200 characters")
+    message = EmailMessage(policy=email.policy.SMTP)
+    message["From"] = sender
+    message["To"] = _address(to, "outbox: recipient")
+    message["Subject"] = subject
+    message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
+    message["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1])
+    message["X-Troth-Kind"] = kind
+    message.set_content(body)
+    return message
+
+
+class Outbox:
+    """One delivery session: reuses the SMTP connection across messages.
+
+    `key` makes a send idempotent in the folder outbox: a message whose key was
+    already written is not written again (a resumed batch of notices)."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.smtp = smtp_settings(project)
+        outbox = project.settings.get("outbox", {})
+        self.sender = (
+            self.smtp.sender
+            if self.smtp
+            else _address(
+                str(outbox.get("from", DEFAULT_FROM)) if isinstance(outbox, dict) else DEFAULT_FROM,
+                "troth.toml [outbox] from",
+            )
+        )
+        self._client: smtplib.SMTP | None = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._client is not None:
+            try:
+                self._client.quit()
+            except smtplib.SMTPException:
+                self._client.close()
+            self._client = None
+
+    def send(self, to: str, subject: str, body: str, *, kind: str, key: str | None = None) -> str:
+        """Deliver one message; returns its Message-ID (or the existing file's, for a key
+        already sent)."""
+        message = compose(self.sender, to, subject, body, kind)
+        if self.smtp is None:
+            return self._write(message, kind, key)
+        self._connection().send_message(message)
+        return str(message["Message-ID"])
+
+    def _connection(self) -> smtplib.SMTP:
+        assert self.smtp is not None
+        if self._client is None:
+            try:
+                client = smtplib.SMTP(self.smtp.host, self.smtp.port, timeout=30)
+                if self.smtp.starttls:
+                    client.starttls()
+                if self.smtp.user and self.smtp.password is not None:
+                    client.login(self.smtp.user, self.smtp.password)
+            except (OSError, smtplib.SMTPException) as exc:
+                raise TrothError(f"SMTP server {self.smtp.host}: {type(exc).__name__}") from None
+            self._client = client
+        return self._client
+
+    def _write(self, message: EmailMessage, kind: str, key: str | None) -> str:
+        folder = self.project.outbox_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        if key is not None:
+            if not KEY.match(key):
+                raise TrothError("outbox: a message key must be letters, digits or ._-")
+            name = f"{kind}-{key}.eml"
+            existing = folder / name
+            if existing.exists():
+                return str(_read(existing)["Message-ID"])
+        else:
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+            name = f"{stamp}-{kind}-{secrets.token_hex(4)}.eml"
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".eml")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(message.as_bytes())
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, folder / name)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return str(message["Message-ID"])
+
+
+def send(
+    project: Project, to: str, subject: str, body: str, *, kind: str, key: str | None = None
+) -> str:
+    """Send one message (see `Outbox.send`)."""
+    with Outbox(project) as box:
+        return box.send(to, subject, body, kind=kind, key=key)
+
+
+def message_key(*parts: str) -> str:
+    """A stable file key from values that may be personal data (only a digest is kept)."""
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:24]
+
+
+def _read(path: Path) -> Any:
+    return message_from_bytes(path.read_bytes(), policy=email.policy.default)
+
+
+def list_outbox(project: Project, *, kind: str | None = None) -> list[OutboxMessage]:
+    """The messages waiting in the outbox folder, oldest first."""
+    folder = project.outbox_dir
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.glob("*.eml"):
+        if path.name.startswith(".tmp-"):
+            continue
+        message = _read(path)
+        if kind is not None and message["X-Troth-Kind"] != kind:
+            continue
+        date = parsedate_to_datetime(message["Date"]) if message["Date"] else None
+        found.append(
+            OutboxMessage(
+                path,
+                str(message["X-Troth-Kind"]),
+                str(message["To"]),
+                str(message["Subject"]),
+                date,
+            )
+        )
+    epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
+    return sorted(found, key=lambda m: (m.date or epoch, m.path.name))
+
+
+def read_message(path: Path) -> EmailMessage:
+    """One outbox file as a message (for tests and the demo)."""
+    message = _read(path)
+    assert isinstance(message, EmailMessage)
+    return message
