@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from troth.policy import load_policy
 from troth.policy.diff import diff
 from troth.policy.lint import lint
 from troth.policy.model import Channel, Form, LegalBasis, Policy, RetentionAction, Trigger
+from troth.policy.render import render
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "policies"
 NAMES = ["justori", "justuno", "nojoto", "justorder", "jojocell"]
@@ -80,6 +82,82 @@ def test_justori_names_no_rights() -> None:
     assert policy.rights.offered == []
     assert policy.contacts.privacy_email == "report@justori.com"
     assert all(p.legal_basis == LegalBasis.unspecified for p in policy.purposes)
+
+
+# Render: the notice states each policy's key facts, in Markdown and in HTML, and nothing the
+# text does not say.
+FACTS = {
+    "justori": [
+        "no effective date stated",
+        "Story recordings",
+        "This notice does not say how long personal data is kept.",
+        "This notice does not describe any privacy rights.",
+        "report@justori.com",
+    ],
+    "justuno": [
+        "effective 2016-06-03",
+        "hashed identifiers only",
+        "aggregated data only",
+        "A new version applies to existing users 30 days after it is posted.",
+        "It applies to new users at once.",
+        "help@justuno.com",
+    ],
+    "nojoto": [
+        "NJT Network Private Limited",
+        "Grievance officer",
+        "Customer grievance officer",
+        "Gurugram-122010",
+        "Our services are not directed to children under 13.",
+        "Only people aged 18 or over may make purchases.",
+        "If we learn that we hold data of a child under the age limit, we delete it.",
+        "kept while the account is active",
+        "We contact you before deleting.",
+        "Live streams, 1:1 calls and video consultations are not recorded",
+    ],
+    "justorder": [
+        "This notice gives no contact details.",
+        "This notice does not say how long personal data is kept.",
+        "This notice sets no age limit.",
+        "Ask by phone.",
+    ],
+    "jojocell": [
+        "End-to-end encryption: all messages and files are encrypted in transit and at rest",
+        "deleted or anonymized 30 days after account deletion",
+        "privacy@jojocell.com",
+        "We announce changes on our website, by e-mail, in the app.",
+        "We do not sell or share your personal information.",
+    ],
+}
+# Promises a careless translation would add: identity checks nobody describes, a denial of
+# sharing justuno does not make, purchase ages justorder does not set.
+NOT_SAID = {
+    "justori": ["We first", "not directed to children", "may make purchases"],
+    "justuno": ["We do not sell or share", "We first"],
+    "nojoto": ["We do not sell or share", "one-time code"],
+    "justorder": ["not directed to children", "may make purchases", "We first"],
+    "jojocell": ["We first", "by post"],
+}
+
+
+def plain(html_text: str) -> str:
+    """The visible text of an HTML page, whitespace collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", html_text)).split())
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("form", ["md", "html"])
+def test_render_states_the_key_facts(name: str, form: str) -> None:
+    out = render(example(name), form)
+    text = plain(out) if form == "html" else " ".join(out.split())
+    assert [f for f in FACTS[name] if f not in text] == []
+    assert [s for s in NOT_SAID[name] if s in text] == []
+
+
+def test_html_is_a_page_and_escapes_quoted_text() -> None:
+    out = render(example("nojoto"), "html")
+    assert out.lstrip().lower().startswith("<!doctype html>")
+    assert "&#34;By Email:&#34;" in out or "&quot;By Email:&quot;" in out
+    assert '"By Email:"' not in out
 
 
 # Faithfulness: every "quoted" passage in a file's comments and values is in the source text.
