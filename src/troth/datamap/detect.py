@@ -1,0 +1,312 @@
+"""Guessing a column's data category from its name and from sampled values.
+
+Each rule that fires gives a category, a confidence and the evidence: the rule
+or pattern by name, never a sampled value. Value detectors report only how
+many of the sampled values matched.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+PUBLIC, PRIVATE = "user.content.public", "user.content.private"
+CONTENT = "content"  # public or private, decided by the table (messages and tickets are private)
+PRIVATE_TABLE = re.compile(r"message|chat|ticket|support|inbox|mail|conversation|private|complaint")
+MIN_VALUES = 3
+MIN_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class Guess:
+    category: str
+    confidence: float
+    evidence: str
+
+
+@dataclass(frozen=True)
+class NameRule:
+    label: str
+    pattern: str
+    category: str
+    confidence: float
+
+    def match(self, column: str) -> bool:
+        return re.search(self.pattern, column) is not None
+
+
+NAME_RULES = (
+    NameRule("e-mail", r"(^|_)e_?mail(_?address)?$", "user.contact.email", 0.85),
+    NameRule(
+        "phone",
+        r"(^|_)(phone|mobile|cell|msisdn|telephone|tel)(_?(number|no))?$",
+        "user.contact.phone_number",
+        0.85,
+    ),
+    NameRule(
+        "password",
+        r"(^|_)pass(word|wd)?(_?(hash|digest))?$|^pwd$",
+        "user.authorization.password",
+        0.9,
+    ),
+    NameRule(
+        "username",
+        r"(^|_)(user_?name|login|handle|screen_?name|nick_?name)$",
+        "user.account.username",
+        0.85,
+    ),
+    NameRule("first name", r"^(first|given)_?name$", "user.name.first", 0.85),
+    NameRule("last name", r"^(last|family|sur)_?name$", "user.name.last", 0.85),
+    NameRule(
+        "person's name",
+        r"^(full|display|real|contact|shipping|billing|recipient|customer)_?name$",
+        "user.name",
+        0.8,
+    ),
+    NameRule("bare name", r"^name$", "user.name", 0.5),
+    NameRule("birth date", r"birth|^dob$", "user.demographic.date_of_birth", 0.9),
+    NameRule("gender", r"^(gender|sex)$", "user.demographic.gender", 0.9),
+    NameRule("language", r"(^|_)(language|locale)$", "user.demographic.language", 0.6),
+    NameRule("country", r"(^|_)country(_?code)?$", "user.location.imprecise", 0.7),
+    NameRule("city", r"(^|_)(city|town)$", "user.contact.address.city", 0.8),
+    NameRule(
+        "postal code", r"(zip|postal)_?code|(^|_)postcode$", "user.contact.address.postal_code", 0.8
+    ),
+    NameRule(
+        "postal address",
+        r"^(?!ip_|mac_|e_?mail_)(.*_)?(address|street|addr)(_?line_?\d?)?$",
+        "user.contact.address",
+        0.8,
+    ),
+    NameRule(
+        "coordinates",
+        r"^(lat|latitude|lng|lon|long|longitude)$|_(lat|lng|lon)$",
+        "user.location.precise",
+        0.85,
+    ),
+    NameRule("IP address", r"(^|_)ip(_?addr(ess)?)?$", "user.device.ip_address", 0.9),
+    NameRule("user agent", r"user_?agent|^ua$", "user.device", 0.85),
+    NameRule("cookie", r"cookie", "user.device.cookie_id", 0.85),
+    NameRule(
+        "device or advertising id",
+        r"(advertising|^ad|device)_?id$|^(idfa|gaid|aaid)$",
+        "user.device.device_id",
+        0.85,
+    ),
+    NameRule(
+        "device details",
+        r"^(device_?model|model|os|os_?version|platform|device_?type|browser)$",
+        "user.device",
+        0.7,
+    ),
+    NameRule("payment card", r"card|last_?4$|^pan$", "user.financial.credit_card", 0.8),
+    NameRule(
+        "bank account",
+        r"iban|bank_?account|account_?number|routing",
+        "user.financial.bank_account",
+        0.8,
+    ),
+    NameRule(
+        "browsing",
+        r"referr?er|visited|page_?url|landing_?page",
+        "user.behavior.browsing_history",
+        0.75,
+    ),
+    NameRule("search", r"search|query", "user.behavior.search_history", 0.6),
+    NameRule(
+        "purchase",
+        r"(^|_)(amount|price|total|cost|subtotal|paid)(_?(cents|amount))?$|^sku$",
+        "user.behavior.purchase_history",
+        0.6,
+    ),
+    NameRule("social graph", r"follow(er|ee|ing)|friend|blocked", "user.social", 0.7),
+    NameRule(
+        "picture of a person",
+        r"avatar|selfie|photo|picture|profile_?(pic|image)|headshot",
+        "user.content.self_image",
+        0.8,
+    ),
+    NameRule(
+        "media file",
+        r"(audio|voice|recording|video|cover|image|media|attachment)(_?(path|url|file|key))?$",
+        PUBLIC,
+        0.55,
+    ),
+    NameRule(
+        "text content",
+        r"^(bio|about|about_me|status_?text|title|body|text|content|comment|message|caption|description|subject|summary|post)$",
+        CONTENT,
+        0.6,
+    ),
+)
+
+
+def name_guesses(table: str, column: str) -> list[Guess]:
+    """Categories suggested by the column's name (and the table's, for content)."""
+    name = column.lower()
+    return [
+        Guess(_content(table, rule.category), rule.confidence, f"name rule '{rule.label}'")
+        for rule in NAME_RULES
+        if rule.match(name)
+    ]
+
+
+def _content(table: str, category: str) -> str:
+    if category != CONTENT:
+        return category
+    return PRIVATE if PRIVATE_TABLE.search(table.lower()) else PUBLIC
+
+
+# ---- values ---------------------------------------------------------------------------------
+
+
+def is_email(value: str) -> bool:
+    if "@" not in value or len(value) > 254:
+        return False
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+PHONE_SHAPE = re.compile(r"^\+?[\d\s().\-]{7,22}$")
+# a trunk-prefixed national number (07419 279459) or the North American 3-3-4 layout
+NATIONAL_PHONE = re.compile(r"^\(?0\d[\d\s()\-]{5,18}$|^\(?\d{3}\)?[\s.\-]\d{3}[\s.\-]\d{4}$")
+
+
+def is_phone(value: str) -> bool:
+    """An international number phonenumbers accepts, or a national one written with separators."""
+    if not PHONE_SHAPE.match(value):
+        return False
+    if value.startswith("+"):
+        try:
+            return bool(phonenumbers.is_possible_number(phonenumbers.parse(value, None)))
+        except phonenumbers.NumberParseException:
+            return False
+    return NATIONAL_PHONE.match(value) is not None
+
+
+def is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def is_card(value: str) -> bool:
+    """13 to 19 digits (spaces or dashes allowed) that pass the Luhn check."""
+    digits = re.sub(r"[\s\-]", "", value)
+    if not digits.isdigit() or not 13 <= len(digits) <= 19:
+        return False
+    total = 0
+    for i, char in enumerate(reversed(digits)):
+        d = int(char) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+DATE_ONLY = re.compile(r"^(19|20)\d\d-[01]\d-[0-3]\d$")
+URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
+USER_AGENT = re.compile(r"^(Mozilla|Opera|Dalvik|curl|okhttp)/|AppleWebKit|\bAndroid\b|\biPhone\b")
+PASSWORD_HASH = re.compile(r"^\$(2[abxy]?|argon2(id|i|d)|scrypt|[156])\$|^(pbkdf2|bcrypt|sha256)")
+TOKEN = re.compile(
+    r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+    r"|^[0-9a-fA-F]{24,64}$"
+)
+MEDIA_PATH = re.compile(r"^[\w\-./]+\.(png|jpe?g|gif|webp|heic|wav|mp3|m4a|ogg|opus|mp4|mov|pdf)$")
+GENDERS = {"male", "female", "m", "f", "man", "woman", "non-binary", "nonbinary", "other", "x",
+           "diverse", "prefer not to say", "unknown"}  # fmt: skip
+
+
+def is_free_text(value: str) -> bool:
+    words = value.split()
+    letters = sum(c.isalpha() for c in value)
+    return len(words) >= 3 and letters >= 0.6 * len(value.replace(" ", ""))
+
+
+@dataclass(frozen=True)
+class ValueRule:
+    label: str
+    test: Callable[[str], bool]
+    category: str
+    confidence: float
+
+
+VALUE_RULES = (
+    ValueRule("e-mail addresses", is_email, "user.contact.email", 0.95),
+    ValueRule("phone numbers", is_phone, "user.contact.phone_number", 0.8),
+    ValueRule("IP addresses", is_ip, "user.device.ip_address", 0.95),
+    ValueRule("card numbers (Luhn)", is_card, "user.financial.credit_card", 0.9),
+    ValueRule(
+        "password hashes",
+        lambda v: PASSWORD_HASH.match(v) is not None,
+        "user.authorization.password",
+        0.9,
+    ),
+    ValueRule("user agents", lambda v: USER_AGENT.search(v) is not None, "user.device", 0.85),
+    ValueRule("URLs", lambda v: URL.match(v) is not None, "user.contact.url", 0.45),
+    ValueRule(
+        "ISO dates without time (birth dates?)",
+        lambda v: DATE_ONLY.match(v) is not None,
+        "user.demographic.date_of_birth",
+        0.5,
+    ),
+    ValueRule(
+        "gender words", lambda v: v.strip().lower() in GENDERS, "user.demographic.gender", 0.8
+    ),
+    ValueRule(
+        "ISO country codes",
+        lambda v: v in phonenumbers.SUPPORTED_REGIONS,
+        "user.location.imprecise",
+        0.6,
+    ),
+    ValueRule(
+        "random tokens (UUID or hex)",
+        lambda v: TOKEN.match(v) is not None,
+        "user.unique_id.pseudonymous",
+        0.45,
+    ),
+    ValueRule("media file paths", lambda v: MEDIA_PATH.match(v) is not None, PUBLIC, 0.5),
+    ValueRule("free text", is_free_text, CONTENT, 0.45),
+)
+
+
+def value_guesses(table: str, values: Sequence[str]) -> list[Guess]:
+    """Categories that at least 80% of the sampled text values support."""
+    if len(values) < MIN_VALUES:
+        return []
+    guesses = []
+    for rule in VALUE_RULES:
+        hits = sum(1 for v in values if rule.test(v))
+        share = hits / len(values)
+        if share >= MIN_SHARE:
+            evidence = f"{hits}/{len(values)} sampled values are {rule.label}"
+            guesses.append(Guess(_content(table, rule.category), rule.confidence * share, evidence))
+    return guesses
+
+
+def is_media_path(values: Sequence[str]) -> bool:
+    return len(values) >= MIN_VALUES and all(MEDIA_PATH.match(v) for v in values)
+
+
+def best(guesses: Sequence[Guess]) -> tuple[Guess | None, list[Guess]]:
+    """The strongest category (agreeing rules combine) and the runners-up."""
+    merged: dict[str, Guess] = {}
+    for guess in guesses:
+        seen = merged.get(guess.category)
+        if seen is None:
+            merged[guess.category] = guess
+        else:
+            confidence = 1 - (1 - seen.confidence) * (1 - guess.confidence)
+            merged[guess.category] = Guess(
+                guess.category, confidence, f"{seen.evidence}; {guess.evidence}"
+            )
+    ranked = sorted(merged.values(), key=lambda g: -g.confidence)
+    return (ranked[0], ranked[1:]) if ranked else (None, [])
