@@ -14,7 +14,15 @@ from ruamel.yaml import YAML
 from troth.policy import load_policy
 from troth.policy.diff import diff
 from troth.policy.lint import lint
-from troth.policy.model import Channel, Form, LegalBasis, Policy, RetentionAction, Trigger
+from troth.policy.model import (
+    Channel,
+    Form,
+    LegalBasis,
+    Policy,
+    RetentionAction,
+    RightKind,
+    Trigger,
+)
 from troth.policy.render import render
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "policies"
@@ -77,9 +85,9 @@ def test_justorder_says_no_age_and_no_retention() -> None:
     assert policy.security.controls == []
 
 
-def test_justori_names_no_rights() -> None:
+def test_justori_names_no_right_but_complaint() -> None:
     policy = example("justori")
-    assert policy.rights.offered == []
+    assert [r.right for r in policy.rights.offered] == [RightKind.complaint]
     assert policy.contacts.privacy_email == "report@justori.com"
     assert all(p.legal_basis == LegalBasis.unspecified for p in policy.purposes)
 
@@ -91,8 +99,8 @@ FACTS = {
         "no effective date stated",
         "Story recordings",
         "This notice does not say how long personal data is kept.",
-        "This notice does not describe any privacy rights.",
-        "report@justori.com",
+        "You can complain to us about how we handle your data. Ask by e-mail to "
+        "report@justori.com.",
     ],
     "justuno": [
         "effective 2016-06-03",
@@ -113,6 +121,7 @@ FACTS = {
         "kept while the account is active",
         "We contact you before deleting.",
         "Live streams, 1:1 calls and video consultations are not recorded",
+        "You can complain to us about how we handle your data. Ask by post.",
     ],
     "justorder": [
         "This notice gives no contact details.",
@@ -230,7 +239,7 @@ def test_quotes_come_from_the_policy_text(name: str, shared_dir: Path) -> None:
 # about transfers abroad (13-1f), restriction (13-2b), a supervisory authority (13-2d),
 # automated decisions (13-2f) or non-discrimination (CCPA-125-a).
 LINT = {
-    # No retention, no rights at all (only a complaints address), no date; the source of age,
+    # No retention, no right but complaining (by e-mail only), no date; the source of age,
     # gender and location is not said; whether stories must be provided is not said; silent
     # about selling.
     "justori": ["GDPR-13-1c"] * 6
