@@ -89,6 +89,13 @@ def smtp_settings(project: Project) -> SmtpSettings | None:
     )
 
 
+def _outbox_sender(project: Project) -> str:
+    """troth.toml's `[outbox] from`, checked; troth@localhost when unset."""
+    outbox = project.settings.get("outbox", {})
+    sender = outbox.get("from") if isinstance(outbox, dict) else None
+    return DEFAULT_FROM if sender is None else _address(str(sender), "troth.toml [outbox] from")
+
+
 def _address(value: str, what: str) -> str:
     try:
         return validate_email(value, check_deliverability=False).normalized
@@ -122,15 +129,7 @@ class Outbox:
     def __init__(self, project: Project) -> None:
         self.project = project
         self.smtp = smtp_settings(project)
-        outbox = project.settings.get("outbox", {})
-        self.sender = (
-            self.smtp.sender
-            if self.smtp
-            else _address(
-                str(outbox.get("from", DEFAULT_FROM)) if isinstance(outbox, dict) else DEFAULT_FROM,
-                "troth.toml [outbox] from",
-            )
-        )
+        self.sender = self.smtp.sender if self.smtp else _outbox_sender(project)
         self._client: smtplib.SMTP | None = None
 
     def __enter__(self) -> Self:
