@@ -1,0 +1,182 @@
+"""`troth scan`: categories, identities and links proposed from a live database."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
+
+from troth.cli import app
+from troth.datamap import load_datamap
+from troth.datamap.detect import is_card, is_email, is_phone, name_guesses, value_guesses
+from troth.datamap.scan import scan
+from troth.project import open_project
+from troth.refapp import generate
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "refapp"
+
+
+def annotations(tables: dict[str, dict[str, list[str]]]) -> set[tuple[str, str, str]]:
+    return {
+        (table.split(".", 1)[1], column, category)
+        for table, columns in tables.items()
+        for column, categories in columns.items()
+        for category in categories
+    }
+
+
+def categories_of(datamap: object) -> dict[str, dict[str, list[str]]]:
+    return {
+        key: {name: list(col.categories) for name, col in table.columns.items()}
+        for key, table in datamap.tables.items()  # type: ignore[attr-defined]
+    }
+
+
+def test_scan_recovers_the_hand_written_reference_datamap(any_db_url: str) -> None:
+    generate(any_db_url, users=50, seed=7)
+    proposal = scan(any_db_url, sample=100)
+    expected = annotations(categories_of(load_datamap(open_project(EXAMPLE))))
+    found = annotations(categories_of(proposal.datamap))
+    recall = len(expected & found) / len(expected)
+    backend = make_url(any_db_url).get_backend_name()
+    print(f"\nscan recall on the reference app ({backend}): {recall:.0%} of {len(expected)}")
+    print("missed:", sorted(expected - found))
+    assert recall >= 0.9
+    tables = proposal.datamap.tables
+    assert tables["app.users"].identities == {"user_id": "id", "email": "email", "phone": "phone"}
+    assert tables["app.phonebook_entries"].identities == {"phone": "contact_phone"}
+    assert tables["app.web_visits"].identities == {"cookie_id": "cookie_id"}
+    assert {(ln.column, ln.to) for ln in tables["app.comments"].links} == {
+        ("author_id", "app.users.id"),
+        ("story_id", "app.stories.id"),
+    }
+
+
+def test_scan_is_read_only_and_never_writes_sampled_values(tmp_path: Path) -> None:
+    db = tmp_path / "refapp.db"
+    generate(f"sqlite:///{db}", users=20, seed=3)
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    output = scan(f"sqlite:///{db}", sample=50).to_yaml("")
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+    with sqlite3.connect(db) as conn:
+        values = [
+            v for row in conn.execute("SELECT email, phone, username FROM users") for v in row
+        ]
+    assert values
+    assert not [v for v in values if v and v in output]
+
+
+def test_links_by_name_without_foreign_keys(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT)"))
+        conn.execute(text("CREATE TABLE categories (id INTEGER PRIMARY KEY, label TEXT)"))
+        conn.execute(
+            text(
+                "CREATE TABLE posts (id INTEGER PRIMARY KEY, account_id INTEGER,"
+                " owner_id INTEGER, category_id INTEGER, colour_id INTEGER)"
+            )
+        )
+    engine.dispose()
+    proposal = scan(url)
+    posts = proposal.datamap.tables["app.posts"]
+    assert [(ln.column, ln.to) for ln in posts.links] == [
+        ("account_id", "app.accounts.id"),
+        ("owner_id", "app.accounts.id"),
+        ("category_id", "app.categories.id"),
+    ]
+    assert proposal.comments[("tables", "app.posts", "links", 1)] == (
+        "0.55: owner_id names a person; accounts is the account table"
+    )
+
+
+def test_password_in_the_url_is_not_written(pg_url: str) -> None:
+    with_password = make_url(pg_url).set(password="hunter2")
+    url = with_password.render_as_string(hide_password=False)
+    output = scan(url).to_yaml("")
+    assert "hunter2" not in output
+    assert ":${APP_DB_PASSWORD}@" in output
+
+
+def test_cli_writes_a_proposal_that_loads(tmp_path: Path) -> None:
+    db = tmp_path / "refapp.db"
+    generate(f"sqlite:///{db}", users=10, seed=1)
+    out = tmp_path / "datamap.yaml"
+    runner = CliRunner()
+    result = runner.invoke(app, ["scan", f"sqlite:///{db}", "--out", str(out), "--sample", "20"])
+    assert result.exit_code == 0, result.output
+    assert "14 tables" in result.output
+    assert out.read_text().startswith("# Proposed by `troth scan`")
+    assert "user.contact.email" in out.read_text()
+    assert len(load_datamap(open_project(tmp_path)).tables) == 14
+    again = runner.invoke(app, ["scan", f"sqlite:///{db}", "--out", str(out)])
+    assert again.exit_code == 1
+    assert "exists; use --force" in str(again.exception)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("+44 7402 871522", True),
+        ("07419 279459", True),
+        ("(555) 123-4567", True),
+        ("1982-03-01", False),
+        ("202.82.59.238", False),
+        ("12345678", False),
+    ],
+)
+def test_phone_detector(value: str, expected: bool) -> None:
+    assert is_phone(value) is expected
+
+
+def test_card_and_email_detectors() -> None:
+    assert is_card("4111 1111 1111 1111")
+    assert not is_card("4111 1111 1111 1112")
+    assert is_email("Ana.Lopez@Example.org")
+    assert not is_email("not an address")
+
+
+def test_guesses_name_the_rule_and_count_values_never_the_values() -> None:
+    guesses = value_guesses("contacts", ["a@example.org", "b@example.org", "c@example.org"])
+    assert [(g.category, g.evidence) for g in guesses] == [
+        ("user.contact.email", "3/3 sampled values are e-mail addresses")
+    ]
+    assert [g.category for g in name_guesses("messages", "body")] == ["user.content.private"]
+    assert [g.category for g in name_guesses("stories", "body")] == ["user.content.public"]
+    assert name_guesses("users", "ip_address")[0].evidence == "name rule 'IP address'"
+
+
+def test_values_alone_identify_columns_with_meaningless_names(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    engine = create_engine(url)
+    rows = [
+        ("ana@example.org", "+34 612 345 678", "10.0.0.1", "4111 1111 1111 1111", "https://a.example/x"),
+        ("bo@example.net", "+49 151 23456789", "192.168.1.20", "5500 0000 0000 0004", "https://b.example/"),
+        ("cy@example.com", "+1 202 555 0143", "2001:db8::1", "3400 0000 0000 009", "http://c.example/y"),
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE t (id INTEGER PRIMARY KEY,"
+                " c1 TEXT, c2 TEXT, c3 TEXT, c4 TEXT, c5 TEXT)"
+            )
+        )
+        for row in rows:
+            conn.execute(text("INSERT INTO t (c1, c2, c3, c4, c5) VALUES (:a, :b, :c, :d, :e)"),
+                         dict(zip("abcde", row, strict=True)))  # fmt: skip
+    engine.dispose()
+    columns = scan(url).datamap.tables["app.t"].columns
+    assert {name: list(col.categories) for name, col in columns.items()} == {
+        "id": ["user.unique_id"],  # the only table with e-mails is the account table
+        "c1": ["user.contact.email"],
+        "c2": ["user.contact.phone_number"],
+        "c3": ["user.device.ip_address"],
+        "c4": ["user.financial.credit_card"],
+        "c5": [],  # a URL alone (0.45) stays a comment, below the 0.5 needed to propose
+    }
