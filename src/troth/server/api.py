@@ -267,12 +267,13 @@ def admin_plan(request_id: str, ctx: Ctx, _key: ApiKey = Admin) -> dict[str, Any
     return plan_json(rights.plan_request(ctx.project, ctx.store, request_id))
 
 
-def plan_json(plan: Any) -> dict[str, Any]:
-    return {"steps": [plan_step(step) for step in plan.steps]}
-
-
-def plan_step(step: Any) -> dict[str, Any]:
-    return {"table": step.table, "action": step.action, "rows": step.rows}
+def plan_json(plan: rights.Plan) -> dict[str, Any]:
+    """What running the request will touch: counts and actions, never values."""
+    steps = [
+        {"store": s.store, "table": s.table, "action": s.action, "rows": s.rows, "detail": s.detail}
+        for s in plan.steps
+    ]
+    return {"kind": plan.kind, "steps": steps, "blobs": plan.blobs, "notes": plan.notes}
 
 
 @router.post("/admin/requests/{request_id}/approve", response_model=RequestOut, tags=["admin"])
