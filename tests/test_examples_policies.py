@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
+from typer.testing import CliRunner
 
+from troth.cli import app
 from troth.policy import load_policy
 from troth.policy.diff import diff
 from troth.policy.lint import lint
@@ -336,3 +338,17 @@ def test_diff_between_two_versions(tmp_path: Path) -> None:
 
 def test_diff_of_a_policy_with_itself_is_empty() -> None:
     assert diff(example("nojoto"), example("nojoto")) == []
+
+
+def test_cli_validates_lints_and_renders_each_example(tmp_path: Path) -> None:
+    runner = CliRunner()
+    for name in NAMES:
+        path = str(EXAMPLES / f"{name}.yaml")
+        assert runner.invoke(app, ["policy", "validate", path]).exit_code == 0
+        linted = runner.invoke(app, ["policy", "lint", path])
+        assert linted.exit_code == 1
+        assert f"{len(LINT[name])} findings" in linted.output
+        out = tmp_path / f"{name}.html"
+        rendered = runner.invoke(app, ["policy", "render", path, "-f", "html", "-o", str(out)])
+        assert rendered.exit_code == 0
+        assert FACTS[name][0] in plain(out.read_text(encoding="utf-8"))
