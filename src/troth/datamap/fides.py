@@ -180,7 +180,7 @@ def read_fides(path: Path) -> Imported:
         try:
             Dataset.model_validate(item)
         except ValidationError as exc:
-            for problem in validation_problems(name, document, exc):
+            for problem in validation_problems(name, item, exc):
                 path_ = f"dataset[{i}].{problem.path}" if problem.path else f"dataset[{i}]"
                 problems.append(Problem(name, problem.line, path_, problem.message))
     if problems:
@@ -289,6 +289,8 @@ def _table(store: str, collection: dict[str, Any], ext: dict[str, Any], notes: l
     composite = ext.get("primary_key")
     if composite and set(composite) == set(primary):
         primary = list(composite)
+    if erase == "update":
+        columns = {n: _keep_key(c) if n in primary else c for n, c in columns.items()}
     spec: dict[str, Any] = {
         "identities": identities,
         "links": links,
@@ -342,10 +344,23 @@ def _column(
         spec["erase"] = ColumnErase.null
     elif strategy:
         notes.append(f"{where}.{name}: masking strategy {strategy!r} has no troth equivalent")
-    if erase == "update" and spec["categories"] and "erase" not in spec and not spec.get("reason"):
+    if (
+        erase == "update"
+        and spec["categories"]
+        and "erase" not in spec
+        and not spec.get("reason")
+        and not fmeta.get("primary_key")
+    ):
         spec["erase"] = ColumnErase.null
         notes.append(f"{where}.{name}: no masking override; troth sets it to null on erasure")
     return Column(**spec)
+
+
+def _keep_key(column: Column) -> Column:
+    """A kept row keeps its primary key."""
+    if column.erase != ColumnErase.keep or column.reason or not column.categories:
+        return column
+    return column.model_copy(update={"reason": "primary key of a row kept on erasure"})
 
 
 def _unsupported(where: str, item: dict[str, Any], keys: tuple[str, ...]) -> Iterator[str]:

@@ -1,0 +1,151 @@
+"""Fides dataset YAML: export, import, and the round trip datamap -> Fides -> datamap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from troth.datamap import DataMap, load_datamap
+from troth.datamap.dump import to_yaml
+from troth.datamap.fides import read_fides, to_fides
+from troth.errors import InvalidInput
+from troth.project import open_project
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "refapp"
+
+
+def comparable(datamap: DataMap) -> dict[str, Any]:
+    """The data map as data, links in a stable order (Fides sorts fields by name)."""
+    data = datamap.model_dump()
+    for table in data["tables"].values():
+        table["links"].sort(key=lambda link: (link["column"], link["to"]))
+    return data
+
+
+def test_reference_datamap_round_trips_through_fides(tmp_path: Path) -> None:
+    original = load_datamap(open_project(EXAMPLE))
+    path = tmp_path / "fides.yaml"
+    path.write_text(to_yaml(to_fides(original)))
+    imported = read_fides(path)
+    assert imported.notes == []
+    assert comparable(imported.datamap) == comparable(original)
+
+
+def fields(manifest: dict[str, Any], collection: str) -> dict[str, dict[str, Any]]:
+    found = next(c for c in manifest["dataset"][0]["collections"] if c["name"] == collection)
+    return {f["name"]: f for f in found["fields"]}
+
+
+def test_export_says_in_fides_terms_what_fides_can_say() -> None:
+    manifest = to_fides(load_datamap(open_project(EXAMPLE)))
+    users = fields(manifest, "users")
+    assert users["email"] == {
+        "name": "email",
+        "data_categories": ["user.contact.email"],
+        "fides_meta": {
+            "identity": "email",
+            "data_type": "string",
+            "masking_strategy_override": {"strategy": "hmac"},
+        },
+    }
+    assert users["id"]["fides_meta"] == {
+        "identity": "user_id",
+        "data_type": "integer",
+        "primary_key": True,
+    }
+    assert users["status"]["fides_meta"]["masking_strategy_override"] == {
+        "strategy": "string_rewrite",
+        "configuration": {"rewrite_value": "deleted"},
+    }
+    assert fields(manifest, "devices")["user_id"]["fides_meta"] == {
+        "references": [{"dataset": "app", "field": "users.id", "direction": "from"}]
+    }
+    devices = next(c for c in manifest["dataset"][0]["collections"] if c["name"] == "devices")
+    assert devices["fides_meta"] == {"masking_strategy_override": {"strategy": "delete"}}
+    extension = manifest["dataset"][0]["meta"]["troth"]
+    assert extension["collections"]["comments"]["links"] == {
+        "story_id -> app.stories.id": {"owner": False}
+    }
+    assert extension["collections"]["messages"]["erase"] == "keep"
+
+
+PLAIN_FIDES = """dataset:
+  - fides_key: shop
+    name: Shop
+    data_categories: [user]
+    collections:
+      - name: customer
+        fields:
+          - name: id
+            data_categories: [user.unique_id]
+            fides_meta: {primary_key: true, identity: customer_id, data_type: integer}
+          - name: email
+            data_categories: [user.contact.email]
+            fides_meta:
+              identity: email
+              data_type: string
+              masking_strategy_override: {strategy: hmac}
+          - name: name
+            data_categories: [user.name]
+          - name: prefs
+            fields:
+              - name: theme
+      - name: orders
+        fides_meta: {after: [shop.customer]}
+        fields:
+          - name: customer_id
+            fides_meta:
+              references: [{dataset: shop, field: customer.id, direction: from}]
+          - name: note
+            fides_meta:
+              masking_strategy_override: {strategy: random_string_rewrite}
+"""
+
+
+def test_plain_fides_dataset_imports_with_defaults_and_notes(tmp_path: Path) -> None:
+    path = tmp_path / "fides.yaml"
+    path.write_text(PLAIN_FIDES)
+    imported = read_fides(path)
+    customer = imported.datamap.tables["shop.customer"]
+    assert customer.identities == {"customer_id": "id", "email": "email"}
+    assert customer.erase == "update"
+    assert customer.columns["email"].erase == "hash"
+    assert customer.columns["name"].erase == "null"
+    assert imported.datamap.identities["customer_id"].normalize == "integer"
+    assert imported.datamap.identities["email"].normalize == "email"
+    orders = imported.datamap.tables["shop.orders"]
+    assert [(ln.column, ln.to) for ln in orders.links] == [("customer_id", "shop.customer.id")]
+    assert imported.notes == [
+        "dataset shop: data_categories is not kept by troth",
+        "collection shop.customer.name: no masking override; troth sets it to null on erasure",
+        "collection shop.customer.prefs: nested fields are not supported and were dropped",
+        "collection shop.orders: fides_meta.after is not used by troth",
+        "collection shop.orders.note: masking strategy 'random_string_rewrite' "
+        "has no troth equivalent",
+    ]
+
+
+def test_invalid_fides_file_names_line_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "fides.yaml"
+    path.write_text(
+        "dataset:\n  - fides_key: shop\n    collections:\n      - name: customer\n"
+        "        fields:\n          - data_categories: [user.name]\n"
+    )
+    with pytest.raises(InvalidInput) as caught:
+        read_fides(path)
+    assert [str(p).removeprefix(str(tmp_path) + "/") for p in caught.value.problems] == [
+        "fides.yaml:6 dataset[0].collections[0].fields[0].name: required key is missing"
+    ]
+
+
+def test_fides_reference_to_a_missing_collection_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "fides.yaml"
+    path.write_text(
+        "dataset:\n  - fides_key: shop\n    collections:\n      - name: orders\n"
+        "        fields:\n          - name: customer_id\n            fides_meta:\n"
+        "              references: [{dataset: shop, field: customer.id, direction: from}]\n"
+    )
+    with pytest.raises(InvalidInput, match=r"table 'shop\.customer' is not in the data map"):
+        read_fides(path)
