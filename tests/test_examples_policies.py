@@ -51,7 +51,7 @@ def test_jojocell_facts() -> None:
     assert deletion.exceptions == ["legal_obligation"]
     assert any(c.startswith("End-to-end encryption") for c in policy.security.controls)
     assert policy.changes.notify == [Channel.website, Channel.email, Channel.in_app]
-    assert not any(p.sale_or_share for p in policy.purposes)
+    assert policy.sells_or_shares is False  # "We do not sell, trade, or rent"
 
 
 def test_justuno_facts() -> None:
@@ -63,6 +63,7 @@ def test_justuno_facts() -> None:
     assert provider.receives == Form.hashed
     partners = next(r for r in policy.recipients if r.key == "business_partners")
     assert partners.receives == Form.aggregate
+    assert policy.sells_or_shares is None  # denies selling, silent on sharing for ads
 
 
 def test_nojoto_facts() -> None:
