@@ -35,7 +35,9 @@ def validate_command(
     for finding in findings:
         style = "red" if finding.severity == "error" else "yellow"
         err_console.print(
-            f"[{style}]{finding.severity}:[/] {Problem.__str__(finding)}", highlight=False
+            f"[{style}]{finding.severity}:[/] {Problem.__str__(finding)}",
+            highlight=False,
+            soft_wrap=True,
         )
     errors = sum(f.severity == "error" for f in findings)
     console.print(f"{errors} errors, {len(findings) - errors} warnings")
