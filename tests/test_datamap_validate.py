@@ -157,3 +157,14 @@ def test_reference_datamap_is_clean_on_the_reference_schema(tmp_path: Path) -> N
     findings = validate(project, load_datamap(project), db_url=f"sqlite:///{db}")
     assert [f.severity for f in findings] == ["warning"]
     assert "CREATE INDEX users_phone ON users (phone);" in findings[0].message
+
+
+def test_missing_sqlite_file_is_reported_not_created(tmp_path: Path) -> None:
+    (tmp_path / "datamap.yaml").write_text(DATAMAP)
+    project = open_project(tmp_path)
+    missing = tmp_path / "missing.db"
+    findings = validate(project, load_datamap(project), db_url=f"sqlite:///{missing}")
+    assert str(findings[0]) == (
+        "error: datamap.yaml:3 stores.app.url: the SQLite database file does not exist"
+    )
+    assert not missing.exists()

@@ -15,6 +15,7 @@ from troth.cli import app
 from troth.datamap import load_datamap
 from troth.datamap.detect import is_card, is_email, is_phone, name_guesses, value_guesses
 from troth.datamap.scan import scan
+from troth.errors import TrothError
 from troth.project import open_project
 from troth.refapp import generate
 
@@ -180,3 +181,9 @@ def test_values_alone_identify_columns_with_meaningless_names(tmp_path: Path) ->
         "c4": ["user.financial.credit_card"],
         "c5": [],  # a URL alone (0.45) stays a comment, below the 0.5 needed to propose
     }
+
+
+def test_scan_of_a_missing_sqlite_file_creates_nothing(tmp_path: Path) -> None:
+    with pytest.raises(TrothError, match="SQLite database file does not exist"):
+        scan(f"sqlite:///{tmp_path / 'nope.db'}")
+    assert not (tmp_path / "nope.db").exists()

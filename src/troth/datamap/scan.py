@@ -25,7 +25,7 @@ from sqlalchemy.sql.expression import ColumnClause
 from troth.datamap.detect import Guess, best, is_media_path, name_guesses, value_guesses
 from troth.datamap.dump import datamap_document, to_yaml
 from troth.datamap.model import Column, DataMap, Identity, Link, Normalize, SqlStore, Table
-from troth.datamap.stores import database_url
+from troth.datamap.stores import database_url, sqlite_file_missing
 from troth.datamap.validate import type_kind
 from troth.errors import TrothError
 
@@ -77,6 +77,8 @@ def scan(
     if not 1 <= sample <= MAX_SAMPLE:
         raise TrothError(f"--sample must be between 1 and {MAX_SAMPLE}")
     parsed = database_url(url, root or Path.cwd(), "URL")
+    if sqlite_file_missing(parsed):
+        raise TrothError("URL: the SQLite database file does not exist")
     engine = create_engine(parsed, poolclass=NullPool)
     try:
         with engine.connect() as conn:

@@ -69,6 +69,14 @@ def database_url(url: str, root: Path, where: str) -> URL:
     return parsed
 
 
+def sqlite_file_missing(url: URL) -> bool:
+    """True for an SQLite URL whose file does not exist (connecting would create it)."""
+    path = url.database
+    if url.get_backend_name() != "sqlite" or not path or path == ":memory:":
+        return False
+    return not path.startswith("file:") and not Path(path).exists()
+
+
 def store_url(project: Project, datamap: DataMap, store_name: str) -> URL:
     """The expanded, resolved URL of the SQL store `store_name`."""
     store = datamap.stores.get(store_name)

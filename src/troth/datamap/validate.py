@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from troth.datamap.graph import reached_tables
 from troth.datamap.model import Column, ColumnErase, DataMap, Link, Normalize, Table, TableErase
-from troth.datamap.stores import database_url, engine_for, sql_engine
+from troth.datamap.stores import database_url, engine_for, sqlite_file_missing, store_url
 from troth.errors import Problem, TrothError
 from troth.policy.model import Policy
 from troth.policy.taxonomy import categories, covers, fideslang_categories, suggest
@@ -88,13 +88,18 @@ def _live_schemas(
     schemas: dict[str, Schema] = {}
     raw: list[Raw] = []
     for store in stores:
-        try:
-            engine = (
-                engine_for(database_url(db_url, project.root, "--db"))
-                if db_url is not None
-                else sql_engine(project, datamap, store)
+        url = (
+            database_url(db_url, project.root, "--db")
+            if db_url is not None
+            else store_url(project, datamap, store)
+        )
+        if sqlite_file_missing(url):
+            raw.append(
+                ("error", ("stores", store, "url"), "the SQLite database file does not exist")
             )
-            schemas[store] = read_schema(engine)
+            continue
+        try:
+            schemas[store] = read_schema(engine_for(url))
         except SQLAlchemyError as exc:
             cause = getattr(exc, "orig", None) or exc
             message = f"cannot read the database: {type(cause).__name__}"
