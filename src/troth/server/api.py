@@ -16,9 +16,9 @@ from troth.policy.render import render
 from troth.server import requests
 from troth.server.auth import ApiKey
 from troth.server.context import Context, context
-from troth.server.web import VISITOR_COOKIE, api_key, current_email, require_key, set_cookie
+from troth.server.web import ERRORS, VISITOR_COOKIE, api_key, current_email, require_key, set_cookie
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=ERRORS)
 Ctx = Annotated[Context, Depends(context)]
 SubjectText = Annotated[str, Field(min_length=3, max_length=400)]
 PurposeKey = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[a-z][a-z0-9_.]*$")]

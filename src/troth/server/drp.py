@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from troth.server import requests
 from troth.server.auth import ApiKey
 from troth.server.context import Context, context
-from troth.server.web import api_key
+from troth.server.web import ERRORS, api_key
 
-router = APIRouter(tags=["data rights protocol"])
+router = APIRouter(tags=["data rights protocol"], responses=ERRORS)
 Ctx = Annotated[Context, Depends(context)]
 DRP_VERSION = "0.9.4"
 # DRP action -> rights request kind

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from troth.errors import InvalidInput, TrothError
@@ -147,6 +148,26 @@ def redirect(url: str) -> RedirectResponse:
 
 
 # --- errors --------------------------------------------------------------------------
+
+
+class ErrorOut(BaseModel):
+    """Every API error: `detail` says what is wrong; `problems` lists each bad input."""
+
+    detail: str | list[dict[str, Any]]
+    problems: list[str] | None = None
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": text}
+    for status, text in (
+        (400, "The request cannot be carried out."),
+        (401, "A valid API key is required."),
+        (403, "The API key lacks the scope."),
+        (404, "No such request (or not yours)."),
+        (409, "Not ready yet."),
+        (422, "Invalid input."),
+    )
+}
 
 
 def error_body(exc: TrothError) -> dict[str, Any]:
