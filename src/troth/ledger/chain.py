@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from typing import Any
 
 # One JSON array, fixed field order, no whitespace, UTF-8: the same bytes on every engine.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -27,6 +28,20 @@ def entry_hash(
     """
     encoded = _ENCODER.encode((seq, at, kind, actor, subject, ref, data, prev_hash))
     return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def row_hash(row: Any, seq: int | None = None, prev_hash: str | None = None) -> str:
+    """The hash of a stored entry `row`, as if at `seq` after `prev_hash` (default: its own)."""
+    return entry_hash(
+        row.seq if seq is None else seq,
+        row.at,
+        row.kind,
+        row.actor,
+        row.subject,
+        row.ref,
+        row.data,
+        row.prev_hash if prev_hash is None else prev_hash,
+    )
 
 
 def now_text() -> str:

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 
 from troth.errors import TrothError
 from troth.ledger import tables
-from troth.ledger.chain import now_text
+from troth.ledger.chain import now_text, row_hash
 from troth.ledger.log import LedgerDamaged, lock_head
 from troth.project import Project
 from troth.store import Store
@@ -130,10 +130,8 @@ def checkpoint(store: Store, project: Project) -> Checkpoint | None:
 
 
 def _check_head(conn: Connection, store: Store, project: Project, seq: int, hash_: str) -> None:
-    newest = conn.execute(
-        sa.select(tables.entries.c.hash).where(tables.entries.c.seq == seq)
-    ).scalar()
-    if newest != hash_:
+    newest = conn.execute(sa.select(tables.entries).where(tables.entries.c.seq == seq)).first()
+    if newest is None or newest.hash != hash_ or hash_ != row_hash(newest):
         raise LedgerDamaged(
             f"the ledger's head row names entry {seq}, which is missing or different; "
             "run `troth audit verify`"

@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from troth.errors import TrothError
 from troth.ledger import tables
-from troth.ledger.chain import entry_hash
+from troth.ledger.chain import entry_hash, row_hash
 from troth.ledger.checkpoint import Checkpoint, read_head_file, signed, store_id
 from troth.project import Project
 from troth.store import Store
@@ -205,7 +205,7 @@ class _Scan:
         """Why `row` does not continue the chain: find where its contents really belong."""
         seq = int(row.seq)
         origin = _origin(row)
-        if origin == seq and _rehash(row, seq, prev) == row.hash:
+        if origin == seq and row_hash(row, seq, prev) == row.hash:
             return _Failure(seq, "edited", f"entry {seq}'s prev_hash field was changed")
         following = self._following(seq)
         if origin in (seq, None) and following and _origin(following[0]) == seq:
@@ -245,14 +245,9 @@ def _origin(row: sa.Row[Any]) -> int | None:
     """The sequence number `row`'s contents were recorded under, if near its present one."""
     seq = int(row.seq)
     for candidate in range(max(1, seq - WINDOW), seq + WINDOW + 1):
-        if _rehash(row, candidate, row.prev_hash) == row.hash:
+        if row_hash(row, candidate) == row.hash:
             return candidate
     return None
-
-
-def _rehash(row: sa.Row[Any], seq: int, prev: str) -> str:
-    """`row`'s hash as it would be at sequence `seq` after the entry hashed `prev`."""
-    return entry_hash(seq, row.at, row.kind, row.actor, row.subject, row.ref, row.data, prev)
 
 
 def _tail(

@@ -1,0 +1,131 @@
+"""`troth audit note|show|verify|checkpoint` through the console entry point `troth.cli.main`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from troth.cli import main
+from troth.ledger import Event, entries, record_many
+from troth.project import init_project
+from troth.store import Store, open_store
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return init_project(tmp_path / "proj").root
+
+
+@pytest.fixture
+def store(project: Path) -> Store:
+    return open_store(f"sqlite:///{project / '.troth' / 'troth.db'}")
+
+
+def troth(project: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run `troth audit ARGS --project PROJECT` in this process: (exit code, stdout, stderr)."""
+    argv = ["troth", "audit", *args, "--project", str(project)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "argv", argv)
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def seed(store: Store, count: int = 3) -> None:
+    with store.begin() as conn:
+        record_many(conn, [Event("request.step", ref=f"req_{n}") for n in range(count)])
+
+
+def test_note_show_verify(project: Path, store: Store, capsys: pytest.CaptureFixture[str]) -> None:
+    seed(store, 1)
+    code, out, err = troth(project, capsys, "note", "backups restored", "--actor", "staff:dpo")
+    assert (code, out.strip()) == (0, "noted as entry 2"), err
+    code, out, _ = troth(project, capsys, "show", "--json", "--kind", "audit")
+    assert [json.loads(line)["data"] for line in out.splitlines()] == [{"text": "backups restored"}]
+    code, out, _ = troth(project, capsys, "show", "--limit", "2")
+    assert code == 0 and "staff:dpo" in out and "req_0" in out
+    assert troth(project, capsys, "show", "--ref", "req_0", "--json")[1].count("\n") == 1
+    code, out, _ = troth(project, capsys, "verify")
+    assert (code, out.strip()) == (0, "ledger intact: 2 entries checked, head is entry 2")
+    assert (project / ".troth" / "ledger.head").exists()  # the note sealed the ledger
+
+
+def test_note_with_personal_data_is_refused(
+    project: Path, store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = troth(project, capsys, "note", "called jane.doe@example.com")
+    assert code == 2
+    assert "data.text: looks like an e-mail address" in err
+    assert "jane" not in err
+    assert entries(store) == []
+    assert troth(project, capsys, "show", "--limit", "0")[0] == 2
+
+
+@pytest.mark.parametrize(
+    ("statements", "named"),
+    [
+        (["UPDATE ledger_entries SET data = '[]' WHERE seq = 2"], "at entry 2 (edited)"),
+        (["DELETE FROM ledger_entries WHERE seq = 2"], "at entry 2 (deleted)"),
+        (["DELETE FROM ledger_entries WHERE seq = 3"], "at entry 3 (truncated)"),
+        (
+            [
+                "UPDATE ledger_entries SET seq = -1 WHERE seq = 1",
+                "UPDATE ledger_entries SET seq = 1 WHERE seq = 3",
+                "UPDATE ledger_entries SET seq = 3 WHERE seq = -1",
+            ],
+            "at entry 1 (reordered)",
+        ),
+        (
+            [
+                "INSERT INTO ledger_entries (seq, at, kind, actor, data, prev_hash, hash) "
+                "SELECT 4, at, kind, actor, data, hash, hash FROM ledger_entries WHERE seq = 3"
+            ],
+            "at entry 4 (edited)",
+        ),
+    ],
+)
+def test_verify_names_the_first_bad_entry(
+    project: Path,
+    store: Store,
+    capsys: pytest.CaptureFixture[str],
+    statements: list[str],
+    named: str,
+) -> None:
+    seed(store)
+    with store.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+    code, _, err = troth(project, capsys, "verify")
+    assert code == 1
+    assert named in err
+
+
+def test_checkpoint_command(
+    project: Path, store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert "empty" in troth(project, capsys, "checkpoint")[1]
+    seed(store)
+    assert troth(project, capsys, "checkpoint")[:2] == (0, "signed checkpoint at entry 3\n")
+
+
+def test_console_script_exit_code(project: Path, store: Store) -> None:
+    """The installed entry point, in a fresh process, fails on a tampered ledger."""
+    seed(store)
+    with store.begin() as conn:
+        conn.execute(text("UPDATE ledger_entries SET actor = 'staff:x' WHERE seq = 1"))
+    done = subprocess.run(
+        [sys.executable, "-m", "troth.cli", "audit", "verify", "-p", str(project)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert "at entry 1 (edited)" in done.stderr
