@@ -133,6 +133,10 @@ def notice(policy: Policy) -> Notice:
 def who(policy: Policy) -> Section:
     org = policy.organization
     section = Section("troth-who", "Who we are")
+    section.p(
+        f"This notice explains what personal data {org.name} collects, why, who receives it, "
+        "how long it is kept, and the rights you have."
+    )
     legal = f" ({org.legal_name})" if org.legal_name and org.legal_name != org.name else ""
     section.p(
         f"{org.name}{legal} decides how and why your personal data is processed "
@@ -167,6 +171,8 @@ def collection(policy: Policy) -> Section:
     for entry in policy.collection:
         source = SOURCE[entry.source] + (f": {entry.origin}" if entry.origin else "")
         required = {True: "Required", False: "Optional", None: "Not stated"}[entry.required]
+        if entry.required is None and entry.source == Source.automatic:
+            required = "Not applicable"
         subjects = words.join(taxonomy.subject_name(policy, s) for s in entry.subjects)
         rows.append(
             (
@@ -406,6 +412,8 @@ def changes(policy: Policy) -> Section:
         section.p("A new version applies to existing users as soon as it is posted.")
     if rule.new_users_bound_immediately:
         section.p("It applies to new users at once.")
+    if policy.policy.url:
+        section.p("The current version is always at ", link(policy.policy.url), ".")
     section.p(rule.note or "")
     return section
 
