@@ -1,0 +1,107 @@
+"""The server on both engine stores (SQLite and PostgreSQL), and its bootstrap commands."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from test_server_support import PASSWORD, Server, start
+from troth.cli import app as cli
+from troth.errors import TrothError
+from troth.project import init_project
+from troth.server.auth import (
+    ApiKeys,
+    authenticate_staff,
+    check_code,
+    create_api_key,
+    create_staff,
+    issue_code,
+)
+from troth.store import open_store
+
+pytest_plugins = ["test_server_support"]
+
+
+@pytest.fixture
+def on_store(
+    tmp_path: Path, refapp_template: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Server]:
+    monkeypatch.delenv("REFAPP_DB_URL", raising=False)
+    monkeypatch.delenv("TROTH_STORE_URL", raising=False)
+    yield from start(tmp_path / "project", refapp_template, store_url)
+
+
+def test_request_flow_on_each_store(on_store: Server) -> None:
+    s = on_store
+    api, admin = s.key("requests:write"), s.key("admin")
+    body = {"kind": "access", "identity": {"kind": "email", "value": s.emails(1)[0]}}
+    made = s.client.post("/api/requests", json=body, headers=api).json()
+    assert s.client.post(f"/api/admin/requests/{made['id']}/run", headers=admin).status_code == 200
+    assert s.client.get(f"/api/requests/{made['id']}/export", headers=api).status_code == 200
+    token = s.sign_in(s.emails(2)[1])
+    assert s.client.post("/me/requests", data={"csrf": token, "kind": "access"}).status_code == 200
+    check = "/api/consent/check?subject=user_id:1&purpose=advertising.third_party"
+    assert s.client.get(check, headers=s.key("consent:read")).json() == {"allowed": True}
+
+
+def test_staff_and_keys_on_each_store(on_store: Server) -> None:
+    store = on_store.store
+    create_staff(store, "Officer@Example.com", PASSWORD, "privacy_officer")
+    with pytest.raises(TrothError, match="already exists"):
+        create_staff(store, "officer@example.com", PASSWORD, "admin")
+    user = authenticate_staff(store, "officer@example.com", PASSWORD)
+    assert user is not None and user.role == "privacy_officer" and user.can_decide
+    assert authenticate_staff(store, "officer@example.com", PASSWORD + "x") is None
+    token = create_api_key(store, "app", ["consent:read"])
+    key = ApiKeys(store).lookup(token)
+    assert key is not None and key.scopes == {"consent:read"}
+    assert ApiKeys(store).lookup(token[:-1] + ("A" if token[-1] != "A" else "B")) is None
+    code = issue_code(on_store.project, store, "a@example.com", "10.0.0.1")
+    assert code is not None and check_code(on_store.project, store, "a@example.com", code)
+
+
+@pytest.mark.parametrize(
+    ("role", "password", "message"),
+    [("boss", PASSWORD, "role must be"), ("admin", "short", "at least 10")],
+)
+def test_create_staff_refuses_bad_input(
+    tmp_path: Path, role: str, password: str, message: str
+) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'troth.db'}")
+    with pytest.raises(TrothError, match=message):
+        create_staff(store, "x@example.com", password, role)
+    assert authenticate_staff(store, "x@example.com", password) is None
+    store.dispose()
+
+
+def test_bootstrap_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TROTH_STORE_URL", raising=False)
+    project = init_project(tmp_path / "p")
+    runner = CliRunner()
+    monkeypatch.setenv("TROTH_STAFF_PASSWORD", PASSWORD)
+    made = runner.invoke(
+        cli,
+        ["server", "create-staff", "ops@example.com", "--role", "support", "-p", str(project.root)],
+    )
+    assert made.exit_code == 0, made.output
+    key = runner.invoke(
+        cli,
+        ["server", "create-api-key", "shop", "--scope", "consent:read", "-p", str(project.root)],
+    )
+    assert key.exit_code == 0 and key.output.startswith("troth_")
+    bad = runner.invoke(
+        cli, ["server", "create-api-key", "shop", "--scope", "root", "-p", str(project.root)]
+    )
+    assert bad.exit_code != 0
+    key_id = key.output.split("_")[1]
+    revoked = runner.invoke(cli, ["server", "revoke-api-key", key_id, "-p", str(project.root)])
+    assert revoked.exit_code == 0
+    again = runner.invoke(cli, ["server", "revoke-api-key", key_id, "-p", str(project.root)])
+    assert again.exit_code != 0
+    store = open_store(project.store_url)
+    assert authenticate_staff(store, "ops@example.com", PASSWORD) is not None
+    assert ApiKeys(store).lookup(key.output.strip()) is None
+    store.dispose()
