@@ -45,6 +45,7 @@ tables:
       id: {}
       account_id: {}
       cookie: {categories: [user.device.cookie_id]}
+    deactivate: {set: {account_id: hidden}, restore: {account_id: 1}}
   app.ghosts:
     links: [{column: account_id, to: app.accounts.id}]
   app.orphans: {}
@@ -110,21 +111,23 @@ def test_validate_finds_every_kind_of_problem(project_dir: Path) -> None:
         "error: datamap.yaml:19 tables.app.accounts.columns.fax.categories[0]: "
         "unknown category 'user.contact.fax': in neither the fideslang taxonomy nor "
         "troth.yaml's categories; did you mean 'user.contact'?",
+        "error: datamap.yaml:19 tables.app.accounts.columns.fax: "
+        "no column 'fax' in table 'accounts'",
         "error: datamap.yaml:17 tables.app.accounts.columns.status.erase: "
         "erase: null on a NOT NULL column",
         "error: datamap.yaml:18 tables.app.accounts.columns.age.mask: "
         "mask 'unknown' cannot be written to a column of type integer",
-        "error: datamap.yaml:19 tables.app.accounts.columns.fax: "
-        "no column 'fax' in table 'accounts'",
         "error: datamap.yaml:21 tables.app.visits.identities.cookie: "
         "normalize integer on a column of type text",
         "error: datamap.yaml:24 tables.app.visits.links[1].to: "
         "no column 'nope' in table 'accounts'",
-        "error: datamap.yaml:29 tables.app.ghosts: no table 'ghosts' in store 'app'",
-        "error: datamap.yaml:31 tables.app.orphans: no table 'orphans' in store 'app'",
+        "error: datamap.yaml:29 tables.app.visits.deactivate.set.account_id: "
+        "a text value for a column of type integer",
+        "error: datamap.yaml:30 tables.app.ghosts: no table 'ghosts' in store 'app'",
+        "error: datamap.yaml:32 tables.app.orphans: no table 'orphans' in store 'app'",
         "warning: datamap.yaml:1: category 'user.financial' is declared in troth.yaml "
         "but stored nowhere",
-        "warning: datamap.yaml:31 tables.app.orphans: "
+        "warning: datamap.yaml:32 tables.app.orphans: "
         "no identity reaches this table (add identities or links)",
         "warning: datamap.yaml:11 tables.app.accounts.identities.phone: identity column "
         "without an index; add: CREATE INDEX accounts_phone ON accounts (phone);",

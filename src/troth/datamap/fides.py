@@ -43,8 +43,11 @@ from troth.errors import InvalidInput, Problem
 from troth.yamlfile import read_yaml, validation_problems
 
 EXTENSION = "troth"
-FIELD_STRATEGY = {ColumnErase.null: "null_rewrite", ColumnErase.mask: "string_rewrite"}
-FIELD_STRATEGY[ColumnErase.hash] = "hmac"
+FIELD_STRATEGY = {
+    ColumnErase.null: "null_rewrite",
+    ColumnErase.mask: "string_rewrite",
+    ColumnErase.hash: "hmac",
+}
 COLUMN_ONLY = {"reason", "blob", "provided", "rectify"}
 
 

@@ -178,40 +178,51 @@ def _table_findings(
         yield "error", at, f"no table {name!r} in store {store!r}"
         return
 
-    def exists(column: str, loc: Loc) -> bool:
-        if column in live.columns:
-            return True
-        missing.append(("error", loc, f"no column {column!r} in table {name!r}"))
-        return False
-
-    missing: list[Raw] = []
-    for i, column in enumerate(table.primary_key):
-        exists(column, (*at, "primary_key", i))
+    for loc, column in _referenced_columns(table, at):
+        if column not in live.columns:
+            yield "error", loc, f"no column {column!r} in table {name!r}"
     for kind, column in table.identities.items():
-        if exists(column, (*at, "identities", kind)):
-            yield from _identity_findings(
-                datamap, name, kind, live, column, (*at, "identities", kind)
-            )
+        if column in live.columns:
+            loc = (*at, "identities", kind)
+            yield from _identity_findings(datamap, name, kind, live, column, loc)
     for i, link in enumerate(table.links):
-        if exists(link.column, (*at, "links", i, "column")):
+        if link.column in live.columns:
             yield from _link_findings(key, name, link, live, schemas, (*at, "links", i))
-    if table.deactivate:
-        for part, values in (("set", table.deactivate.set), ("restore", table.deactivate.restore)):
-            for column, value in values.items():
-                loc = (*at, "deactivate", part, column)
-                if exists(column, loc) and isinstance(value, str) and _numeric(live, column):
-                    yield (
-                        "error",
-                        loc,
-                        f"a text value for a column of type {type_kind(live.columns[column])}",
-                    )
+    yield from _deactivate_findings(table, live, at)
     for column, spec in table.columns.items():
-        if exists(column, (*at, "columns", column)):
+        if column in live.columns:
             yield from _erase_findings(table, live.columns[column], spec, (*at, "columns", column))
-    yield from missing
     unlisted = sorted(set(live.columns) - set(table.columns))
     if unlisted:
         yield "warning", (*at, "columns"), f"columns not in the data map: {', '.join(unlisted)}"
+
+
+def _referenced_columns(table: Table, at: Loc) -> Iterator[tuple[Loc, str]]:
+    """Every column the table's entry names, with where it names it."""
+    for i, column in enumerate(table.primary_key):
+        yield (*at, "primary_key", i), column
+    for kind, column in table.identities.items():
+        yield (*at, "identities", kind), column
+    for i, link in enumerate(table.links):
+        yield (*at, "links", i, "column"), link.column
+    if table.deactivate:
+        for column in table.deactivate.set:
+            yield (*at, "deactivate", "set", column), column
+        for column in table.deactivate.restore:
+            yield (*at, "deactivate", "restore", column), column
+    for column in table.columns:
+        yield (*at, "columns", column), column
+
+
+def _deactivate_findings(table: Table, live: LiveTable, at: Loc) -> Iterator[Raw]:
+    if table.deactivate is None:
+        return
+    for part, values in (("set", table.deactivate.set), ("restore", table.deactivate.restore)):
+        for column, value in values.items():
+            if column in live.columns and isinstance(value, str) and _numeric(live, column):
+                kind = type_kind(live.columns[column])
+                loc = (*at, "deactivate", part, column)
+                yield "error", loc, f"a text value for a column of type {kind}"
 
 
 def _numeric(live: LiveTable, column: str) -> bool:
