@@ -47,7 +47,7 @@ def record_effects(ctx: Context, store: Store, request: Request) -> dict[str, An
                 key,
                 decision,
                 source="cli" if request.source == "cli" else "api",
-                evidence={"request": request.id},
+                evidence={"request_id": request.id},
             )
             recorded.append(key)
     return {"effect": EFFECTS[request.kind], "purposes": purposes, "consent_recorded": recorded}
