@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
 
 from troth.errors import InvalidInput
 from troth.policy import LegalBasis, load_policy
@@ -232,3 +237,47 @@ def test_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "nope.yaml"
     with pytest.raises(InvalidInput, match="no such file"):
         load_policy(path)
+
+
+def leaves(node: Any, loc: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Every key path of the document, inner nodes included."""
+    children: list[tuple[str | int, Any]] = []
+    if isinstance(node, dict):
+        children = list(node.items())
+    elif isinstance(node, list):
+        children = list(enumerate(node))
+    return [loc] * bool(loc) + [p for key, child in children for p in leaves(child, (*loc, key))]
+
+
+DOCUMENT = YAML(typ="safe").load(FULL.read_text(encoding="utf-8"))
+ODD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.sampled_from(["", "consent", "user.contact", "x" * 300, "'; DROP TABLE x; --"]),
+    st.lists(st.sampled_from(["user", "gdpr", "", "opt_in"]), max_size=3),
+    st.dictionaries(st.sampled_from(["key", "name", "right"]), st.just("x"), max_size=2),
+)
+
+
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(where=st.sampled_from(leaves(DOCUMENT)), value=ODD_VALUES)
+def test_any_odd_value_is_a_problem_or_valid(
+    tmp_path: Path, where: tuple[Any, ...], value: Any
+) -> None:
+    """Whatever shape a value takes, loading never crashes: it loads, or names file and line."""
+    document = copy.deepcopy(DOCUMENT)
+    node = document
+    for part in where[:-1]:
+        node = node[part]
+    node[where[-1]] = value
+    path = tmp_path / "odd.yaml"
+    with path.open("w", encoding="utf-8") as out:
+        YAML(typ="safe").dump(document, out)
+    try:
+        load_policy(path)
+    except InvalidInput as exc:
+        assert exc.problems
+        assert all(p.file == str(path) and p.line is not None for p in exc.problems)
