@@ -91,6 +91,9 @@ class VaguePeriod(StrEnum):
 
 
 class RightKind(StrEnum):
+    """A right the policy offers. `complaint` is a complaint to the organization; the right
+    to complain to a supervisory authority is stated by `contacts.supervisory_authority`."""
+
     access = "access"
     portability = "portability"
     rectification = "rectification"
