@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -89,7 +90,9 @@ def render_html_fragment(policy: Policy) -> str:
     return environment().get_template("fragment.html").render(notice=notice(policy))
 
 
+@cache
 def environment() -> Environment:
+    """One Jinja2 environment per process, so each template compiles once."""
     env = Environment(
         loader=PackageLoader("troth.policy", "templates"),
         autoescape=select_autoescape(["html"], default_for_string=False, default=False),
