@@ -116,3 +116,13 @@ def test_console_script_exit_codes(tmp_path: Path) -> None:
     assert bad.returncode == 2 and b"2 problems" in bad.stderr
     usage = subprocess.run([*command, "render", str(FULL), "-f", "pdf"], capture_output=True)
     assert usage.returncode == 2 and b"'pdf' is not one of" in usage.stderr
+
+
+def test_commands_default_to_the_projects_troth_yaml(tmp_path: Path) -> None:
+    (tmp_path / "troth.yaml").write_text(FULL.read_text(encoding="utf-8"), encoding="utf-8")
+    result = runner.invoke(app, ["policy", "validate", "--project", str(tmp_path)])
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"{(tmp_path / 'troth.yaml').resolve()}: valid")
+    assert runner.invoke(app, ["policy", "lint", "-p", str(tmp_path)]).exit_code == 0
+    rendered = runner.invoke(app, ["policy", "render", "-p", str(tmp_path)])
+    assert rendered.stdout.startswith("# Storybox Privacy Policy")

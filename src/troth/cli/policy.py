@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from troth.cli.common import ProjectOption, project_from
 from troth.errors import InvalidInput
 from troth.policy import load_policy
 from troth.policy.diff import diff
@@ -19,7 +20,10 @@ from troth.policy.render import render
 
 group = typer.Typer(help="policy commands.", no_args_is_help=True)
 
-PolicyFile = Annotated[Path, typer.Argument(help="A troth.yaml file.", dir_okay=False)]
+PolicyFile = Annotated[
+    Path | None,
+    typer.Argument(help="A troth.yaml file (default: the project's).", dir_okay=False),
+]
 
 
 class Format(StrEnum):
@@ -30,6 +34,10 @@ class Format(StrEnum):
 class Law(StrEnum):
     gdpr = "gdpr"
     ccpa = "ccpa"
+
+
+def policy_path(file: Path | None, project: Path | None) -> Path:
+    return file if file is not None else project_from(project).policy_path
 
 
 def load(path: Path) -> Policy:
@@ -45,8 +53,9 @@ def load(path: Path) -> Policy:
 
 
 @group.command()
-def validate(file: PolicyFile) -> None:
+def validate(file: PolicyFile = None, project: ProjectOption = None) -> None:
     """Check a troth.yaml; exit 0 when valid, 2 listing every problem."""
+    file = policy_path(file, project)
     policy = load(file)
     typer.echo(
         f"{file}: valid ({len(policy.purposes)} purposes, {len(policy.recipients)} recipients, "
@@ -56,14 +65,15 @@ def validate(file: PolicyFile) -> None:
 
 @group.command("render")
 def render_command(
-    file: PolicyFile,
+    file: PolicyFile = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="md or html.")] = Format.md,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write here instead of stdout.")
     ] = None,
+    project: ProjectOption = None,
 ) -> None:
     """Render the notice a reader sees, as Markdown or HTML."""
-    text = render(load(file), "html" if fmt == Format.html else "md")
+    text = render(load(policy_path(file, project)), "html" if fmt == Format.html else "md")
     if out is None:
         typer.echo(text, nl=False)
     else:
@@ -95,14 +105,15 @@ def diff_command(
 
 @group.command("lint")
 def lint_command(
-    file: PolicyFile,
+    file: PolicyFile = None,
     law: Annotated[
         list[Law] | None, typer.Option("--law", help="Check only this law (repeatable).")
     ] = None,
+    project: ProjectOption = None,
 ) -> None:
     """What GDPR Art. 13/14 and the CCPA require a notice to say and this one does not."""
     laws = tuple(x.value for x in law) if law else LAWS
-    findings = lint(load(file), laws)
+    findings = lint(load(policy_path(file, project)), laws)
     for finding in findings:
         typer.echo(str(finding))
     if findings:
