@@ -105,3 +105,70 @@ def test_bootstrap_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert authenticate_staff(store, "ops@example.com", PASSWORD) is not None
     assert ApiKeys(store).lookup(key.output.strip()) is None
     store.dispose()
+
+
+def test_demo_project_is_prepared_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_server_support import POLICY, REPO
+    from troth.server.demo import prepare_demo
+
+    examples = tmp_path / "examples" / "refapp"
+    examples.mkdir(parents=True)
+    (examples / "troth.yaml").write_text(POLICY)
+    (examples / "datamap.yaml").write_text((REPO / "examples/refapp/datamap.yaml").read_text())
+    monkeypatch.setenv("TROTH_EXAMPLES", str(tmp_path / "examples"))
+    monkeypatch.delenv("REFAPP_DB_URL", raising=False)
+    monkeypatch.delenv("TROTH_STORE_URL", raising=False)
+    first = prepare_demo(tmp_path / "demo", users=15)
+    again = prepare_demo(tmp_path / "demo", users=15)
+    assert first.staff_password == again.staff_password
+    assert first.subject_email and first.subject_email == again.subject_email
+    assert (tmp_path / "demo" / "refapp.db").exists() and (tmp_path / "demo" / "blobs").is_dir()
+    store = open_store(first.project.store_url)
+    assert authenticate_staff(store, first.staff_login, first.staff_password) is not None
+    from troth.consent import list_versions
+
+    assert [v.version for v in list_versions(store)] == ["1"]
+    store.dispose()
+
+
+def test_serve_starts_and_stops_on_ctrl_c(tmp_path: Path, refapp_template: Path) -> None:
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from test_server_support import make_project
+
+    project = make_project(tmp_path / "p", refapp_template)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        sys.executable,
+        "-m",
+        "troth.cli",
+        "serve",
+        "-p",
+        str(project.root),
+        "--port",
+        str(port),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/policy").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("troth serve did not answer within 30 s")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()

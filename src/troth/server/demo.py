@@ -26,6 +26,11 @@ from troth.store import Store, open_store
 
 EXAMPLE_FILES = ("troth.yaml", "datamap.yaml")
 STAFF_LOGIN = "demo@troth.local"
+OUTBOX_SETTINGS = """
+[outbox]
+# No [smtp]: e-mails (one-time codes, notices) are written to .troth/outbox/ as .eml files.
+from = "privacy@example.com"
+"""
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,8 @@ def _project(folder: Path) -> Project:
     project = init_project(folder)
     for name in EXAMPLE_FILES:
         shutil.copyfile(examples / name, folder / name)
+    with (folder / "troth.toml").open("a") as settings:
+        settings.write(OUTBOX_SETTINGS)
     return open_project(project.root)
 
 
