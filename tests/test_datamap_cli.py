@@ -16,7 +16,7 @@ runner = CliRunner()
 
 
 def reference_project(tmp_path: Path) -> Path:
-    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "blobs").mkdir(parents=True)
     shutil.copy(EXAMPLE / "datamap.yaml", tmp_path / "datamap.yaml")
     sqlite3.connect(tmp_path / "refapp.db").executescript(SCHEMA.read_text())
     return tmp_path

@@ -153,21 +153,32 @@ def test_unreachable_database_is_an_error_without_the_url(
     assert not any("s3cret" in f for f in findings)
 
 
+def reference_project(folder: Path, datamap: str) -> Path:
+    (folder / "datamap.yaml").write_text(datamap)
+    (folder / "blobs").mkdir()
+    sqlite3.connect(folder / "refapp.db").executescript(SCHEMA.read_text())
+    return folder
+
+
 def test_reference_datamap_is_clean_on_the_reference_schema(tmp_path: Path) -> None:
-    db = tmp_path / "refapp.db"
-    sqlite3.connect(db).executescript(SCHEMA.read_text())
-    project = open_project(EXAMPLE)
-    findings = validate(project, load_datamap(project), db_url=f"sqlite:///{db}")
+    project = open_project(reference_project(tmp_path, (EXAMPLE / "datamap.yaml").read_text()))
+    findings = validate(project, load_datamap(project))
     assert [f.severity for f in findings] == ["warning"]
     assert "CREATE INDEX users_phone ON users (phone);" in findings[0].message
 
 
-def test_missing_sqlite_file_is_reported_not_created(tmp_path: Path) -> None:
-    (tmp_path / "datamap.yaml").write_text(DATAMAP)
-    project = open_project(tmp_path)
-    missing = tmp_path / "missing.db"
-    findings = validate(project, load_datamap(project), db_url=f"sqlite:///{missing}")
-    assert str(findings[0]) == (
-        "error: datamap.yaml:3 stores.app.url: the SQLite database file does not exist"
-    )
-    assert not missing.exists()
+def test_kept_rows_pointing_at_deleted_rows_and_missing_blob_folder(tmp_path: Path) -> None:
+    text = (EXAMPLE / "datamap.yaml").read_text()
+    text = text.replace("    erase: update\n    deactivate:", "    erase: delete\n    deactivate:")
+    project = open_project(reference_project(tmp_path, text))
+    (tmp_path / "blobs").rmdir()
+    findings = [f"{f.line} {f.path}" for f in validate(project, load_datamap(project))]
+    assert findings == [
+        "185 tables.app.messages.links[0]",
+        "186 tables.app.messages.links[1]",
+        "201 tables.app.gifts.links[0]",
+        "202 tables.app.gifts.links[1]",
+        "214 tables.app.orders.links[0]",
+        "24 stores.blobs.path",
+        "44 tables.app.users.identities.phone",
+    ]

@@ -18,7 +18,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from troth.datamap.graph import reached_tables
 from troth.datamap.model import Column, ColumnErase, DataMap, Link, Normalize, Table, TableErase
-from troth.datamap.stores import database_url, engine_for, sqlite_file_missing, store_url
+from troth.datamap.stores import (
+    blob_root,
+    database_url,
+    engine_for,
+    sqlite_file_missing,
+    store_url,
+)
 from troth.errors import Problem, TrothError
 from troth.policy.model import Policy
 from troth.policy.taxonomy import categories, covers, fideslang_categories, suggest
@@ -62,6 +68,8 @@ def validate(
     schemas, raw = _live_schemas(project, datamap, db_url)
     raw.extend(_category_findings(datamap, policy))
     raw.extend(_reach_findings(datamap))
+    raw.extend(_orphan_findings(datamap))
+    raw.extend(_blob_findings(project, datamap))
     for key, table in datamap.tables.items():
         schema = schemas.get(datamap.store_of(key))
         if schema is not None:
@@ -166,6 +174,27 @@ def _reach_findings(datamap: DataMap) -> Iterator[Raw]:
                 ("tables", key),
                 "no identity reaches this table (add identities or links)",
             )
+
+
+def _orphan_findings(datamap: DataMap) -> Iterator[Raw]:
+    """Rows erasure keeps must not point at rows erasure deletes."""
+    for key, table in datamap.tables.items():
+        for i, link in enumerate(table.links):
+            parent = datamap.tables.get(link.target(key)[0])
+            kept = (link.erase or table.erase) != TableErase.delete
+            if parent is not None and parent.erase == TableErase.delete and kept:
+                yield (
+                    "warning",
+                    ("tables", key, "links", i),
+                    f"rows kept here would point at {link.target(key)[0]} rows that erasure "
+                    "deletes; erase that table by update (a tombstone) or delete these rows",
+                )
+
+
+def _blob_findings(project: Project, datamap: DataMap) -> Iterator[Raw]:
+    for name in datamap.blob_stores():
+        if not blob_root(project, datamap, name).is_dir():
+            yield "warning", ("stores", name, "path"), "the blob folder does not exist"
 
 
 def _table_findings(
