@@ -163,6 +163,23 @@ def test_recipient_receiving_more_identifying_data() -> None:
     assert not only(diff(raw, BASE)).material
 
 
+def test_retention_rule_covering_less_is_material() -> None:
+    less = edit(BASE, "retention", "account", categories=["user.contact.email"])
+    change = only(diff(BASE, less))
+    assert change.message == (
+        "changes the data retention rule account covers from user.contact.email, user.name, "
+        "user.content.story to user.contact.email"
+    )
+    assert change.material
+    assert not only(diff(less, BASE)).material
+
+
+def test_dropped_jurisdiction_deadline_is_material() -> None:
+    rights = BASE.rights.model_copy(update={"deadlines": {"gdpr": 30}})
+    change = only(diff(BASE, BASE.model_copy(update={"rights": rights})))
+    assert (change.message, change.material) == ("no longer states a ccpa response deadline", True)
+
+
 def test_rights_and_deadlines() -> None:
     fewer = BASE.model_copy(
         update={

@@ -310,6 +310,14 @@ def retention(old: Policy, new: Policy) -> Iterator[Change]:
 
 def retention_changes(a: RetentionRule, b: RetentionRule) -> Iterator[Change]:
     of = words.join(b.categories)
+    if a.categories != b.categories:
+        yield Change(
+            ChangeKind.retention_changed,
+            b.key,
+            f"changes the data retention rule {b.key} covers from {words.join(a.categories)} "
+            f"to {of}",
+            material=bool(gained(b.categories, a.categories)),
+        )
     same_terms = (a.trigger, a.action) == (b.trigger, b.action)
     if same_terms and a.period_days is not None and b.period_days is not None:
         if a.period_days != b.period_days:
@@ -357,6 +365,14 @@ def rights(old: Policy, new: Policy) -> Iterator[Change]:
         yield from deadline(
             law, f"the {law} response deadline", old.rights.deadlines.get(law), days
         )
+    for law in old.rights.deadlines:
+        if law not in new.rights.deadlines:
+            yield Change(
+                ChangeKind.deadline_longer,
+                law,
+                f"no longer states a {law} response deadline",
+                material=True,
+            )
 
 
 def deadline(key: str, what: str, old: int | None, new: int | None) -> Iterator[Change]:
