@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from troth.policy.model import (
-    ConsentMode,
     Form,
     LegalBasis,
     RetentionAction,
@@ -23,12 +22,6 @@ LEGAL_BASIS = {
     LegalBasis.vital_interest: "protection of someone's vital interests",
     LegalBasis.public_task: "a task in the public interest",
     LegalBasis.unspecified: "not stated",
-}
-
-CONSENT = {
-    ConsentMode.opt_in: "only with your consent (opt-in)",
-    ConsentMode.opt_out: "unless you opt out",
-    ConsentMode.none: "no consent needed",
 }
 
 FORM = {
