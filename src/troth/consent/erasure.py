@@ -49,19 +49,33 @@ def only_under(policy: Policy, purpose: str, allowed: set[str]) -> list[str]:
 
 
 def queue_erasures(
-    conn: Connection, policy: Policy, rows: list[_Row], prior: dict[tuple[str, str], str]
+    conn: Connection,
+    policy: Policy,
+    rows: list[_Row],
+    keys: set[tuple[str, str]],
+    prior: dict[tuple[str, str], str],
+    *,
+    unique: bool,
 ) -> int:
     """Queue an erasure for each (subject, purpose) whose grant `rows` took back and did
-    not give again. `prior` holds the decisions stored before `rows`."""
+    not give again. `keys` are the pairs a row withdraws or denies, `prior` those of them
+    stored as granted before `rows`; `unique`: no pair occurs twice in `rows`."""
     from troth.consent.events import states_of, utcnow
 
     last = dict(prior)
     taken_back: dict[tuple[str, str], _Row] = {}
-    for row in rows:
-        key = (row.ref, row.purpose)
-        if row.decision != Decision.granted and last.get(key) == Decision.granted.value:
-            taken_back[key] = row
-        last[key] = row.decision.value
+    if unique:  # one decision per pair: each refusal of a stored grant takes it back
+        if prior:
+            taken_back = {(r.ref, r.purpose): r for r in rows if (r.ref, r.purpose) in prior}
+            last.update((key, row.decision.value) for key, row in taken_back.items())
+    else:
+        for row in rows:
+            key = (row.ref, row.purpose)
+            if key not in keys:
+                continue
+            if row.decision != Decision.granted and last.get(key) == Decision.granted.value:
+                taken_back[key] = row
+            last[key] = row.decision.value
     queued = 0
     for (ref, purpose), row in taken_back.items():
         if last[(ref, purpose)] == Decision.granted.value:
@@ -124,7 +138,6 @@ def hand_off_erasures(project: Project, store: Store) -> int:
     """Turn queued erasures into rights requests; returns how many were handed off.
     Rows stay queued (and are retried later) while the rights engine refuses them."""
     from troth.consent.events import utcnow
-    from troth.rights import create_request
 
     q = t.erasure_queue
     now = utcnow()
@@ -135,6 +148,10 @@ def hand_off_erasures(project: Project, store: Store) -> int:
     )
     with store.connect() as conn:
         ids = list(conn.execute(pending).scalars())
+    if not ids:
+        return 0
+    from troth.rights import create_request  # the rights engine loads only when needed
+
     done = 0
     for queue_id in ids:
         claimed = _claim(store, queue_id, now)

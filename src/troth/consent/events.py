@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection, func, insert, select, update
@@ -33,7 +33,19 @@ from troth.project import Project
 from troth.store import Store
 
 CHUNK = 10_000
+EVENT_COLUMNS = (
+    "subject_ref",
+    "identity_kind",
+    "purpose",
+    "decision",
+    "source",
+    "policy_version",
+    "notice_version",
+    "request_id",
+    "recorded_at",
+)
 MAX_PROBLEMS = 20
+DECISIONS = {d.value: d for d in Decision}
 
 
 class Evidence(BaseModel):
@@ -80,8 +92,7 @@ class Event:
     recorded_at: dt.datetime
 
 
-@dataclass(frozen=True)
-class _Row:
+class _Row(NamedTuple):
     subject: Subject
     ref: str
     purpose: str
@@ -126,13 +137,43 @@ def published_version(conn: Connection) -> str | None:
     ).scalar_one_or_none()
 
 
+def bulk_insert(
+    conn: Connection, table: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """executemany straight through the driver. Each column's bind processing (SQLite's
+    datetime to text) runs once per distinct value: SQLAlchemy's per-row parameter
+    handling costs more than the insert itself."""
+    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
+    processors = [
+        (i, proc)
+        for i, name in enumerate(columns)
+        if (proc := table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
+    ]
+    params: list[Any] = rows
+    if processors:
+        by_column = [list(col) for col in zip(*rows, strict=True)]
+        for i, proc in processors:
+            memo = {v: None if v is None else proc(v) for v in set(by_column[i])}
+            by_column[i] = [memo[v] for v in by_column[i]]
+        params = list(zip(*by_column, strict=True))
+    if compiled.positional:
+        order = [columns.index(name) for name in compiled.positiontup or ()]
+        if order != list(range(len(columns))):
+            params = [tuple([v[i] for i in order]) for v in params]
+    else:
+        params = [dict(zip(columns, v, strict=True)) for v in params]
+    for start in range(0, len(params), CHUNK):
+        conn.exec_driver_sql(str(compiled), params[start : start + CHUNK])
+
+
 def _last_event_id(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.max(t.events.c.id), 0))).scalar_one())
 
 
-def _fold_into_current(conn: Connection, after_id: int) -> None:
+def _fold_into_current(conn: Connection, after_id: int, *, unique: bool) -> None:
     """Set the current state of every (subject, purpose) with events after `after_id` to
-    its newest event, and clear their pending re-consent: two set-based statements."""
+    its newest event, and clear their pending re-consent: two set-based statements.
+    `unique`: each pair has one new event, so no search for the newest is needed."""
     e, newest = t.events.alias("e"), t.events.alias("n")
     latest = (
         select(func.max(newest.c.id))
@@ -140,7 +181,9 @@ def _fold_into_current(conn: Connection, after_id: int) -> None:
         .scalar_subquery()
     )
     cols = ["subject_ref", "purpose", "decision", "source", "policy_version", "recorded_at"]
-    rows = select(*(e.c[c] for c in cols), e.c.id).where(e.c.id > after_id, e.c.id == latest)
+    rows = select(*(e.c[c] for c in cols), e.c.id).where(e.c.id > after_id)
+    if not unique:
+        rows = rows.where(e.c.id == latest)
     stmt = upsert(conn, t.current).from_select([*cols, "event_id"], rows)
     stmt = stmt.on_conflict_do_update(
         index_elements=["subject_ref", "purpose"],
@@ -164,14 +207,16 @@ def _validate(
     rows: list[_Row] = []
     problems: list[Problem] = []
     subjects: dict[str, tuple[Subject, str]] = {}
+    consent_keys = {p.key for p in policy.purposes if mode_of(p) != ConsentMode.none}
     for number, rec in enumerate(records, start=1):
         try:
             if rec.subject not in subjects:
                 subject = parse_subject(rec.subject)
                 subjects[rec.subject] = (subject, subject.ref(project))
             subject, ref = subjects[rec.subject]
-            consent_purpose(policy, rec.purpose)
-            decision = _decision(rec.decision)
+            if rec.purpose not in consent_keys:
+                consent_purpose(policy, rec.purpose)  # raises the precise error
+            decision = DECISIONS.get(rec.decision) or _decision(rec.decision)
             when = aware(rec.recorded_at) if rec.recorded_at else now
             rows.append(_Row(subject, ref, rec.purpose, decision, when))
         except TrothError as exc:
@@ -228,23 +273,24 @@ def _write(
     version = policy_version or published_version(conn) or policy.policy.version
     after_id = _last_event_id(conn)
     values = [
-        {
-            "subject_ref": r.ref,
-            "identity_kind": r.subject.kind,
-            "purpose": r.purpose,
-            "decision": r.decision.value,
-            "source": source.value,
-            "policy_version": version,
-            "notice_version": evidence.notice_version,
-            "request_id": evidence.request_id,
-            "recorded_at": r.recorded_at,
-        }
+        (
+            r.ref,
+            r.subject.kind,
+            r.purpose,
+            r.decision.value,
+            source.value,
+            version,
+            evidence.notice_version,
+            evidence.request_id,
+            r.recorded_at,
+        )
         for r in rows
     ]
-    prior = _prior_decisions(conn, policy, rows)
+    keys, prior = _prior_decisions(conn, policy, rows)
     if ledger_each:
         for row, value in zip(rows, values, strict=True):
-            event_id = conn.execute(insert(t.events).returning(t.events.c.id), value).scalar_one()
+            stmt = insert(t.events).returning(t.events.c.id)
+            event_id = conn.execute(stmt, dict(zip(EVENT_COLUMNS, value, strict=True))).scalar_one()
             data: dict[str, Any] = {
                 "purpose": row.purpose,
                 "source": source.value,
@@ -258,8 +304,10 @@ def _write(
                 data=data,
             )
     else:
-        for start in range(0, len(values), CHUNK):
-            conn.execute(insert(t.events), values[start : start + CHUNK])
+        # In index order (stable, so a pair's own events keep their order): the B-tree
+        # inserts into the events index and the current state then go sequentially.
+        values.sort(key=lambda v: (v[0], v[2]))
+        bulk_insert(conn, t.events, EVENT_COLUMNS, values)
         last = _last_event_id(conn)
         data = {
             "count": len(values),
@@ -271,15 +319,16 @@ def _write(
         ledger.record(
             conn, "consent.imported", ref=f"consent-events:{after_id + 1}-{last}", data=data
         )
-    _fold_into_current(conn, after_id)
-    queue_erasures(conn, policy, rows, prior)
+    unique = len({(r.ref, r.purpose) for r in rows}) == len(rows)
+    _fold_into_current(conn, after_id, unique=unique)
+    queue_erasures(conn, policy, rows, keys, prior, unique=unique)
 
 
 def _prior_decisions(
     conn: Connection, policy: Policy, rows: list[_Row]
-) -> dict[tuple[str, str], str]:
-    """The stored decision of each (subject, purpose) that a row withdraws or denies under
-    the consent legal basis: only those can have effects."""
+) -> tuple[set[tuple[str, str]], dict[tuple[str, str], str]]:
+    """The (subject, purpose) pairs that a row withdraws or denies under the consent legal
+    basis (only those can have effects), and which of them were stored as granted."""
     opt_in = {p.key for p in policy.purposes if mode_of(p) == ConsentMode.opt_in}
     keys = {
         (r.ref, r.purpose) for r in rows if r.decision != Decision.granted and r.purpose in opt_in
@@ -289,12 +338,12 @@ def _prior_decisions(
     for start in range(0, len(refs), 500):
         chunk = refs[start : start + 500]
         query = select(t.current.c.subject_ref, t.current.c.purpose, t.current.c.decision).where(
-            t.current.c.subject_ref.in_(chunk)
+            t.current.c.subject_ref.in_(chunk), t.current.c.decision == Decision.granted.value
         )
         for ref, purpose, decision in conn.execute(query):
             if (ref, purpose) in keys:
                 found[(ref, purpose)] = decision
-    return found
+    return keys, found
 
 
 def record_many(

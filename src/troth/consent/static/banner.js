@@ -1,0 +1,182 @@
+/* troth consent banner: no framework, no dependencies.
+ *
+ * <script src="/static/troth-banner.js" data-api="/api" defer></script>
+ *
+ * JSON it exchanges (troth.consent.api, same origin, the visitor cookie troth_consent):
+ *   GET  {api}/consent/purposes -> {policy: {name, version, effective_date, url},
+ *          purposes: [{key, name, description, consent: "opt_in"|"opt_out",
+ *                      sale_or_share, gpc}]}
+ *   GET  {api}/consent          -> {subject_known, policy_version, gpc, reprompt,
+ *          purposes: {key: {allowed, decision, needs_reconsent}}}
+ *   POST {api}/consent  body {choices: {key: bool}, policy_version, notice_version}
+ *                               -> the same shape as GET {api}/consent
+ * The dialog opens by itself while `reprompt` is true (an opt-in purpose undecided, or a
+ * new policy version asks for consent again); a "Privacy choices" button reopens it.
+ * Global Privacy Control (navigator.globalPrivacyControl, or `gpc` from the server):
+ * purposes marked `gpc` stay off and cannot be switched on here.
+ * The page can listen: document.addEventListener("troth:consent", e => e.detail).
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var api = ((script && script.getAttribute("data-api")) || "/api").replace(/\/$/, "");
+  var purposes = [], policy = {}, state = null, dialog = null, opener = null;
+  var browserGpc = navigator.globalPrivacyControl === true;
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function call(path, body) {
+    var init = { credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (body) {
+      init.method = "POST";
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    return fetch(api + path, init).then(function (r) {
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.json();
+    });
+  }
+
+  function gpcOn() { return browserGpc || (state && state.gpc); }
+
+  function announce(next) {
+    state = next;
+    document.dispatchEvent(new CustomEvent("troth:consent", { detail: next }));
+  }
+
+  var css = ".troth-back{position:fixed;inset:0;background:rgba(0,0,0,.45);z-index:2147483646;" +
+    "display:flex;align-items:flex-end;justify-content:center}" +
+    ".troth-dlg{background:#fff;color:#111;max-width:40rem;width:100%;max-height:90vh;" +
+    "overflow:auto;padding:1.25rem;border-radius:.5rem .5rem 0 0;font:16px/1.45 system-ui,sans-serif}" +
+    ".troth-dlg h2{font-size:1.25rem;margin:0 0 .5rem}.troth-dlg fieldset{border:0;padding:0;margin:1rem 0}" +
+    ".troth-row{display:flex;gap:.6rem;align-items:flex-start;margin:.6rem 0}" +
+    ".troth-row input{width:1.25rem;height:1.25rem;margin-top:.15rem}.troth-hint{display:block;color:#444;font-size:.9rem}" +
+    ".troth-btns{display:flex;flex-wrap:wrap;gap:.5rem;justify-content:flex-end}" +
+    ".troth-btns button,.troth-open{font:inherit;padding:.5rem 1rem;border:2px solid #1a4d8f;" +
+    "border-radius:.35rem;background:#fff;color:#1a4d8f;cursor:pointer}.troth-btns .troth-main{background:#1a4d8f;color:#fff}" +
+    ".troth-dlg :focus-visible,.troth-open:focus-visible{outline:3px solid #e8a317;outline-offset:2px}" +
+    ".troth-open{position:fixed;left:1rem;bottom:1rem;z-index:2147483645;font-size:.85rem}";
+
+  function focusables() {
+    return Array.prototype.filter.call(
+      dialog.querySelectorAll("button,input:not([disabled]),a[href]"),
+      function (n) { return n.offsetParent !== null; });
+  }
+
+  function onKey(event) {
+    if (event.key === "Escape") { event.preventDefault(); close(); return; }
+    if (event.key !== "Tab") return;
+    var items = focusables(), first = items[0], last = items[items.length - 1];
+    if (event.shiftKey && document.activeElement === first) { event.preventDefault(); last.focus(); }
+    else if (!event.shiftKey && document.activeElement === last) { event.preventDefault(); first.focus(); }
+  }
+
+  function hint(p, current) {
+    var parts = [];
+    if (p.description) parts.push(p.description);
+    if (p.gpc && gpcOn()) parts.push("Off: your browser sends Global Privacy Control.");
+    else if (current && current.needs_reconsent) parts.push("Changed in the new policy: please confirm again.");
+    else if (p.consent === "opt_out") parts.push("On unless you switch it off.");
+    return parts.join(" ");
+  }
+
+  function build() {
+    var back = el("div", { "class": "troth-back" });
+    dialog = el("div", { role: "dialog", "aria-modal": "true", "aria-labelledby": "troth-title",
+      "aria-describedby": "troth-desc", "class": "troth-dlg", tabindex: "-1" });
+    dialog.appendChild(el("h2", { id: "troth-title" }, "Your privacy choices"));
+    var desc = el("p", { id: "troth-desc" }, "We ask before we use your data for the purposes below" +
+      (policy.version ? " (privacy policy version " + (state.policy_version || policy.version) + "). " : ". ") +
+      "You can change your mind at any time.");
+    if (policy.url) {
+      desc.appendChild(document.createTextNode(" "));
+      desc.appendChild(el("a", { href: policy.url, target: "_blank", rel: "noopener" }, "Read the privacy policy"));
+    }
+    dialog.appendChild(desc);
+    var set = el("fieldset");
+    set.appendChild(el("legend", {}, "Purposes"));
+    purposes.forEach(function (p, i) {
+      var current = state.purposes[p.key] || {};
+      var locked = p.gpc && gpcOn();
+      var row = el("div", { "class": "troth-row" });
+      var box = el("input", { type: "checkbox", id: "troth-p" + i, "data-key": p.key,
+        "aria-describedby": "troth-h" + i });
+      box.checked = !locked && current.allowed === true;
+      box.disabled = locked;
+      var label = el("label", { "for": "troth-p" + i }, p.name);
+      label.appendChild(el("span", { id: "troth-h" + i, "class": "troth-hint" }, hint(p, current)));
+      row.appendChild(box);
+      row.appendChild(label);
+      set.appendChild(row);
+    });
+    dialog.appendChild(set);
+    dialog.appendChild(el("p", { role: "status", "aria-live": "polite", id: "troth-status" }));
+    var btns = el("div", { "class": "troth-btns" });
+    [["Reject all", false], ["Save choices", null], ["Accept all", true]].forEach(function (b) {
+      var button = el("button", { type: "button", "class": b[1] === true ? "troth-main" : "" }, b[0]);
+      button.addEventListener("click", function () { save(b[1]); });
+      btns.appendChild(button);
+    });
+    dialog.appendChild(btns);
+    dialog.addEventListener("keydown", onKey);
+    back.appendChild(dialog);
+    return back;
+  }
+
+  function open() {
+    if (dialog || !state) return;
+    opener = document.activeElement;
+    document.body.appendChild(build());
+    var first = dialog.querySelector("input:not([disabled])") || dialog;
+    first.focus();
+  }
+
+  function close() {
+    if (!dialog) return;
+    dialog.removeEventListener("keydown", onKey);
+    dialog.parentNode.remove();
+    dialog = null;
+    if (opener && opener.focus) opener.focus();
+  }
+
+  function save(all) {
+    var choices = {};
+    dialog.querySelectorAll("input[data-key]").forEach(function (box) {
+      var key = box.getAttribute("data-key");
+      choices[key] = box.disabled ? false : (all === null ? box.checked : all);
+    });
+    var status = dialog.querySelector("#troth-status");
+    status.textContent = "Saving…";
+    call("/consent", { choices: choices, policy_version: state.policy_version,
+      notice_version: policy.version || null })
+      .then(function (next) { announce(next); close(); })
+      .catch(function () { status.textContent = "Your choices could not be saved. Please try again."; });
+  }
+
+  function start() {
+    var style = el("style");
+    style.textContent = css;
+    document.head.appendChild(style);
+    Promise.all([call("/consent/purposes"), call("/consent")]).then(function (got) {
+      policy = got[0].policy || {};
+      purposes = got[0].purposes || [];
+      announce(got[1]);
+      if (!purposes.length) return;
+      var reopen = el("button", { type: "button", "class": "troth-open", "aria-haspopup": "dialog" },
+        "Privacy choices");
+      reopen.addEventListener("click", open);
+      document.body.appendChild(reopen);
+      if (state.reprompt) open();
+    }).catch(function () { /* no banner without the API; the server keeps the defaults */ });
+  }
+
+  window.trothConsent = { open: open, state: function () { return state; } };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
