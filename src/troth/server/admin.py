@@ -147,7 +147,7 @@ async def request_action(request_id: str, request: Request, ctx: Ctx, user: Deci
             raise HTTPException(422, "Give a reason to deny the request.")
         rights.deny_request(ctx.project, ctx.store, found.id, reason, actor=actor)
     elif action == "run":
-        rights.run_request(ctx.project, ctx.store, found.id)
+        rights.run_request(ctx.project, ctx.store, found.id, actor=actor)
     else:
         raise HTTPException(422, "Unknown action.")
     return redirect(f"/admin/requests/{found.id}")

@@ -291,9 +291,9 @@ def admin_deny(request_id: str, body: DenyIn, ctx: Ctx, key: ApiKey = Admin) -> 
 
 
 @router.post("/admin/requests/{request_id}/run", response_model=RequestOut, tags=["admin"])
-def admin_run(request_id: str, ctx: Ctx, _key: ApiKey = Admin) -> RequestOut:
+def admin_run(request_id: str, ctx: Ctx, key: ApiKey = Admin) -> RequestOut:
     requests.any_request(ctx, request_id)
-    return request_out(rights.run_request(ctx.project, ctx.store, request_id))
+    return request_out(rights.run_request(ctx.project, ctx.store, request_id, actor=key.owner))
 
 
 @router.get("/admin/ledger/verify", tags=["admin"])
