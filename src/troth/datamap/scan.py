@@ -92,7 +92,7 @@ def scan(
         raise TrothError(f"cannot scan the database: {type(cause).__name__}") from None
     finally:
         engine.dispose()
-    return _propose(tables, store, _safe_url(parsed.render_as_string(hide_password=True)))
+    return _Proposer(tables, store).propose(_safe_url(parsed.render_as_string(hide_password=True)))
 
 
 def _safe_url(rendered: str) -> str:
@@ -140,47 +140,70 @@ def _sample(conn: Connection, reflected: Reflected, limit: int) -> dict[str, lis
 # ---- the proposal ---------------------------------------------------------------------------
 
 
-def _propose(tables: list[Reflected], store: str, url: str) -> Proposal:
-    comments: dict[Loc, str] = {}
-    chosen: dict[tuple[str, str], str] = {}
-    columns: dict[str, dict[str, Column]] = {}
-    for reflected in tables:
-        columns[reflected.name] = {}
+Chosen = dict[tuple[str, str], str]  # (table, column) -> proposed category
+
+
+@dataclass
+class _Proposer:
+    tables: list[Reflected]
+    store: str
+    comments: dict[Loc, str] = field(default_factory=dict)
+    columns: dict[str, dict[str, Column]] = field(default_factory=dict)
+    chosen: Chosen = field(default_factory=dict)
+    identities: dict[str, Identity] = field(default_factory=dict)
+
+    def propose(self, url: str) -> Proposal:
+        for reflected in self.tables:
+            self.columns[reflected.name] = self.annotate(reflected)
+        account = _account_table(self.tables, self.chosen)
+        if account is not None:
+            self.mark_account_key(next(t for t in self.tables if t.name == account))
+        built = {self.key(t): self.table(t, account) for t in self.tables}
+        datamap = DataMap(
+            stores={self.store: SqlStore(url=url)}, identities=self.identities, tables=built
+        )
+        total = sum(len(t.columns) for t in self.tables)
+        return Proposal(datamap, self.comments, total, len(self.chosen))
+
+    def key(self, reflected: Reflected) -> str:
+        return f"{self.store}.{reflected.name}"
+
+    def annotate(self, reflected: Reflected) -> dict[str, Column]:
+        columns = {}
         for name in reflected.columns:
             spec, note = _column(reflected, name)
-            columns[reflected.name][name] = spec
+            columns[name] = spec
             if spec.categories:
-                chosen[(reflected.name, name)] = spec.categories[0]
+                self.chosen[(reflected.name, name)] = spec.categories[0]
             if note:
-                comments[("tables", f"{store}.{reflected.name}", "columns", name)] = note
-    account = _account_table(tables, chosen)
-    if account is not None:
-        key = next(t.primary_key[0] for t in tables if t.name == account)
-        if not columns[account][key].categories:
-            columns[account][key] = Column(categories=[ACCOUNT_KEY])
-            chosen[(account, key)] = ACCOUNT_KEY
-            comments[("tables", f"{store}.{account}", "columns", key)] = (
+                self.comments[("tables", self.key(reflected), "columns", name)] = note
+        return columns
+
+    def mark_account_key(self, account: Reflected) -> None:
+        key = account.primary_key[0]
+        if not self.columns[account.name][key].categories:
+            self.columns[account.name][key] = Column(categories=[ACCOUNT_KEY])
+            self.chosen[(account.name, key)] = ACCOUNT_KEY
+            self.comments[("tables", self.key(account), "columns", key)] = (
                 f"{ACCOUNT_KEY} 0.70: primary key of the account table"
             )
-    built: dict[str, Table] = {}
-    identities: dict[str, Identity] = {}
-    for reflected in tables:
-        key = f"{store}.{reflected.name}"
-        kinds = _identities(reflected, chosen, account, identities)
-        links = _links(reflected, tables, account, store)
-        for kind, evidence in kinds.items():
-            comments[("tables", key, "identities", kind[0])] = evidence
+
+    def table(self, reflected: Reflected, account: str | None) -> Table:
+        key = self.key(reflected)
+        kinds = _identities(reflected, self.chosen, account, self.identities)
+        links = _links(reflected, self.tables, account, self.store)
+        for (kind, _name), evidence in kinds.items():
+            self.comments[("tables", key, "identities", kind)] = evidence
         for i, (_link, evidence) in enumerate(links):
-            comments[("tables", key, "links", i)] = evidence
-        built[key] = Table(
+            self.comments[("tables", key, "links", i)] = evidence
+        if not reflected.primary_key:
+            self.comments[("tables", key)] = "no primary key: add one (troth addresses rows by it)"
+        return Table(
             primary_key=reflected.primary_key,
-            identities={kind: col for (kind, col) in kinds},
+            identities={kind: name for kind, name in kinds},
             links=[link for link, _ in links],
-            columns=columns[reflected.name],
+            columns=self.columns[reflected.name],
         )
-    datamap = DataMap(stores={store: SqlStore(url=url)}, identities=identities, tables=built)
-    total = sum(len(t.columns) for t in tables)
-    return Proposal(datamap, comments, total, len(chosen))
 
 
 def _column(reflected: Reflected, name: str) -> tuple[Column, str]:
@@ -205,7 +228,7 @@ def guesses_of(guess: Guess | None) -> list[Guess]:
     return [guess] if guess is not None else []
 
 
-def _account_table(tables: list[Reflected], chosen: dict[tuple[str, str], str]) -> str | None:
+def _account_table(tables: list[Reflected], chosen: Chosen) -> str | None:
     """The table of accounts: holds e-mails or usernames, most referred to, named like one."""
     inbound: dict[str, int] = {}
     for reflected in tables:
