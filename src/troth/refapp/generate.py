@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import queue
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -186,6 +188,42 @@ def _prepare(loader: Loader, replace: bool) -> None:
     loader.create()
 
 
+class Inserter:
+    """Inserts chunks on a second thread while the caller generates the next ones (the
+    drivers release the GIL while the database works). At most `depth` chunks wait."""
+
+    def __init__(self, loader: Loader, depth: int = 2) -> None:
+        self.loader = loader
+        self.queue: queue.Queue[Chunk | None] = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="refapp-insert", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self.queue.get()) is not None:
+            if self.error is not None:
+                continue  # drain, so that the producer never blocks
+            try:
+                for table, rows in chunk.items():
+                    if rows:
+                        self.loader.insert(table, COLUMNS[table], rows)
+            except BaseException as exc:
+                self.error = exc
+
+    def put(self, chunk: Chunk) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(chunk)
+
+    def close(self, quiet: bool = False) -> None:
+        """Wait for every chunk to be inserted; re-raise the first insert error
+        unless `quiet` (the caller is already failing)."""
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None and not quiet:
+            raise self.error
+
+
 def _load(
     world: World,
     loader: Loader,
@@ -195,14 +233,20 @@ def _load(
 ) -> None:
     steps = len(PASSES) * len(range(1, world.users + 1, world.chunk))
     done = 0
-    for make in PASSES:
-        for uids in world.chunks():
-            for table, rows in make(world, uids).items():
-                if rows:
-                    loader.insert(table, COLUMNS[table], rows)
+    inserter = Inserter(loader)
+    try:
+        for make in PASSES:
+            for uids in world.chunks():
+                chunk = make(world, uids)
+                inserter.put(chunk)
+                for table, rows in chunk.items():
                     counts[table] += len(rows)
-                if writer is not None:
-                    writer.add(table, rows)
-            done += 1
-            if progress is not None:
-                progress(done, steps)
+                    if writer is not None:
+                        writer.add(table, rows)
+                done += 1
+                if progress is not None:
+                    progress(done, steps)
+    except BaseException:
+        inserter.close(quiet=True)
+        raise
+    inserter.close()

@@ -18,7 +18,7 @@ POOL_SIZE = 400
 TEXT_POOL_SIZE = 1500
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: cheap cache keys
 class Locale:
     """One population of users: names from a Faker locale, phones of a country."""
 
@@ -149,21 +149,21 @@ def national_number(locale: Locale, index: int) -> str:
     return f"{prefix}{rest:0{locale.rest}d}"
 
 
-def fill(pattern: str, digits: str) -> str:
-    """Put `digits` into the `#` places of `pattern`."""
-    out = []
-    it = iter(digits)
-    for ch in pattern:
-        out.append(next(it) if ch == "#" else ch)
-    return "".join(out)
+@cache
+def phone_templates(locale: Locale) -> tuple[str, ...]:
+    """Every way people write a number of this country, as str.format templates taking
+    the national significant number's digits: E.164 first, then international, then
+    national (national patterns carry the trunk prefix, 0 or 1, as a literal)."""
+    digits = len(locale.prefixes[0]) + locale.rest
+    intl = tuple(f"+{locale.calling_code} {p}" for p in locale.international)
+    patterns = ("+" + locale.calling_code + "#" * digits, *intl, *locale.national)
+    return tuple(p.replace("#", "{}") for p in patterns)
 
 
-def phone_formats(locale: Locale, nsn: str) -> tuple[str, ...]:
-    """Every way people write the number: E.164, international, then national
-    (national patterns carry the trunk prefix, 0 or 1, as a literal)."""
-    intl = tuple(f"+{locale.calling_code} {fill(p, nsn)}" for p in locale.international)
-    national = tuple(fill(p, nsn) for p in locale.national)
-    return (f"+{locale.calling_code}{nsn}", *intl, *national)
+def format_phone(locale: Locale, nsn: str, style: int) -> str:
+    """The number written in style `style` (any int; 0 is E.164, 1 international)."""
+    templates = phone_templates(locale)
+    return templates[style % len(templates)].format(*nsn)
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,8 @@ from troth.refapp.pools import (
     Clock,
     Pools,
     clock,
+    format_phone,
     national_number,
-    phone_formats,
     pools,
 )
 
@@ -168,8 +168,7 @@ class World:
 
     def phone(self, uid: int, style: int) -> str:
         locale = LOCALES[self.people.locale[uid]]
-        formats = phone_formats(locale, national_number(locale, 2 * uid))
-        return formats[style % len(formats)]
+        return format_phone(locale, national_number(locale, 2 * uid), style)
 
     def name(self, uid: int) -> tuple[str, str]:
         p = self.people
@@ -370,31 +369,39 @@ def stories_chunk(world: World, uids: range) -> Chunk:
 def social_chunk(world: World, uids: range) -> Chunk:
     """comments, follows, messages and gifts written by these users."""
     rng = world.rng("social", uids.start)
-    r = rng.random
+    r, sample = rng.random, rng.sample
     n, stories = world.users, world.count("stories")
-    sentences = world.pools.sentences
+    sentences, many = world.pools.sentences, len(world.pools.sentences)
+    days, times = world.clock.days, world.clock.times
+    created, active = world.people.created, world.people.active
     comments: list[Row] = []
     follows: list[Row] = []
     messages: list[Row] = []
     gifts: list[Row] = []
+    everyone = range(1, n + 1)
     for uid in uids:
-        if stories:
-            for cid in world.ids("comments", int(r() * 11)):
-                body = sentences[int(r() * len(sentences))]
-                comments.append((cid, 1 + int(r() * stories), uid, body, world.moment(uid, r)))
+        start = created[uid]
+        width = active[uid] - start + 1
+        for cid in world.ids("comments", int(r() * 11) if stories else 0):
+            x = start + int(r() * width)
+            story = 1 + int(r() * stories)
+            body = sentences[int(r() * many)]
+            comments.append((cid, story, uid, body, days[x // DAY] + times[x % DAY]))
         if n < 2:
             continue
         wanted = min(int(r() * 21), n - 1)
-        followees = [f for f in rng.sample(range(1, n + 1), min(wanted + 1, n)) if f != uid]
-        for followee in followees[:wanted]:
-            follows.append((uid, followee, world.moment(uid, r)))
+        for followee in [f for f in sample(everyone, min(wanted + 1, n)) if f != uid][:wanted]:
+            x = start + int(r() * width)
+            follows.append((uid, followee, days[x // DAY] + times[x % DAY]))
         for mid in world.ids("messages", int(r() * 21)):
+            x = start + int(r() * width)
             to = _other(uid, n, r)
-            body = sentences[int(r() * len(sentences))]
-            messages.append((mid, uid, to, body, world.moment(uid, r)))
+            body = sentences[int(r() * many)]
+            messages.append((mid, uid, to, body, days[x // DAY] + times[x % DAY]))
         for gid in world.ids("gifts", int(r() * 5)):
+            x = start + int(r() * width)
             cents = GIFT_CENTS[int(r() * len(GIFT_CENTS))]
-            gifts.append((gid, uid, _other(uid, n, r), cents, world.moment(uid, r)))
+            gifts.append((gid, uid, _other(uid, n, r), cents, days[x // DAY] + times[x % DAY]))
     return {"comments": comments, "follows": follows, "messages": messages, "gifts": gifts}
 
 
@@ -452,11 +459,11 @@ def phonebook_chunk(world: World, uids: range) -> Chunk:
                 phone = world.phone(other, style if same_country else style % 2)
             else:
                 loc = p.locale[uid] if r() < 0.8 else int(r() * len(LOCALES))
-                locale = LOCALES[loc]
-                formats = phone_formats(locale, national_number(locale, 2 * int(r() * n) + 1))
+                nsn = national_number(LOCALES[loc], 2 * int(r() * n) + 1)
                 name = names[loc][int(r() * len(names[loc]))][0]
-                allowed = len(formats) if loc == p.locale[uid] else 2
-                phone = formats[style % allowed]
+                phone = format_phone(
+                    LOCALES[loc], nsn, style if loc == p.locale[uid] else style % 2
+                )
             rows.append((eid, uid, name if r() < 0.9 else None, phone))
     return {"phonebook_entries": rows}
 
@@ -498,25 +505,27 @@ def contact_chunk(world: World, uids: range) -> Chunk:
 def visits_chunk(world: World, uids: range) -> Chunk:
     """Web visits: users' cookies (before login without user_id) and anonymous cookies."""
     rng = world.rng("visits", uids.start)
-    r = rng.random
+    r, bits = rng.random, rng.getrandbits
     agents, span = world.pools.user_agents, world.clock.span
-    rows: list[Row] = []
-
-    def visit(cookie: str, uid: int | None, when: str) -> None:
-        vid = world.ids("web_visits", 1)[0]
-        agent = agents[int(r() * len(agents))]
-        referrer = REFERRERS[int(r() * len(REFERRERS))]
-        rows.append((vid, cookie, uid, _ip(rng), agent, referrer, when))
-
+    days, times = world.clock.days, world.clock.times
+    created, active = world.people.created, world.people.active
+    visitors: list[tuple[str, int | None, int]] = []  # cookie, user, second
     for uid in uids:
-        cookies = [f"{rng.getrandbits(128):032x}" for _ in range(1 + (r() < 0.3))]
+        start = created[uid]
+        width = active[uid] - start + 1
+        cookies = [f"{bits(128):032x}" for _ in range(1 + (r() < 0.3))]
         for _ in range(int(r() * 17)):
             cookie = cookies[int(r() * len(cookies))]
-            visit(cookie, uid if r() < 0.9 else None, world.moment(uid, r))
-    anonymous = 0
-    while anonymous < 2 * len(uids):
-        cookie = f"{rng.getrandbits(128):032x}"
+            visitors.append((cookie, uid if r() < 0.9 else None, start + int(r() * width)))
+    wanted = len(visitors) + 2 * len(uids)
+    while len(visitors) < wanted:  # anonymous visitors, about two per user
+        cookie = f"{bits(128):032x}"
         for _ in range(1 + int(r() * 4)):
-            visit(cookie, None, world.clock.at(span - YEAR + int(r() * YEAR)))
-            anonymous += 1
+            visitors.append((cookie, None, span - YEAR + int(r() * YEAR)))
+    rows: list[Row] = []
+    ids = world.ids("web_visits", len(visitors))
+    for vid, (cookie, user, x) in zip(ids, visitors, strict=True):
+        agent = agents[int(r() * len(agents))]
+        referrer = REFERRERS[int(r() * len(REFERRERS))]
+        rows.append((vid, cookie, user, _ip(rng), agent, referrer, days[x // DAY] + times[x % DAY]))
     return {"web_visits": rows}
