@@ -84,8 +84,12 @@ def test_links_by_name_without_foreign_keys(tmp_path: Path) -> None:
                 " owner_id INTEGER, category_id INTEGER, colour_id INTEGER)"
             )
         )
+        conn.execute(text("CREATE TABLE logs (account_id INTEGER, line TEXT)"))
     engine.dispose()
     proposal = scan(url)
+    assert proposal.comments[("tables", "app.logs")] == (
+        "no primary key: add one (troth addresses rows by it)"
+    )
     posts = proposal.datamap.tables["app.posts"]
     assert [(ln.column, ln.to) for ln in posts.links] == [
         ("account_id", "app.accounts.id"),
