@@ -257,3 +257,20 @@ def test_cli_publish_and_consent_commands(tmp_path: Path, sqlite_url: str) -> No
     out = runner.invoke(app, ["consent", "history", "user_id:5", *where])
     assert out.output.count("user_id") == 0 and "granted" in out.output
     store.dispose()
+
+
+def test_withdrawal_is_handed_to_the_rights_engine(tmp_path: Path, sqlite_url: str) -> None:
+    from troth import rights
+    from troth.consent import erasure_queue
+
+    project, store, _ = published_pair(tmp_path, sqlite_url)
+    record_consent(project, store, "user_id:2", WIDENED, "granted", source="app")
+    record_consent(project, store, "user_id:2", WIDENED, "withdrawn", source="app")
+    (queued,) = erasure_queue(store, project.subject_ref("user_id", "2"))
+    assert queued.request_id is not None
+    request = rights.get_request(store, queued.request_id)
+    assert (request.kind, request.purpose) == ("withdraw_consent", WIDENED)
+    with store.connect() as conn:
+        kept = conn.execute(select(t.erasure_queue.c.identity_value)).scalars().all()
+    assert kept == [None]  # the raw identity is gone once the rights engine has it
+    store.dispose()
