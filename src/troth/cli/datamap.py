@@ -64,6 +64,8 @@ def _add(parent: Tree, node: Node, above: Node | None) -> None:
         label += f" → {above.table}.{node.link.target(node.table)[1]}"
         if not node.owner:
             label += " [dim](not the subject's rows: they go with their parent)[/]"
+    if node.repeated:
+        label += " [dim](see above)[/]"
     branch = parent.add(label)
     for child in node.children:
         _add(branch, child, node)

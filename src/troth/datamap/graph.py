@@ -2,8 +2,10 @@
 
 A table is a root for an identity kind when it has a column of that kind; every
 table with a link to a reached table hangs below it. A table can appear more
-than once (comments by the subject, and comments on the subject's stories),
-but never twice on the same path, so cycles in the links end.
+than once (comments by the subject, and comments on the subject's stories), but
+its own subtree is grown only the first time in each identity's tree (later
+appearances are marked `repeated`), so cycles end and the tree stays as small
+as the links.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ class Node:
     column: str
     link: Link | None = None
     children: list[Node] = field(default_factory=list)
+    repeated: bool = False  # its subtree is shown where the table first appears
 
     @property
     def owner(self) -> bool:
@@ -29,25 +32,34 @@ class Node:
 
 def identity_trees(datamap: DataMap) -> dict[str, list[Node]]:
     """For each identity kind, the tables that hold it and what hangs below them."""
-    return {
-        kind: [
-            _grow(datamap, Node(key, table.identities[kind]), (key,))
+    trees: dict[str, list[Node]] = {}
+    for kind in datamap.identities:
+        grown: set[str] = set()
+        trees[kind] = [
+            _grow(datamap, Node(key, table.identities[kind]), grown)
             for key, table in datamap.tables.items()
             if kind in table.identities
         ]
-        for kind in datamap.identities
-    }
+    return trees
 
 
-def _grow(datamap: DataMap, node: Node, path: tuple[str, ...]) -> Node:
-    for key, table in datamap.tables.items():
-        if key in path:
-            continue
-        for link in table.links:
-            if link.target(key)[0] == node.table:
-                child = Node(key, link.column, link)
-                node.children.append(_grow(datamap, child, (*path, key)))
+def _grow(datamap: DataMap, node: Node, grown: set[str]) -> Node:
+    below = _links_to(datamap, node.table)
+    if node.table in grown:
+        node.repeated = bool(below)
+        return node
+    grown.add(node.table)
+    node.children = [_grow(datamap, Node(key, link.column, link), grown) for key, link in below]
     return node
+
+
+def _links_to(datamap: DataMap, target: str) -> list[tuple[str, Link]]:
+    return [
+        (key, link)
+        for key, table in datamap.tables.items()
+        for link in table.links
+        if link.target(key)[0] == target
+    ]
 
 
 def reached_tables(datamap: DataMap) -> set[str]:
