@@ -192,13 +192,11 @@ def test_phone_numbers_are_valid_in_many_formats(small: tuple[str, Path, int]) -
         r"\d{3}-\d{3}-\d{4}",
     ):
         assert any(re.fullmatch(style, str(p)) for _, p, _ in users), style
-    normalized = {_e164(str(p), str(c)): uid for uid, p, c in users}
+    # every number reads the same with region US, as the reference data map reads them
+    normalized = {_e164(str(p), "US"): uid for uid, p, _ in users}
     assert None not in normalized
-    book = rows(
-        url,
-        "SELECT contact_phone, country FROM phonebook_entries JOIN users ON users.id = owner_id",
-    )
-    numbers = [_e164(str(phone), str(country)) for phone, country in book]
+    book = rows(url, "SELECT contact_phone FROM phonebook_entries")
+    numbers = [_e164(str(phone), "US") for (phone,) in book]
     assert None not in numbers
     of_users = sum(n in normalized for n in numbers)
     assert 0.2 * len(numbers) <= of_users <= 0.6 * len(numbers)

@@ -28,7 +28,10 @@ class Locale:
     calling_code: str
     prefixes: tuple[str, ...]  # national significant number starts
     rest: int  # digits after the prefix
-    national: tuple[str, ...]  # formats of the national number, `#` = a digit
+    # Formats of the number, `#` = a digit. National formats (no country code) only
+    # for US numbers: the reference data map reads phone numbers with region US, and
+    # a national number means something only with its region.
+    national: tuple[str, ...]
     international: tuple[str, ...]  # formats after "+<code> "
     family_first: bool = False  # display names put the family name first
 
@@ -58,8 +61,8 @@ LOCALES: tuple[Locale, ...] = (
         "44",
         _range(7400, 7600) + _range(7800, 7900),
         6,
-        ("0#### ######", "0##########", "0####-######"),
-        ("#### ######",),
+        (),
+        ("#### ######", "####-######", "#### ### ###"),
     ),
     Locale(
         "de_DE",
@@ -72,8 +75,8 @@ LOCALES: tuple[Locale, ...] = (
             for d in "0123456789"
         ),
         7,
-        ("0### ########", "0###/########", "0###-########"),
-        ("### ########",),
+        (),
+        ("### ########", "###-########", "### ### #####"),
     ),
     Locale(
         "fr_FR",
@@ -82,8 +85,8 @@ LOCALES: tuple[Locale, ...] = (
         "33",
         _range(600, 639) + _range(730, 790),
         6,
-        ("0# ## ## ## ##", "0#.##.##.##.##", "0#########"),
-        ("# ## ## ## ##",),
+        (),
+        ("# ## ## ## ##", "#.##.##.##.##", "#########"),
     ),
     Locale(
         "pl_PL",
@@ -92,8 +95,8 @@ LOCALES: tuple[Locale, ...] = (
         "48",
         _range(500, 520) + _range(600, 610) + _range(690, 700) + _range(780, 800),
         6,
+        (),
         ("### ### ###", "###-###-###", "#########"),
-        ("### ### ###",),
     ),
     Locale(
         "ja_JP",
@@ -102,8 +105,8 @@ LOCALES: tuple[Locale, ...] = (
         "81",
         tuple(p + d for p in ("90", "80", "70") for d in _range(10, 100)),
         6,
-        ("0##-####-####", "0##########"),
-        ("##-####-####",),
+        (),
+        ("##-####-####", "## #### ####"),
         family_first=True,
     ),
     Locale(
@@ -117,8 +120,8 @@ LOCALES: tuple[Locale, ...] = (
             for d in _range(0, 100, 2)
         ),
         6,
-        ("0##### #####", "0##########", "##### #####"),
-        ("##### #####",),
+        (),
+        ("##### #####", "#####-#####"),
     ),
 )
 
@@ -153,7 +156,7 @@ def national_number(locale: Locale, index: int) -> str:
 def phone_templates(locale: Locale) -> tuple[str, ...]:
     """Every way people write a number of this country, as str.format templates taking
     the national significant number's digits: E.164 first, then international, then
-    national (national patterns carry the trunk prefix, 0 or 1, as a literal)."""
+    national (a pattern may carry the trunk prefix, the US 1, as a literal)."""
     digits = len(locale.prefixes[0]) + locale.rest
     intl = tuple(f"+{locale.calling_code} {p}" for p in locale.international)
     patterns = ("+" + locale.calling_code + "#" * digits, *intl, *locale.national)
