@@ -109,6 +109,17 @@ def test_password_in_the_url_is_not_written(pg_url: str) -> None:
     assert ":${APP_DB_PASSWORD}@" in output
 
 
+def test_url_from_the_environment_is_kept_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "refapp.db"
+    generate(f"sqlite:///{db}", users=5, seed=1)
+    monkeypatch.setenv("SCAN_TEST_URL", f"sqlite:///{db}")
+    proposal = scan("${SCAN_TEST_URL}", sample=10)
+    assert proposal.datamap.stores["app"].url == "${SCAN_TEST_URL}"  # type: ignore[union-attr]
+    assert len(proposal.datamap.tables) == 14
+
+
 def test_cli_writes_a_proposal_that_loads(tmp_path: Path) -> None:
     db = tmp_path / "refapp.db"
     generate(f"sqlite:///{db}", users=10, seed=1)

@@ -22,7 +22,9 @@ HEADER = """\
 
 
 def scan_command(
-    url: Annotated[str, typer.Argument(help="SQLAlchemy URL of the database to reflect.")],
+    url: Annotated[
+        str, typer.Argument(help="SQLAlchemy URL to reflect; ${VAR} and ${VAR:-default} expand.")
+    ],
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write here instead of to stdout.")
     ] = None,

@@ -18,6 +18,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from sqlalchemy import Connection, column, create_engine, inspect, select, table
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.expression import ColumnClause
@@ -25,7 +26,7 @@ from sqlalchemy.sql.expression import ColumnClause
 from troth.datamap.detect import Guess, best, is_media_path, name_guesses, value_guesses
 from troth.datamap.dump import datamap_document, to_yaml
 from troth.datamap.model import Column, DataMap, Identity, Link, Normalize, SqlStore, Table
-from troth.datamap.stores import database_url, sqlite_file_missing
+from troth.datamap.stores import VARIABLE, database_url, expand, sqlite_file_missing
 from troth.datamap.validate import type_kind
 from troth.errors import TrothError
 
@@ -73,10 +74,14 @@ class Proposal:
 def scan(
     url: str, *, sample: int = DEFAULT_SAMPLE, store: str = "app", root: Path | None = None
 ) -> Proposal:
-    """Reflect and sample the database at `url`; propose a data map with store `store`."""
+    """Reflect and sample the database at `url`; propose a data map with store `store`.
+
+    `url` may use `${VAR}` and `${VAR:-default}` (keeping a password off the command
+    line); the proposal then keeps the URL as written.
+    """
     if not 1 <= sample <= MAX_SAMPLE:
         raise TrothError(f"--sample must be between 1 and {MAX_SAMPLE}")
-    parsed = database_url(url, root or Path.cwd(), "URL")
+    parsed = database_url(expand(url, "URL"), root or Path.cwd(), "URL")
     if sqlite_file_missing(parsed):
         raise TrothError("URL: the SQLite database file does not exist")
     engine = create_engine(parsed, poolclass=NullPool)
@@ -92,12 +97,13 @@ def scan(
         raise TrothError(f"cannot scan the database: {type(cause).__name__}") from None
     finally:
         engine.dispose()
-    return _Proposer(tables, store).propose(_safe_url(parsed.render_as_string(hide_password=True)))
+    written = url if VARIABLE.search(url) else _safe_url(parsed)
+    return _Proposer(tables, store).propose(written)
 
 
-def _safe_url(rendered: str) -> str:
+def _safe_url(url: URL) -> str:
     """The URL for datamap.yaml: a password becomes ${APP_DB_PASSWORD}."""
-    return rendered.replace(":***@", ":${APP_DB_PASSWORD}@")
+    return url.render_as_string(hide_password=True).replace(":***@", ":${APP_DB_PASSWORD}@")
 
 
 def _read_only(conn: Connection) -> None:
