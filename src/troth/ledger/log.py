@@ -18,6 +18,10 @@ from troth.ledger.screen import LedgerInputError, canonical_data, check_fields
 from troth.store import Store
 
 MAX_LIMIT = 10_000
+INSERT = (
+    "INSERT INTO ledger_entries (seq, at, kind, actor, subject, ref, data, prev_hash, hash) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 @dataclass(frozen=True)
@@ -86,30 +90,26 @@ def record_many(conn: Connection, events: Iterable[Event]) -> list[int]:
     seq, prev = lock_head(conn)
     first = seq + 1
     at = now_text()
-    for row in rows:
+    values = []
+    for kind, actor, subject, ref, data in rows:
         seq += 1
-        row["seq"], row["at"], row["prev_hash"] = seq, at, prev
-        prev = row["hash"] = entry_hash(
-            seq, at, row["kind"], row["actor"], row["subject"], row["ref"], row["data"], prev
-        )
-    conn.execute(tables.entries.insert(), rows)
+        digest = entry_hash(seq, at, kind, actor, subject, ref, data, prev)
+        values.append((seq, at, kind, actor, subject, ref, data, prev, digest))
+        prev = digest
+    # The driver's executemany: SQLAlchemy's per-row parameter handling would cost more
+    # than the hashing.
+    conn.exec_driver_sql(tables.driver_sql(conn, INSERT), values)
     conn.execute(
         tables.head.update().where(tables.head.c.id == tables.HEAD_ID).values(seq=seq, hash=prev)
     )
     return list(range(first, seq + 1))
 
 
-def _prepare(event: Event) -> dict[str, Any]:
+def _prepare(event: Event) -> tuple[str, str, str | None, str | None, str]:
     if not isinstance(event, Event):
         raise LedgerInputError("record_many takes troth.ledger.Event objects; nothing was recorded")
     check_fields(event.kind, event.actor, event.subject, event.ref)
-    return {
-        "kind": event.kind,
-        "actor": event.actor,
-        "subject": event.subject,
-        "ref": event.ref,
-        "data": canonical_data(event.data),
-    }
+    return event.kind, event.actor, event.subject, event.ref, canonical_data(event.data)
 
 
 def lock_head(conn: Connection) -> tuple[int, str]:

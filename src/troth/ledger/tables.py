@@ -8,6 +8,7 @@ the signed checkpoints.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy import Connection
 
 from troth.store import metadata
 
@@ -49,3 +50,8 @@ checkpoints = sa.Table(
     sa.Column("at", sa.String(32), nullable=False),
     sa.Column("signature", HASH_TYPE, nullable=False),
 )
+
+
+def driver_sql(conn: Connection, statement: str) -> str:
+    """`statement`, written with ? placeholders, in the driver's own parameter style."""
+    return statement if conn.dialect.paramstyle == "qmark" else statement.replace("?", "%s")
