@@ -182,3 +182,27 @@ def test_kept_rows_pointing_at_deleted_rows_and_missing_blob_folder(tmp_path: Pa
         "24 stores.blobs.path",
         "44 tables.app.users.identities.phone",
     ]
+
+
+def test_suggested_create_index_runs_and_silences_the_warning(
+    tmp_path: Path, any_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = create_engine(any_db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT)")
+    monkeypatch.setenv("VALIDATE_DB_URL", any_db_url)
+    (tmp_path / "datamap.yaml").write_text(
+        'troth: 1\nstores:\n  app: {type: sql, url: "${VALIDATE_DB_URL}"}\n'
+        "identities:\n  email: {normalize: email}\n"
+        "tables:\n  app.people:\n    identities: {email: email}\n"
+        "    columns: {id: {}, email: {categories: [user.contact.email]}}\n"
+    )
+    project = open_project(tmp_path)
+    findings = validate(project, load_datamap(project))
+    assert [f.severity for f in findings] == ["warning"]
+    statement = findings[0].message.split("add: ", 1)[1]
+    with engine.begin() as conn:
+        conn.exec_driver_sql(statement.rstrip(";"))
+    engine.dispose()
+    dispose_engines()
+    assert validate(project, load_datamap(project)) == []

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Dialect, Engine, inspect
 from sqlalchemy import types as sqltypes
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -48,6 +48,7 @@ class Finding(Problem):
 
 @dataclass
 class LiveTable:
+    dialect: Dialect
     columns: dict[str, dict[str, Any]]
     leading: set[str] = field(default_factory=set)  # first column of an index, PK or unique
 
@@ -120,7 +121,8 @@ def read_schema(engine: Engine) -> Schema:
     inspector = inspect(engine)
     schema: Schema = {}
     for table in inspector.get_table_names():
-        live = LiveTable({c["name"]: dict(c) for c in inspector.get_columns(table)})
+        columns = {c["name"]: dict(c) for c in inspector.get_columns(table)}
+        live = LiveTable(engine.dialect, columns)
         firsts: list[list[Any]] = [inspector.get_pk_constraint(table)["constrained_columns"]]
         firsts += [list(i["column_names"]) for i in inspector.get_indexes(table)]
         firsts += [list(u["column_names"]) for u in inspector.get_unique_constraints(table)]
@@ -273,7 +275,7 @@ def _identity_findings(
         yield (
             "warning",
             loc,
-            f"identity column without an index; add: {create_index(table, column)}",
+            f"identity column without an index; add: {create_index(table, column, live)}",
         )
 
 
@@ -299,7 +301,7 @@ def _link_findings(
         yield (
             "warning",
             loc,
-            f"link column without an index; add: {create_index(table, link.column)}",
+            f"link column without an index; add: {create_index(table, link.column, live)}",
         )
 
 
@@ -342,9 +344,22 @@ def _fits_number(value: str, kind: TypeKind) -> bool:
     return kind in ("integer", "number")
 
 
-def create_index(table: str, column: str) -> str:
-    name = f"{table}_{column}"[:63]
-    return f"CREATE INDEX {name} ON {table} ({column});"
+def create_index(table: str, column: str, live: LiveTable) -> str:
+    """The CREATE INDEX to add, quoted for the dialect; MariaDB/MySQL TEXT needs a prefix."""
+    quote = live.dialect.identifier_preparer.quote
+    target = quote(column)
+    if live.dialect.name in ("mysql", "mariadb") and _unbounded_text(live.columns[column]):
+        target += f"({MYSQL_PREFIX})"
+    name = quote(f"{table}_{column}"[:63])
+    return f"CREATE INDEX {name} ON {quote(table)} ({target});"
+
+
+MYSQL_PREFIX = 191  # 191 utf8mb4 characters fit InnoDB's 767-byte key prefix
+
+
+def _unbounded_text(column: dict[str, Any]) -> bool:
+    kind = column["type"]
+    return isinstance(kind, sqltypes.String) and getattr(kind, "length", None) is None
 
 
 def declared_categories(policy: Policy) -> set[str]:
