@@ -12,11 +12,12 @@ uses the plain index on the column.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, bindparam, func
 from sqlalchemy.sql.elements import ColumnClause
 
 from troth.datamap.model import DataMap, Identity, Normalize
@@ -150,9 +151,14 @@ def match(
     spec = identity_spec(datamap, kind)
     wanted = sorted(set(values))
     if spec.normalize == Normalize.phone:
-        return column.in_([v for e164 in wanted for v in phone_variants(e164)])
+        return within(column, [v for e164 in wanted for v in phone_variants(e164)])
     if spec.normalize == Normalize.integer:
-        return column.in_([int(v) for v in wanted])
+        return within(column, [int(v) for v in wanted])
     if spec.normalize == Normalize.email and dialect not in ("mysql", "mariadb"):
-        return func.lower(column).in_(wanted)
-    return column.in_(wanted)
+        return within(func.lower(column), wanted)
+    return within(column, wanted)
+
+
+def within(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """`column IN (values)` as one expanding parameter (no per-value expression objects)."""
+    return column.in_(bindparam(None, list(values), expanding=True))

@@ -300,8 +300,17 @@ def runnable(ctx: Context, request: Request) -> bool:
     return request.status == "verified" and not needs_approval(ctx, request.kind)
 
 
-def claim(store: Store, request: Request, *, actor: str, force: bool) -> Request | None:
-    """Move the request to running with a fresh lease; None when another worker holds it."""
+def claim(
+    store: Store,
+    request: Request,
+    *,
+    actor: str,
+    force: bool,
+    plan: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Request | None:
+    """Move the request to running with a fresh lease; None when another worker holds it.
+
+    `plan` (per-store steps) is stored in the same transaction, unless steps exist."""
     now = utcnow()
     with store.begin() as conn:
         query = update(t.requests).where(
@@ -315,36 +324,99 @@ def claim(store: Store, request: Request, *, actor: str, force: bool) -> Request
         if not changed:
             return None
         event = "resumed" if request.status in ("running", "failed") else "started"
-        ledger.record(
-            conn,
-            f"request.{event}",
-            actor=actor,
-            subject=request.subject,
-            ref=request.id,
-            data={"kind": request.kind},
-        )
+        events = [
+            ledger.Event(
+                f"request.{event}", actor, request.subject, request.id, {"kind": request.kind}
+            )
+        ]
+        if plan is not None and not has_steps(conn, request.id):
+            rows = [
+                {
+                    "request_id": request.id,
+                    "store": name,
+                    "status": "pending",
+                    "detail": dict(detail),
+                    "updated_at": now,
+                }
+                for name, detail in plan.items()
+            ]
+            if rows:
+                conn.execute(insert(t.steps), rows)
+            data = {"kind": request.kind, "stores": sorted(plan)}
+            events.append(ledger.Event("request.planned", actor, request.subject, request.id, data))
+        ledger.record_many(conn, events)
         return fetch(conn, request.id)
 
 
+def has_steps(conn: Connection, request_id: str) -> bool:
+    found = conn.execute(select(t.steps.c.store).where(t.steps.c.request_id == request_id))
+    return found.first() is not None
+
+
+def mark_steps(
+    conn: Connection, request: Request, steps: Mapping[str, Mapping[str, Any]], actor: str
+) -> list[ledger.Event]:
+    """Mark per-store steps done (inserting those not planned); their ledger events."""
+    now = utcnow()
+    events = []
+    for name, detail in steps.items():
+        changed = conn.execute(
+            update(t.steps)
+            .where(t.steps.c.request_id == request.id, t.steps.c.store == name)
+            .values(status="done", detail=dict(detail), updated_at=now)
+        ).rowcount
+        if not changed:
+            conn.execute(
+                insert(t.steps).values(
+                    request_id=request.id,
+                    store=name,
+                    status="done",
+                    detail=dict(detail),
+                    updated_at=now,
+                )
+            )
+        data = {"kind": request.kind, "store": name, "rows": step_counts(detail)}
+        events.append(ledger.Event("request.step", actor, request.subject, request.id, data))
+    return events
+
+
+def step_counts(detail: Mapping[str, Any]) -> dict[str, int]:
+    """Rows changed per table (or files deleted), for the ledger: counts, never values."""
+    rows = detail.get("rows", {})
+    out = {k: v if isinstance(v, int) else sum(v.values()) for k, v in rows.items()}
+    if "files" in detail:
+        out["files"] = int(detail["files"])
+    return out
+
+
+def mark_done(store: Store, request: Request, name: str, detail: Mapping[str, Any]) -> None:
+    with store.begin() as conn:
+        ledger.record_many(conn, mark_steps(conn, request, {name: detail}, "system"))
+
+
 def finish(
-    store: Store, request: Request, result: Mapping[str, Any], *, actor: str, forget: bool
+    store: Store,
+    request: Request,
+    outcome: Outcome,
+    *,
+    actor: str,
 ) -> Request:
-    """Completed: the result is stored; an erasure also forgets the raw identity."""
-    values: dict[str, Any] = {"status": "completed", "result": dict(result), "updated_at": utcnow()}
-    values["lease_until"] = None
-    if forget:
+    """Completed, with the last steps marked done; an erasure forgets the raw identity."""
+    values: dict[str, Any] = {
+        "status": "completed",
+        "result": dict(outcome.result),
+        "updated_at": utcnow(),
+        "lease_until": None,
+    }
+    if request.kind == "erasure":
         values["identity_value"] = None
         values["fields"] = {}
     with store.begin() as conn:
         conn.execute(update(t.requests).where(t.requests.c.id == request.id).values(values))
-        ledger.record(
-            conn,
-            "request.completed",
-            actor=actor,
-            subject=request.subject,
-            ref=request.id,
-            data={"kind": request.kind, "summary": summary_of(result)},
-        )
+        events = mark_steps(conn, request, outcome.steps, actor)
+        data = {"kind": request.kind, "summary": summary_of(outcome.result)}
+        events.append(ledger.Event("request.completed", actor, request.subject, request.id, data))
+        ledger.record_many(conn, events)
         return fetch(conn, request.id)
 
 
@@ -371,6 +443,14 @@ def fail(store: Store, request: Request, error: str, *, actor: str) -> Request:
         return fetch(conn, request.id)
 
 
+@dataclass
+class Outcome:
+    """What carrying out a request gave: its result, and the steps still to mark done."""
+
+    result: dict[str, Any]
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
 def run_request(
     project: Project, store: Store, request_id: str, *, actor: str = "system"
 ) -> Request:
@@ -385,26 +465,34 @@ def run_request(
     if not runnable(ctx, request):
         wanted = "approved" if needs_approval(ctx, request.kind) else "verified"
         raise TrothError(f"request {request_id} is {request.status}; it must be {wanted} first")
-    claimed = claim(store, request, actor=actor, force=True)
-    if claimed is None:
-        raise TrothError(f"request {request_id} changed while starting; try again")
-    return carry_out(ctx, store, claimed, actor=actor)
+    return start_and_carry_out(ctx, store, request, actor=actor, force=True)
 
 
-def carry_out(ctx: Context, store: Store, request: Request, *, actor: str) -> Request:
-    from troth.rights.run import perform
+def start_and_carry_out(
+    ctx: Context, store: Store, request: Request, *, actor: str, force: bool
+) -> Request:
+    """Plan (erasure), claim with the plan in one transaction, then carry out."""
+    from troth.rights.run import perform, prepare
 
     if request.identity_value is None:
         return fail(store, request, "the request no longer holds its identity", actor=actor)
     try:
-        result = perform(ctx, store, request)
+        plan = prepare(ctx, store, request)
     except TrothError as exc:
         fail(store, request, str(exc), actor=actor)
         raise
+    claimed = claim(store, request, actor=actor, force=force, plan=plan)
+    if claimed is None:
+        raise TrothError(f"request {request.id} is being run by another worker")
+    try:
+        outcome = perform(ctx, store, claimed)
+    except TrothError as exc:
+        fail(store, claimed, str(exc), actor=actor)
+        raise
     except Exception as exc:
-        fail(store, request, f"{type(exc).__name__} in the app's store", actor=actor)
+        fail(store, claimed, f"{type(exc).__name__} in the app's store", actor=actor)
         raise TrothError(f"request {request.id} failed: {type(exc).__name__}") from exc
-    return finish(store, request, result, actor=actor, forget=request.kind == "erasure")
+    return finish(store, claimed, outcome, actor=actor)
 
 
 def queued(ctx: Context, store: Store, limit: int) -> list[Request]:
@@ -429,15 +517,16 @@ def queued(ctx: Context, store: Store, limit: int) -> list[Request]:
 def run_queue(
     project: Project, store: Store, *, limit: int = 1000, actor: str = "system"
 ) -> list[Request]:
-    """Run every runnable request, oldest due date first; failures are recorded, not raised."""
+    """Run every runnable request, oldest due date first; failures are recorded, not raised.
+
+    Requests another worker claimed meanwhile are skipped."""
     ctx = load_context(project)
     done = []
     for request in queued(ctx, store, limit):
-        claimed = claim(store, request, actor=actor, force=False)
-        if claimed is None:
-            continue
         try:
-            done.append(carry_out(ctx, store, claimed, actor=actor))
+            done.append(start_and_carry_out(ctx, store, request, actor=actor, force=False))
         except TrothError:
-            done.append(get_request(store, request.id))
+            current = get_request(store, request.id)
+            if current.status == "failed":
+                done.append(current)
     return done

@@ -14,17 +14,26 @@ from __future__ import annotations
 
 import graphlib
 import threading
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, MetaData, Table, select, tuple_
-from sqlalchemy.exc import NoSuchTableError
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    MetaData,
+    Table,
+    select,
+    tuple_,
+)
+from sqlalchemy.exc import NoSuchTableError, SAWarning
 
 from troth.datamap.model import DataMap, TableErase
 from troth.datamap.model import Table as MapTable
 from troth.errors import TrothError
-from troth.rights.identities import match, stored_form
+from troth.rights.identities import match, stored_form, within
 
 CHUNK = 500
 MAX_PASSES = 6
@@ -43,7 +52,9 @@ def reflect(engine: Engine, datamap: DataMap, key: str) -> Table:
         found = _reflected.get(cache_key)
         if found is None:
             try:
-                found = Table(name, MetaData(), autoload_with=engine)
+                with warnings.catch_warnings():  # expression indexes such as lower(email)
+                    warnings.filterwarnings("ignore", "Skipped unsupported reflection", SAWarning)
+                    found = Table(name, MetaData(), autoload_with=engine)
             except NoSuchTableError:
                 raise TrothError(f"datamap.yaml tables.{key}: no such table in the store") from None
             spec = datamap.tables[key]
@@ -64,7 +75,7 @@ def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
 def key_condition(table: Table, pk: Sequence[str], keys: Sequence[Key]) -> ColumnElement[bool]:
     """`pk IN (keys)`: a plain IN for one column, row values for a composite key."""
     if len(pk) == 1:
-        return table.c[pk[0]].in_([k[0] for k in keys])
+        return within(table.c[pk[0]], [k[0] for k in keys])
     return tuple_(*(table.c[c] for c in pk)).in_(list(keys))
 
 
@@ -154,10 +165,10 @@ class Reach:
             action = link.erase or found.spec.erase
             if link.owner:
                 for part in chunks(self.fresh((key, link.column + ">o", True), owned)):
-                    grew |= self.add(found, link_column.in_(part), action, None)
+                    grew |= self.add(found, within(link_column, part), action, None)
             parents = dependent if link.owner else owned | dependent
             for part in chunks(self.fresh((key, link.column + ">d", False), parents)):
-                grew |= self.add(found, link_column.in_(part), None, (target, target_column))
+                grew |= self.add(found, within(link_column, part), None, (target, target_column))
         return grew
 
     def dialect(self, key: str) -> str:

@@ -1,12 +1,13 @@
 """Carrying out each kind of request.
 
 Erasure is planned once and the plan (primary keys per table and action, blob
-paths) is stored as per-store steps before anything changes; each SQL store
-is then changed in one transaction and its step marked done, and blobs are
-deleted last, after the database commits. A crash anywhere resumes from the
-stored steps: a store marked done is skipped, one that is not is applied again
-(every erase action is idempotent), and no row the first attempt already
-changed can be lost from the plan.
+paths) is stored as per-store steps in the transaction that starts the request,
+before anything changes; each SQL store is then changed in one transaction and
+its step marked done (the last one together with the request's completion), and
+blobs are deleted last, after the database commits. A crash anywhere resumes
+from the stored steps: a store marked done is skipped, one that is not is
+applied again (every erase action is idempotent), and no row the first attempt
+already changed can be lost from the plan.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 
-from troth import ledger
 from troth.datamap import sql_engine
 from troth.errors import TrothError
 from troth.rights import tables as t
@@ -29,23 +29,29 @@ from troth.rights.execute import (
     switch_active,
 )
 from troth.rights.export import write_export
-from troth.rights.lifecycle import Request, utcnow
+from troth.rights.lifecycle import Outcome, Request, mark_done
 from troth.rights.plan import Erasure, erasure_of
-from troth.rights.reach import Found, resolve
+from troth.rights.reach import Found, Key, resolve
 from troth.store import Store
 
 
-def perform(ctx: Context, store: Store, request: Request) -> dict[str, Any]:
-    assert request.identity_value is not None
+def prepare(ctx: Context, store: Store, request: Request) -> dict[str, dict[str, Any]] | None:
+    """An erasure's per-store plan, when none is stored yet (claim stores it)."""
+    if request.kind != "erasure" or steps_of(store, request.id):
+        return None
+    return stored_plan(ctx, erasure_of(ctx.datamap, find(ctx, request)))
+
+
+def perform(ctx: Context, store: Store, request: Request) -> Outcome:
     if request.kind in ("access", "portability"):
-        return export(ctx, request, portable=request.kind == "portability")
+        return Outcome(export(ctx, request, portable=request.kind == "portability"))
     if request.kind == "erasure":
         return erase(ctx, store, request)
     if request.kind in ("rectification", "deactivation", "reactivation"):
-        return change(ctx, store, request)
+        return change(ctx, request)
     from troth.rights.recorded import record_effects
 
-    return record_effects(ctx, store, request)
+    return Outcome(record_effects(ctx, store, request))
 
 
 def find(ctx: Context, request: Request) -> dict[str, Found]:
@@ -60,16 +66,15 @@ def export(ctx: Context, request: Request, *, portable: bool) -> dict[str, Any]:
     return {"rows": sum(held["tables"].values()), **held}
 
 
-def change(ctx: Context, store: Store, request: Request) -> dict[str, Any]:
-    """Rectify, deactivate or reactivate: one transaction per SQL store, resolved inside it."""
+def change(ctx: Context, request: Request) -> Outcome:
+    """Rectify, deactivate or reactivate: one transaction per SQL store, resolved inside it.
+
+    Setting the same values again is harmless, so a resumed request simply runs again."""
     assert request.identity_value is not None
-    done_steps = steps_of(store, request.id)
     counts: dict[str, int] = {}
+    steps: dict[str, dict[str, Any]] = {}
     fields = rectify_fields(ctx, request.fields) if request.kind == "rectification" else {}
     for name in ctx.datamap.sql_stores():
-        if done_steps.get(name, {}).get("status") == "done":
-            counts.update(done_steps[name]["detail"].get("rows", {}))
-            continue
         engine = sql_engine(ctx.project, ctx.datamap, name)
         with engine.begin() as conn:
             found = resolve(
@@ -81,81 +86,17 @@ def change(ctx: Context, store: Store, request: Request) -> dict[str, Any]:
             else:
                 rows = switch_active(conn, ctx, found, name, request.kind == "deactivation")
         checkpoint(f"committed:{name}")
-        mark_done(store, request, name, {"rows": rows})
+        steps[name] = {"rows": rows}
         counts.update(rows)
     if request.kind == "rectification" and not counts:
         raise TrothError("no record of this subject holds the fields to correct")
-    return {"rows": sum(counts.values()), "tables": counts}
+    return Outcome({"rows": sum(counts.values()), "tables": counts}, steps)
 
 
 def steps_of(store: Store, request_id: str) -> dict[str, dict[str, Any]]:
     with store.connect() as conn:
         rows = conn.execute(select(t.steps).where(t.steps.c.request_id == request_id)).mappings()
         return {r["store"]: {"status": r["status"], "detail": r["detail"]} for r in rows}
-
-
-def mark_done(store: Store, request: Request, name: str, detail: Mapping[str, Any]) -> None:
-    """Record a store's step as done, with a ledger entry holding counts only."""
-    now = utcnow()
-    with store.begin() as conn:
-        changed = conn.execute(
-            update(t.steps)
-            .where(t.steps.c.request_id == request.id, t.steps.c.store == name)
-            .values(status="done", detail=dict(detail), updated_at=now)
-        ).rowcount
-        if not changed:
-            conn.execute(
-                insert(t.steps).values(
-                    request_id=request.id,
-                    store=name,
-                    status="done",
-                    detail=dict(detail),
-                    updated_at=now,
-                )
-            )
-        ledger.record(
-            conn,
-            "request.step",
-            subject=request.subject,
-            ref=request.id,
-            data={"kind": request.kind, "store": name, "rows": counts_only(detail)},
-        )
-
-
-def counts_only(detail: Mapping[str, Any]) -> Any:
-    rows = detail.get("rows", {})
-    if isinstance(rows, dict):
-        return {k: v if isinstance(v, int) else sum(v.values()) for k, v in rows.items()}
-    return rows
-
-
-def plan_erasure(ctx: Context, store: Store, request: Request) -> dict[str, dict[str, Any]]:
-    """The stored per-store plan; computed and saved (status pending) on the first run."""
-    existing = steps_of(store, request.id)
-    if existing:
-        return existing
-    erasure = erasure_of(ctx.datamap, find(ctx, request))
-    planned = stored_plan(ctx, erasure)
-    now = utcnow()
-    with store.begin() as conn:
-        for name, detail in planned.items():
-            conn.execute(
-                insert(t.steps).values(
-                    request_id=request.id,
-                    store=name,
-                    status="pending",
-                    detail=detail,
-                    updated_at=now,
-                )
-            )
-        ledger.record(
-            conn,
-            "request.planned",
-            subject=request.subject,
-            ref=request.id,
-            data={"kind": request.kind, "stores": sorted(planned)},
-        )
-    return {name: {"status": "pending", "detail": d} for name, d in planned.items()}
 
 
 def stored_plan(ctx: Context, erasure: Erasure) -> dict[str, dict[str, Any]]:
@@ -173,43 +114,61 @@ def stored_plan(ctx: Context, erasure: Erasure) -> dict[str, dict[str, Any]]:
     return planned
 
 
-def erase(ctx: Context, store: Store, request: Request) -> dict[str, Any]:
-    planned = plan_erasure(ctx, store, request)
+def erase(ctx: Context, store: Store, request: Request) -> Outcome:
+    """Apply the stored plan store by store. Every store but the last is marked done as
+    soon as it commits; the last one and the blob deletions are marked by `finish`."""
+    planned = steps_of(store, request.id)
+    pending = [n for n in ctx.datamap.sql_stores() if planned.get(n, {}).get("status") == "pending"]
     rows: dict[str, dict[str, int]] = {}
     kept: list[dict[str, Any]] = []
-    files = 0
+    later: dict[str, dict[str, Any]] = {}
     for name in ctx.datamap.sql_stores():
-        step = planned.get(name)
-        if step is None:
+        if name not in planned:
             continue
-        detail = step["detail"]
+        detail = planned[name]["detail"]
         kept.extend(
             {"table": key, "rows": n, "reason": ctx.datamap.tables[key].reason}
             for key, n in detail.get("kept", {}).items()
         )
-        if step["status"] == "done":
-            rows.update(detail.get("rows", {}))
-            continue
-        plan = {
-            key: {action: [tuple(k) for k in keys] for action, keys in actions.items()}
-            for key, actions in detail.get("tables", {}).items()
-        }
-        with sql_engine(ctx.project, ctx.datamap, name).begin() as conn:
-            counts = erase_store(conn, ctx, name, plan)
-        checkpoint(f"committed:{name}")
-        mark_done(store, request, name, {**detail, "rows": counts})
-        rows.update(counts)
+        if name in pending:
+            with sql_engine(ctx.project, ctx.datamap, name).begin() as conn:
+                applied = erase_store(conn, ctx, name, keys_of(detail))
+            checkpoint(f"committed:{name}")
+            detail = {**detail, "rows": planned_counts(detail), "applied": applied}
+            if name == pending[-1]:
+                later[name] = detail
+            else:
+                mark_done(store, request, name, detail)
+        rows.update(detail.get("rows", {}))
+    files = 0
     for name in ctx.datamap.blob_stores():
         step = planned.get(name)
         if step is None:
             continue
-        if step["status"] != "done":
-            delete_blobs(ctx, name, step["detail"]["paths"])
-            mark_done(store, request, name, {"paths_count": len(step["detail"]["paths"])})
-        files += len(step["detail"].get("paths", [])) or step["detail"].get("paths_count", 0)
+        paths = step["detail"].get("paths", [])
+        if step["status"] == "pending":
+            delete_blobs(ctx, name, paths)
+            later[name] = {**step["detail"], "files": len(paths)}
+        files += len(paths)
     kept.extend(updated_reasons(ctx, rows))
     total = sum(n for per in rows.values() for n in per.values())
-    return {"rows": total, "tables": rows, "blobs": files, "kept": kept}
+    return Outcome({"rows": total, "tables": rows, "blobs": files, "kept": kept}, later)
+
+
+def keys_of(detail: Mapping[str, Any]) -> dict[str, dict[str, list[Key]]]:
+    return {
+        key: {action: [tuple(k) for k in keys] for action, keys in actions.items()}
+        for key, actions in detail.get("tables", {}).items()
+    }
+
+
+def planned_counts(detail: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    """Rows the plan erases per table: what the request did, however often it was resumed."""
+    names = {"delete": "deleted", "update": "updated"}
+    return {
+        key: {names[action]: len(keys) for action, keys in actions.items()}
+        for key, actions in detail.get("tables", {}).items()
+    }
 
 
 def updated_reasons(ctx: Context, rows: Mapping[str, Mapping[str, int]]) -> list[dict[str, Any]]:
