@@ -142,6 +142,8 @@ def test_cli_writes_a_proposal_that_loads(tmp_path: Path) -> None:
         ("+44 7402 871522", True),
         ("07419 279459", True),
         ("(555) 123-4567", True),
+        ("1-201-222-0981", True),
+        ("201.231.2830", True),
         ("1982-03-01", False),
         ("202.82.59.238", False),
         ("12345678", False),

@@ -176,8 +176,11 @@ def is_email(value: str) -> bool:
 
 
 PHONE_SHAPE = re.compile(r"^\+?[\d\s().\-]{7,22}$")
-# a trunk-prefixed national number (07419 279459) or the North American 3-3-4 layout
-NATIONAL_PHONE = re.compile(r"^\(?0\d[\d\s()\-]{5,18}$|^\(?\d{3}\)?[\s.\-]\d{3}[\s.\-]\d{4}$")
+# a trunk-prefixed national number (07419 279459) or the North American 3-3-4 layout,
+# optionally after its country code 1 (1-201-555-0143)
+NATIONAL_PHONE = re.compile(
+    r"^\(?0\d[\d\s()\-]{5,18}$|^(1[\s.\-]?)?\(?\d{3}\)?[\s.\-]?\d{3}[\s.\-]\d{4}$"
+)
 
 
 def is_phone(value: str) -> bool:
