@@ -192,13 +192,16 @@ def gpc_purposes(ctx: Context) -> set[str]:
 
 
 @router.get("/consent/check", response_model=CheckOut, tags=["consent"])
-def consent_check(
+async def consent_check(
     ctx: Ctx,
     subject: Annotated[str, Query(min_length=3, max_length=400)],
     purpose: Annotated[str, Query(min_length=1, max_length=200)],
     _key: ApiKey = Depends(api_key("consent:read")),
 ) -> CheckOut:
-    """Whether the app may use the subject's data for `purpose` now (fast, cached)."""
+    """Whether the app may use the subject's data for `purpose` now (fast, cached).
+
+    Async on purpose: the answer comes from the in-process cache, refreshed with one
+    small query at most every 100 ms, so a worker-thread hop would cost more than it saves."""
     return CheckOut(allowed=ctx.sdk().allowed(subject, purpose))
 
 

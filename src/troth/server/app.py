@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from troth.project import Project
 from troth.server import admin, api, center, drp
@@ -23,6 +23,25 @@ SECURITY_HEADERS = {
         "frame-ancestors 'none'; form-action 'self'"
     ),
 }
+
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every response (plain ASGI: no per-request task overhead)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(SECURITY_HEADERS)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def secure_cookies(project: Project) -> bool:
@@ -48,14 +67,7 @@ def create_app(project: Project, store: Store | None = None) -> FastAPI:
 
     app.add_exception_handler(admin.LoginRequired, login_required)
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
-        return response
-
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (api, drp, center, admin):
         app.include_router(module.router)

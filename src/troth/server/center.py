@@ -10,11 +10,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from troth import consent, outbox, rights
+from troth import consent, outbox
 from troth.consent.subject import InvalidSubject, normalize
 from troth.datamap import DataMap
 from troth.policy import Policy, taxonomy
-from troth.policy.render import render_html_fragment
 from troth.server import requests
 from troth.server.auth import (
     CODE_LIFETIME,
@@ -56,7 +55,7 @@ def client_ip(request: Request) -> str:
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, ctx: Ctx, email: Email) -> HTMLResponse:
-    notice = Markup(render_html_fragment(ctx.policy()))
+    notice = Markup(ctx.notice_html())  # rendered by troth.policy, autoescaped
     return page(ctx, request, "notice.html", notice=notice, signed_in=email is not None)
 
 
@@ -115,7 +114,7 @@ async def signout(request: Request, ctx: Ctx) -> RedirectResponse:
 @router.get("/me", response_class=HTMLResponse)
 def my_data(request: Request, ctx: Ctx, email: Email) -> HTMLResponse:
     email = signed_in(email)
-    found = rights.find_subject(ctx.project, "email", email)
+    found = ctx.subject_summary(email)
     states = consent.current_consent(ctx.project, ctx.store, f"email:{email}")
     return page(
         ctx,
@@ -168,6 +167,7 @@ async def my_new_request(request: Request, ctx: Ctx, email: Email) -> Response:
         verified=True,
     )
     done = requests.run_if_ready(ctx, created)
+    ctx.forget_summary(email)
     if kind == "erasure" and done.status == "completed":
         end_subject_sessions(ctx.store, email)
         response = page(ctx, request, "deleted.html")
@@ -233,6 +233,7 @@ async def correct_send(request: Request, ctx: Ctx, email: Email) -> Response:
         verified=True,
     )
     requests.run_if_ready(ctx, created)
+    ctx.forget_summary(email)
     return redirect(f"/me/requests/{created.id}")
 
 

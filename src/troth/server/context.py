@@ -3,6 +3,7 @@ policy and data map (re-read when their files change on disk)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,12 +14,15 @@ from fastapi.templating import Jinja2Templates
 
 from troth.datamap import DataMap, load_datamap
 from troth.policy import Policy, load_policy
+from troth.policy.render import render_html_fragment
 from troth.project import Project
+from troth.rights import SubjectSummary, find_subject
 from troth.sdk import Troth
 from troth.server.auth import ApiKeys
 from troth.store import Store
 
 HERE = Path(__file__).parent
+SUMMARY_SECONDS = 60.0
 T = TypeVar("T")
 
 
@@ -47,6 +51,8 @@ class Context:
     _policy: FileCache[Policy] = field(init=False)
     _datamap: FileCache[DataMap] = field(init=False)
     _sdk: Troth | None = field(init=False, default=None)
+    _notice: tuple[Policy, str] | None = field(init=False, default=None)
+    _summaries: dict[str, tuple[float, SubjectSummary]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.keys = ApiKeys(self.store)
@@ -66,6 +72,29 @@ class Context:
     def datamap(self) -> DataMap:
         return self._datamap.get()
 
+    def notice_html(self) -> str:
+        """The rendered notice fragment, rendered again only when the policy changes."""
+        policy = self.policy()
+        if self._notice is None or self._notice[0] is not policy:
+            self._notice = (policy, render_html_fragment(policy))
+        return self._notice[1]
+
+    def subject_summary(self, email: str) -> SubjectSummary:
+        """What the app holds about the signed-in subject, by category. Kept for a minute
+        (the privacy center shows it on every visit to /me); `forget_summary` drops it
+        when the subject's own request changes their data."""
+        cached = self._summaries.get(email)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        summary = find_subject(self.project, "email", email)
+        if len(self._summaries) > 10_000:
+            self._summaries.clear()
+        self._summaries[email] = (time.monotonic() + SUMMARY_SECONDS, summary)
+        return summary
+
+    def forget_summary(self, email: str) -> None:
+        self._summaries.pop(email, None)
+
     def sdk(self) -> Troth:
         """The in-process consent engine with its cache (the consent check's fast path)."""
         if self._sdk is None:
@@ -73,6 +102,11 @@ class Context:
         return self._sdk
 
 
-def context(request: Request) -> Context:
+def context_of(request: Request) -> Context:
     ctx: Context = request.app.state.ctx
     return ctx
+
+
+async def context(request: Request) -> Context:
+    """The dependency (async: no worker-thread hop for something this cheap)."""
+    return context_of(request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Depends, HTTPException, Request
@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from troth.errors import InvalidInput, TrothError
 from troth.server.auth import STAFF_SESSION, SUBJECT_SESSION, ApiKey, Staff, get_session, get_staff
-from troth.server.context import Context, context
+from troth.server.context import Context, context, context_of
 
 SESSION_COOKIE = "troth_session"
 STAFF_COOKIE = "troth_staff"
@@ -50,10 +50,11 @@ def require_key(request: Request, ctx: Context, scope: str) -> ApiKey:
     return key
 
 
-def api_key(scope: str) -> Callable[..., ApiKey]:
+def api_key(scope: str) -> Callable[..., Awaitable[ApiKey]]:
     """A dependency requiring an API key with `scope`."""
 
-    def dependency(request: Request, ctx: Context = Depends(context)) -> ApiKey:
+    async def dependency(request: Request, ctx: Context = Depends(context)) -> ApiKey:
+        # Async: the lookup is a dict hit but for one query per key every few seconds.
         return require_key(request, ctx, scope)
 
     return dependency
@@ -182,7 +183,7 @@ def install_error_handlers(app: Any) -> None:
         status = 422 if exc.exit_code == 2 else 400
         if is_api(request):
             return JSONResponse(error_body(exc), status_code=status)
-        ctx = context(request)
+        ctx = context_of(request)
         return page(ctx, request, "error.html", status, message=str(exc))
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
@@ -191,7 +192,7 @@ def install_error_handlers(app: Any) -> None:
             return JSONResponse(
                 {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
             )
-        ctx = context(request)
+        ctx = context_of(request)
         message = exc.detail if isinstance(exc.detail, str) else "That did not work."
         return page(ctx, request, "error.html", exc.status_code, message=message)
 
