@@ -149,3 +149,42 @@ def test_fides_reference_to_a_missing_collection_is_refused(tmp_path: Path) -> N
     )
     with pytest.raises(InvalidInput, match=r"table 'shop\.customer' is not in the data map"):
         read_fides(path)
+
+
+def test_bad_troth_extension_and_unusable_names_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "fides.yaml"
+    path.write_text(
+        "dataset:\n  - fides_key: shop\n    meta:\n      troth:\n        collections:\n"
+        "          customer: {erase: maybe}\n    collections:\n      - name: customer\n"
+        "        fields:\n          - name: id\n"
+    )
+    with pytest.raises(InvalidInput) as caught:
+        read_fides(path)
+    assert [str(p).removeprefix(str(tmp_path) + "/") for p in caught.value.problems] == [
+        "fides.yaml:6 dataset[0].meta.troth.collections.customer.erase: "
+        "'maybe' is not one of delete, update or keep"
+    ]
+    path.write_text(
+        "dataset:\n  - fides_key: shop\n    collections:\n      - name: customer\n"
+        "        fields:\n          - name: first-name\n"
+    )
+    with pytest.raises(InvalidInput) as caught:
+        read_fides(path)
+    assert [str(p).removeprefix(str(tmp_path) + "/") for p in caught.value.problems] == [
+        "fides.yaml dataset[0].collections[0]: columns.first-name.[key]: "
+        "String should match pattern '^[A-Za-z_][A-Za-z0-9_]*$'"
+    ]
+
+
+def test_fides_keys_that_are_not_identifiers_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "fides.yaml"
+    path.write_text(
+        "dataset:\n  - fides_key: my-shop\n    collections:\n      - name: customer\n"
+        "        fields:\n          - name: id\n"
+    )
+    with pytest.raises(InvalidInput) as caught:
+        read_fides(path)
+    assert [p.path for p in caught.value.problems] == [
+        "stores.my-shop.[key]",
+        "tables.my-shop.customer.[key]",
+    ]

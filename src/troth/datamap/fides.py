@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from fideslang.models import Dataset
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from troth.datamap.load import check_datamap
 from troth.datamap.model import (
@@ -32,15 +32,18 @@ from troth.datamap.model import (
     Column,
     ColumnErase,
     DataMap,
+    Deactivate,
     Identity,
     Link,
+    Name,
     Normalize,
     SqlStore,
+    Strict,
     Table,
     TableErase,
 )
 from troth.errors import InvalidInput, Problem
-from troth.yamlfile import read_yaml, validation_problems
+from troth.yamlfile import format_path, read_yaml, validation_problems
 
 EXTENSION = "troth"
 FIELD_STRATEGY = {
@@ -49,6 +52,47 @@ FIELD_STRATEGY = {
     ColumnErase.hash: "hmac",
 }
 COLUMN_ONLY = {"reason", "blob", "provided", "rectify"}
+
+
+class LinkExtra(Strict):
+    owner: bool = True
+    erase: TableErase | None = None
+    reason: str | None = None
+
+
+class ColumnExtra(Strict):
+    reason: str | None = None
+    blob: Name | None = None
+    provided: bool = True
+    rectify: bool = False
+
+
+class TableExtra(Strict):
+    erase: TableErase | None = None
+    reason: str | None = None
+    deactivate: Deactivate | None = None
+    primary_key: list[Name] | None = None
+    links: dict[str, LinkExtra] = Field(default_factory=dict)  # "column -> store.table.column"
+    columns: dict[str, ColumnExtra] = Field(default_factory=dict)
+    not_in_columns: list[str] = Field(default_factory=list)
+
+
+class Extension(Strict):
+    """What a Fides dataset carries for troth in `meta.troth`."""
+
+    store: SqlStore | None = None
+    identities: dict[Name, Identity] = Field(default_factory=dict)
+    blob_stores: dict[Name, BlobStore] = Field(default_factory=dict)
+    collections: dict[str, TableExtra] = Field(default_factory=dict)
+
+
+def extension_of(dataset: dict[str, Any]) -> Extension:
+    return Extension.model_validate(_extension_node(dataset) or {})
+
+
+def _extension_node(dataset: dict[str, Any]) -> Any:
+    meta = dataset.get("meta")
+    return meta.get(EXTENSION) if isinstance(meta, dict) else None
 
 
 # ---- export -------------------------------------------------------------------------------
@@ -180,17 +224,26 @@ def read_fides(path: Path) -> Imported:
         raise InvalidInput([Problem(name, 1, "dataset", "expected a list of Fides datasets")])
     problems: list[Problem] = []
     for i, item in enumerate(raw):
-        try:
-            Dataset.model_validate(item)
-        except ValidationError as exc:
-            for problem in validation_problems(name, item, exc):
-                path_ = f"dataset[{i}].{problem.path}" if problem.path else f"dataset[{i}]"
-                problems.append(Problem(name, problem.line, path_, problem.message))
+        problems += _problems(name, f"dataset[{i}]", item, Dataset)
+        node = _extension_node(item) if isinstance(item, dict) else None
+        problems += _problems(name, f"dataset[{i}].meta.{EXTENSION}", node or {}, Extension)
     if problems:
         raise InvalidInput(problems)
-    imported = from_fides([_plain(item) for item in raw])
+    imported = from_fides([_plain(item) for item in raw], name)
     check_datamap(imported.datamap, {}, name)
     return imported
+
+
+def _problems(name: str, prefix: str, node: Any, model: type[BaseModel]) -> list[Problem]:
+    """`node` checked as `model`: its errors as Problems under `prefix`, with lines."""
+    try:
+        model.model_validate(_plain(node))
+    except ValidationError as exc:
+        return [
+            Problem(name, p.line, f"{prefix}.{p.path}" if p.path else prefix, p.message)
+            for p in validation_problems(name, node, exc)
+        ]
+    return []
 
 
 def _plain(value: Any) -> Any:
@@ -202,36 +255,48 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def from_fides(datasets: list[dict[str, Any]]) -> Imported:
-    """A data map from already-parsed Fides datasets."""
+def from_fides(datasets: list[dict[str, Any]], source: str = "fides") -> Imported:
+    """A data map from already-validated Fides datasets; InvalidInput for what troth cannot
+    hold (a field name that is not an SQL identifier, ...)."""
+    problems: list[Problem] = []
     notes: list[str] = []
-    stores: dict[str, Any] = {}
-    identities: dict[str, Any] = {}
+    stores: dict[str, SqlStore | BlobStore] = {}
+    identities: dict[str, Identity] = {}
     tables: dict[str, Table] = {}
-    for dataset in datasets:
+    for i, dataset in enumerate(datasets):
         key = str(dataset["fides_key"])
-        extension = (dataset.get("meta") or {}).get(EXTENSION) or {}
-        store = dict(extension.get("store") or {"url": f"${{{key.upper()}_DB_URL}}"})
+        extension = extension_of(dataset)
+        store = extension.store or SqlStore(url=f"${{{key.upper()}_DB_URL}}")
         if dataset.get("description"):
-            store["description"] = dataset["description"]
-        stores[key] = SqlStore(**store)
-        for blob, spec in (extension.get("blob_stores") or {}).items():
-            stores.setdefault(blob, BlobStore(**spec))
-        identities.update(extension.get("identities") or {})
+            store = store.model_copy(update={"description": dataset["description"]})
+        stores[key] = store
+        for blob, spec in extension.blob_stores.items():
+            stores.setdefault(blob, spec)
+        identities.update(extension.identities)
         notes.extend(_unsupported(f"dataset {key}", dataset, ("data_categories", "data_uses")))
-        collections = extension.get("collections") or {}
-        for collection in dataset.get("collections") or []:
-            name = f"{key}.{collection['name']}"
-            tables[name] = _table(key, collection, collections.get(collection["name"], {}), notes)
+        for j, collection in enumerate(dataset.get("collections") or []):
+            extra = extension.collections.get(collection["name"], TableExtra())
+            try:
+                tables[f"{key}.{collection['name']}"] = _table(key, collection, extra, notes)
+            except ValidationError as exc:
+                where = f"dataset[{i}].collections[{j}]"
+                problems += [
+                    Problem(source, None, where, f"{format_path(e['loc'])}: {e['msg']}")
+                    for e in exc.errors(include_url=False)
+                ]
+    if problems:
+        raise InvalidInput(problems)
     for kind, data_type in _identity_types(datasets).items():
         identities.setdefault(kind, _guess_identity(kind, data_type))
-    datamap = DataMap(
-        stores=stores,
-        identities={
-            k: v if isinstance(v, Identity) else Identity(**v) for k, v in identities.items()
-        },
-        tables=tables,
-    )
+    try:
+        datamap = DataMap(stores=stores, identities=identities, tables=tables)
+    except ValidationError as exc:
+        raise InvalidInput(
+            [
+                Problem(source, None, format_path(e["loc"]), f"{e['msg']} (as troth names it)")
+                for e in exc.errors(include_url=False)
+            ]
+        ) from None
     return Imported(datamap, notes)
 
 
@@ -258,7 +323,7 @@ def _guess_identity(kind: str, data_type: str | None) -> Identity:
     return Identity()
 
 
-def _table(store: str, collection: dict[str, Any], ext: dict[str, Any], notes: list[str]) -> Table:
+def _table(store: str, collection: dict[str, Any], ext: TableExtra, notes: list[str]) -> Table:
     where = f"collection {store}.{collection['name']}"
     notes.extend(_unsupported(where, collection, ("data_categories", "data_uses")))
     meta = collection.get("fides_meta") or {}
@@ -268,14 +333,13 @@ def _table(store: str, collection: dict[str, Any], ext: dict[str, Any], notes: l
     fields = collection.get("fields") or []
     overridden = any((f.get("fides_meta") or {}).get("masking_strategy_override") for f in fields)
     deletes = (meta.get("masking_strategy_override") or {}).get("strategy") == "delete"
-    erase = ext.get("erase") or ("delete" if deletes or not overridden else "update")
-    if not ext and not deletes and not overridden:
+    erase = ext.erase or (TableErase.delete if deletes or not overridden else TableErase.update)
+    if ext == TableExtra() and not deletes and not overridden:
         notes.append(f"{where}: no masking override; troth deletes its rows on erasure")
     columns: dict[str, Column] = {}
     identities: dict[str, str] = {}
     links: list[Link] = []
     primary: list[str] = []
-    link_ext = ext.get("links") or {}
     for item in fields:
         name = str(item["name"])
         fmeta = item.get("fides_meta") or {}
@@ -286,21 +350,20 @@ def _table(store: str, collection: dict[str, Any], ext: dict[str, Any], notes: l
             identities[str(fmeta["identity"])] = name
         if fmeta.get("primary_key"):
             primary.append(name)
-        links.extend(_links(name, fmeta.get("references") or [], link_ext, where, notes))
-        if name not in (ext.get("not_in_columns") or []):
-            columns[name] = _column(item, fmeta, ext, erase, where, notes)
-    composite = ext.get("primary_key")
-    if composite and set(composite) == set(primary):
-        primary = list(composite)
-    if erase == "update":
+        links.extend(_links(name, fmeta.get("references") or [], ext.links, where, notes))
+        if name not in ext.not_in_columns:
+            columns[name] = _column(item, fmeta, ext.columns.get(name), erase, where, notes)
+    if ext.primary_key and set(ext.primary_key) == set(primary):
+        primary = list(ext.primary_key)
+    if erase == TableErase.update:
         columns = {n: _keep_key(c) if n in primary else c for n, c in columns.items()}
     spec: dict[str, Any] = {
         "identities": identities,
         "links": links,
         "erase": erase,
         "columns": columns,
-        "reason": ext.get("reason"),
-        "deactivate": ext.get("deactivate"),
+        "reason": ext.reason,
+        "deactivate": ext.deactivate,
         "description": collection.get("description"),
     }
     if primary:
@@ -311,7 +374,7 @@ def _table(store: str, collection: dict[str, Any], ext: dict[str, Any], notes: l
 def _links(
     name: str,
     references: list[dict[str, Any]],
-    link_ext: dict[str, Any],
+    extras: dict[str, LinkExtra],
     where: str,
     notes: list[str],
 ) -> Iterator[Link]:
@@ -321,19 +384,20 @@ def _links(
             notes.append(f"{where}.{name}: reference with direction 'to' was dropped")
             continue
         to = f"{ref['dataset']}.{ref['field']}"
-        yield Link(column=name, to=to, **(link_ext.get(f"{name} -> {to}") or {}))
+        extra = extras.get(f"{name} -> {to}", LinkExtra())
+        yield Link(column=name, to=to, **extra.model_dump(exclude_defaults=True))
 
 
 def _column(
     item: dict[str, Any],
     fmeta: dict[str, Any],
-    ext: dict[str, Any],
-    erase: str,
+    extra: ColumnExtra | None,
+    erase: TableErase,
     where: str,
     notes: list[str],
 ) -> Column:
     name = str(item["name"])
-    spec: dict[str, Any] = dict((ext.get("columns") or {}).get(name) or {})
+    spec: dict[str, Any] = extra.model_dump(exclude_defaults=True) if extra else {}
     spec["categories"] = list(item.get("data_categories") or [])
     spec["description"] = item.get("description")
     override = fmeta.get("masking_strategy_override") or {}
@@ -348,7 +412,7 @@ def _column(
     elif strategy:
         notes.append(f"{where}.{name}: masking strategy {strategy!r} has no troth equivalent")
     if (
-        erase == "update"
+        erase == TableErase.update
         and spec["categories"]
         and "erase" not in spec
         and not spec.get("reason")
