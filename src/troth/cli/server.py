@@ -22,6 +22,8 @@ def serve_project(root: Path, host: str, port: int, workers: int) -> None:
     """Run uvicorn on the project in `root` until Ctrl-C."""
     import uvicorn
 
+    from troth.server.asgi import PROTOCOL
+
     os.environ[PROJECT_ENV] = str(root)
     uvicorn.run(
         "troth.server.asgi:app_from_env",
@@ -29,6 +31,7 @@ def serve_project(root: Path, host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
+        http=PROTOCOL,
         proxy_headers=True,
         log_level="warning",
         access_log=False,
