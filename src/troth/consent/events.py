@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, tuple_, update
 
 from troth import ledger
 from troth.consent import tables as t
@@ -190,12 +190,9 @@ def _fold_into_current(conn: Connection, after_id: int, *, unique: bool) -> None
         set_={c: stmt.excluded[c] for c in (*cols[2:], "event_id")},
     )
     conn.execute(stmt)
-    touched = select(e.c.id).where(
-        e.c.id > after_id,
-        e.c.subject_ref == t.reconsent.c.subject_ref,
-        e.c.purpose == t.reconsent.c.purpose,
-    )
-    conn.execute(t.reconsent.delete().where(touched.exists()))
+    touched = select(e.c.subject_ref, e.c.purpose).where(e.c.id > after_id)
+    pair = tuple_(t.reconsent.c.subject_ref, t.reconsent.c.purpose)
+    conn.execute(t.reconsent.delete().where(pair.in_(touched)))
 
 
 def _validate(

@@ -37,7 +37,7 @@ events = Table(
     Column("notice_version", String(64)),
     Column("request_id", String(64)),
     Column("recorded_at", When, nullable=False),
-    Index("consent_events_subject", "subject_ref", "purpose", "id"),
+    Index("consent_events_subject", "subject_ref"),
 )
 
 current = Table(
@@ -50,7 +50,7 @@ current = Table(
     Column("policy_version", String(64)),
     Column("event_id", Id, nullable=False),
     Column("recorded_at", When, nullable=False),
-    Index("consent_current_purpose", "purpose", "decision"),
+    sqlite_with_rowid=False,
 )
 
 changes = Table(

@@ -33,7 +33,7 @@ def upgrade() -> None:
         sa.Column("request_id", sa.String(64)),
         sa.Column("recorded_at", WHEN, nullable=False),
     )
-    op.create_index("consent_events_subject", "consent_events", ["subject_ref", "purpose", "id"])
+    op.create_index("consent_events_subject", "consent_events", ["subject_ref"])
     op.create_table(
         "consent_current",
         sa.Column("subject_ref", sa.String(40), primary_key=True),
@@ -43,8 +43,8 @@ def upgrade() -> None:
         sa.Column("policy_version", sa.String(64)),
         sa.Column("event_id", ID, nullable=False),
         sa.Column("recorded_at", WHEN, nullable=False),
+        sqlite_with_rowid=False,
     )
-    op.create_index("consent_current_purpose", "consent_current", ["purpose", "decision"])
     changes = op.create_table(
         "consent_changes",
         sa.Column("id", sa.Integer, primary_key=True),
