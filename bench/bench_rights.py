@@ -157,8 +157,6 @@ def floor_reads(conn: Connection, email: str) -> dict[str, list[Any]]:
     rows["phonebook_entries"].extend(
         select_in(conn, "phonebook_entries", "contact_phone", variants)
     )
-    cookies = sorted({v["cookie_id"] for v in rows["web_visits"]})
-    rows["web_visits"].extend(select_in(conn, "web_visits", "cookie_id", cookies))
     return rows
 
 

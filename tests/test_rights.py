@@ -208,12 +208,12 @@ def expected_erasure(app: App, subject: dict[str, Any]) -> tuple[dict[str, set[A
     uid, email, phone = subject["id"], subject["email"].lower(), subject["phone"]
     e = app.engine
     stories = scalars(e, "SELECT id FROM stories WHERE author_id = :u", u=uid)
-    cookies = scalars(e, "SELECT cookie_id FROM web_visits WHERE user_id = :u", u=uid)
     with e.connect() as conn:
         book = conn.execute(text("SELECT id, owner_id, contact_phone FROM phonebook_entries"))
         phonebook = {i for i, owner, p in book if owner == uid or same_phone(p, phone)}
-        visits = conn.execute(text("SELECT id, user_id, cookie_id FROM web_visits"))
-        web = {i for i, u, c in visits if u == uid or c in cookies}
+        web = set(
+            conn.execute(text("SELECT id FROM web_visits WHERE user_id = :u"), {"u": uid}).scalars()
+        )
         letters = conn.execute(text("SELECT id, email FROM newsletter_signups"))
         news = {i for i, m in letters if m.lower() == email}
         ticket_rows = conn.execute(text("SELECT id, user_id, email FROM support_tickets"))

@@ -11,6 +11,7 @@ uses the plain index on the column.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -89,7 +90,8 @@ def normalize_integer(kind: str, value: str) -> str:
     return str(int(value))
 
 
-def phone_variants(e164: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def phone_variants(e164: str) -> tuple[str, ...]:
     """The ways an app may have written the E.164 number `e164`: libphonenumber's
     formats, and the national number (with and without trunk prefix or country
     code) in two or three groups with the usual separators."""
@@ -107,30 +109,31 @@ def phone_variants(e164: str) -> list[str]:
     variants.update(f"+{code} {text}" for text in written(nsn))
     if trunk:
         variants.update(written(trunk + nsn))
-    if code == "1":
-        variants.update(f"1{sep}{text}" for sep in ("-", " ", ".") for text in written(nsn))
-    return sorted(variants)
+    if code == "1" and len(nsn) == 10:
+        area, exchange, line = nsn[:3], nsn[3:6], nsn[6:]
+        variants.update(f"1{sep}{area}{sep}{exchange}{sep}{line}" for sep in ("-", " ", "."))
+        variants.update({f"({area}) {exchange}-{line}", f"+1 ({area}) {exchange}-{line}"})
+    return tuple(sorted(variants))
 
 
 def written(digits: str) -> set[str]:
-    """`digits` whole, and split in two or three groups of at least two digits."""
+    """`digits` whole, and split after a first group of 2-5 digits into one or two
+    more groups (a middle group of 2-5 digits)."""
     out = {digits}
     n = len(digits)
-    for i in range(2, n - 1):
-        out.update(joined([digits[:i], digits[i:]]))
-        for j in range(i + 2, n - 1):
-            out.update(joined([digits[:i], digits[i:j], digits[j:]]))
+    for i in range(2, min(6, n - 1)):
+        out.update(joined(digits[:i], [digits[i:]]))
+        for j in range(i + 2, min(i + 6, n - 1)):
+            out.update(joined(digits[:i], [digits[i:j], digits[j:]]))
     return out
 
 
-def joined(groups: list[str]) -> set[str]:
-    first, rest = groups[0], groups[1:]
+def joined(first: str, rest: list[str]) -> set[str]:
     out = set()
     for sep in (" ", "-", "."):
-        tail = sep.join(rest)
-        out.update({first + sep + tail, f"{first}/{tail}", f"({first}) {tail}"})
-    if len(rest) == 2:
-        out.add(f"({first}) {rest[0]}-{rest[1]}")
+        out.add(first + sep + sep.join(rest))
+    if len(rest) == 1:
+        out.add(f"{first}/{rest[0]}")
     return out
 
 

@@ -1,13 +1,17 @@
 """Finding a subject's rows: identities to rows, then links, transitively.
 
 Every table is read with a few indexed statements (one per identity column and
-one per link, IN-lists in chunks), never one statement per row. A table that no
-link points to (phonebook entries, newsletter sign-ups, web visits, tickets) is
-also searched with the identities found on the subject's rows (the account's
-phone finds the entries in other people's phonebooks; a visit's cookie finds the
-visits made before log-in). Tables that links point to (accounts) are searched
-only with the identity given in the request, so that a shared phone number can
-never pull in another account.
+one per link, IN-lists in chunks), never one statement per row.
+
+The identities held on the subject's account rows (rows of a table that links
+point to, found by the requested identity) are searched for too, in the tables
+that no link points to: the account's phone finds the entries in other people's
+phonebooks, its e-mail the newsletter sign-ups. Accounts themselves are searched
+only with the requested identity, so that a shared phone number never pulls in
+another account. Identities on rows reached through links are not followed: a
+phonebook entry's number belongs to the contact, not to the entry's owner, and
+the data map cannot tell that apart from a visit's cookie (a cookie's visits
+before log-in are reached by a request for that cookie id).
 """
 
 from __future__ import annotations
@@ -155,7 +159,7 @@ class Reach:
             values = self.fresh((key, "identity:" + kind, True), self.identities.get(kind, ()))
             for part in chunks(values, 50):
                 cond = match(self.datamap, kind, found.table.c[column], part, self.dialect(key))
-                grew |= self.add(found, cond, found.spec.erase, None)
+                grew |= self.add(found, cond, found.spec.erase, None, learn=key in self.targets)
         for link in found.spec.links:
             target, target_column = link.target(key)
             if target not in self.found:
@@ -195,6 +199,8 @@ class Reach:
         cond: ColumnElement[bool],
         action: TableErase | None,
         parent: tuple[str, str] | None,
+        *,
+        learn: bool = False,
     ) -> bool:
         conn = self.conns[self.datamap.store_of(found.key)]
         grew = False
@@ -212,7 +218,8 @@ class Reach:
                 row.owner = True
                 if row.erase is None or ERASE_RANK[action] > ERASE_RANK[row.erase]:
                     row.erase = action
-                grew |= self.learn_identities(found, values)
+                if learn:
+                    grew |= self.learn_identities(found, values)
             elif parent is not None:
                 for column, target in link_columns.items():
                     if target == parent:
