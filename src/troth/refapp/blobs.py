@@ -1,7 +1,7 @@
 """Small real media files for the blob store: WAV tones and PNG images.
 
 Built with the standard library (wave, zlib, struct) so that any audio or
-image reader accepts them; eight variants each, picked by the row id.
+image reader accepts them; eight variants each, picked by the path.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def png(variant: int, size: int = 16) -> bytes:
     )
 
 
-def content(path: str, row_id: int) -> bytes:
+def content(path: str) -> bytes:
     """The bytes of the blob at `path` (a `.wav` or `.png` path a row refers to)."""
-    variant = row_id % VARIANTS
+    variant = zlib.crc32(path.encode()) % VARIANTS
     return wav(variant) if path.endswith(".wav") else png(variant)

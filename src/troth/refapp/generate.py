@@ -104,7 +104,7 @@ class BlobWriter:
             for index in indexes:
                 path = row[index]
                 if isinstance(path, str):
-                    (self.staging / path).write_bytes(media.content(path, int(str(row[0]))))
+                    (self.staging / path).write_bytes(media.content(path))
                     self.count += 1
 
     def commit(self) -> None:

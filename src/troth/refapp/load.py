@@ -11,6 +11,7 @@ which is much faster than maintaining them row by row.
 from __future__ import annotations
 
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -116,7 +117,7 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
-class Loader:
+class Loader(ABC):
     """Creates the tables and loads rows inside the caller's transaction on `conn`."""
 
     def __init__(self, conn: Connection) -> None:
@@ -133,19 +134,21 @@ class Loader:
         found.reflect(self.conn, only=list(tables))
         found.drop_all(self.conn)
 
+    @abstractmethod
     def create(self) -> None:
-        raise NotImplementedError
+        """Create the tables, without secondary indexes."""
 
+    @abstractmethod
     def insert(
         self, table: str, columns: Sequence[str], rows: Sequence[tuple[object, ...]]
     ) -> None:
-        raise NotImplementedError
+        """Bulk-insert `rows` (values in `columns` order)."""
 
+    @abstractmethod
     def finish(self) -> None:
         """Indexes (and, off SQLite, foreign keys) once the rows are in."""
-        raise NotImplementedError
 
-    def abort(self) -> None:
+    def abort(self) -> None:  # noqa: B027 - transactional DDL: the rollback undoes everything
         """Undo what the rollback cannot (DDL that commits by itself)."""
 
 
@@ -219,6 +222,10 @@ class PostgresLoader(ServerLoader):
 class MariadbLoader(ServerLoader):
     """Multi-row INSERTs (PyMySQL batches executemany); checks off during the load."""
 
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn)
+        self.created = False
+
     def create(self) -> None:
         self.conn.exec_driver_sql("SET foreign_key_checks = 0, unique_checks = 0")
         self.created = True
@@ -237,7 +244,7 @@ class MariadbLoader(ServerLoader):
 
     def abort(self) -> None:
         """MariaDB commits DDL implicitly: drop the tables this run created."""
-        if getattr(self, "created", False):
+        if self.created:
             self.conn.exec_driver_sql("SET foreign_key_checks = 0")
             for name in reversed(self.schema.tables):
                 self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")

@@ -284,22 +284,18 @@ STATUS_LINES = ("Available", "Busy", "At work", "On holiday 🌴", "Recording st
 
 @dataclass(frozen=True)
 class Clock:
-    """Timestamps as ISO-8601 text, from integer seconds after `start`."""
+    """Timestamps as ISO-8601 text, from integer seconds after the first day's midnight."""
 
-    start: dt.datetime
     days: tuple[str, ...]
     times: tuple[str, ...]
 
     @property
     def span(self) -> int:
-        """Seconds from `start` to the reference time (the end of the span)."""
+        """Seconds from the first day to the reference day (the end of the span)."""
         return len(self.days) * 86400
 
     def at(self, second: int) -> str:
         return self.days[second // 86400] + self.times[second % 86400]
-
-    def date(self, day: int) -> str:
-        return self.days[day]
 
 
 @cache
@@ -311,4 +307,4 @@ def clock(as_of: dt.date, years: int = 7) -> Clock:
     times = tuple(
         f"T{h:02d}:{m:02d}:{s:02d}Z" for h in range(24) for m in range(60) for s in range(60)
     )
-    return Clock(dt.datetime.combine(start, dt.time(), dt.UTC), days, times)
+    return Clock(days, times)
