@@ -18,6 +18,7 @@ from troth.consent import (
     api_payload,
     apply_choices,
     current_consent,
+    decision_counts,
     erasure_queue,
     history,
     parse_subject,
@@ -321,3 +322,17 @@ def test_api_payload_and_choices(env: tuple[Project, Store]) -> None:
         apply_choices(project, store, "cookie:v1", {"choices": {EMAIL: "yes please"}})
     with pytest.raises(InvalidInput):
         apply_choices(project, store, "cookie:v1", {"choices": {}, "extra": 1})
+
+
+def test_decision_counts(env: tuple[Project, Store]) -> None:
+    project, store = env
+    record_many(
+        project,
+        store,
+        [
+            ConsentRecord("user_id:1", EMAIL, "granted"),
+            ConsentRecord("user_id:2", EMAIL, "granted"),
+            ConsentRecord("user_id:2", SALE, "denied"),
+        ],
+    )
+    assert decision_counts(store) == {EMAIL: {"granted": 2}, SALE: {"denied": 1}}

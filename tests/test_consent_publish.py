@@ -76,14 +76,14 @@ def pending(store: Store) -> set[tuple[str, str]]:
 
 @pytest.mark.parametrize("example", sorted(p.stem for p in EXAMPLES.glob("*.yaml")))
 def test_reconsent_for_exactly_the_affected_subjects(
-    tmp_path: Path, sqlite_url: str, example: str
+    tmp_path: Path, store_url: str, example: str
 ) -> None:
     base = load_policy(EXAMPLES / f"{example}.yaml")
     v1, v2 = (
         variant(base, "1", widened=False, new=False),
         variant(base, "2", widened=True, new=True),
     )
-    project, store = make_project(tmp_path / "p", sqlite_url)
+    project, store = make_project(tmp_path / "p", store_url)
     write(project.policy_path, v1)
     publish_policy(project, store, project.policy_path, notify=False)
     a, b, c, d = "user_id:1", "user_id:2", "email:c@example.com", "cookie:dd"
@@ -254,6 +254,9 @@ def test_cli_publish_and_consent_commands(tmp_path: Path, sqlite_url: str) -> No
     assert out.exit_code == 0
     out = runner.invoke(app, ["consent", "show", "user_id:5", *where])
     assert "withdrawn" in out.output
+    out = runner.invoke(app, ["consent", "accept", "user_id:5", "2", *where])
+    assert out.exit_code == 0 and "Recorded acceptance" in out.output
+    assert binding_version(project, store, "user_id:5") == "2"
     out = runner.invoke(app, ["consent", "history", "user_id:5", *where])
     assert out.output.count("user_id") == 0 and "granted" in out.output
     store.dispose()

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from troth.cli.common import ProjectOption, console, project_from
-from troth.consent import current_consent, history, record_consent
+from troth.consent import accept_policy, current_consent, history, record_consent
 from troth.store import open_store
 
 group = typer.Typer(help="Record and inspect consent decisions.", no_args_is_help=True)
@@ -79,6 +79,28 @@ def withdraw(
     """Record that SUBJECT withdrew consent to PURPOSE; data kept only under it is queued
     for erasure."""
     _record("withdrawn", subject, purpose, source, notice_version, project)
+
+
+@group.command()
+def accept(
+    subject: SubjectArg,
+    version: Annotated[str, typer.Argument(help="A published policy version.")],
+    source: SourceOption = "cli",
+    project: ProjectOption = None,
+) -> None:
+    """Record that SUBJECT accepted policy VERSION (it binds them from now on)."""
+    proj = project_from(project)
+    store = open_store(proj.store_url)
+    try:
+        added = accept_policy(proj, store, subject, version, source=source)
+    finally:
+        store.dispose()
+    console.print(
+        f"Recorded acceptance of policy version {version}."
+        if added
+        else f"Policy version {version} was already accepted.",
+        highlight=False,
+    )
 
 
 @group.command()

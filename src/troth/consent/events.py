@@ -488,6 +488,17 @@ def current_consent(project: Project, store: Store, subject: str) -> dict[str, C
         return states_of(conn, policy, ref)
 
 
+def decision_counts(store: Store) -> dict[str, dict[str, int]]:
+    """purpose -> decision -> number of subjects whose current decision it is."""
+    c = t.current.c
+    query = select(c.purpose, c.decision, func.count()).group_by(c.purpose, c.decision)
+    found: dict[str, dict[str, int]] = {}
+    with store.connect() as conn:
+        for purpose, decision, number in conn.execute(query):
+            found.setdefault(purpose, {})[decision] = int(number)
+    return found
+
+
 def history(project: Project, store: Store, subject: str) -> list[Event]:
     """Every consent event of the subject, oldest first."""
     ref = parse_subject(subject).ref(project)
