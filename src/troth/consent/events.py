@@ -285,40 +285,45 @@ def _write(
     ]
     keys, prior = _prior_decisions(conn, policy, rows)
     if ledger_each:
-        for row, value in zip(rows, values, strict=True):
-            stmt = insert(t.events).returning(t.events.c.id)
-            event_id = conn.execute(stmt, dict(zip(EVENT_COLUMNS, value, strict=True))).scalar_one()
-            data: dict[str, Any] = {
-                "purpose": row.purpose,
-                "source": source.value,
-                "policy_version": version,
-            }
-            ledger.record(
-                conn,
-                f"consent.{row.decision.value}",
-                subject=row.ref,
-                ref=f"consent-event:{event_id}",
-                data=data,
-            )
+        _append_each(conn, rows, values)
     else:
-        # In index order (stable, so a pair's own events keep their order): the B-tree
-        # inserts into the events index and the current state then go sequentially.
-        values.sort(key=lambda v: (v[0], v[2]))
-        bulk_insert(conn, t.events, EVENT_COLUMNS, values)
-        last = _last_event_id(conn)
-        data = {
-            "count": len(values),
-            "source": source.value,
-            "policy_version": version,
-            "first_event": after_id + 1,
-            "last_event": last,
-        }
-        ledger.record(
-            conn, "consent.imported", ref=f"consent-events:{after_id + 1}-{last}", data=data
-        )
+        _append_batch(conn, values, after_id)
     unique = len({(r.ref, r.purpose) for r in rows}) == len(rows)
     _fold_into_current(conn, after_id, unique=unique)
     queue_erasures(conn, policy, rows, keys, prior, unique=unique)
+
+
+def _append_each(conn: Connection, rows: list[_Row], values: list[tuple[Any, ...]]) -> None:
+    """One event and one ledger entry per row (a handful of choices)."""
+    for row, value in zip(rows, values, strict=True):
+        event = dict(zip(EVENT_COLUMNS, value, strict=True))
+        event_id = conn.execute(insert(t.events).returning(t.events.c.id), event).scalar_one()
+        data = {k: event[k] for k in ("purpose", "source", "policy_version")}
+        ledger.record(
+            conn,
+            f"consent.{row.decision.value}",
+            subject=row.ref,
+            ref=f"consent-event:{event_id}",
+            data=data,
+        )
+
+
+def _append_batch(conn: Connection, values: list[tuple[Any, ...]], after_id: int) -> None:
+    """All events in one executemany, and one ledger entry naming their id range."""
+    # In index order (stable, so a pair's own events keep their order): the B-tree
+    # inserts into the events index and then into the current state go sequentially.
+    values.sort(key=lambda v: (v[0], v[2]))
+    bulk_insert(conn, t.events, EVENT_COLUMNS, values)
+    last = _last_event_id(conn)
+    source, version = values[0][4], values[0][5]
+    data = {
+        "count": len(values),
+        "source": source,
+        "policy_version": version,
+        "first_event": after_id + 1,
+        "last_event": last,
+    }
+    ledger.record(conn, "consent.imported", ref=f"consent-events:{after_id + 1}-{last}", data=data)
 
 
 def _prior_decisions(
