@@ -74,7 +74,9 @@ def record(
     `kind` is a dotted name (`request.created`), `subject` a `Project.subject_ref` value,
     `ref` an object id, `data` a small JSON mapping without raw personal data. The entry
     commits or rolls back with the caller's work. Appenders queue on the ledger's head row
-    until the transaction ends, so keep the transaction short after calling this.
+    until the transaction ends: call this as the transaction's last step, after the work's
+    own row locks are taken, so that it is held briefly and locks are always taken in the
+    same order (work rows, then the head row).
     """
     return record_many(conn, [Event(kind, actor, subject, ref, data)])[0]
 
