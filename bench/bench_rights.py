@@ -8,7 +8,8 @@ The e-mail look-ups use the expression index `lower(email)` that the module
 `troth.rights.identities` documents.
 
 The floor is hand-written SQL for the same subject doing exactly the same reads
-(and, for erasure, the same writes in one transaction) through the same driver.
+(and, for erasure, the same writes in one transaction) through the same engine
+(driver, pool and SQLite pragmas) that troth uses for the app's store.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from sqlalchemy.engine import make_url
 
 from bench.common import Result, median, peak_rss_mb, percentile
 from troth import rights
-from troth.datamap import dispose_engines
+from troth.datamap import dispose_engines, sql_engine
 from troth.project import Project, open_project
 from troth.refapp import generate
 from troth.rights.context import load_context
@@ -278,7 +279,7 @@ def one_backend(backend: str, users: int, samples: int, queued: int) -> list[Res
     url = refapp_url(backend, users)
     project, store = bench_project(backend, url)
     ctx = load_context(project)
-    engine = create_engine(url)
+    engine = sql_engine(project, ctx.datamap, "app")  # the same engine and pragmas as troth
     subjects = live_subjects(url, 3 * samples + queued + samples, seed=time.time_ns())
     access, erase_engine, erase_floor, queue = (
         subjects[:samples],
@@ -329,7 +330,6 @@ def one_backend(backend: str, users: int, samples: int, queued: int) -> list[Res
             baseline=f"SQL {1 / median(floor_e):.0f}/s",
         )
     )
-    engine.dispose()
     store.dispose()
     dispose_engines()
     return results
