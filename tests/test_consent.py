@@ -168,6 +168,10 @@ def test_bad_source_and_evidence_are_refused(env: tuple[Project, Store]) -> None
             source="app",
             evidence={"shown_to": "bob@example.com"},
         )
+    with pytest.raises(TrothError, match="policy_version"):
+        record_consent(
+            project, store, "user_id:1", EMAIL, "granted", source="app", policy_version="1\n"
+        )
     assert count(store, t.events) == 0
 
 

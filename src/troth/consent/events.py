@@ -8,6 +8,7 @@ events by id; the new counter value tells every SDK process that its cache is st
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -46,6 +47,7 @@ EVENT_COLUMNS = (
 )
 MAX_PROBLEMS = 20
 DECISIONS = {d.value: d for d in Decision}
+VERSION = re.compile(r"[\w.:-]{1,64}")
 
 
 class Evidence(BaseModel):
@@ -253,7 +255,6 @@ def _evidence(evidence: Mapping[str, Any] | None) -> Evidence:
 
 def _write(
     conn: Connection,
-    project: Project,
     policy: Policy,
     rows: list[_Row],
     *,
@@ -367,13 +368,14 @@ def record_many(
 
     policy = policy_of(project.policy_path)
     checked_source, checked_evidence = _source(source), _evidence(evidence)
+    if policy_version is not None and not VERSION.fullmatch(policy_version):
+        raise TrothError("policy_version: 1 to 64 letters, digits or . _ : -")
     rows = _validate(project, policy, list(records), utcnow())
     if not rows:
         return 0
     with store.begin() as conn:
         _write(
             conn,
-            project,
             policy,
             rows,
             source=checked_source,

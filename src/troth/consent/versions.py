@@ -24,10 +24,10 @@ from sqlalchemy import Connection, Row, exists, func, literal, select, true, uni
 
 from troth import ledger
 from troth.consent import tables as t
-from troth.consent.events import aware, bump, upsert, utcnow
+from troth.consent.events import VERSION, aware, bump, upsert, utcnow
 from troth.consent.purposes import Decision
 from troth.consent.subject import parse_subject
-from troth.errors import TrothError
+from troth.errors import InvalidInput, Problem, TrothError
 from troth.policy import Policy, load_policy
 from troth.policy.diff import Change, ChangeKind, diff
 from troth.project import Project
@@ -219,6 +219,9 @@ def publish_policy(
     from troth.consent.notices import check_addresses, send_notices
 
     policy = load_policy(path)
+    if not VERSION.fullmatch(policy.policy.version):
+        where = Problem(str(path), None, "policy.version", "1 to 64 letters, digits or . _ : -")
+        raise InvalidInput([where])
     addresses = check_addresses(recipients) if recipients is not None else None
     when = now or utcnow()
     with store.begin() as conn:
