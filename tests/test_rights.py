@@ -108,7 +108,9 @@ class App:
     url: str
 
 
-def make_app(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
+def make_app(
+    tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch, *, keep_store_url: bool = False
+) -> Iterator[App]:
     root = tmp_path / "project"
     root.mkdir()
     shutil.copy(EXAMPLES / "datamap.yaml", root / "datamap.yaml")
@@ -117,7 +119,8 @@ def make_app(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Itera
     generate(url, users=USERS, blobs_dir=blobs, seed=11)
     monkeypatch.setenv("REFAPP_DB_URL", url)
     monkeypatch.setenv("REFAPP_BLOBS", str(blobs))
-    monkeypatch.delenv("TROTH_STORE_URL", raising=False)
+    if not keep_store_url:
+        monkeypatch.delenv("TROTH_STORE_URL", raising=False)
     project = open_project(root)
     store = open_store(project.store_url)
     engine = create_engine(url)
@@ -186,6 +189,8 @@ def pick_subject(app: App) -> dict[str, Any]:
     before = dump(app.engine)
     best: tuple[int, dict[str, Any]] | None = None
     for uid, user in before["users"].items():
+        if user["status"] != "active":
+            continue
         phone = phone_of(user["phone"])
         in_books = [
             k
@@ -601,3 +606,40 @@ def test_cli_round_trip(sqlite_app: App, tmp_path: Path, monkeypatch: pytest.Mon
         ["request", "create", "erasure", "--email", "a@b.example", "--user-id", "2", "-p", root],
     )
     assert both.exit_code != 0
+
+
+@pytest.fixture
+def app_with_pg_store(
+    tmp_path: Path, sqlite_url: str, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[App]:
+    """The reference app in SQLite, the engine store in PostgreSQL (troth at scale)."""
+    monkeypatch.setenv("TROTH_STORE_URL", pg_url)
+    yield from make_app(tmp_path, sqlite_url, monkeypatch, keep_store_url=True)
+
+
+def test_engine_store_on_postgresql(app_with_pg_store: App) -> None:
+    app = app_with_pg_store
+    assert app.store.dialect == "postgresql"
+    subject = pick_subject(app)
+    done = erase_and_check(app, subject, lambda r: rights.run_request(app.project, app.store, r.id))
+    assert done.status == "completed"
+
+
+@pytest.mark.slow
+def test_two_workers_share_the_queue(sqlite_app: App) -> None:
+    """Two processes run the queue at once: every request runs exactly once."""
+    before = dump(sqlite_app.engine)
+    emails = [u["email"] for u in before["users"].values() if u["status"] == "active"][:8]
+    ids = {start(sqlite_app, "erasure", "email", e).id for e in emails}
+    env = {**os.environ, "REFAPP_DB_URL": sqlite_app.url, "REFAPP_BLOBS": str(sqlite_app.blobs)}
+    command = [sys.executable, "-m", "troth.cli", "request", "run", "--all"]
+    command += ["-p", str(sqlite_app.project.root)]
+    workers = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) for _ in "ab"]
+    outputs = [w.communicate(timeout=300)[0] for w in workers]
+    assert all(w.returncode == 0 for w in workers)
+    ran = [line.split()[0] for out in outputs for line in out.splitlines()]
+    assert sorted(ran) == sorted(ids)
+    for request_id in ids:
+        assert rights.get_request(sqlite_app.store, request_id).status == "completed"
+        kinds = [e.kind for e in ledger.entries(sqlite_app.store, ref=request_id)]
+        assert kinds.count("request.started") == 1 and kinds.count("request.completed") == 1
