@@ -277,3 +277,20 @@ def test_withdrawal_is_handed_to_the_rights_engine(tmp_path: Path, sqlite_url: s
         kept = conn.execute(select(t.erasure_queue.c.identity_value)).scalars().all()
     assert kept == [None]  # the raw identity is gone once the rights engine has it
     store.dispose()
+
+
+def test_a_policy_that_announces_changes_on_its_website_emails_only_for_reconsent(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    base = load_policy(EXAMPLES / "justori.yaml")
+    assert [c.value for c in base.changes.notify] == ["website"]
+    project, store = make_project(tmp_path / "p", sqlite_url)
+    make_app_db(project.root)
+    write(project.policy_path, variant(base, "1", widened=False, new=False))
+    publish_policy(project, store, project.policy_path)
+    record_consent(project, store, "user_id:2", WIDENED, "granted", source="app")
+    write(project.policy_path, variant(base, "2", widened=True, new=False))
+    result = publish_policy(project, store, project.policy_path)
+    assert result.version.material
+    assert [m.to for m in list_outbox(project)] == ["bob@example.com"]
+    store.dispose()

@@ -1,9 +1,10 @@
 """Change notices for a published policy version, to people reached by e-mail.
 
-Who: everyone reachable for a material change; otherwise only the subjects that must
-re-consent. Where the addresses come from: an explicit list, or the project's data map
-(every table with an `email` identity), read with one streamed SELECT per table; each
-row's identities are turned into subject refs in memory and matched against the set of
+Who: everyone reachable for a material change (when the policy announces changes by
+e-mail, or does not say how); otherwise only the subjects that must re-consent.
+Where the addresses come from: an explicit list, or the project's data map (every table
+with an `email` identity), read with one streamed SELECT per table; each row's
+identities are turned into subject refs in memory and matched against the set of
 subjects that need a notice. No address is logged or stored by troth.
 """
 
@@ -20,6 +21,7 @@ from troth.consent.versions import Publication, mark_notices_done
 from troth.errors import InvalidInput, Problem
 from troth.outbox import Outbox, message_key
 from troth.policy import Policy
+from troth.policy.model import Channel
 from troth.project import Project
 from troth.store import Store
 
@@ -137,13 +139,20 @@ def notice_text(publication: Publication, reconsent: list[str]) -> tuple[str, st
     return f"{org}: our privacy policy has changed (version {version.version})", "\n".join(lines)
 
 
+def by_email(policy: Policy) -> bool:
+    """Does the policy announce changes by e-mail? Unstated (`notify: []`) counts as yes;
+    asking for consent again always goes by e-mail."""
+    return not policy.changes.notify or Channel.email in policy.changes.notify
+
+
 def send_notices(
     project: Project, store: Store, publication: Publication, recipients: list[str] | None
 ) -> None:
     """Put one notice per person in the outbox, then mark the version's notices done."""
     version = publication.version
     pending = _pending(store, version.version)
-    if not version.material and not pending:
+    everyone = version.material and by_email(publication.policy)
+    if not everyone and not pending:
         mark_notices_done(store, version.id)
         return
     people = (
@@ -155,7 +164,7 @@ def send_notices(
     with Outbox(project) as box:
         for email, refs in _by_address(people).items():
             affected = refs & pending.keys()
-            if not (version.material or affected):
+            if not (everyone or affected):
                 continue
             purposes = sorted({p for ref in affected for p in pending[ref]})
             subject, body = notice_text(publication, purposes)
