@@ -307,3 +307,18 @@ def test_drp_bad_input(server: Server, change: dict[str, Any]) -> None:
 def test_drp_needs_an_agent_key(server: Server) -> None:
     body = drp_body("someone@example.com")
     assert server.client.post("/v1/data-rights-request", json=body).status_code == 401
+
+
+def test_consent_check_fast_path_agrees_with_the_route(server: Server) -> None:
+    read, write = server.key("consent:read"), server.key("consent:write")
+    body = {"subject": "user_id:8", "choices": {"marketing.communications.email": True}}
+    server.client.post("/api/consent", json=body, headers=write)
+    server.client.app.state.ctx.sdk()._next_check = 0  # type: ignore[attr-defined]
+    path = "/api/consent/check?subject=user_id:{}&purpose=marketing.communications.email"
+    fast = [server.client.get(path.format(n), headers=read) for n in (8, 9)]
+    assert [r.json() for r in fast] == [{"allowed": True}, {"allowed": False}]
+    assert all(r.headers["x-frame-options"] == "DENY" for r in fast)
+    repeated = server.client.get(path.format(8) + "&subject=user_id:9", headers=read)
+    assert repeated.json() == {"allowed": False}  # not fast-pathed: the route takes the last
+    wrong_scope = server.client.get(path.format(8), headers=write)
+    assert wrong_scope.status_code == 403

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from troth.project import Project
 from troth.server import admin, api, center, drp
 from troth.server.context import HERE, Context
+from troth.server.fastpath import ConsentCheck
 from troth.server.web import install_error_handlers, redirect
 from troth.store import Store, open_store
 
@@ -57,9 +58,8 @@ def create_app(project: Project, store: Store | None = None) -> FastAPI:
         summary="Keep the promises your privacy policy makes.",
         version="0.1.0",
     )
-    app.state.ctx = Context(
-        project, store or open_store(project.store_url), secure_cookies(project)
-    )
+    ctx = Context(project, store or open_store(project.store_url), secure_cookies(project))
+    app.state.ctx = ctx
     install_error_handlers(app)
 
     async def login_required(_request: Request, _exc: Exception) -> Response:
@@ -67,7 +67,8 @@ def create_app(project: Project, store: Store | None = None) -> FastAPI:
 
     app.add_exception_handler(admin.LoginRequired, login_required)
 
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(ConsentCheck, ctx=ctx)
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so it covers the fast path
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (api, drp, center, admin):
         app.include_router(module.router)
