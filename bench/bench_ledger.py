@@ -20,7 +20,7 @@ from troth.ledger import Event, record_many, verify
 from troth.ledger.log import INSERT
 from troth.ledger.screen import canonical_data
 from troth.ledger.tables import driver_sql
-from troth.ledger.verify import CHUNK, FIRST_ROWS, ROWS_AFTER
+from troth.ledger.verify import BEFORE_ANY, CHUNK, ROWS_AFTER
 from troth.store import Store, open_store
 
 BATCH = 1000
@@ -72,7 +72,7 @@ def read_only(store: Store) -> float:
     start = time.perf_counter()
     with store.connect() as conn:
         cursor = conn.connection.dbapi_connection.cursor()
-        cursor.execute(driver_sql(conn, FIRST_ROWS), (CHUNK,))
+        cursor.execute(driver_sql(conn, ROWS_AFTER), (BEFORE_ANY, CHUNK))
         rows = cursor.fetchall()
         while rows:
             cursor.execute(driver_sql(conn, ROWS_AFTER), (rows[-1][0], CHUNK))

@@ -242,6 +242,14 @@ def test_truncated_everything(store: Store, project: Project, cover_up: bool) ->
     expect(store, project, 1, "truncated")
 
 
+def test_bytes_that_are_not_text(sqlite_url: str, project: Project) -> None:
+    store = open_store(sqlite_url)
+    fill(store)
+    sql(store, "UPDATE ledger_entries SET actor = CAST(X'FF' AS TEXT) WHERE seq = 6")
+    expect(store, project, 6, "edited")
+    store.dispose()
+
+
 def test_forged_checkpoint(store: Store, project: Project) -> None:
     fill(store)
     h = row(store, 6)["hash"]

@@ -9,6 +9,7 @@ entries are read in chunks by sequence number, one short transaction per chunk.
 from __future__ import annotations
 
 import math
+import sqlite3
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -26,7 +27,7 @@ Reason = Literal["edited", "deleted", "inserted", "reordered", "truncated", "bad
 CHUNK = 20_000
 WINDOW = 32  # how far from its place a moved entry is looked for when explaining a break
 SELECT = "SELECT seq, at, kind, actor, subject, ref, data, prev_hash, hash FROM ledger_entries"
-FIRST_ROWS = SELECT + " ORDER BY seq LIMIT ?"
+BEFORE_ANY = -(2**63)  # the smallest 64-bit integer: forged rows at 0 or below are read too
 ROWS_AFTER = SELECT + " WHERE seq > ? ORDER BY seq LIMIT ?"
 
 
@@ -163,13 +164,32 @@ class _Scan:
         self.last_hash = tables.GENESIS_HASH
 
     def run(self, chunk: int) -> _Failure | None:
-        rows = self._fetch(FIRST_ROWS, chunk)
-        while rows:
+        size = chunk
+        while True:
+            try:
+                rows = self._fetch(ROWS_AFTER, self._after, size)
+            except sqlite3.OperationalError as exc:
+                if "decode" not in str(exc):  # the message quotes the bad text: never shown
+                    raise
+                if size == 1:
+                    return self._undecodable()
+                size = 1  # find the entry: go on one row at a time
+                continue
+            if not rows:
+                return None
             broken = self._check(rows)
             if broken:
                 return broken
-            rows = self._fetch(ROWS_AFTER, self.last_seq, chunk)
-        return None
+
+    @property
+    def _after(self) -> int:
+        """Where the next read starts: after the last good entry, or before any at all."""
+        return self.last_seq if self.checked else BEFORE_ANY
+
+    def _undecodable(self) -> _Failure:
+        seq = self._fetch("SELECT MIN(seq) FROM ledger_entries WHERE seq > ?", self._after)
+        bad = int(seq[0][0])
+        return _Failure(bad, "edited", f"entry {bad} holds bytes that are not UTF-8 text")
 
     def _fetch(self, statement: str, *params: int) -> list[tuple[Any, ...]]:
         """Rows as plain tuples, straight from the driver: over millions of rows SQLAlchemy's
