@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from troth import ledger, rights
 from troth.cli import app
-from troth.consent import current_consent
+from troth.consent import current_consent, record_consent
 from troth.datamap import dispose_engines
 from troth.errors import InvalidInput, TrothError
 from troth.project import Project, open_project
@@ -55,6 +55,11 @@ purposes:
     legal_basis: consent
     consent: opt_out
     sale_or_share: true
+  - key: personalization
+    name: Recommendations from age and gender
+    categories: [user.demographic]
+    legal_basis: consent
+    consent: opt_in
   - key: bookkeeping
     name: Bookkeeping
     categories: [user.behavior.purchase_history, user.financial]
@@ -489,6 +494,28 @@ def test_recorded_requests_write_consent(sqlite_app: App) -> None:
     state = current_consent(app.project, app.store, "user_id:3")
     assert not state["marketing"].allowed and not state["advertising"].allowed
     assert {withdraw.id, opt_out.id, restrict.id} == {r.id for r in done.values()}
+
+
+def test_withdrawal_erases_data_kept_only_on_that_consent(refapp: App) -> None:
+    subject = pick_subject(refapp)
+    uid = subject["id"]
+    record_consent(
+        refapp.project, refapp.store, f"user_id:{uid}", "personalization", "granted", source="app"
+    )
+    before = dump(refapp.engine)
+    request = start(refapp, "withdraw_consent", "user_id", str(uid), purpose="personalization")
+    done = rights.run_request(refapp.project, refapp.store, request.id)
+    assert done.result["categories_erased"] == ["user.demographic"]
+    assert done.result["tables"] == {"app.users": 1}
+    after = dump(refapp.engine)
+    user = after["users"].pop((uid,))
+    assert user["date_of_birth"] is None and user["gender"] is None
+    assert user["email"] == subject["email"] and user["display_name"] == subject["display_name"]
+    del before["users"][(uid,)]
+    assert after == before
+    assert not current_consent(refapp.project, refapp.store, f"user_id:{uid}")[
+        "personalization"
+    ].allowed
 
 
 def test_lifecycle_and_deadlines(sqlite_app: App) -> None:

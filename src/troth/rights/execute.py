@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,14 +72,22 @@ def remove(conn: Connection, ctx: Context, key: str, keys: Sequence[Key], counte
 
 
 def tombstone(
-    conn: Connection, ctx: Context, key: str, keys: Sequence[Key], counter: Counter
+    conn: Connection,
+    ctx: Context,
+    key: str,
+    keys: Sequence[Key],
+    counter: Counter,
+    only: Collection[str] | None = None,
 ) -> int:
-    """Each column's erase action on the rows `keys`; hashed columns get keyed pseudonyms."""
+    """Each column's erase action (of the columns `only`, if given) on the rows `keys`;
+    hashed columns get keyed pseudonyms."""
     spec = ctx.datamap.tables[key]
     table = reflect(conn.engine, ctx.datamap, key)
     fixed: dict[str, Any] = {}
     hashed = []
     for name, column in spec.columns.items():
+        if only is not None and name not in only:
+            continue
         if column.erase == ColumnErase.null:
             fixed[name] = None
         elif column.erase == ColumnErase.mask:
@@ -106,6 +114,31 @@ def tombstone(
         done += conn.execute(update(table).where(where).values(values)).rowcount
         counter.step()
     return done
+
+
+def erase_categories(
+    conn: Connection, ctx: Context, found: Mapping[str, Found], categories: Collection[str]
+) -> dict[str, int]:
+    """Apply the erase action of every column holding only `categories` (data kept on a
+    basis that was withdrawn) to the subject's own rows; rows and other columns stay."""
+    counter = Counter()
+    counts: dict[str, int] = {}
+    for key, part in found.items():
+        columns = [
+            name
+            for name, column in part.spec.columns.items()
+            if column.categories
+            and column.erase != ColumnErase.keep
+            and all(under(c, categories) for c in column.categories)
+        ]
+        owned = [tuple(r.values[c] for c in part.spec.primary_key) for r in part.owned()]
+        if columns and owned:
+            counts[key] = tombstone(conn, ctx, key, owned, counter, only=columns)
+    return counts
+
+
+def under(category: str, parents: Collection[str]) -> bool:
+    return any(category == p or category.startswith(p + ".") for p in parents)
 
 
 def delete_blobs(ctx: Context, store: str, paths: Sequence[str]) -> int:

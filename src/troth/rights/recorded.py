@@ -1,14 +1,23 @@
 """Restriction, objection, consent withdrawal and opt-out of sale/sharing: recorded,
-with the consent decisions they imply written to the consent ledger."""
+with the consent decisions they imply written to the consent ledger.
+
+Withdrawal has an effect on the data too: the categories that only the withdrawn
+purposes covered (no purpose still allowed for the subject needs them) are erased
+from the subject's rows, column by column, per the data map's erase actions."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from troth.consent.events import record_consent
+from troth.consent.erasure import only_under
+from troth.consent.events import current_consent, record_consent
+from troth.datamap import sql_engine
+from troth.errors import TrothError
 from troth.policy.model import ConsentMode, LegalBasis, Policy
 from troth.rights.context import Context
+from troth.rights.execute import erase_categories
 from troth.rights.lifecycle import Request
+from troth.rights.reach import resolve
 from troth.store import Store
 
 EFFECTS = {
@@ -50,4 +59,31 @@ def record_effects(ctx: Context, store: Store, request: Request) -> dict[str, An
                 evidence={"request_id": request.id},
             )
             recorded.append(key)
-    return {"effect": EFFECTS[request.kind], "purposes": purposes, "consent_recorded": recorded}
+    result = {"effect": EFFECTS[request.kind], "purposes": purposes, "consent_recorded": recorded}
+    if request.kind == "withdraw_consent":
+        result.update(erase_withdrawn(ctx, store, request, purposes))
+    return result
+
+
+def erase_withdrawn(
+    ctx: Context, store: Store, request: Request, purposes: list[str]
+) -> dict[str, Any]:
+    """Erase the data kept only for the withdrawn purposes; one transaction per store."""
+    assert request.identity_value is not None
+    subject = f"{request.identity_kind}:{request.identity_value}"
+    try:
+        states = current_consent(ctx.project, store, subject)
+    except TrothError:  # an identity the consent ledger does not name: nothing allowed
+        states = {}
+    allowed = {key for key, state in states.items() if state.allowed}
+    allowed |= {p.key for p in ctx.policy.purposes if p.consent == ConsentMode.none}
+    categories = sorted({c for key in purposes for c in only_under(ctx.policy, key, allowed)})
+    rows: dict[str, int] = {}
+    if categories:
+        for name in ctx.datamap.sql_stores():
+            with sql_engine(ctx.project, ctx.datamap, name).begin() as conn:
+                found = resolve(
+                    ctx.datamap, {name: conn}, request.identity_kind, request.identity_value
+                )
+                rows.update(erase_categories(conn, ctx, found, categories))
+    return {"categories_erased": categories, "rows": sum(rows.values()), "tables": rows}
