@@ -284,6 +284,19 @@ def test_user_count_is_checked(sqlite_url: str) -> None:
         generate(sqlite_url, users=0)
 
 
+def test_a_single_user_app(sqlite_url: str) -> None:
+    stats = generate(sqlite_url, users=1, as_of=AS_OF)
+    assert stats.rows["users"] == 1
+    assert stats.rows["follows"] == stats.rows["messages"] == stats.rows["gifts"] == 0
+
+
+def test_blob_folder_must_be_a_folder(sqlite_url: str, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(TrothError, match="not a folder"):
+        generate(sqlite_url, users=3, blobs_dir=tmp_path / "file")
+    assert rows(sqlite_url, "SELECT name FROM sqlite_master") == []
+
+
 def test_cli_generates_and_reports(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'app.db'}"
     runner = CliRunner()

@@ -80,6 +80,8 @@ class BlobWriter:
         self.root = root
         self.count = 0
         self.staging: Path | None = None
+        if root.exists() and not root.is_dir():
+            raise TrothError("the blob folder is a file, not a folder")
         taken = [d for d in media.BLOB_DIRS if (root / d).exists() and any((root / d).iterdir())]
         if taken and not replace:
             raise TrothError(
