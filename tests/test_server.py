@@ -283,7 +283,7 @@ def test_drp_discovery_exercise_and_status(server: Server) -> None:
     assert again.json()["request_id"] == status["request_id"]
     other = server.key("requests:write")
     stranger = server.client.get(f"/v1/data-rights-request/{status['request_id']}", headers=other)
-    assert stranger.status_code == 404
+    assert stranger.status_code == 403
 
 
 @pytest.mark.parametrize(

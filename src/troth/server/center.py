@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from troth import consent, outbox
+from troth import consent, ledger, outbox
 from troth.consent.subject import InvalidSubject, normalize
 from troth.datamap import DataMap
 from troth.policy import Policy, taxonomy
@@ -95,6 +95,8 @@ async def signin_check(request: Request, ctx: Ctx) -> Response:
     if not (code.isdigit() and len(code) == 6 and check_code(ctx.project, ctx.store, email, code)):
         message = "That code is wrong or has expired. Check the e-mail or ask for a new code."
         return page(ctx, request, "code.html", 401, email=email, error=message)
+    with ctx.store.begin() as conn:
+        ledger.record(conn, "subject.signin", subject=owner_of(ctx, email))
     response = redirect("/me")
     start_cookie(
         ctx, request, response, "subject", start_session(ctx.store, "subject", email=email)

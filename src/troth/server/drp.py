@@ -116,4 +116,8 @@ def exercise(
 def status(
     request_id: str, ctx: Ctx, key: ApiKey = Depends(api_key("requests:write"))
 ) -> StatusOut:
-    return status_out(requests.owned(ctx, request_id, key.owner))
+    """The request's status; 403 when another agent manages it (DRP 2.02.1)."""
+    found = requests.any_request(ctx, request_id)
+    if requests.owner_of(ctx, request_id) != key.owner:
+        raise HTTPException(403, "another agent manages this request")
+    return status_out(found)

@@ -55,15 +55,18 @@ def create(
     return request
 
 
-def owned(ctx: Context, request_id: str, owner: str) -> Request:
-    """The request `request_id` if `owner` made it; 404 otherwise (no hint it exists)."""
+def owner_of(ctx: Context, request_id: str) -> str | None:
     if len(request_id) > 64:
-        raise HTTPException(404, "no such request")
+        return None
     with ctx.store.connect() as conn:
-        found = conn.execute(
+        return conn.execute(
             select(tables.owners.c.owner).where(tables.owners.c.request_id == request_id)
         ).scalar_one_or_none()
-    if found != owner:
+
+
+def owned(ctx: Context, request_id: str, owner: str) -> Request:
+    """The request `request_id` if `owner` made it; 404 otherwise (no hint it exists)."""
+    if owner_of(ctx, request_id) != owner:
         raise HTTPException(404, "no such request")
     return any_request(ctx, request_id)
 
