@@ -107,6 +107,10 @@ def test_verify_names_the_first_bad_entry(
     code, _, err = troth(project, capsys, "verify")
     assert code == 1
     assert named in err
+    code, out, _ = troth(project, capsys, "verify", "--json")
+    found = json.loads(out)
+    assert (code, found["ok"]) == (1, False)
+    assert named == f"at entry {found['first_bad_seq']} ({found['reason']})"
 
 
 def test_checkpoint_command(

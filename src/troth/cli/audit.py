@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import getpass
 import json
@@ -107,16 +108,24 @@ def _as_dict(entry: ledger.Entry) -> dict[str, object]:
 
 
 @group.command()
-def verify(project: ProjectOption = None) -> None:
+def verify(
+    as_json: Annotated[bool, typer.Option("--json", help="The result as one JSON object.")] = False,
+    project: ProjectOption = None,
+) -> None:
     """Check the whole ledger; exit 1 naming the first bad entry when it was tampered with."""
     with _opened(project) as (proj, store):
         result = ledger.verify(store, proj)
-    for line in result.notes:
-        err_console.print(f"note: {line}", highlight=False, soft_wrap=True)
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(result)))
+    else:
+        for line in result.notes:
+            err_console.print(f"note: {line}", highlight=False, soft_wrap=True)
+        if result.ok:
+            console.print(str(result), highlight=False, soft_wrap=True)
+        else:
+            err_console.print(str(result), style="bold red", highlight=False, soft_wrap=True)
     if not result.ok:
-        err_console.print(str(result), style="bold red", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
-    console.print(str(result), highlight=False, soft_wrap=True)
 
 
 @group.command()
