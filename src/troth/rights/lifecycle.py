@@ -286,6 +286,7 @@ def deny_request(
         actor=actor,
         reason=reason,
         identity_value=None,
+        fields={},
     )
 
 
@@ -401,16 +402,16 @@ def finish(
     *,
     actor: str,
 ) -> Request:
-    """Completed, with the last steps marked done; an erasure forgets the raw identity."""
+    """Completed, with the last steps marked done. The raw identity and the corrected
+    values are forgotten: the engine store keeps only the subject reference."""
     values: dict[str, Any] = {
         "status": "completed",
         "result": dict(outcome.result),
         "updated_at": utcnow(),
         "lease_until": None,
+        "identity_value": None,
+        "fields": dict.fromkeys(request.fields, ""),
     }
-    if request.kind == "erasure":
-        values["identity_value"] = None
-        values["fields"] = {}
     with store.begin() as conn:
         conn.execute(update(t.requests).where(t.requests.c.id == request.id).values(values))
         events = mark_steps(conn, request, outcome.steps, actor)

@@ -13,7 +13,7 @@ requests = Table(
     Column("kind", String(32), nullable=False),
     Column("status", String(16), nullable=False),
     Column("identity_kind", String(63), nullable=False),
-    Column("identity_value", String(254)),  # cleared once an erasure completes
+    Column("identity_value", String(254)),  # cleared once the request completes or is denied
     Column("subject", String(64), nullable=False),
     Column("fields", JSON),
     Column("purpose", String(200)),

@@ -30,7 +30,7 @@ def plan_request(project: Project, store: Store, request_id: str) -> Plan:
     request = get_request(store, request_id)
     plan = Plan(request.id, request.kind)
     if request.identity_value is None:
-        plan.notes.append(f"the request is {request.status} and no longer holds its identity")
+        plan.notes.append(f"the request is {request.status}; see its result")
         return plan
     if request.kind in RECORDED:
         plan.notes.extend(f"record for purpose {p}" for p in affected(ctx.policy, request))
