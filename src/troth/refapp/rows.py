@@ -503,29 +503,35 @@ def contact_chunk(world: World, uids: range) -> Chunk:
 
 
 def visits_chunk(world: World, uids: range) -> Chunk:
-    """Web visits: users' cookies (before login without user_id) and anonymous cookies."""
+    """Web visits: users' browsers (before login without user_id) and anonymous ones.
+    A browser keeps its cookie, address and user agent from visit to visit."""
     rng = world.rng("visits", uids.start)
     r, bits = rng.random, rng.getrandbits
     agents, span = world.pools.user_agents, world.clock.span
     days, times = world.clock.days, world.clock.times
     created, active = world.people.created, world.people.active
-    visitors: list[tuple[str, int | None, int]] = []  # cookie, user, second
+    refs = len(REFERRERS)
+    rows: list[Row] = []
+
+    def browser() -> tuple[str, str, str]:
+        return f"{bits(128):032x}", _ip(rng), agents[int(r() * len(agents))]
+
     for uid in uids:
         start = created[uid]
         width = active[uid] - start + 1
-        cookies = [f"{bits(128):032x}" for _ in range(1 + (r() < 0.3))]
-        for _ in range(int(r() * 17)):
-            cookie = cookies[int(r() * len(cookies))]
-            visitors.append((cookie, uid if r() < 0.9 else None, start + int(r() * width)))
-    wanted = len(visitors) + 2 * len(uids)
-    while len(visitors) < wanted:  # anonymous visitors, about two per user
-        cookie = f"{bits(128):032x}"
-        for _ in range(1 + int(r() * 4)):
-            visitors.append((cookie, None, span - YEAR + int(r() * YEAR)))
-    rows: list[Row] = []
-    ids = world.ids("web_visits", len(visitors))
-    for vid, (cookie, user, x) in zip(ids, visitors, strict=True):
-        agent = agents[int(r() * len(agents))]
-        referrer = REFERRERS[int(r() * len(REFERRERS))]
-        rows.append((vid, cookie, user, _ip(rng), agent, referrer, days[x // DAY] + times[x % DAY]))
+        browsers = [browser() for _ in range(1 + (r() < 0.3))]
+        for vid in world.ids("web_visits", int(r() * 17)):
+            cookie, ip, agent = browsers[int(r() * len(browsers))]
+            x = start + int(r() * width)
+            who = uid if r() < 0.9 else None
+            when = days[x // DAY] + times[x % DAY]
+            rows.append((vid, cookie, who, ip, agent, REFERRERS[int(r() * refs)], when))
+    anonymous = 0
+    while anonymous < 2 * len(uids):  # about two visits per user from people with no account
+        cookie, ip, agent = browser()
+        for vid in world.ids("web_visits", 1 + int(r() * 4)):
+            x = span - YEAR + int(r() * YEAR)
+            when = days[x // DAY] + times[x % DAY]
+            rows.append((vid, cookie, None, ip, agent, REFERRERS[int(r() * refs)], when))
+            anonymous += 1
     return {"web_visits": rows}
