@@ -32,15 +32,6 @@ class Plan:
     blobs: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "request_id": self.request_id,
-            "kind": self.kind,
-            "steps": [s.__dict__ for s in self.steps],
-            "blobs": self.blobs,
-            "notes": self.notes,
-        }
-
 
 @dataclass
 class Erasure:
