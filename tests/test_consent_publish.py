@@ -272,10 +272,16 @@ def test_withdrawal_is_handed_to_the_rights_engine(tmp_path: Path, sqlite_url: s
     (queued,) = erasure_queue(store, project.subject_ref("user_id", "2"))
     assert queued.request_id is not None
     request = rights.get_request(store, queued.request_id)
-    assert (request.kind, request.purpose) == ("withdraw_consent", WIDENED)
+    assert (request.kind, request.purpose, request.status) == (
+        "withdraw_consent",
+        WIDENED,
+        "verified",
+    )
     with store.connect() as conn:
         kept = conn.execute(select(t.erasure_queue.c.identity_value)).scalars().all()
     assert kept == [None]  # the raw identity is gone once the rights engine has it
+    (ran,) = rights.run_queue(project, store)
+    assert (ran.id, ran.status) == (request.id, "completed")
     store.dispose()
 
 

@@ -150,7 +150,7 @@ def hand_off_erasures(project: Project, store: Store) -> int:
         ids = list(conn.execute(pending).scalars())
     if not ids:
         return 0
-    from troth.rights import create_request  # the rights engine loads only when needed
+    from troth.rights import create_request, verify_request  # loaded only when needed
 
     done = 0
     for queue_id in ids:
@@ -167,11 +167,11 @@ def hand_off_erasures(project: Project, store: Store) -> int:
             logger.warning("consent erasure %s not handed to rights: %s", queue_id, exc)
             continue
         with store.begin() as conn:
-            conn.execute(
-                update(q)
-                .where(q.c.id == queue_id)
-                .values(request_id=request.id, identity_value=None)
-            )
+            handed = {"request_id": request.id, "identity_value": None}
+            conn.execute(update(q).where(q.c.id == queue_id).values(**handed))
+        # The decision was recorded by the app, the banner or staff, so there is no
+        # one-time code to wait for: the request goes straight to the rights queue.
+        verify_request(project, store, request.id, actor="consent")
         done += 1
     return done
 
