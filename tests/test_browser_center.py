@@ -132,6 +132,10 @@ def test_subject_signs_in_downloads_and_deletes(live: Live, page: Page, tmp_path
     page.goto(live.url + "/")
     expect(page.get_by_role("heading", name="Your privacy, your choices")).to_be_visible()
     shot(page, "center-notice")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "center-notice-phone")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+    page.set_viewport_size({"width": 1200, "height": 900})
     page.get_by_role("link", name="Sign in with e-mail").click()
     page.get_by_label("E-mail address").fill(email)
     page.get_by_role("button", name="Send me a code").click()
