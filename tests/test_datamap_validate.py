@@ -11,8 +11,10 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine
 
 from troth.datamap import dispose_engines, load_datamap
 from troth.datamap.validate import validate
+from troth.policy import load_policy
 from troth.policy.model import Policy
 from troth.project import open_project
+from troth.refapp import generate
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "refapp"
 SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "reference-app" / "schema.sql"
@@ -206,3 +208,18 @@ def test_suggested_create_index_runs_and_silences_the_warning(
     engine.dispose()
     dispose_engines()
     assert validate(project, load_datamap(project)) == []
+
+
+def test_reference_project_is_consistent_on_every_engine(
+    tmp_path: Path, any_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reference datamap.yaml against the reference troth.yaml and a generated app."""
+    generate(any_db_url, users=10, seed=2)
+    monkeypatch.setenv("REFAPP_DB_URL", any_db_url)
+    monkeypatch.setenv("REFAPP_BLOBS", str(tmp_path))
+    project = open_project(EXAMPLE)
+    findings = validate(project, load_datamap(project), load_policy(project.policy_path))
+    dispose_engines()
+    assert [f"{f.severity} {f.path}" for f in findings] == [
+        "warning tables.app.users.identities.phone"  # the shared schema has no index on it
+    ]
