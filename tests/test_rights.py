@@ -361,11 +361,11 @@ def test_access_export(refapp: App) -> None:
     assert done.result["tables"]["app.users"] == 1 and done.identity_value is None
 
 
-def test_portability_is_what_the_subject_provided(sqlite_app: App) -> None:
-    subject = pick_subject(sqlite_app)
-    request = start(sqlite_app, "portability", "user_id", str(subject["id"]))
-    done = rights.run_request(sqlite_app.project, sqlite_app.store, request.id)
-    with zipfile.ZipFile(rights.export_path(sqlite_app.project, done.id)) as zf:
+def test_portability_is_what_the_subject_provided(refapp: App) -> None:
+    subject = pick_subject(refapp)
+    request = start(refapp, "portability", "user_id", str(subject["id"]))
+    done = rights.run_request(refapp.project, refapp.store, request.id)
+    with zipfile.ZipFile(rights.export_path(refapp.project, done.id)) as zf:
         users = json.loads(zf.read("data/app/users.json"))
         visits = json.loads(zf.read("data/app/web_visits.json"))
         assert "summary.html" not in zf.namelist()
