@@ -133,6 +133,10 @@ def test_security_headers_and_notice(server: Server) -> None:
     assert home.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in home.headers["content-security-policy"]
     assert server.client.get("/static/troth.css").status_code == 200
+    docs = server.client.get("/docs")
+    assert docs.status_code == 200 and "content-security-policy" not in docs.headers
+    assert docs.headers["x-frame-options"] == "DENY"
+    assert "/api/consent/check" in server.client.get("/openapi.json").json()["paths"]
 
 
 # --- the subject's own data ----------------------------------------------------------

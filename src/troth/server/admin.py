@@ -92,7 +92,7 @@ def queue(request: Request, ctx: Ctx, user: StaffUser) -> HTMLResponse:
         "admin/queue.html",
         user=user,
         rows=rows,
-        verify=ledger.verify(ctx.store, ctx.project),
+        verify=ctx.ledger_status(),
         counts=consent_counts(ctx),
     )
 

@@ -25,6 +25,10 @@ SECURITY_HEADERS = {
     ),
 }
 
+# FastAPI's interactive API docs load Swagger UI / ReDoc from a CDN: no CSP there.
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+DOCS_HEADERS = {k: v for k, v in SECURITY_HEADERS.items() if k != "content-security-policy"}
+
 
 class SecurityHeaders:
     """Adds SECURITY_HEADERS to every response (plain ASGI: no per-request task overhead)."""
@@ -37,9 +41,11 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        headers = DOCS_HEADERS if scope["path"] in DOCS_PATHS else SECURITY_HEADERS
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).update(SECURITY_HEADERS)
+                MutableHeaders(scope=message).update(headers)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from troth.datamap import DataMap, load_datamap
+from troth.ledger import VerifyResult, verify
 from troth.policy import Policy, load_policy
 from troth.policy.render import render_html_fragment
 from troth.project import Project
@@ -23,6 +24,7 @@ from troth.store import Store
 
 HERE = Path(__file__).parent
 SUMMARY_SECONDS = 60.0
+VERIFY_SECONDS = 60.0
 T = TypeVar("T")
 
 
@@ -52,6 +54,7 @@ class Context:
     _datamap: FileCache[DataMap] = field(init=False)
     _sdk: Troth | None = field(init=False, default=None)
     _notice: tuple[Policy, str] | None = field(init=False, default=None)
+    _verified: tuple[float, VerifyResult] | None = field(init=False, default=None)
     _summaries: dict[str, tuple[float, SubjectSummary]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -94,6 +97,12 @@ class Context:
 
     def forget_summary(self, email: str) -> None:
         self._summaries.pop(email, None)
+
+    def ledger_status(self) -> VerifyResult:
+        """The audit ledger's verification, at most a minute old (it reads every entry)."""
+        if self._verified is None or self._verified[0] < time.monotonic():
+            self._verified = (time.monotonic() + VERIFY_SECONDS, verify(self.store, self.project))
+        return self._verified[1]
 
     def sdk(self) -> Troth:
         """The in-process consent engine with its cache (the consent check's fast path)."""
