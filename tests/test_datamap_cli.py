@@ -8,10 +8,11 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+import troth.refapp
 from troth.cli import app
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "refapp"
-SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "reference-app" / "schema.sql"
+SCHEMA = Path(troth.refapp.__file__).parent / "schema.sql"
 runner = CliRunner()
 
 

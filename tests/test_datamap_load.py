@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+import troth.refapp
 from troth.datamap import blob_root, load_datamap, sql_engine, store_url
 from troth.errors import InvalidInput, TrothError
 from troth.project import open_project
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "refapp"
-SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "reference-app" / "schema.sql"
+SCHEMA = Path(troth.refapp.__file__).parent / "schema.sql"
 
 
 def write(tmp_path: Path, body: str) -> Path:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine
 
+import troth.refapp
 from troth.datamap import dispose_engines, load_datamap
 from troth.datamap.validate import validate
 from troth.policy import load_policy
@@ -17,7 +18,7 @@ from troth.project import open_project
 from troth.refapp import generate
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "refapp"
-SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "reference-app" / "schema.sql"
+SCHEMA = Path(troth.refapp.__file__).parent / "schema.sql"
 
 DATAMAP = """troth: 1
 stores:
