@@ -17,9 +17,9 @@ from sqlalchemy import Connection, and_, insert, or_, select, update
 
 from troth import ledger
 from troth.consent import tables as t
-from troth.consent.purposes import Decision
+from troth.consent.purposes import Decision, mode_of
 from troth.errors import TrothError
-from troth.policy import Policy
+from troth.policy import ConsentMode, Policy
 from troth.project import Project
 from troth.store import Store
 
@@ -52,28 +52,29 @@ def queue_erasures(
     conn: Connection,
     policy: Policy,
     rows: list[_Row],
-    keys: set[tuple[str, str]],
-    prior: dict[tuple[str, str], str],
+    prior: set[tuple[str, str]],
     *,
     unique: bool,
 ) -> int:
     """Queue an erasure for each (subject, purpose) whose grant `rows` took back and did
-    not give again. `keys` are the pairs a row withdraws or denies, `prior` those of them
-    stored as granted before `rows`; `unique`: no pair occurs twice in `rows`."""
+    not give again. `prior`: the pairs stored as granted that a row refuses; `unique`: no
+    pair occurs twice in `rows`."""
     from troth.consent.events import states_of, utcnow
 
-    last = dict(prior)
+    granted = Decision.granted.value
+    last = dict.fromkeys(prior, granted)
     taken_back: dict[tuple[str, str], _Row] = {}
     if unique:  # one decision per pair: each refusal of a stored grant takes it back
         if prior:
             taken_back = {(r.ref, r.purpose): r for r in rows if (r.ref, r.purpose) in prior}
             last.update((key, row.decision.value) for key, row in taken_back.items())
     else:
+        opt_in = {p.key for p in policy.purposes if mode_of(p) == ConsentMode.opt_in}
         for row in rows:
-            key = (row.ref, row.purpose)
-            if key not in keys:
+            if row.purpose not in opt_in:
                 continue
-            if row.decision != Decision.granted and last.get(key) == Decision.granted.value:
+            key = (row.ref, row.purpose)
+            if row.decision != granted and last.get(key) == granted:
                 taken_back[key] = row
             last[key] = row.decision.value
     queued = 0

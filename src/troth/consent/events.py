@@ -284,14 +284,14 @@ def _write(
         )
         for r in rows
     ]
-    keys, prior = _prior_decisions(conn, policy, rows)
     if ledger_each:
         _append_each(conn, rows, values)
     else:
         _append_batch(conn, values, after_id)
+    prior = _refused_grants(conn, policy, after_id)  # before the fold: the stored state
     unique = len({(r.ref, r.purpose) for r in rows}) == len(rows)
     _fold_into_current(conn, after_id, unique=unique)
-    queue_erasures(conn, policy, rows, keys, prior, unique=unique)
+    queue_erasures(conn, policy, rows, prior, unique=unique)
 
 
 def _append_each(conn: Connection, rows: list[_Row], values: list[tuple[Any, ...]]) -> None:
@@ -327,26 +327,28 @@ def _append_batch(conn: Connection, values: list[tuple[Any, ...]], after_id: int
     ledger.record(conn, "consent.imported", ref=f"consent-events:{after_id + 1}-{last}", data=data)
 
 
-def _prior_decisions(
-    conn: Connection, policy: Policy, rows: list[_Row]
-) -> tuple[set[tuple[str, str]], dict[tuple[str, str], str]]:
-    """The (subject, purpose) pairs that a row withdraws or denies under the consent legal
-    basis (only those can have effects), and which of them were stored as granted."""
-    opt_in = {p.key for p in policy.purposes if mode_of(p) == ConsentMode.opt_in}
-    keys = {
-        (r.ref, r.purpose) for r in rows if r.decision != Decision.granted and r.purpose in opt_in
-    }
-    found: dict[tuple[str, str], str] = {}
-    refs = sorted({ref for ref, _ in keys})
-    for start in range(0, len(refs), 500):
-        chunk = refs[start : start + 500]
-        query = select(t.current.c.subject_ref, t.current.c.purpose, t.current.c.decision).where(
-            t.current.c.subject_ref.in_(chunk), t.current.c.decision == Decision.granted.value
+def _refused_grants(conn: Connection, policy: Policy, after_id: int) -> set[tuple[str, str]]:
+    """The (subject, purpose) pairs stored as granted that an event after `after_id`
+    refuses, for purposes under the consent legal basis: one set-based statement, run
+    before the new events are folded into the current state."""
+    opt_in = [p.key for p in policy.purposes if mode_of(p) == ConsentMode.opt_in]
+    e, c = t.events, t.current
+    stored_grant = (
+        select(c.c.subject_ref)
+        .where(
+            c.c.subject_ref == e.c.subject_ref,
+            c.c.purpose == e.c.purpose,
+            c.c.decision == Decision.granted.value,
         )
-        for ref, purpose, decision in conn.execute(query):
-            if (ref, purpose) in keys:
-                found[(ref, purpose)] = decision
-    return keys, found
+        .exists()
+    )
+    query = select(e.c.subject_ref, e.c.purpose).where(
+        e.c.id > after_id,
+        e.c.decision != Decision.granted.value,
+        e.c.purpose.in_(opt_in),
+        stored_grant,
+    )
+    return {(ref, purpose) for ref, purpose in conn.execute(query)}
 
 
 def record_many(
