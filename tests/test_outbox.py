@@ -135,3 +135,31 @@ def test_outbox_files_are_private(project: Project) -> None:
     send(project, "bob@example.com", "Hi", "body", kind="otp")
     mode = stat.S_IMODE(list_outbox(project)[0].path.stat().st_mode)
     assert mode & 0o077 == 0
+
+
+class Refuse(Collect):
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        return "550 no such user here"
+
+
+def test_a_refused_recipient_is_not_named_in_the_error(tmp_path: Path) -> None:
+    port = free_port()
+    controller = Controller(Refuse(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        (tmp_path / "troth.toml").write_text(
+            f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nstarttls = false\nfrom = "a@example.org"\n'
+        )
+        with pytest.raises(TrothError) as caught:
+            send(open_project(tmp_path), "secret.person@example.com", "Hi", "b", kind="otp")
+    finally:
+        controller.stop()
+    assert "SMTPRecipientsRefused" in str(caught.value)
+    assert "secret.person" not in str(caught.value)
+
+
+def test_kind_with_a_newline_is_refused(project: Project) -> None:
+    with pytest.raises(TrothError, match="kind"):
+        send(project, "bob@example.com", "Hi", "body", kind="otp\n")

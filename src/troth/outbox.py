@@ -30,7 +30,6 @@ from email import message_from_bytes
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parsedate_to_datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 from email_validator import EmailNotValidError, validate_email
@@ -38,8 +37,8 @@ from email_validator import EmailNotValidError, validate_email
 from troth.errors import TrothError
 from troth.project import Project
 
-KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,39}$")
-KEY = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
+KIND = re.compile(r"[a-z][a-z0-9_.-]{0,39}")
+KEY = re.compile(r"[A-Za-z0-9_.-]{1,80}")
 DEFAULT_FROM = "troth@localhost"
 
 
@@ -105,7 +104,7 @@ def _address(value: str, what: str) -> str:
 
 def compose(sender: str, to: str, subject: str, body: str, kind: str) -> EmailMessage:
     """A checked message; header injection and bad addresses are refused."""
-    if not KIND.match(kind):
+    if not KIND.fullmatch(kind):
         raise TrothError(f"outbox: message kind {kind!r} must be a short lowercase name")
     if not subject or any(ch in subject for ch in "\r\n") or len(subject) > 200:
         raise TrothError("outbox: the subject line must be one line of at most 200 characters")
@@ -135,14 +134,14 @@ class Outbox:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
     def close(self) -> None:
         if self._client is not None:
             try:
                 self._client.quit()
-            except smtplib.SMTPException:
+            except (OSError, smtplib.SMTPException):
                 self._client.close()
             self._client = None
 
@@ -152,8 +151,18 @@ class Outbox:
         message = compose(self.sender, to, subject, body, kind)
         if self.smtp is None:
             return self._write(message, kind, key)
-        self._connection().send_message(message)
+        client = self._connection()
+        try:
+            client.send_message(message)
+        except (OSError, smtplib.SMTPException) as exc:
+            # smtplib's errors may quote the recipient: name the server and the error only
+            self.close()
+            raise self._failed(exc) from None
         return str(message["Message-ID"])
+
+    def _failed(self, exc: Exception) -> TrothError:
+        host = self.smtp.host if self.smtp else "?"
+        return TrothError(f"SMTP server {host}: {type(exc).__name__}")
 
     def _connection(self) -> smtplib.SMTP:
         assert self.smtp is not None
@@ -165,7 +174,7 @@ class Outbox:
                 if self.smtp.user and self.smtp.password is not None:
                     client.login(self.smtp.user, self.smtp.password)
             except (OSError, smtplib.SMTPException) as exc:
-                raise TrothError(f"SMTP server {self.smtp.host}: {type(exc).__name__}") from None
+                raise self._failed(exc) from None
             self._client = client
         return self._client
 
@@ -173,7 +182,7 @@ class Outbox:
         folder = self.project.outbox_dir
         folder.mkdir(parents=True, exist_ok=True)
         if key is not None:
-            if not KEY.match(key):
+            if not KEY.fullmatch(key):
                 raise TrothError("outbox: a message key must be letters, digits or ._-")
             name = f"{kind}-{key}.eml"
             existing = folder / name
