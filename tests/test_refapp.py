@@ -84,6 +84,15 @@ def test_generates_every_table_on_each_engine(any_db_url: str, tmp_path: Path) -
     expected = {str(i.name) for t in schema().metadata.tables.values() for i in t.indexes}
     assert expected <= indexes
     assert foreign == sum(len(t.foreign_keys) for t in schema().metadata.tables.values())
+    for table in schema().metadata.tables.values():
+        for fk in table.foreign_keys:
+            column, target = fk.parent.name, fk.column.table.name
+            orphans = rows(
+                any_db_url,
+                f"SELECT COUNT(*) FROM {table.name} t LEFT JOIN {target} r ON r.id = t.{column} "
+                f"WHERE t.{column} IS NOT NULL AND r.id IS NULL",
+            )
+            assert orphans == [(0,)], (table.name, column)
 
 
 def test_new_rows_get_ids_after_generation(any_db_url: str) -> None:
