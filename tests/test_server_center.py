@@ -215,6 +215,18 @@ def test_consent_toggle_and_objection(server: Server) -> None:
     assert "objection" in server.client.get(objected.headers["location"]).text
 
 
+def test_deactivate_and_reactivate(server: Server) -> None:
+    email = server.emails(1)[0]
+    token = server.sign_in(email)
+
+    for kind, expected in (("deactivation", "deactivated"), ("reactivation", "active")):
+        made = server.client.post("/me/requests", data={"csrf": token, "kind": kind})
+        assert made.status_code == 200
+        with sqlite3.connect(server.project.root / "refapp.db") as db:
+            row = db.execute("SELECT status FROM users WHERE email = ?", (email,)).fetchone()
+        assert row == (expected,)
+
+
 def test_delete_my_account_says_what_is_kept(server: Server) -> None:
     email = server.emails(1)[0]
     token = server.sign_in(email)

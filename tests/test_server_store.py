@@ -131,7 +131,10 @@ def test_demo_project_is_prepared_once(tmp_path: Path, monkeypatch: pytest.Monke
     store.dispose()
 
 
-def test_serve_starts_and_stops_on_ctrl_c(tmp_path: Path, refapp_template: Path) -> None:
+def test_serve_starts_and_stops_on_ctrl_c(
+    tmp_path: Path, refapp_template: Path, store_url: str
+) -> None:
+    """One worker on SQLite, two on PostgreSQL (the deployment at scale)."""
     import signal
     import socket
     import subprocess
@@ -142,20 +145,13 @@ def test_serve_starts_and_stops_on_ctrl_c(tmp_path: Path, refapp_template: Path)
 
     from test_server_support import make_project
 
-    project = make_project(tmp_path / "p", refapp_template)
+    project = make_project(tmp_path / "p", refapp_template, store_url)
+    workers = "2" if store_url.startswith("postgresql") else "1"
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [
-        sys.executable,
-        "-m",
-        "troth.cli",
-        "serve",
-        "-p",
-        str(project.root),
-        "--port",
-        str(port),
-    ]
+    command = [sys.executable, "-m", "troth.cli", "serve", "-p", str(project.root)]
+    command += ["--port", str(port), "--workers", workers]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
