@@ -292,7 +292,15 @@ def test_checkpoint_refuses_to_seal_a_truncated_ledger(store: Store, project: Pr
 
 # Property tests run on one SQLite store, emptied before each example.
 
-MUTATIONS = ("edit", "delete", "swap", "truncate", "insert", "rewind_head")
+# Each mutation and the reason verify gives (rewinding the head row leaves entries past it).
+MUTATIONS = {
+    "edit": "edited",
+    "delete": "deleted",
+    "swap": "reordered",
+    "truncate": "truncated",
+    "insert": "inserted",
+    "rewind_head": "inserted",
+}
 
 
 @pytest.fixture(scope="module")
@@ -350,7 +358,7 @@ def test_any_appends_verify(shared: tuple[Store, Project], batches: list[list[Ev
 @PROPERTY
 @given(
     count=st.integers(min_value=2, max_value=12),
-    mutation=st.sampled_from(MUTATIONS),
+    mutation=st.sampled_from(sorted(MUTATIONS)),
     data=st.data(),
 )
 def test_any_single_mutation_is_detected(
@@ -361,11 +369,13 @@ def test_any_single_mutation_is_detected(
     fill(store, count)
     checkpoint(store, project)
     at = data.draw(st.integers(min_value=1, max_value=count), label="seq")
+    first_bad, reason = at, MUTATIONS[mutation]
     if mutation == "edit":
         column = data.draw(st.sampled_from(["kind", "actor", "ref", "data", "at", "hash"]))
         sql(store, f"UPDATE ledger_entries SET {column} = 'x.y' WHERE seq = :s", s=at)
     elif mutation == "delete":
         sql(store, "DELETE FROM ledger_entries WHERE seq = :s", s=at)
+        reason = "truncated" if at == count else reason  # the last one: the tail is cut
     elif mutation == "swap":
         other = data.draw(st.integers(min_value=1, max_value=count).filter(lambda n: n != at))
         sql(
@@ -376,6 +386,7 @@ def test_any_single_mutation_is_detected(
             a=at,
             b=other,
         )
+        first_bad = min(at, other)
     elif mutation == "truncate":
         sql(store, "DELETE FROM ledger_entries WHERE seq >= :s", s=at)
     elif mutation == "insert":
@@ -386,4 +397,7 @@ def test_any_single_mutation_is_detected(
         sql(
             store, "UPDATE ledger_head SET seq = :s, hash = :h", s=earlier["seq"], h=earlier["hash"]
         )
-    assert not verify(store, project).ok
+    result = verify(store, project)
+    assert (result.ok, result.first_bad_seq, result.reason) == (False, first_bad, reason), str(
+        result
+    )

@@ -130,7 +130,11 @@ def verify(
 
 @group.command()
 def checkpoint(project: ProjectOption = None) -> None:
-    """Sign the ledger's head with the project key (table and .troth/ledger.head)."""
+    """Sign the ledger's head with the project key (table and .troth/ledger.head).
+
+    Cheap and idempotent: run it from cron or after batch jobs, so that cutting off the
+    ledger's tail is detected up to the newest checkpoint.
+    """
     with _opened(project) as (proj, store):
         point = ledger.checkpoint(store, proj)
     if point is None:

@@ -218,15 +218,23 @@ class _Scan:
                 return self._explain(Row(*row), prev)
             anchor = anchors.get(seq)
             if anchor is not None and anchor.hash != hash_:
-                return _Failure(
-                    seq,
-                    "edited",
-                    f"entry {seq} differs from {anchor.label}: the history up to it was rewritten",
-                )
+                return self._unlike_anchor(seq, anchor)
             self.checked += 1
             self.last_seq, self.last_hash = seq, hash_
             expected, prev = seq + 1, hash_
         return None
+
+    def _unlike_anchor(self, seq: int, anchor: _Anchor) -> _Failure:
+        """Entry `seq` is not what a checkpoint signed: moved back by insertions, or rewritten."""
+        if any(r.hash == anchor.hash for r in self._following(seq)):
+            return _Failure(
+                seq, "inserted", f"entries were inserted at {seq}: {anchor.label} is further on"
+            )
+        return _Failure(
+            seq,
+            "edited",
+            f"entry {seq} differs from {anchor.label}: the history up to it was rewritten",
+        )
 
     @staticmethod
     def _gap(seq: int, expected: int) -> _Failure:
