@@ -94,14 +94,16 @@ class BlobWriter:
         }
 
     def add(self, table: str, rows: list[tuple[object, ...]]) -> None:
-        indexes = self.indexes.get(table)
-        if not indexes:
-            return
+        """Write the files `rows` of `table` refer to (the staging folder is made on the
+        first call, so that `commit` replaces old blobs even when no row has a file)."""
         if self.staging is None:
             self.root.mkdir(parents=True, exist_ok=True)
             self.staging = Path(tempfile.mkdtemp(prefix=".refapp-", dir=self.root))
             for folder in media.BLOB_DIRS:
                 (self.staging / folder).mkdir()
+        indexes = self.indexes.get(table, [])
+        if not indexes:
+            return
         for row in rows:
             for index in indexes:
                 path = row[index]
