@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sqlite3
 import zipfile
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -306,3 +307,29 @@ def test_admin_datamap_and_consent_counts(server: Server) -> None:
     out = admin.post("/admin/logout", data={"csrf": token}, follow_redirects=False)
     assert out.headers["location"] == "/admin/login"
     assert admin.get("/admin", follow_redirects=False).status_code == 303
+
+
+def test_staff_password_guessing_is_throttled(server: Server) -> None:
+    from troth.server.auth import LOGIN_FAILURES, create_staff
+
+    create_staff(server.store, "boss@example.com", PASSWORD, "admin")
+    token = server.csrf()
+    for _ in range(LOGIN_FAILURES):
+        wrong = server.client.post(
+            "/admin/login", data={"csrf": token, "login": "boss@example.com", "password": "guess"}
+        )
+        assert wrong.status_code == 401
+    right = server.client.post(
+        "/admin/login",
+        data={"csrf": token, "login": "boss@example.com", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert right.status_code == 401
+    with server.store.begin() as conn:
+        conn.execute(update(tables.login_failures).values(at=now() - timedelta(hours=1)))
+    later = server.client.post(
+        "/admin/login",
+        data={"csrf": token, "login": "boss@example.com", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert later.status_code == 303

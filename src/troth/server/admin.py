@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from troth import ledger, rights
 from troth.consent import tables as consent_tables
 from troth.server import requests
-from troth.server.auth import Staff, authenticate_staff, end_session, start_session
+from troth.server.auth import Staff, end_session, staff_login, start_session
 from troth.server.context import Context, context
 from troth.server.web import (
     STAFF_COOKIE,
@@ -59,11 +59,12 @@ def login_form(request: Request, ctx: Ctx) -> HTMLResponse:
 @router.post("/login", response_model=None)
 async def login(request: Request, ctx: Ctx) -> Response:
     form = await form_with_csrf(request)
-    user = authenticate_staff(
-        ctx.store, form.get("login", "")[:254], form.get("password", "")[:200]
-    )
+    ip = request.client.host if request.client else "unknown"
+    login_name, password = form.get("login", "")[:254], form.get("password", "")[:200]
+    user = staff_login(ctx.project, ctx.store, login_name, password, ip)
     if user is None:
-        return page(ctx, request, "admin/login.html", 401, error="Wrong login or password.")
+        message = "Wrong login or password (after 10 failed tries, wait 15 minutes)."
+        return page(ctx, request, "admin/login.html", 401, error=message)
     with ctx.store.begin() as conn:
         ledger.record(conn, "staff.login", actor=f"staff:{user.id}")
     response = redirect("/admin")

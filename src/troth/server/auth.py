@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Column as SqlColumn
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from troth.errors import TrothError
@@ -32,6 +33,7 @@ CODE_ATTEMPTS = 5
 RATE_WINDOW = timedelta(minutes=15)
 CODES_PER_EMAIL = 3
 CODES_PER_IP = 20
+LOGIN_FAILURES = 10
 KEY_CACHE_SECONDS = 10.0
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
@@ -102,6 +104,40 @@ def create_staff(store: Store, login: str, password: str, role: str) -> int:
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+def over_limit(conn: Connection, limits: list[tuple[SqlColumn[str], str, int]]) -> bool:
+    """Whether any column already holds its value `limit` times (old rows are deleted first,
+    so every row counts)."""
+    return any(
+        conn.execute(select(func.count()).where(column == value)).scalar_one() >= limit
+        for column, value, limit in limits
+    )
+
+
+def staff_login(project: Project, store: Store, login: str, password: str, ip: str) -> Staff | None:
+    """`authenticate_staff`, throttled: after LOGIN_FAILURES failed tries in RATE_WINDOW for
+    the same login or from the same IP, every try fails until the window has passed."""
+    login_hash = project.keyed_hash("staff-login", login.strip().lower())
+    ip_hash = project.keyed_hash("staff-ip", ip)
+    failures = tables.login_failures
+    since = now() - RATE_WINDOW
+    with store.begin() as conn:
+        conn.execute(delete(failures).where(failures.c.at < since))
+        blocked = over_limit(
+            conn,
+            [
+                (failures.c.login_hash, login_hash, LOGIN_FAILURES),
+                (failures.c.ip_hash, ip_hash, LOGIN_FAILURES),
+            ],
+        )
+    user = None if blocked else authenticate_staff(store, login, password)
+    with store.begin() as conn:
+        if user is None:
+            conn.execute(insert(failures).values(login_hash=login_hash, ip_hash=ip_hash, at=now()))
+        else:
+            conn.execute(delete(failures).where(failures.c.login_hash == login_hash))
+    return user
 
 
 def authenticate_staff(store: Store, login: str, password: str) -> Staff | None:
@@ -267,16 +303,11 @@ def issue_code(project: Project, store: Store, email: str, ip: str) -> str | Non
     since = now() - RATE_WINDOW
     with store.begin() as conn:
         conn.execute(delete(tables.codes).where(tables.codes.c.created_at < since))
-        counts = [
-            conn.execute(
-                select(func.count()).where(column == value, tables.codes.c.created_at >= since)
-            ).scalar_one()
-            for column, value in (
-                (tables.codes.c.email_hash, email_hash),
-                (tables.codes.c.ip_hash, ip_hash),
-            )
+        limits = [
+            (tables.codes.c.email_hash, email_hash, CODES_PER_EMAIL),
+            (tables.codes.c.ip_hash, ip_hash, CODES_PER_IP),
         ]
-        if counts[0] >= CODES_PER_EMAIL or counts[1] >= CODES_PER_IP:
+        if over_limit(conn, limits):
             return None
         conn.execute(
             insert(tables.codes).values(

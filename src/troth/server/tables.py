@@ -68,3 +68,14 @@ owners = Table(
     Column("owner", String(64), nullable=False),
     Index("server_request_owners_owner", "owner"),
 )
+
+login_failures = Table(
+    "server_login_failures",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("login_hash", String(64), nullable=False),
+    Column("ip_hash", String(64), nullable=False),
+    Column("at", When, nullable=False),
+    Index("server_login_failures_login", "login_hash", "at"),
+    Index("server_login_failures_ip", "ip_hash", "at"),
+)
