@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from troth.errors import TrothError
 from troth.ledger import (
     Event,
     LedgerInputError,
@@ -159,6 +163,22 @@ def test_checkpoint_is_kept_in_table_and_head_file(store: Store, tmp_path: Path)
     other = Project(root=tmp_path / "other-key")
     result = verify(store, other)  # a different project key: signatures do not hold
     assert (result.ok, result.reason) == (False, "bad checkpoint")
+
+
+def test_unwritable_head_file_makes_no_checkpoint(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(*_args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    project = Project(root=tmp_path)
+    with store.begin() as conn:
+        record(conn, "audit.note")
+    monkeypatch.setattr(os, "replace", disk_full)
+    with pytest.raises(TrothError, match=r"cannot write .*ledger\.head: No space left"):
+        checkpoint(store, project)
+    with store.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM ledger_checkpoints")).scalar() == 0
 
 
 def test_head_file_of_another_store_is_ignored(tmp_path: Path) -> None:

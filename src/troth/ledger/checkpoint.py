@@ -124,8 +124,14 @@ def checkpoint(store: Store, project: Project) -> Checkpoint | None:
         ).first()
         if stored is None:
             conn.execute(tables.checkpoints.insert().values(**asdict(point)))
-        # Written while the head lock is held, so concurrent checkpoints replace it in order.
-        _write_head_file(project, HeadFile(store_id(store), **asdict(point)))
+        # Written while the head lock is held, so concurrent checkpoints replace it in order;
+        # if it cannot be written, the checkpoint row rolls back with the transaction.
+        try:
+            _write_head_file(project, HeadFile(store_id(store), **asdict(point)))
+        except OSError as exc:
+            raise TrothError(
+                f"cannot write {head_file_path(project)}: {exc.strerror}; no checkpoint was made"
+            ) from None
     return point
 
 
