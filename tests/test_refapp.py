@@ -181,6 +181,22 @@ def test_real_world_edge_cases_are_present(small: tuple[str, Path, int]) -> None
     assert sum(not n.isascii() for n in names) >= 50  # type: ignore[attr-defined]
 
 
+def test_a_tiny_app_has_every_edge_case(sqlite_url: str) -> None:
+    generate(sqlite_url, users=6, seed=11, as_of=AS_OF)
+    people = {
+        r[0]: r
+        for r in rows(sqlite_url, "SELECT id, status, date_of_birth, last_active_at FROM users")
+    }
+    assert people[2][1] == "active" and str(people[2][2]) > "2013-11-27"
+    assert people[3][1] == "deactivated"
+    assert people[4][1] == "active" and str(people[4][3]) < "2023-11-27"
+    assert people[5][1] == "deleted"
+    [(email,)] = rows(sqlite_url, "SELECT email FROM users WHERE id = 1")
+    signups = [e for (e,) in rows(sqlite_url, "SELECT email FROM newsletter_signups")]
+    assert str(email) not in signups and str(email) in [str(e).lower() for e in signups]
+    assert any(".0@" in str(e).lower() for e in signups)  # someone with no account
+
+
 def _e164(number: str, region: str) -> str | None:
     try:
         parsed = phonenumbers.parse(number, region)

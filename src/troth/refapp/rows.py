@@ -45,7 +45,13 @@ YEAR = 365 * DAY
 
 # The first users are fixed cases, so that even a tiny database has each of them.
 UNDER_13_UID, DEACTIVATED_UID, INACTIVE_UID, DELETED_UID = 2, 3, 4, 5
-FIXED_STATUS = {1: ACTIVE, DEACTIVATED_UID: DEACTIVATED, DELETED_UID: DELETED}
+FIXED_STATUS = {
+    1: ACTIVE,
+    UNDER_13_UID: ACTIVE,
+    DEACTIVATED_UID: DEACTIVATED,
+    INACTIVE_UID: ACTIVE,
+    DELETED_UID: DELETED,
+}
 
 # Columns of each table, in schema order.
 COLUMNS: dict[str, tuple[str, ...]] = {
