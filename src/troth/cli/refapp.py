@@ -31,9 +31,14 @@ def generate(
     ],
     blobs: Annotated[
         Path | None,
-        typer.Option("--blobs", file_okay=False, help="Folder for avatar, story and cover files."),
+        typer.Option(
+            "--blobs",
+            envvar="REFAPP_BLOBS",
+            file_okay=False,
+            help="Folder for avatar, story and cover files (default: none written).",
+        ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Same seed, same data.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed and --as-of day, same data.")] = 0,
     as_of: Annotated[
         dt.datetime | None,
         typer.Option("--as-of", formats=["%Y-%m-%d"], help="Reference day (default: today)."),
