@@ -54,9 +54,11 @@ def client_ip(request: Request) -> str:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, ctx: Ctx, email: Email) -> HTMLResponse:
+def home(request: Request, ctx: Ctx) -> HTMLResponse:
     notice = Markup(ctx.notice_html())  # rendered by troth.policy, autoescaped
-    return page(ctx, request, "notice.html", notice=notice, signed_in=email is not None)
+    # Only which button to show depends on the cookie: no session look-up for the notice.
+    signed_in = SESSION_COOKIE in request.cookies
+    return page(ctx, request, "notice.html", notice=notice, signed_in=signed_in)
 
 
 @router.get("/signin", response_class=HTMLResponse)
@@ -118,6 +120,7 @@ def my_data(request: Request, ctx: Ctx, email: Email) -> HTMLResponse:
     email = signed_in(email)
     found = ctx.subject_summary(email)
     states = consent.current_consent(ctx.project, ctx.store, f"email:{email}")
+    mine = requests.subject_requests(ctx, owner_of(ctx, email))
     return page(
         ctx,
         request,
@@ -126,7 +129,7 @@ def my_data(request: Request, ctx: Ctx, email: Email) -> HTMLResponse:
         found=found,
         category_name=partial(taxonomy.category_name, ctx.policy()),
         purposes=purpose_rows(ctx.policy(), states),
-        requests=[requests.summary(r) for r in requests.owned_by(ctx, owner_of(ctx, email))],
+        requests=[requests.summary(r) for r in mine],
     )
 
 

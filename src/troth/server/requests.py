@@ -80,16 +80,16 @@ def any_request(ctx: Context, request_id: str) -> Request:
         raise HTTPException(404, "no such request") from None
 
 
-def owned_by(ctx: Context, owner: str) -> list[Request]:
-    """The owner's requests, newest first."""
+def subject_requests(ctx: Context, subject_ref: str) -> list[Request]:
+    """The requests the subject made in the privacy center, newest first (two queries)."""
     with ctx.store.connect() as conn:
-        ids = (
-            conn.execute(select(tables.owners.c.request_id).where(tables.owners.c.owner == owner))
-            .scalars()
-            .all()
+        mine = set(
+            conn.execute(
+                select(tables.owners.c.request_id).where(tables.owners.c.owner == subject_ref)
+            ).scalars()
         )
-    found = [any_request(ctx, request_id) for request_id in ids]
-    return sorted(found, key=lambda r: r.created_at, reverse=True)
+    about = rights.list_requests(ctx.store, subject=subject_ref, limit=1000)
+    return sorted((r for r in about if r.id in mine), key=lambda r: r.created_at, reverse=True)
 
 
 def export_file(ctx: Context, request: Request) -> Path:
