@@ -322,3 +322,19 @@ def test_consent_check_fast_path_agrees_with_the_route(server: Server) -> None:
     assert repeated.json() == {"allowed": False}  # not fast-pathed: the route takes the last
     wrong_scope = server.client.get(path.format(8), headers=write)
     assert wrong_scope.status_code == 403
+
+
+def test_overdue_is_flagged_until_the_request_is_done(server: Server) -> None:
+    from dataclasses import replace
+
+    from troth.rights import get_request
+    from troth.server.requests import summary
+
+    made = new_request(server, server.key("requests:write"))
+    request = get_request(server.store, made["id"])
+    late = replace(request, due_at=datetime.now(UTC) - timedelta(days=1))
+    assert summary(request)["overdue"] is False
+    assert summary(late)["overdue"] is True
+    assert summary(replace(late, status="completed"))["overdue"] is False
+    naive = replace(late, due_at=late.due_at.replace(tzinfo=None))
+    assert summary(naive)["overdue"] is True
