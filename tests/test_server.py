@@ -338,3 +338,14 @@ def test_overdue_is_flagged_until_the_request_is_done(server: Server) -> None:
     assert summary(replace(late, status="completed"))["overdue"] is False
     naive = replace(late, due_at=late.due_at.replace(tzinfo=None))
     assert summary(naive)["overdue"] is True
+
+
+def test_browser_consent_refuses_cross_site_form_posts(server: Server) -> None:
+    """A form on another site can post text/plain but not JSON without a CORS preflight."""
+    body = '{"choices": {"marketing.communications.email": true}}'
+    forged = server.client.post(
+        "/api/consent", content=body, headers={"content-type": "text/plain"}
+    )
+    assert forged.status_code == 422
+    state = server.client.get("/api/consent").json()
+    assert state["purposes"]["marketing.communications.email"]["decision"] is None
