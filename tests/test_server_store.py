@@ -168,3 +168,13 @@ def test_serve_starts_and_stops_on_ctrl_c(
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_serve_refuses_a_broken_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TROTH_STORE_URL", raising=False)
+    project = init_project(tmp_path / "p")
+    project.policy_path.write_text("troth: 1\npolicy: {name: X}\n")
+    result = CliRunner().invoke(cli, ["serve", "-p", str(project.root), "--port", "1"])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, TrothError)
+    assert "troth.yaml" in str(result.exception)

@@ -48,7 +48,11 @@ def serve(
     from troth.server import create_app
 
     found = project_from(project)
-    create_app(found).state.ctx.store.dispose()  # migrate once, fail early on bad config
+    ctx = create_app(found).state.ctx  # migrates the engine store once, before the workers
+    try:
+        ctx.policy(), ctx.datamap()  # a bad troth.yaml or datamap.yaml stops here, not later
+    finally:
+        ctx.store.dispose()
     console.print(f"troth serving {found.root} on http://{host}:{port}/ (Ctrl-C stops)")
     serve_project(found.root, host, port, workers)
 
