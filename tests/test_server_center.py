@@ -134,6 +134,8 @@ def test_security_headers_and_notice(server: Server) -> None:
     assert home.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in home.headers["content-security-policy"]
     assert server.client.get("/static/troth.css").status_code == 200
+    banner = server.client.get("/static/troth-banner.js")
+    assert banner.status_code == 200 and "consent/purposes" in banner.text
     docs = server.client.get("/docs")
     assert docs.status_code == 200 and "content-security-policy" not in docs.headers
     assert docs.headers["x-frame-options"] == "DENY"

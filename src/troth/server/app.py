@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -15,6 +15,7 @@ from troth.server.fastpath import ConsentCheck
 from troth.server.web import install_error_handlers, redirect
 from troth.store import Store, open_store
 
+BANNER = HERE.parent / "consent" / "static" / "banner.js"
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
@@ -75,6 +76,12 @@ def create_app(project: Project, store: Store | None = None) -> FastAPI:
 
     app.add_middleware(ConsentCheck, ctx=ctx)
     app.add_middleware(SecurityHeaders)  # added last: outermost, so it covers the fast path
+
+    @app.get("/static/troth-banner.js", include_in_schema=False)
+    async def banner() -> FileResponse:
+        """The consent banner (troth.consent) for pages served from this origin."""
+        return FileResponse(BANNER, media_type="text/javascript")
+
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (api, drp, center, admin):
         app.include_router(module.router)
