@@ -19,8 +19,8 @@ from troth.server.auth import Staff, end_session, staff_login, start_session
 from troth.server.context import Context, context
 from troth.server.web import (
     STAFF_COOKIE,
+    CheckedForm,
     current_staff,
-    form_with_csrf,
     page,
     redirect,
     start_cookie,
@@ -57,8 +57,7 @@ def login_form(request: Request, ctx: Ctx) -> HTMLResponse:
 
 
 @router.post("/login", response_model=None)
-async def login(request: Request, ctx: Ctx) -> Response:
-    form = await form_with_csrf(request)
+def login(request: Request, ctx: Ctx, form: CheckedForm) -> Response:
     ip = request.client.host if request.client else "unknown"
     login_name, password = form.get("login", "")[:254], form.get("password", "")[:200]
     user = staff_login(ctx.project, ctx.store, login_name, password, ip)
@@ -75,8 +74,7 @@ async def login(request: Request, ctx: Ctx) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request, ctx: Ctx) -> RedirectResponse:
-    await form_with_csrf(request)
+def logout(request: Request, ctx: Ctx, _form: CheckedForm) -> RedirectResponse:
     end_session(ctx.store, request.cookies.get(STAFF_COOKIE))
     response = redirect("/admin/login")
     response.delete_cookie(STAFF_COOKIE, path="/")
@@ -135,8 +133,9 @@ def request_detail(request_id: str, request: Request, ctx: Ctx, user: StaffUser)
 
 
 @router.post("/requests/{request_id}", response_model=None)
-async def request_action(request_id: str, request: Request, ctx: Ctx, user: Decider) -> Response:
-    form = await form_with_csrf(request)
+def request_action(
+    request_id: str, request: Request, ctx: Ctx, user: Decider, form: CheckedForm
+) -> Response:
     found = requests.any_request(ctx, request_id)
     actor = f"staff:{user.id}"
     action = form.get("action")

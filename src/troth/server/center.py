@@ -26,8 +26,8 @@ from troth.server.auth import (
 from troth.server.context import Context, context
 from troth.server.web import (
     SESSION_COOKIE,
+    CheckedForm,
     current_email,
-    form_with_csrf,
     page,
     redirect,
     start_cookie,
@@ -67,8 +67,7 @@ def signin_form(request: Request, ctx: Ctx) -> HTMLResponse:
 
 
 @router.post("/signin", response_class=HTMLResponse)
-async def signin_send(request: Request, ctx: Ctx) -> HTMLResponse:
-    fields = await form_with_csrf(request)
+def signin_send(request: Request, ctx: Ctx, fields: CheckedForm) -> HTMLResponse:
     try:
         email = normalize("email", fields.get("email", ""))
     except InvalidSubject:
@@ -87,8 +86,7 @@ async def signin_send(request: Request, ctx: Ctx) -> HTMLResponse:
 
 
 @router.post("/signin/code", response_model=None)
-async def signin_check(request: Request, ctx: Ctx) -> Response:
-    fields = await form_with_csrf(request)
+def signin_check(request: Request, ctx: Ctx, fields: CheckedForm) -> Response:
     try:
         email = normalize("email", fields.get("email", ""))
     except InvalidSubject:
@@ -107,8 +105,7 @@ async def signin_check(request: Request, ctx: Ctx) -> Response:
 
 
 @router.post("/signout")
-async def signout(request: Request, ctx: Ctx) -> RedirectResponse:
-    await form_with_csrf(request)
+def signout(request: Request, ctx: Ctx, _form: CheckedForm) -> RedirectResponse:
     end_session(ctx.store, request.cookies.get(SESSION_COOKIE))
     response = redirect("/")
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -150,9 +147,8 @@ def purpose_rows(policy: Policy, states: dict[str, Any]) -> list[dict[str, Any]]
 
 
 @router.post("/me/requests", response_model=None)
-async def my_new_request(request: Request, ctx: Ctx, email: Email) -> Response:
+def my_new_request(request: Request, ctx: Ctx, email: Email, fields: CheckedForm) -> Response:
     email = signed_in(email)
-    fields = await form_with_csrf(request)
     kind = fields.get("kind", "")
     purpose = fields.get("purpose") or None
     if kind not in (*SELF_SERVICE, "objection"):
@@ -213,9 +209,8 @@ def correct_form(request: Request, ctx: Ctx, email: Email) -> HTMLResponse:
 
 
 @router.post("/me/correct", response_model=None)
-async def correct_send(request: Request, ctx: Ctx, email: Email) -> Response:
+def correct_send(request: Request, ctx: Ctx, email: Email, form: CheckedForm) -> Response:
     email = signed_in(email)
-    form = await form_with_csrf(request)
     allowed = {f["name"] for f in correctable(ctx.datamap())}
     changes = {k: v.strip() for k, v in form.items() if k in allowed and v.strip()}
     if not changes:
@@ -265,9 +260,8 @@ def delete_form(request: Request, ctx: Ctx, email: Email) -> HTMLResponse:
 
 
 @router.post("/me/consent", response_model=None)
-async def my_consent(request: Request, ctx: Ctx, email: Email) -> RedirectResponse:
+def my_consent(request: Request, ctx: Ctx, email: Email, form: CheckedForm) -> RedirectResponse:
     email = signed_in(email)
-    form = await form_with_csrf(request)
     purpose, decision = form.get("purpose", ""), form.get("decision", "")
     if decision not in ("granted", "withdrawn"):
         raise HTTPException(422, "Choose allow or stop.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -116,11 +116,17 @@ def check_csrf(request: Request, submitted: str | None) -> None:
 
 
 async def form_with_csrf(request: Request) -> dict[str, str]:
-    """The submitted form fields, after checking its CSRF token."""
+    """The submitted form fields, after checking its CSRF token.
+
+    A dependency, so that the (sync) routes using it run in the worker threads and their
+    database work never blocks the event loop."""
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     check_csrf(request, fields.pop(CSRF_FIELD, None))
     return fields
+
+
+CheckedForm = Annotated[dict[str, str], Depends(form_with_csrf)]
 
 
 def page(
