@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -152,12 +153,9 @@ def bulk_insert(
         if (proc := table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
     ]
     params: list[Any] = rows
-    if processors:
-        by_column = [list(col) for col in zip(*rows, strict=True)]
-        for i, proc in processors:
-            memo = {v: None if v is None else proc(v) for v in set(by_column[i])}
-            by_column[i] = [memo[v] for v in by_column[i]]
-        params = list(zip(*by_column, strict=True))
+    for i, proc in processors:
+        memo = {v: None if v is None else proc(v) for v in {row[i] for row in params}}
+        params = [row[:i] + (memo[row[i]],) + row[i + 1 :] for row in params]  # noqa: RUF005 - faster
     if compiled.positional:
         order = [columns.index(name) for name in compiled.positiontup or ()]
         if order != list(range(len(columns))):
@@ -313,7 +311,7 @@ def _append_batch(conn: Connection, values: list[tuple[Any, ...]], after_id: int
     """All events in one executemany, and one ledger entry naming their id range."""
     # In index order (stable, so a pair's own events keep their order): the B-tree
     # inserts into the events index and then into the current state go sequentially.
-    values.sort(key=lambda v: (v[0], v[2]))
+    values.sort(key=itemgetter(0, 2))  # subject_ref, purpose
     bulk_insert(conn, t.events, EVENT_COLUMNS, values)
     last = _last_event_id(conn)
     source, version = values[0][4], values[0][5]
