@@ -29,6 +29,7 @@ from sqlalchemy import (
     Engine,
     MetaData,
     Table,
+    and_,
     select,
     tuple_,
 )
@@ -77,10 +78,12 @@ def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
 
 
 def key_condition(table: Table, pk: Sequence[str], keys: Sequence[Key]) -> ColumnElement[bool]:
-    """`pk IN (keys)`: a plain IN for one column, row values for a composite key."""
+    """`pk IN (keys)`: a plain IN for one column; for a composite key, row values behind
+    an IN on the first column, which lets SQLite use the primary key's index too."""
+    first = within(table.c[pk[0]], sorted({k[0] for k in keys}))
     if len(pk) == 1:
-        return within(table.c[pk[0]], [k[0] for k in keys])
-    return tuple_(*(table.c[c] for c in pk)).in_(list(keys))
+        return first
+    return and_(first, tuple_(*(table.c[c] for c in pk)).in_(list(keys)))
 
 
 @dataclass
