@@ -71,7 +71,7 @@ class DenyIn(Input):
     reason: str = Field(min_length=1, max_length=500)
 
 
-def request_out(request: Any) -> RequestOut:
+def request_out(request: rights.Request) -> RequestOut:
     return RequestOut(**requests.summary(request))
 
 

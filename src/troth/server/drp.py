@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from troth import rights
 from troth.server import requests
 from troth.server.auth import ApiKey
 from troth.server.context import Context, context
@@ -74,7 +75,7 @@ def discovery(request: Request) -> dict[str, Any]:
     }
 
 
-def status_out(request: Any) -> StatusOut:
+def status_out(request: rights.Request) -> StatusOut:
     info = requests.summary(request)
     status, reason = STATUSES.get(info["status"], ("in_progress", None))
     return StatusOut(
