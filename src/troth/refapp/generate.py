@@ -21,7 +21,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,33 +30,11 @@ from sqlalchemy.exc import DBAPIError
 from troth.errors import TrothError
 from troth.refapp import blobs as media
 from troth.refapp.load import Loader, loader_for, target_engine
-from troth.refapp.rows import (
-    COLUMNS,
-    Chunk,
-    World,
-    contact_chunk,
-    orders_chunk,
-    phonebook_chunk,
-    populate,
-    social_chunk,
-    stories_chunk,
-    users_chunk,
-    visits_chunk,
-)
+from troth.refapp.produce import Plan, chunks
+from troth.refapp.rows import COLUMNS, Chunk
 
 Progress = Callable[[int, int], None]  # (steps done, steps in all)
 
-# Tables are generated pass by pass: later passes refer to what earlier ones made
-# (comments need the number of stories).
-PASSES: tuple[Callable[[World, range], Chunk], ...] = (
-    users_chunk,
-    stories_chunk,
-    social_chunk,
-    orders_chunk,
-    phonebook_chunk,
-    contact_chunk,
-    visits_chunk,
-)
 BLOB_COLUMNS = {"profiles": ("avatar_path",), "stories": ("audio_path", "cover_path")}
 MAX_USERS = 10_000_000
 
@@ -156,8 +134,8 @@ def generate(
             try:
                 with conn.begin():
                     _prepare(loader, replace)
-                    world = populate(users, seed, as_of or dt.datetime.now(dt.UTC).date(), chunk)
-                    _load(world, loader, writer, counts, progress)
+                    plan = Plan(users, seed, as_of or dt.datetime.now(dt.UTC).date(), chunk)
+                    _load(chunks(plan), plan.steps, loader, writer, counts, progress)
                     loader.finish()
             except BaseException:
                 loader.abort()
@@ -229,27 +207,23 @@ class Inserter:
 
 
 def _load(
-    world: World,
+    source: Iterator[Chunk],
+    steps: int,
     loader: Loader,
     writer: BlobWriter | None,
     counts: dict[str, int],
     progress: Progress | None,
 ) -> None:
-    steps = len(PASSES) * len(range(1, world.users + 1, world.chunk))
-    done = 0
     inserter = Inserter(loader)
     try:
-        for make in PASSES:
-            for uids in world.chunks():
-                chunk = make(world, uids)
-                inserter.put(chunk)
-                for table, rows in chunk.items():
-                    counts[table] += len(rows)
-                    if writer is not None:
-                        writer.add(table, rows)
-                done += 1
-                if progress is not None:
-                    progress(done, steps)
+        for done, chunk in enumerate(source, start=1):
+            inserter.put(chunk)
+            for table, rows in chunk.items():
+                counts[table] += len(rows)
+                if writer is not None:
+                    writer.add(table, rows)
+            if progress is not None:
+                progress(done, steps)
     except BaseException:
         inserter.close(quiet=True)
         raise
