@@ -244,13 +244,19 @@ def floor_erase(conn: Connection, email: str, key: bytes) -> None:
 # -- measuring ---------------------------------------------------------------------
 
 
-def latencies(fn: Callable[[Any], object], items: list[Any]) -> list[float]:
-    out = []
-    for item in items:
-        start = time.perf_counter()
-        fn(item)
-        out.append(time.perf_counter() - start)
-    return out
+def paired(
+    first: Callable[[Any], object], second: Callable[[Any], object], items: list[Any]
+) -> tuple[list[float], list[float]]:
+    """Seconds of `first(item)` and `second(item)` for each item, run in alternating
+    order, so that machine load and cache warmth fall on both sides alike."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for n, item in enumerate(items):
+        order = ((first, 0), (second, 1)) if n % 2 == 0 else ((second, 1), (first, 0))
+        for fn, side in order:
+            start = time.perf_counter()
+            fn(item)
+            times[side].append(time.perf_counter() - start)
+    return times
 
 
 def rows_for(
@@ -312,23 +318,25 @@ def one_backend(backend: str, users: int, samples: int, queued: int) -> list[Res
         made = create_request(project, store, kind, "email", subject[1])
         return verify_request(project, store, made.id).id
 
-    results: list[Result] = []
-    read_floor(access[0])  # warm the caches of both sides alike
-    subject_rows(ctx, "email", access[0][1].lower())
-    floor_s = latencies(read_floor, access)
-    resolve_s = latencies(lambda s: subject_rows(ctx, "email", s[1].lower()), access)
-    results += rows_for("access, reads only", backend, resolve_s, floor_s, 25)
-    ids = [request("access", s) for s in access]
-    zip_s = latencies(lambda i: rights.run_request(project, store, i), ids)
-    results += rows_for("access with ZIP", backend, zip_s, floor_s, 25)
-
     def erase_by_hand(subject: tuple[int, str]) -> None:
         with engine.begin() as conn:
             floor_erase(conn, subject[1].lower(), project.secret_key)
 
-    floor_e = latencies(erase_by_hand, erase_floor)
-    ids = [request("erasure", s) for s in erase_engine]
-    erase_s = latencies(lambda i: rights.run_request(project, store, i), ids)
+    def run_it(request_id: str) -> object:
+        return rights.run_request(project, store, request_id)
+
+    results: list[Result] = []
+    read_floor(access[0])  # warm the caches of both sides alike
+    subject_rows(ctx, "email", access[0][1].lower())
+    resolve_s, floor_s = paired(
+        lambda s: subject_rows(ctx, "email", s[1].lower()), read_floor, access
+    )
+    results += rows_for("access, reads only", backend, resolve_s, floor_s, 25)
+    pairs = [(request("access", s), s) for s in access]
+    zip_s, floor_z = paired(lambda p: run_it(p[0]), lambda p: read_floor(p[1]), pairs)
+    results += rows_for("access with ZIP", backend, zip_s, floor_z, 25)
+    pairs = [(request("erasure", s), f) for s, f in zip(erase_engine, erase_floor, strict=True)]
+    erase_s, floor_e = paired(lambda p: run_it(p[0]), lambda p: erase_by_hand(p[1]), pairs)
     results += rows_for("erasure", backend, erase_s, floor_e, 50)
 
     for subject in queue:
