@@ -81,13 +81,16 @@ def any_request(ctx: Context, request_id: str) -> Request:
 
 
 def subject_requests(ctx: Context, subject_ref: str) -> list[Request]:
-    """The requests the subject made in the privacy center, newest first (two queries)."""
+    """The requests the subject made in the privacy center, newest first (two queries at
+    most)."""
     with ctx.store.connect() as conn:
         mine = set(
             conn.execute(
                 select(tables.owners.c.request_id).where(tables.owners.c.owner == subject_ref)
             ).scalars()
         )
+    if not mine:
+        return []
     about = rights.list_requests(ctx.store, subject=subject_ref, limit=1000)
     return sorted((r for r in about if r.id in mine), key=lambda r: r.created_at, reverse=True)
 
