@@ -8,3 +8,18 @@ def test_open_store_creates_alembic_version(store_url: str) -> None:
     assert "alembic_version" in inspect(store.engine).get_table_names()
     store.upgrade()  # a second upgrade is a no-op
     store.dispose()
+
+
+def test_sqlite_reader_does_not_wait_for_a_writer(sqlite_url: str) -> None:
+    """A reader on SQLite begins deferred: an open write transaction does not block it."""
+    store = open_store(sqlite_url)
+    with store.begin() as writer:
+        writer.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    with store.begin() as writer:
+        writer.exec_driver_sql("INSERT INTO t VALUES (1)")
+        with store.connect() as reader:
+            # The reader sees the last committed state, not the writer's open insert.
+            assert reader.exec_driver_sql("SELECT count(*) FROM t").scalar_one() == 0
+    with store.connect() as reader:
+        assert reader.exec_driver_sql("SELECT count(*) FROM t").scalar_one() == 1
+    store.dispose()

@@ -20,6 +20,7 @@ metadata = MetaData()
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 BUSY_TIMEOUT_MS = 30_000
 MIGRATION_LOCK_ID = 0x7E07_0001
+READ_ONLY_OPTION = "troth_read_only"
 
 
 def migration_folders() -> list[Path]:
@@ -39,9 +40,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue on the
-    # busy timeout instead of failing with "database is locked" at upgrade time.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A writer (Store.begin) takes the write lock at BEGIN IMMEDIATE, so concurrent
+    # writers queue on the busy timeout instead of failing with "database is locked"
+    # when a deferred transaction tries to upgrade. A reader (Store.connect) begins
+    # deferred: under WAL it never waits for, nor blocks, a writer.
+    if conn.get_execution_options().get(READ_ONLY_OPTION):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Store:
@@ -62,8 +68,9 @@ class Store:
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
+        """A connection for reading; write through `begin()` instead."""
         with self.engine.connect() as conn:
-            yield conn
+            yield conn.execution_options(**{READ_ONLY_OPTION: True})
 
     def upgrade(self) -> None:
         """Bring every part's tables to its newest migration."""
