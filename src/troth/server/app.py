@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from troth import ledger
 from troth.project import Project
 from troth.server import admin, api, center, drp
 from troth.server.context import HERE, Context
@@ -15,6 +22,8 @@ from troth.server.fastpath import ConsentCheck
 from troth.server.web import install_error_handlers, redirect
 from troth.store import Store, open_store
 
+log = logging.getLogger(__name__)
+SEAL_EVERY_SECONDS = 60
 BANNER = HERE.parent / "consent" / "static" / "banner.js"
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
@@ -58,14 +67,33 @@ def secure_cookies(project: Project) -> bool:
     return bool(project.settings.get("server", {}).get("secure_cookies", False))
 
 
+async def seal_ledger(ctx: Context) -> None:
+    """Sign a ledger checkpoint every minute while new entries arrive, so that truncating
+    the tail of the ledger is caught by `troth audit verify` even without a cron job."""
+    while True:
+        try:
+            await run_in_threadpool(ledger.checkpoint_if_due, ctx.store, ctx.project, 1)
+        except Exception as exc:  # a failed seal must not stop the server; verify reports it
+            log.warning("ledger checkpoint failed: %s", type(exc).__name__)
+        await asyncio.sleep(SEAL_EVERY_SECONDS)
+
+
 def create_app(project: Project, store: Store | None = None) -> FastAPI:
     """The whole server for `project`, on its engine store (opened and migrated if not given)."""
+    ctx = Context(project, store or open_store(project.store_url), secure_cookies(project))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sealer = asyncio.create_task(seal_ledger(ctx))
+        yield
+        sealer.cancel()
+
     app = FastAPI(
         title="troth",
         summary="Keep the promises your privacy policy makes.",
         version="0.1.0",
+        lifespan=lifespan,
     )
-    ctx = Context(project, store or open_store(project.store_url), secure_cookies(project))
     app.state.ctx = ctx
     install_error_handlers(app)
 
