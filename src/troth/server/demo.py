@@ -8,6 +8,7 @@ package's data files (`<prefix>/share/troth/examples`), else at $TROTH_EXAMPLES.
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import shutil
 import sys
@@ -16,9 +17,11 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from troth.consent import list_versions, publish_policy
+from troth import rights
+from troth.consent import ConsentRecord, list_versions, publish_policy, record_many
 from troth.datamap import blob_root, load_datamap, sql_engine, store_url
 from troth.errors import TrothError
+from troth.policy import ConsentMode, load_policy
 from troth.project import Project, init_project, open_project
 from troth.refapp import generate
 from troth.server.auth import create_staff
@@ -65,6 +68,7 @@ def prepare_demo(folder: Path, users: int) -> Demo:
         _generate(project, users)
         if not list_versions(store):
             publish_policy(project, store, project.policy_path, notify=False)
+            _seed_history(project, store)
         password = _staff(project, store)
     finally:
         store.dispose()
@@ -112,14 +116,40 @@ def _staff(project: Project, store: Store) -> str:
     return password
 
 
-def _subject_email(project: Project) -> str | None:
-    """An active user's e-mail to sign in with."""
+DEMO_CHOICES = ("granted", "granted", "denied", "withdrawn", None)
+DEMO_REQUESTS = (("access", 3), ("erasure", 5), ("deactivation", 8), ("portability", 13))
+
+
+def _seed_history(project: Project, store: Store) -> None:
+    """Give the console something to show: consent choices made by the reference app's
+    users (deterministic) and a few verified requests waiting in the queue."""
+    emails = _active_emails(project)
+    policy = load_policy(project.policy_path)
+    opt_in = [p.key for p in policy.purposes if p.consent == ConsentMode.opt_in]
+    pick = random.Random(0)
+    choices = [
+        ConsentRecord(f"email:{email}", purpose, decision)
+        for email in emails
+        for purpose in opt_in
+        if (decision := pick.choice(DEMO_CHOICES)) is not None
+    ]
+    record_many(project, store, choices, source="import")
+    for kind, index in DEMO_REQUESTS:
+        if index < len(emails):
+            request = rights.create_request(project, store, kind, "email", emails[index])
+            rights.verify_request(project, store, request.id, actor="demo")
+
+
+def _active_emails(project: Project) -> list[str]:
     engine = sql_engine(project, load_datamap(project), "app")
     with engine.connect() as conn:
-        found = conn.execute(
-            text(
-                "SELECT email FROM users WHERE status = 'active' AND email IS NOT NULL "
-                "ORDER BY id LIMIT 1"
-            )
-        ).scalar_one_or_none()
-    return str(found) if found else None
+        rows = conn.execute(
+            text("SELECT email FROM users WHERE status = 'active' ORDER BY id")
+        ).scalars()
+        return [str(email) for email in rows]
+
+
+def _subject_email(project: Project) -> str | None:
+    """An active user's e-mail to sign in with."""
+    emails = _active_emails(project)
+    return emails[0] if emails else None
