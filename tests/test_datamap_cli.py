@@ -27,7 +27,7 @@ def test_validate_passes_with_warnings_and_fails_on_errors(tmp_path: Path) -> No
     project = reference_project(tmp_path)
     result = runner.invoke(app, ["datamap", "validate", "-p", str(project)])
     assert result.exit_code == 0, result.output
-    assert "0 errors, 1 warnings" in result.output
+    assert "0 errors, 4 warnings" in result.output
     assert "CREATE INDEX users_phone ON users (phone);" in result.output
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")

@@ -8,13 +8,15 @@ reaches). Works through SQLAlchemy's inspector on SQLite, PostgreSQL and MariaDB
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy import Dialect, Engine, inspect
 from sqlalchemy import types as sqltypes
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import SAWarning, SQLAlchemyError
 
 from troth.datamap.graph import reached_tables
 from troth.datamap.model import Column, ColumnErase, DataMap, Link, Normalize, Table, TableErase
@@ -51,6 +53,7 @@ class LiveTable:
     dialect: Dialect
     columns: dict[str, dict[str, Any]]
     leading: set[str] = field(default_factory=set)  # first column of an index, PK or unique
+    lowered: set[str] = field(default_factory=set)  # columns with an index on lower(column)
 
 
 Schema = dict[str, LiveTable]
@@ -124,11 +127,40 @@ def read_schema(engine: Engine) -> Schema:
         columns = {c["name"]: dict(c) for c in inspector.get_columns(table)}
         live = LiveTable(engine.dialect, columns)
         firsts: list[list[Any]] = [inspector.get_pk_constraint(table)["constrained_columns"]]
-        firsts += [list(i["column_names"]) for i in inspector.get_indexes(table)]
-        firsts += [list(u["column_names"]) for u in inspector.get_unique_constraints(table)]
+        with warnings.catch_warnings():  # expression indexes: lowered_columns reads those
+            warnings.filterwarnings("ignore", "Skipped unsupported reflection", SAWarning)
+            firsts += [list(i["column_names"]) for i in inspector.get_indexes(table)]
+            firsts += [list(u["column_names"]) for u in inspector.get_unique_constraints(table)]
         live.leading = {str(cols[0]) for cols in firsts if cols and cols[0]}
         schema[table] = live
+    for table, column in lowered_columns(engine):
+        if table in schema:
+            schema[table].lowered.add(column)
     return schema
+
+
+LOWER_INDEX_SQL = {
+    "sqlite": "SELECT tbl_name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL",
+    "postgresql": (
+        "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+    ),
+}
+LOWER_INDEX = re.compile(r'^[^(]*\(\s*lower\(\s*\(?"?(\w+)"?\)?(?:::\w+)?\s*\)', re.IGNORECASE)
+
+
+def lowered_columns(engine: Engine) -> Iterator[tuple[str, str]]:
+    """(table, column) pairs whose first index key is lower(column).
+
+    SQLAlchemy does not reflect expression indexes on every dialect, so this reads the
+    catalog. MariaDB/MySQL compare case-insensitively by collation and need none."""
+    query = LOWER_INDEX_SQL.get(engine.dialect.name)
+    if query is None:
+        return
+    with engine.connect() as conn:
+        for table, definition in conn.exec_driver_sql(query):
+            found = LOWER_INDEX.match(str(definition))
+            if found:
+                yield str(table), found.group(1)
 
 
 def type_kind(column: dict[str, Any]) -> TypeKind:
@@ -271,12 +303,21 @@ def _identity_findings(
             yield "error", loc, f"normalize integer on a column of type {found}"
         elif not wants_integer and found in ("integer", "number"):
             yield "error", loc, f"normalize {identity.normalize.value} on a column of type {found}"
-    if column not in live.leading:
+    if identity is not None and needs_lower_index(identity.normalize, live):
+        if column not in live.lowered:
+            add = create_index(table, column, live, lower=True)
+            yield "warning", loc, f"e-mail identity without an index on lower({column}); add: {add}"
+    elif column not in live.leading:
         yield (
             "warning",
             loc,
             f"identity column without an index; add: {create_index(table, column, live)}",
         )
+
+
+def needs_lower_index(normalize: Normalize, live: LiveTable) -> bool:
+    """E-mail look-ups compare lower(column) on SQLite and PostgreSQL (troth.rights)."""
+    return normalize == Normalize.email and live.dialect.name in LOWER_INDEX_SQL
 
 
 def _link_findings(
@@ -344,13 +385,15 @@ def _fits_number(value: str, kind: TypeKind) -> bool:
     return kind in ("integer", "number")
 
 
-def create_index(table: str, column: str, live: LiveTable) -> str:
+def create_index(table: str, column: str, live: LiveTable, *, lower: bool = False) -> str:
     """The CREATE INDEX to add, quoted for the dialect; MariaDB/MySQL TEXT needs a prefix."""
     quote = live.dialect.identifier_preparer.quote
     target = quote(column)
-    if live.dialect.name in ("mysql", "mariadb") and _unbounded_text(live.columns[column]):
+    if lower:
+        target = f"lower({target})"
+    elif live.dialect.name in ("mysql", "mariadb") and _unbounded_text(live.columns[column]):
         target += f"({MYSQL_PREFIX})"
-    name = quote(f"{table}_{column}"[:63])
+    name = quote(f"{table}_{column}{'_lower' if lower else ''}"[:63])
     return f"CREATE INDEX {name} ON {quote(table)} ({target});"
 
 
