@@ -44,3 +44,22 @@ def test_secret_key_is_stable(tmp_path: Path) -> None:
     ref = project.subject_ref("email", "a@example.com")
     assert open_project(tmp_path).subject_ref("email", "a@example.com") == ref
     assert "a@example.com" not in ref
+
+
+def test_secret_key_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    file_ref = init_project(tmp_path).subject_ref("email", "a@example.com")
+    monkeypatch.setenv("TROTH_SECRET_KEY", "ab" * 32)
+    project = open_project(tmp_path)
+    assert project.secret_key == bytes.fromhex("ab" * 32)
+    assert project.subject_ref("email", "a@example.com") != file_ref
+    monkeypatch.setenv("TROTH_SECRET_KEY", "not hex")
+    with pytest.raises(TrothError, match="must be hex-encoded"):
+        open_project(tmp_path).secret_key  # noqa: B018
+
+
+def test_secret_key_is_read_once_per_project(tmp_path: Path) -> None:
+    project = init_project(tmp_path)
+    key = project.secret_key
+    (project.state_dir / "secret.key").write_text("cd" * 32)
+    assert project.secret_key == key
+    assert open_project(tmp_path).secret_key == bytes.fromhex("cd" * 32)

@@ -10,6 +10,7 @@ Layout::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -31,7 +32,6 @@ PROJECT_ENV = "TROTH_PROJECT"
 class Project:
     root: Path
     settings: dict[str, Any] = field(default_factory=dict)
-    _file_key: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def policy_path(self) -> Path:
@@ -61,25 +61,26 @@ class Project:
             return str(url)
         return f"sqlite:///{self.state_dir / 'troth.db'}"
 
-    @property
+    @functools.cached_property
     def secret_key(self) -> bytes:
-        """The project's HMAC key: TROTH_SECRET_KEY (hex), else .troth/secret.key."""
+        """The project's HMAC key: TROTH_SECRET_KEY (hex), else .troth/secret.key.
+
+        Read once per Project (subject_ref is on hot paths): set the variable before
+        opening the project.
+        """
         from_env = os.environ.get(SECRET_ENV)
         if from_env:
             try:
                 return bytes.fromhex(from_env)
             except ValueError as exc:
                 raise TrothError(f"{SECRET_ENV} must be hex-encoded") from exc
-        if self._file_key is not None:  # read once: subject_ref is on hot paths
-            return self._file_key
         path = self.state_dir / "secret.key"
         if not path.exists():
             self.state_dir.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as out:
                 out.write(secrets.token_hex(32))
-        self._file_key = bytes.fromhex(path.read_text().strip())
-        return self._file_key
+        return bytes.fromhex(path.read_text().strip())
 
     def keyed_hash(self, purpose: str, value: str) -> str:
         """HMAC-SHA256 of `value` under the project key, separated by `purpose`."""
