@@ -67,3 +67,19 @@ def test_export_then_import_gives_the_same_graph(tmp_path: Path) -> None:
     again = runner.invoke(app, ["datamap", "import-fides", str(fides), "-p", str(tmp_path / "b")])
     assert again.exit_code == 1
     assert "exists; use --force" in str(again.exception)
+
+
+def test_add_indexes_creates_what_validate_suggests(tmp_path: Path) -> None:
+    project = reference_project(tmp_path)
+    result = runner.invoke(app, ["datamap", "validate", "-p", str(project), "--add-indexes"])
+    assert result.exit_code == 0, result.output
+    assert "added: CREATE INDEX users_email_lower ON users (lower(email));" in result.output
+    assert "0 errors, 0 warnings" in result.output
+    indexes = sqlite3.connect(tmp_path / "refapp.db").execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%lower' ORDER BY 1"
+    )
+    assert [name for (name,) in indexes] == [
+        "newsletter_signups_email_lower",
+        "support_tickets_email_lower",
+        "users_email_lower",
+    ]

@@ -13,7 +13,7 @@ from troth.datamap import load_datamap
 from troth.datamap.dump import dump_datamap, to_yaml
 from troth.datamap.fides import read_fides, to_fides
 from troth.datamap.graph import Node, identity_trees
-from troth.datamap.validate import validate
+from troth.datamap.validate import add_indexes, validate
 from troth.errors import Problem, TrothError
 from troth.policy import load_policy
 
@@ -26,12 +26,22 @@ def validate_command(
     db: Annotated[
         str | None, typer.Option("--db", help="Check this database URL instead of the SQL store's.")
     ] = None,
+    add_missing_indexes: Annotated[
+        bool,
+        typer.Option(
+            "--add-indexes", help="Create the indexes that identity and link look-ups need."
+        ),
+    ] = False,
 ) -> None:
     """Check datamap.yaml against troth.yaml, the taxonomy and the live database."""
     project = project_from(project_dir)
     datamap = load_datamap(project)
     policy = load_policy(project.policy_path) if project.policy_path.exists() else None
     findings = validate(project, datamap, policy, db_url=db)
+    if add_missing_indexes:
+        for statement in add_indexes(project, datamap, findings, db_url=db):
+            console.print(f"added: {statement}", highlight=False, soft_wrap=True)
+        findings = validate(project, datamap, policy, db_url=db)
     for finding in findings:
         style = "red" if finding.severity == "error" else "yellow"
         err_console.print(

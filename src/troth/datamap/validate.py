@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Dialect, Engine, inspect
+from sqlalchemy import URL, Dialect, Engine, inspect
 from sqlalchemy import types as sqltypes
 from sqlalchemy.exc import SAWarning, SQLAlchemyError
 
@@ -46,6 +46,21 @@ class Finding(Problem):
 
     def __str__(self) -> str:
         return f"{self.severity}: {Problem.__str__(self)}"
+
+    @property
+    def index_to_add(self) -> str | None:
+        """The CREATE INDEX statement a missing-index warning suggests, if this is one."""
+        _, found, statement = self.message.partition(ADD_INDEX)
+        return statement if found else None
+
+    @property
+    def store(self) -> str | None:
+        """The store a `tables.<store>.<table>...` finding is about."""
+        parts = self.path.split(".")
+        return parts[1] if len(parts) > 2 and parts[0] == "tables" else None
+
+
+ADD_INDEX = "; add: "
 
 
 @dataclass
@@ -91,6 +106,36 @@ def validate(
 Raw = tuple[Severity, Loc, str]
 
 
+def add_indexes(
+    project: Project, datamap: DataMap, findings: list[Finding], *, db_url: str | None = None
+) -> list[str]:
+    """Run the CREATE INDEX statements that `findings` suggest; returns those it ran.
+
+    Each index is created in its own transaction, so one that fails (say, a duplicate
+    name) leaves the others in place; the error names the statement, never data."""
+    added = []
+    for finding in findings:
+        statement, store = finding.index_to_add, finding.store
+        if statement is None or store is None:
+            continue
+        url = _checked_url(project, datamap, store, db_url)
+        try:
+            with engine_for(url).begin() as conn:
+                conn.exec_driver_sql(statement.rstrip(";"))
+        except SQLAlchemyError as exc:
+            cause = type(getattr(exc, "orig", None) or exc).__name__
+            raise TrothError(f"could not run {statement} ({cause})") from None
+        added.append(statement)
+    return added
+
+
+def _checked_url(project: Project, datamap: DataMap, store: str, db_url: str | None) -> URL:
+    """The store's URL, or the `--db` URL that replaces it."""
+    if db_url is not None:
+        return database_url(db_url, project.root, "--db")
+    return store_url(project, datamap, store)
+
+
 def _live_schemas(
     project: Project, datamap: DataMap, db_url: str | None
 ) -> tuple[dict[str, Schema], list[Raw]]:
@@ -100,11 +145,7 @@ def _live_schemas(
     schemas: dict[str, Schema] = {}
     raw: list[Raw] = []
     for store in stores:
-        url = (
-            database_url(db_url, project.root, "--db")
-            if db_url is not None
-            else store_url(project, datamap, store)
-        )
+        url = _checked_url(project, datamap, store, db_url)
         if sqlite_file_missing(url):
             raw.append(
                 ("error", ("stores", store, "url"), "the SQLite database file does not exist")
@@ -306,12 +347,16 @@ def _identity_findings(
     if identity is not None and needs_lower_index(identity.normalize, live):
         if column not in live.lowered:
             add = create_index(table, column, live, lower=True)
-            yield "warning", loc, f"e-mail identity without an index on lower({column}); add: {add}"
+            yield (
+                "warning",
+                loc,
+                f"e-mail identity without an index on lower({column}){ADD_INDEX}{add}",
+            )
     elif column not in live.leading:
         yield (
             "warning",
             loc,
-            f"identity column without an index; add: {create_index(table, column, live)}",
+            f"identity column without an index{ADD_INDEX}{create_index(table, column, live)}",
         )
 
 
@@ -342,7 +387,7 @@ def _link_findings(
         yield (
             "warning",
             loc,
-            f"link column without an index; add: {create_index(table, link.column, live)}",
+            f"link column without an index{ADD_INDEX}{create_index(table, link.column, live)}",
         )
 
 

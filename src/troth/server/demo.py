@@ -20,6 +20,7 @@ from sqlalchemy import text
 from troth import rights
 from troth.consent import ConsentRecord, list_versions, publish_policy, record_many
 from troth.datamap import blob_root, load_datamap, sql_engine, store_url
+from troth.datamap.validate import add_indexes, validate
 from troth.errors import TrothError
 from troth.policy import ConsentMode, load_policy
 from troth.project import Project, init_project, open_project
@@ -101,6 +102,8 @@ def _generate(project: Project, users: int) -> None:
         blobs_dir=blob_root(project, datamap, "blobs"),
         seed=0,
     )
+    # What an app engineer does next: add the indexes `troth datamap validate` asks for.
+    add_indexes(project, datamap, validate(project, datamap))
 
 
 def _staff(project: Project, store: Store) -> str:
