@@ -15,15 +15,15 @@ from sqlalchemy import func, select
 from troth import ledger, rights
 from troth.consent import tables as consent_tables
 from troth.server import requests
-from troth.server.auth import Staff, end_session, staff_login, start_session
+from troth.server.auth import Staff, staff_login
 from troth.server.context import Context, context
 from troth.server.web import (
-    STAFF_COOKIE,
     CheckedForm,
     current_staff,
     page,
     redirect,
-    start_cookie,
+    sign_in,
+    sign_out,
 )
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -66,19 +66,12 @@ def login(request: Request, ctx: Ctx, form: CheckedForm) -> Response:
         return page(ctx, request, "admin/login.html", 401, error=message)
     with ctx.store.begin() as conn:
         ledger.record(conn, "staff.login", actor=f"staff:{user.id}")
-    response = redirect("/admin")
-    start_cookie(
-        ctx, request, response, "staff", start_session(ctx.store, "staff", staff_id=user.id)
-    )
-    return response
+    return sign_in(ctx, request, "staff", "/admin", staff_id=user.id)
 
 
 @router.post("/logout")
 def logout(request: Request, ctx: Ctx, _form: CheckedForm) -> RedirectResponse:
-    end_session(ctx.store, request.cookies.get(STAFF_COOKIE))
-    response = redirect("/admin/login")
-    response.delete_cookie(STAFF_COOKIE, path="/")
-    return response
+    return sign_out(ctx, request, "staff", "/admin/login")
 
 
 @router.get("", response_class=HTMLResponse)

@@ -18,10 +18,8 @@ from troth.server import requests
 from troth.server.auth import (
     CODE_LIFETIME,
     check_code,
-    end_session,
     end_subject_sessions,
     issue_code,
-    start_session,
 )
 from troth.server.context import Context, context
 from troth.server.web import (
@@ -30,7 +28,8 @@ from troth.server.web import (
     current_email,
     page,
     redirect,
-    start_cookie,
+    sign_in,
+    sign_out,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -97,19 +96,12 @@ def signin_check(request: Request, ctx: Ctx, fields: CheckedForm) -> Response:
         return page(ctx, request, "code.html", 401, email=email, error=message)
     with ctx.store.begin() as conn:
         ledger.record(conn, "subject.signin", subject=owner_of(ctx, email))
-    response = redirect("/me")
-    start_cookie(
-        ctx, request, response, "subject", start_session(ctx.store, "subject", email=email)
-    )
-    return response
+    return sign_in(ctx, request, "subject", "/me", email=email)
 
 
 @router.post("/signout")
 def signout(request: Request, ctx: Ctx, _form: CheckedForm) -> RedirectResponse:
-    end_session(ctx.store, request.cookies.get(SESSION_COOKIE))
-    response = redirect("/")
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
+    return sign_out(ctx, request, "subject", "/")
 
 
 @router.get("/me", response_class=HTMLResponse)

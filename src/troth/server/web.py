@@ -13,7 +13,16 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from troth.errors import InvalidInput, TrothError
-from troth.server.auth import STAFF_SESSION, SUBJECT_SESSION, ApiKey, Staff, get_session, get_staff
+from troth.server.auth import (
+    STAFF_SESSION,
+    SUBJECT_SESSION,
+    ApiKey,
+    Staff,
+    end_session,
+    get_session,
+    get_staff,
+    start_session,
+)
 from troth.server.context import Context, context, context_of
 
 SESSION_COOKIE = "troth_session"
@@ -78,11 +87,34 @@ def set_cookie(
     )
 
 
-def start_cookie(ctx: Context, request: Request, response: Response, kind: str, token: str) -> None:
-    name, lifetime = (
-        (STAFF_COOKIE, STAFF_SESSION) if kind == "staff" else (SESSION_COOKIE, SUBJECT_SESSION)
-    )
-    set_cookie(ctx, request, response, name, token, int(lifetime.total_seconds()))
+def session_cookie(kind: str) -> str:
+    return STAFF_COOKIE if kind == "staff" else SESSION_COOKIE
+
+
+def sign_in(
+    ctx: Context,
+    request: Request,
+    kind: str,
+    to: str,
+    *,
+    staff_id: int | None = None,
+    email: str | None = None,
+) -> RedirectResponse:
+    """Start a `kind` session and redirect to `to` with its cookie set."""
+    token = start_session(ctx.store, kind, staff_id=staff_id, email=email)
+    lifetime = STAFF_SESSION if kind == "staff" else SUBJECT_SESSION
+    response = redirect(to)
+    set_cookie(ctx, request, response, session_cookie(kind), token, int(lifetime.total_seconds()))
+    return response
+
+
+def sign_out(ctx: Context, request: Request, kind: str, to: str) -> RedirectResponse:
+    """End this browser's `kind` session and redirect to `to` with its cookie cleared."""
+    name = session_cookie(kind)
+    end_session(ctx.store, request.cookies.get(name))
+    response = redirect(to)
+    response.delete_cookie(name, path="/")
+    return response
 
 
 def current_staff(request: Request, ctx: Context = Depends(context)) -> Staff | None:
