@@ -6,31 +6,17 @@ import dataclasses
 import datetime as dt
 import getpass
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from troth import ledger
-from troth.cli.common import ProjectOption, console, err_console, project_from
+from troth.cli.common import ProjectOption, console, err_console, opened
 from troth.ledger.screen import LedgerInputError
-from troth.project import Project
-from troth.store import Store, open_store
 
 group = typer.Typer(help="The tamper-evident audit ledger.", no_args_is_help=True)
 MAX_NOTE = 2000
-
-
-@contextmanager
-def _opened(path: ProjectOption) -> Iterator[tuple[Project, Store]]:
-    project = project_from(path)
-    store = open_store(project.store_url)
-    try:
-        yield project, store
-    finally:
-        store.dispose()
 
 
 def _login_actor() -> str:
@@ -51,7 +37,7 @@ def note(
     """Record a staff note in the ledger, then seal the ledger with a checkpoint."""
     if not text.strip() or len(text) > MAX_NOTE:
         raise LedgerInputError(f"a note must have 1 to {MAX_NOTE} characters")
-    with _opened(project) as (proj, store):
+    with opened(project) as (proj, store):
         with store.begin() as conn:
             seq = ledger.record(
                 conn, "audit.note", actor=actor or _login_actor(), data={"text": text}
@@ -74,7 +60,7 @@ def show(
     project: ProjectOption = None,
 ) -> None:
     """The newest ledger entries, oldest of them first."""
-    with _opened(project) as (_proj, store):
+    with opened(project) as (_proj, store):
         found = list(reversed(ledger.entries(store, ref=ref, kind=kind, since=since, limit=limit)))
     if as_json:
         for entry in found:
@@ -113,7 +99,7 @@ def verify(
     project: ProjectOption = None,
 ) -> None:
     """Check the whole ledger; exit 1 naming the first bad entry when it was tampered with."""
-    with _opened(project) as (proj, store):
+    with opened(project) as (proj, store):
         result = ledger.verify(store, proj)
     if as_json:
         typer.echo(json.dumps(dataclasses.asdict(result)))
@@ -135,7 +121,7 @@ def checkpoint(project: ProjectOption = None) -> None:
     Cheap and idempotent: run it from cron or after batch jobs, so that cutting off the
     ledger's tail is detected up to the newest checkpoint.
     """
-    with _opened(project) as (proj, store):
+    with opened(project) as (proj, store):
         point = ledger.checkpoint(store, proj)
     if point is None:
         console.print("the ledger is empty; nothing to sign")

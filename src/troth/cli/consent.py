@@ -7,9 +7,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from troth.cli.common import ProjectOption, console, project_from
+from troth.cli.common import ProjectOption, console, opened
 from troth.consent import accept_policy, current_consent, history, record_consent
-from troth.store import open_store
 
 group = typer.Typer(help="Record and inspect consent decisions.", no_args_is_help=True)
 
@@ -31,15 +30,11 @@ def _record(
     notice: str | None,
     project: ProjectOption,
 ) -> None:
-    proj = project_from(project)
-    store = open_store(proj.store_url)
-    try:
-        evidence = {"notice_version": notice} if notice else None
+    evidence = {"notice_version": notice} if notice else None
+    with opened(project) as (proj, store):
         state = record_consent(
             proj, store, subject, purpose, decision, source=source, evidence=evidence
         )
-    finally:
-        store.dispose()
     verdict = "[green]allowed[/]" if state.allowed else "[red]refused[/]"
     console.print(f"Recorded: {purpose} {decision} ({source}); now {verdict}.", highlight=False)
 
@@ -89,12 +84,8 @@ def accept(
     project: ProjectOption = None,
 ) -> None:
     """Record that SUBJECT accepted policy VERSION (it binds them from now on)."""
-    proj = project_from(project)
-    store = open_store(proj.store_url)
-    try:
+    with opened(project) as (proj, store):
         added = accept_policy(proj, store, subject, version, source=source)
-    finally:
-        store.dispose()
     console.print(
         f"Recorded acceptance of policy version {version}."
         if added
@@ -106,12 +97,8 @@ def accept(
 @group.command()
 def show(subject: SubjectArg, project: ProjectOption = None) -> None:
     """The subject's current state for every purpose in troth.yaml."""
-    proj = project_from(project)
-    store = open_store(proj.store_url)
-    try:
+    with opened(project) as (proj, store):
         states = current_consent(proj, store, subject)
-    finally:
-        store.dispose()
     table = Table("purpose", "consent", "allowed", "decision", "source", "policy", "when")
     for state in states.values():
         allowed = "[green]yes[/]" if state.allowed else "[red]no[/]"
@@ -132,12 +119,8 @@ def show(subject: SubjectArg, project: ProjectOption = None) -> None:
 @group.command("history")
 def history_command(subject: SubjectArg, project: ProjectOption = None) -> None:
     """Every consent event of the subject, oldest first."""
-    proj = project_from(project)
-    store = open_store(proj.store_url)
-    try:
+    with opened(project) as (proj, store):
         events = history(proj, store, subject)
-    finally:
-        store.dispose()
     table = Table("#", "when (UTC)", "purpose", "decision", "source", "policy", "notice")
     for event in events:
         table.add_row(

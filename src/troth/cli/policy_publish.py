@@ -8,11 +8,10 @@ from typing import Annotated
 
 import typer
 
-from troth.cli.common import ProjectOption, console, project_from
+from troth.cli.common import ProjectOption, console, opened
 from troth.cli.policy import group
 from troth.consent import publish_policy
 from troth.errors import TrothError
-from troth.store import open_store
 
 
 def _recipients(path: Path | None) -> list[str] | None:
@@ -46,10 +45,8 @@ def publish(
     project: ProjectOption = None,
 ) -> None:
     """Publish FILE as a new policy version: diff, re-consent, notices, change-notice rule."""
-    proj = project_from(project)
     addresses = _recipients(recipients)
-    store = open_store(proj.store_url)
-    try:
+    with opened(project) as (proj, store):
         result = publish_policy(
             proj,
             store,
@@ -58,8 +55,6 @@ def publish(
             recipients=addresses,
             notify=notify,
         )
-    finally:
-        store.dispose()
     version = result.version
     verb = "Resumed" if result.resumed else "Published"
     console.print(f"{verb} policy version [bold]{version.version}[/].", highlight=False)

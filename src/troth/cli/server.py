@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from troth.cli.common import ProjectOption, console, project_from
+from troth.cli.common import ProjectOption, console, opened, project_from
 from troth.errors import TrothError
 from troth.project import PROJECT_ENV
 
@@ -98,16 +98,12 @@ def create_staff_command(
 ) -> None:
     """Add a staff login; the password is read from $TROTH_STAFF_PASSWORD or prompted."""
     from troth.server.auth import create_staff
-    from troth.store import open_store
 
     password = os.environ.get("TROTH_STAFF_PASSWORD") or typer.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
-    store = open_store(project_from(project).store_url)
-    try:
+    with opened(project) as (_proj, store):
         create_staff(store, login, password, role)
-    finally:
-        store.dispose()
     console.print(f"staff login created with role {role}")
 
 
@@ -121,13 +117,9 @@ def create_api_key_command(
 ) -> None:
     """Create an API key for an app backend; it is shown once, only its hash is kept."""
     from troth.server.auth import create_api_key
-    from troth.store import open_store
 
-    store = open_store(project_from(project).store_url)
-    try:
+    with opened(project) as (_proj, store):
         key = create_api_key(store, name, scopes)
-    finally:
-        store.dispose()
     console.print(key, highlight=False, soft_wrap=True)
 
 
@@ -137,14 +129,10 @@ def revoke_api_key_command(
 ) -> None:
     """Revoke an API key (takes effect within seconds in running servers)."""
     from troth.server.auth import revoke_api_key
-    from troth.store import open_store
 
-    store = open_store(project_from(project).store_url)
-    try:
+    with opened(project) as (_proj, store):
         if not revoke_api_key(store, key_id):
             raise TrothError("no active API key has that id")
-    finally:
-        store.dispose()
     console.print("API key revoked")
 
 
