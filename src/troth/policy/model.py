@@ -124,10 +124,6 @@ class PolicyInfo(Strict):
     language: str = "en"
 
 
-class Address(Strict):
-    lines: list[str] = Field(min_length=1)
-
-
 class Person(Strict):
     name: str | None = None
     title: str | None = None
