@@ -1,5 +1,7 @@
+import pytest
 from sqlalchemy import inspect
 
+from troth.errors import TrothError
 from troth.store import open_store
 
 
@@ -23,3 +25,10 @@ def test_sqlite_reader_does_not_wait_for_a_writer(sqlite_url: str) -> None:
     with store.connect() as reader:
         assert reader.exec_driver_sql("SELECT count(*) FROM t").scalar_one() == 1
     store.dispose()
+
+
+def test_bad_store_url_is_not_echoed() -> None:
+    with pytest.raises(TrothError, match="not a valid SQLAlchemy URL") as caught:
+        open_store("postgresql://troth:s3cret@db:5432:5433/troth")
+    assert "s3cret" not in str(caught.value)
+    assert caught.value.__cause__ is None

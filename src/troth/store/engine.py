@@ -92,8 +92,9 @@ class Store:
 def create_store_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
-    except Exception as exc:
-        raise TrothError(f"store URL {url!r} is not a valid SQLAlchemy URL") from exc
+    except Exception:
+        # Never echo the URL: it may hold a password.
+        raise TrothError("the store URL is not a valid SQLAlchemy URL") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
