@@ -10,7 +10,7 @@ import pytest
 from troth.datamap import DataMap, load_datamap
 from troth.datamap.dump import to_yaml
 from troth.datamap.fides import read_fides, to_fides
-from troth.errors import InvalidInput
+from troth.errors import InvalidInput, Problem
 from troth.project import open_project
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "refapp"
@@ -127,15 +127,26 @@ def test_plain_fides_dataset_imports_with_defaults_and_notes(tmp_path: Path) -> 
     ]
 
 
-def test_invalid_fides_file_names_line_and_key(tmp_path: Path) -> None:
+def refused(tmp_path: Path, text: str) -> list[Problem]:
+    """The problems read_fides reports for a fides.yaml holding `text`."""
     path = tmp_path / "fides.yaml"
-    path.write_text(
-        "dataset:\n  - fides_key: shop\n    collections:\n      - name: customer\n"
-        "        fields:\n          - data_categories: [user.name]\n"
-    )
+    path.write_text(text)
     with pytest.raises(InvalidInput) as caught:
         read_fides(path)
-    assert [str(p).removeprefix(str(tmp_path) + "/") for p in caught.value.problems] == [
+    return caught.value.problems
+
+
+def printed(tmp_path: Path, problems: list[Problem]) -> list[str]:
+    return [str(p).removeprefix(str(tmp_path) + "/") for p in problems]
+
+
+def test_invalid_fides_file_names_line_and_key(tmp_path: Path) -> None:
+    problems = refused(
+        tmp_path,
+        "dataset:\n  - fides_key: shop\n    collections:\n      - name: customer\n"
+        "        fields:\n          - data_categories: [user.name]\n",
+    )
+    assert printed(tmp_path, problems) == [
         "fides.yaml:6 dataset[0].collections[0].fields[0].name: required key is missing"
     ]
 
@@ -152,39 +163,34 @@ def test_fides_reference_to_a_missing_collection_is_refused(tmp_path: Path) -> N
 
 
 def test_bad_troth_extension_and_unusable_names_are_refused(tmp_path: Path) -> None:
-    path = tmp_path / "fides.yaml"
-    path.write_text(
+    problems = refused(
+        tmp_path,
         "dataset:\n  - fides_key: shop\n    meta:\n      troth:\n        collections:\n"
         "          customer: {erase: maybe}\n    collections:\n      - name: customer\n"
-        "        fields:\n          - name: id\n"
+        "        fields:\n          - name: id\n",
     )
-    with pytest.raises(InvalidInput) as caught:
-        read_fides(path)
-    assert [str(p).removeprefix(str(tmp_path) + "/") for p in caught.value.problems] == [
+    assert printed(tmp_path, problems) == [
         "fides.yaml:6 dataset[0].meta.troth.collections.customer.erase: "
         "'maybe' is not one of delete, update or keep"
     ]
-    path.write_text(
+    problems = refused(
+        tmp_path,
         "dataset:\n  - fides_key: shop\n    collections:\n      - name: customer\n"
-        "        fields:\n          - name: first-name\n"
+        "        fields:\n          - name: first-name\n",
     )
-    with pytest.raises(InvalidInput) as caught:
-        read_fides(path)
-    assert [str(p).removeprefix(str(tmp_path) + "/") for p in caught.value.problems] == [
+    assert printed(tmp_path, problems) == [
         "fides.yaml dataset[0].collections[0]: columns.first-name.[key]: "
         "String should match pattern '^[A-Za-z_][A-Za-z0-9_]*$'"
     ]
 
 
 def test_fides_keys_that_are_not_identifiers_are_refused(tmp_path: Path) -> None:
-    path = tmp_path / "fides.yaml"
-    path.write_text(
+    problems = refused(
+        tmp_path,
         "dataset:\n  - fides_key: my-shop\n    collections:\n      - name: customer\n"
-        "        fields:\n          - name: id\n"
+        "        fields:\n          - name: id\n",
     )
-    with pytest.raises(InvalidInput) as caught:
-        read_fides(path)
-    assert [p.path for p in caught.value.problems] == [
+    assert [p.path for p in problems] == [
         "stores.my-shop.[key]",
         "tables.my-shop.customer.[key]",
     ]
