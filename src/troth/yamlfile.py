@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
@@ -15,6 +15,7 @@ from troth.errors import InvalidInput, Problem
 
 MAX_YAML_BYTES = 5 * 1024 * 1024
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 def read_yaml(path: Path) -> Any:
@@ -98,3 +99,20 @@ def load_model(path: Path, model: type[M]) -> tuple[M, Any]:
         return model.model_validate(document), document
     except ValidationError as exc:
         raise InvalidInput(validation_problems(str(path), document, exc)) from None
+
+
+class FileCache(Generic[T]):
+    """`load()`'s value for the file at `path`, loaded again only when the file changes
+    (its mtime or size), so that hot paths do not parse YAML on every call."""
+
+    def __init__(self, path: Path, load: Callable[[], T]) -> None:
+        self.path, self.load = path, load
+        self._stamp: tuple[int, int] | None = None
+        self._value: T | None = None
+
+    def get(self) -> T:
+        stat = self.path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if self._value is None or stamp != self._stamp:
+            self._value, self._stamp = self.load(), stamp
+        return self._value

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 
 from troth.errors import TrothError
 from troth.policy import ConsentMode, LegalBasis, Policy, Purpose, load_policy
+from troth.yamlfile import FileCache
 
-_cache: dict[Path, tuple[tuple[int, int], Policy]] = {}
+_cache: dict[Path, FileCache[Policy]] = {}
 
 
 class Decision(StrEnum):
@@ -32,14 +34,10 @@ class UnknownPurpose(TrothError):
 
 def policy_of(path: Path) -> Policy:
     """troth.yaml at `path`, loaded once per change of the file."""
-    stat = path.stat()
-    stamp = (stat.st_mtime_ns, stat.st_size)
-    cached = _cache.get(path)
-    if cached and cached[0] == stamp:
-        return cached[1]
-    policy = load_policy(path)
-    _cache[path] = (stamp, policy)
-    return policy
+    cache = _cache.get(path)
+    if cache is None:
+        cache = _cache.setdefault(path, FileCache(path, partial(load_policy, path)))
+    return cache.get()
 
 
 def mode_of(purpose: Purpose) -> ConsentMode:

@@ -4,43 +4,27 @@ policy and data map (re-read when their files change on disk)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, TypeVar
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
+from troth.consent.purposes import policy_of
 from troth.datamap import DataMap, load_datamap
 from troth.ledger import VerifyResult, verify
-from troth.policy import Policy, load_policy
+from troth.policy import Policy
 from troth.policy.render import render_html_fragment
 from troth.project import Project
 from troth.rights import SubjectSummary, find_subject
 from troth.sdk import Troth
 from troth.server.auth import ApiKeys
 from troth.store import Store
+from troth.yamlfile import FileCache
 
 HERE = Path(__file__).parent
 SUMMARY_SECONDS = 60.0
 VERIFY_SECONDS = 60.0
-T = TypeVar("T")
-
-
-class FileCache(Generic[T]):
-    """The value loaded from `path`, loaded again only when the file's mtime changes."""
-
-    def __init__(self, path: Path, load: Callable[[], T]) -> None:
-        self.path, self.load = path, load
-        self._stamp: float | None = None
-        self._value: T | None = None
-
-    def get(self) -> T:
-        stamp = self.path.stat().st_mtime_ns
-        if self._value is None or stamp != self._stamp:
-            self._value, self._stamp = self.load(), stamp
-        return self._value
 
 
 @dataclass
@@ -50,7 +34,6 @@ class Context:
     secure_cookies: bool
     keys: ApiKeys = field(init=False)
     templates: Jinja2Templates = field(init=False)
-    _policy: FileCache[Policy] = field(init=False)
     _datamap: FileCache[DataMap] = field(init=False)
     _sdk: Troth | None = field(init=False, default=None)
     _notice: tuple[Policy, str] | None = field(init=False, default=None)
@@ -60,17 +43,14 @@ class Context:
     def __post_init__(self) -> None:
         self.keys = ApiKeys(self.store)
         self.templates = Jinja2Templates(directory=HERE / "templates")
-        self._policy = FileCache(self.project.policy_path, self._load_policy)
         self._datamap = FileCache(self.project.datamap_path, self._load_datamap)
-
-    def _load_policy(self) -> Policy:
-        return load_policy(self.project.policy_path)
 
     def _load_datamap(self) -> DataMap:
         return load_datamap(self.project)
 
     def policy(self) -> Policy:
-        return self._policy.get()
+        """troth.yaml, through the cache the consent engine and SDK share."""
+        return policy_of(self.project.policy_path)
 
     def datamap(self) -> DataMap:
         return self._datamap.get()
