@@ -102,14 +102,14 @@ class Troth:
         state = record_consent(
             self.project, self.store, subject, purpose, decision, source=source, evidence=evidence
         )
-        self._cache.pop(subject, None)
+        self._cache = {}  # the subject may be cached under its other identities too
         return state
 
     def record_gpc(self, subject: str) -> list[str]:
         """Opt the subject out of what Global Privacy Control covers (no-op when done)."""
         changed = record_gpc(self.project, self.store, subject)
         if changed:
-            self._cache.pop(subject, None)
+            self._cache = {}
         return changed
 
     def accept_policy(self, subject: str, version: str) -> bool:

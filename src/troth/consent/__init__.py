@@ -19,7 +19,7 @@ from troth.consent.events import (
     record_many,
 )
 from troth.consent.purposes import Decision, Source, UnknownPurpose
-from troth.consent.subject import InvalidSubject, Subject, parse_subject
+from troth.consent.subject import InvalidSubject, Subject, parse_subject, resolve_subject
 from troth.consent.versions import (
     Publication,
     Version,
@@ -57,4 +57,5 @@ __all__ = [
     "record_consent",
     "record_gpc",
     "record_many",
+    "resolve_subject",
 ]

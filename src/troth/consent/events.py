@@ -28,7 +28,12 @@ from troth.consent.purposes import (
     mode_of,
     policy_of,
 )
-from troth.consent.subject import Subject, parse_subject
+from troth.consent.subject import (
+    Subject,
+    account_subjects,
+    parse_in,
+    resolve_subject,
+)
 from troth.errors import InvalidInput, Problem, TrothError
 from troth.policy import ConsentMode, Policy
 from troth.project import Project
@@ -203,19 +208,18 @@ def _validate(
     single = len(records) == 1
     rows: list[_Row] = []
     problems: list[Problem] = []
-    subjects: dict[str, tuple[Subject, str]] = {}
+    subjects: dict[str, Subject] = {}
     consent_keys = {p.key for p in policy.purposes if mode_of(p) != ConsentMode.none}
     for number, rec in enumerate(records, start=1):
         try:
             if rec.subject not in subjects:
-                subject = parse_subject(rec.subject)
-                subjects[rec.subject] = (subject, subject.ref(project))
-            subject, ref = subjects[rec.subject]
+                subjects[rec.subject] = parse_in(project, rec.subject)
             if rec.purpose not in consent_keys:
                 consent_purpose(policy, rec.purpose)  # raises the precise error
             decision = DECISIONS.get(rec.decision) or _decision(rec.decision)
             when = aware(rec.recorded_at) if rec.recorded_at else now
-            rows.append(_Row(subject, ref, rec.purpose, decision, when))
+            # the ref is set by _under_accounts, once every subject is known
+            rows.append(_Row(subjects[rec.subject], "", rec.purpose, decision, when))
         except TrothError as exc:
             if number == 1 and single:
                 raise
@@ -224,7 +228,17 @@ def _validate(
                 break
     if problems:
         raise InvalidInput(problems)
-    return rows
+    return _under_accounts(project, rows)
+
+
+def _under_accounts(project: Project, rows: list[_Row]) -> list[_Row]:
+    """The rows with each subject replaced by its account's subject, and its ref."""
+    accounts = account_subjects(project, {row.subject for row in rows})
+    refs: dict[Subject, tuple[Subject, str]] = {}
+    for subject in {row.subject for row in rows}:
+        kept = accounts.get(subject, subject)
+        refs[subject] = (kept, kept.ref(project))
+    return [row._replace(subject=refs[row.subject][0], ref=refs[row.subject][1]) for row in rows]
 
 
 def _decision(value: str) -> Decision:
@@ -489,7 +503,7 @@ def states_of(conn: Connection, policy: Policy, ref: str) -> dict[str, ConsentSt
 
 def current_consent(project: Project, store: Store, subject: str) -> dict[str, ConsentState]:
     """The subject's state for every purpose in troth.yaml, defaults included."""
-    ref = parse_subject(subject).ref(project)
+    ref = resolve_subject(project, subject).ref(project)
     policy = policy_of(project.policy_path)
     with store.connect() as conn:
         return states_of(conn, policy, ref)
@@ -508,7 +522,7 @@ def decision_counts(store: Store) -> dict[str, dict[str, int]]:
 
 def history(project: Project, store: Store, subject: str) -> list[Event]:
     """Every consent event of the subject, oldest first."""
-    ref = parse_subject(subject).ref(project)
+    ref = resolve_subject(project, subject).ref(project)
     cols = [t.events.c[name] for name in Event.__dataclass_fields__]
     query = select(*cols).where(t.events.c.subject_ref == ref).order_by(t.events.c.id)
     with store.connect() as conn:

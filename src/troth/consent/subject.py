@@ -2,17 +2,29 @@
 
 Values are normalized so that the same person always gets the same `subject_ref`;
 errors name the identity kind but never echo the value.
+
+One person, one consent state: `resolve_subjects` turns an identity that names an
+account of the app (per the data map, e.g. the e-mail on a `users` row) into the
+account's key identity (`user_id:42`), so the privacy center (which knows the e-mail)
+and the app (which knows the user id) read and write the same state. Identities
+without an account (a newsletter e-mail, a cookie) stay as they are. Kinds the data
+map declares are normalized as the data map says; `cookie` and `cookie_id` name the
+same identity, spelled as the data map spells it.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from troth.errors import TrothError
+from troth.datamap.model import DataMap
+from troth.errors import InvalidInput, TrothError
 from troth.project import Project
 
 KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -20,6 +32,12 @@ TOKEN = re.compile(r"^[A-Za-z0-9._~-]{1,128}$")
 MAX_VALUE = 320
 INTEGER_KINDS = frozenset({"user_id", "account_id", "customer_id", "member_id"})
 TOKEN_KINDS = frozenset({"cookie", "cookie_id", "visitor_id", "device_id", "advertising_id"})
+ALIASES = {"cookie": "cookie_id", "cookie_id": "cookie"}
+LINK_TTL_S = 60.0
+MAX_LINKS = 100_000
+
+_links: dict[tuple[str, Subject], tuple[Subject, float]] = {}
+_links_lock = threading.Lock()
 
 
 class InvalidSubject(TrothError):
@@ -69,12 +87,89 @@ def _phone(value: str) -> str:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
-def parse_subject(text: str) -> Subject:
-    """`kind:value` -> Subject with a normalized value; raises InvalidSubject."""
+def split_subject(text: str) -> tuple[str, str]:
+    """`kind:value` -> (lowercase kind, raw value); raises InvalidSubject."""
     kind, sep, value = text.partition(":")
     kind = kind.strip().lower()
     if not sep or not KIND.match(kind):
         raise InvalidSubject(
             "subject must be `kind:value` with a lowercase identity kind, e.g. user_id:42"
         )
+    return kind, value
+
+
+def parse_subject(text: str) -> Subject:
+    """`kind:value` -> Subject with a normalized value; raises InvalidSubject."""
+    kind, value = split_subject(text)
     return Subject(kind, normalize(kind, value))
+
+
+def resolve_subjects(project: Project, texts: Iterable[str]) -> dict[str, Subject]:
+    """Each `kind:value` text -> the subject its consent is kept under (see the module
+    docstring); raises InvalidSubject on the first bad text."""
+    parsed = {text: parse_in(project, text) for text in texts}
+    accounts = account_subjects(project, set(parsed.values()))
+    return {text: accounts.get(subject, subject) for text, subject in parsed.items()}
+
+
+def resolve_subject(project: Project, text: str) -> Subject:
+    return resolve_subjects(project, [text])[text]
+
+
+def parse_in(project: Project, text: str) -> Subject:
+    """`kind:value` -> Subject, with the data map's spelling of the kind and its
+    normalization when the data map declares the kind; raises InvalidSubject."""
+    kind, value = split_subject(text)
+    identities = _datamap_identities(project)
+    if kind not in identities and ALIASES.get(kind) in identities:
+        kind = ALIASES[kind]
+    if kind not in identities:
+        return Subject(kind, normalize(kind, value))
+    from troth.rights.identities import normalize as datamap_normalize
+
+    try:
+        return Subject(kind, datamap_normalize(_datamap(project), kind, value))
+    except InvalidInput:
+        raise InvalidSubject(f"subject: the {kind} value is not valid for the data map") from None
+
+
+def account_subjects(project: Project, subjects: set[Subject]) -> dict[Subject, Subject]:
+    """Subject -> the key identity of the account it names, for those that name one.
+    Found links are cached for LINK_TTL_S seconds; subjects without an account are
+    looked up again each time (an account may be created any moment)."""
+    now = time.monotonic()
+    root = str(project.root)
+    with _links_lock:
+        cached = {s: _links.get((root, s)) for s in subjects}
+    linked = {s: hit[0] for s, hit in cached.items() if hit is not None and hit[1] > now}
+    if not project.datamap_path.exists():
+        return linked
+    from troth.rights.accounts import account_tables, find_accounts
+
+    keys = {a.kind for a in account_tables(_datamap(project))}
+    todo: dict[str, list[str]] = {}
+    for subject in subjects - set(linked):
+        if subject.kind not in keys:  # a user_id is already the account's own subject
+            todo.setdefault(subject.kind, []).append(subject.value)
+
+    found = {}
+    for kind, values in todo.items():
+        for value, account in find_accounts(project, kind, values).items():
+            found[Subject(kind, value)] = Subject(account.kind, account.value)
+    with _links_lock:
+        if len(_links) + len(found) > MAX_LINKS:
+            _links.clear()
+        _links.update(((root, s), (a, now + LINK_TTL_S)) for s, a in found.items())
+    return linked | found
+
+
+def _datamap_identities(project: Project) -> frozenset[str]:
+    if not project.datamap_path.exists():
+        return frozenset()
+    return frozenset(_datamap(project).identities)
+
+
+def _datamap(project: Project) -> DataMap:
+    from troth.rights.context import load_context
+
+    return load_context(project).datamap

@@ -26,7 +26,7 @@ from troth import ledger
 from troth.consent import tables as t
 from troth.consent.events import VERSION, aware, bump, upsert, utcnow
 from troth.consent.purposes import Decision
-from troth.consent.subject import parse_subject
+from troth.consent.subject import resolve_subject
 from troth.errors import InvalidInput, Problem, TrothError
 from troth.policy import Policy, load_policy
 from troth.policy.diff import Change, ChangeKind, diff
@@ -246,7 +246,7 @@ def accept_policy(
     project: Project, store: Store, subject: str, version: str, *, source: str = "app"
 ) -> bool:
     """Record that `subject` accepted `version` (binding at once); False if already did."""
-    ref = parse_subject(subject).ref(project)
+    ref = resolve_subject(project, subject).ref(project)
     with store.begin() as conn:
         known = conn.execute(
             select(t.versions.c.id).where(t.versions.c.version == version)
@@ -272,7 +272,7 @@ def binding_version(
     project: Project, store: Store, subject: str, now: dt.datetime | None = None
 ) -> str | None:
     """The policy version that binds `subject` at `now` under the change-notice rule."""
-    ref = parse_subject(subject).ref(project)
+    ref = resolve_subject(project, subject).ref(project)
     when = now or utcnow()
     with store.connect() as conn:
         accepted = set(

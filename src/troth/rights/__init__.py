@@ -6,6 +6,7 @@ plan_request(project, store, request.id)         # what will be touched, with co
 run_request(project, store, request.id)          # or run_queue(project, store)
 """
 
+from troth.rights.accounts import Account, account_identities, find_accounts
 from troth.rights.export import export_path
 from troth.rights.lifecycle import (
     KINDS,
@@ -26,14 +27,17 @@ from troth.rights.view import SubjectSummary, find_subject, plan_request
 __all__ = [
     "KINDS",
     "STATUSES",
+    "Account",
     "Plan",
     "Request",
     "SubjectSummary",
     "TableStep",
+    "account_identities",
     "approve_request",
     "create_request",
     "deny_request",
     "export_path",
+    "find_accounts",
     "find_subject",
     "get_request",
     "list_requests",

@@ -139,7 +139,7 @@ def consent_subject(
     cookie `troth_consent` (set on first use), or the signed-in privacy-center subject."""
     if subject is not None:
         require_key(request, ctx, scope)
-        return str(consent.parse_subject(subject)), True
+        return str(consent.resolve_subject(ctx.project, subject)), True
     email = current_email(request, ctx)
     if email is not None:
         return f"email:{email}", False
