@@ -19,6 +19,7 @@ from troth.server.auth import Staff, staff_login
 from troth.server.context import Context, context
 from troth.server.web import (
     CheckedForm,
+    client_ip,
     current_staff,
     page,
     redirect,
@@ -58,9 +59,8 @@ def login_form(request: Request, ctx: Ctx) -> HTMLResponse:
 
 @router.post("/login", response_model=None)
 def login(request: Request, ctx: Ctx, form: CheckedForm) -> Response:
-    ip = request.client.host if request.client else "unknown"
     login_name, password = form.get("login", "")[:254], form.get("password", "")[:200]
-    user = staff_login(ctx.project, ctx.store, login_name, password, ip)
+    user = staff_login(ctx.project, ctx.store, login_name, password, client_ip(request))
     if user is None:
         message = "Wrong login or password (after 10 failed tries, wait 15 minutes)."
         return page(ctx, request, "admin/login.html", 401, error=message)

@@ -25,6 +25,7 @@ from troth.server.context import Context, context
 from troth.server.web import (
     SESSION_COOKIE,
     CheckedForm,
+    client_ip,
     current_email,
     page,
     redirect,
@@ -46,10 +47,6 @@ def signed_in(email: str | None) -> str:
 
 def owner_of(ctx: Context, email: str) -> str:
     return ctx.project.subject_ref("email", email)
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 @router.get("/", response_class=HTMLResponse)

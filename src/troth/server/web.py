@@ -34,6 +34,10 @@ CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 def is_api(request: Request) -> bool:
     return request.url.path.startswith(("/api/", "/v1/", "/.well-known/"))
 
