@@ -28,7 +28,7 @@ from troth.consent.events import (
     record_consent,
     record_gpc,
 )
-from troth.consent.purposes import UnknownPurpose, default_allowed, is_gpc_purpose, policy_of
+from troth.consent.purposes import default_allowed, is_gpc_purpose, known_purpose, policy_of
 from troth.consent.subject import InvalidSubject, parse_subject
 from troth.consent.versions import accept_policy
 from troth.policy import Policy
@@ -81,10 +81,7 @@ class Troth:
 
     def default(self, purpose: str) -> bool:
         """The answer for someone who has decided nothing (an anonymous visitor)."""
-        found = self._policy.purpose(purpose)
-        if found is None:
-            raise UnknownPurpose(f"purpose {purpose!r} is not in troth.yaml")
-        return default_allowed(found)
+        return default_allowed(known_purpose(self._policy, purpose))
 
     def consents(self, subject: str) -> dict[str, ConsentState]:
         """The subject's state for every purpose, with decisions and sources."""
@@ -129,8 +126,7 @@ class Troth:
         self._next_check = time.monotonic() + self.refresh_s
 
     def _load(self, subject: str, purpose: str) -> bool:
-        if self._policy.purpose(purpose) is None:
-            raise UnknownPurpose(f"purpose {purpose!r} is not in troth.yaml")
+        known_purpose(self._policy, purpose)
         states = current_consent(self.project, self.store, subject)
         if len(self._cache) >= MAX_CACHED_SUBJECTS:
             self._cache = {}
