@@ -98,17 +98,6 @@ def list_versions(store: Store) -> list[Version]:
         return [_version(r) for r in conn.execute(select(t.versions).order_by(t.versions.c.id))]
 
 
-def version_policy(store: Store, version: str) -> Policy:
-    """The policy as it was published under `version`."""
-    with store.connect() as conn:
-        document = conn.execute(
-            select(t.versions.c.document).where(t.versions.c.version == version)
-        ).scalar_one_or_none()
-    if document is None:
-        raise TrothError(f"policy version {version!r} has not been published")
-    return Policy.model_validate_json(document)
-
-
 def reconsent_purposes(changes: list[Change]) -> tuple[list[str], list[str]]:
     """(purposes new to subjects, purposes widened) that need consent again."""
     new: dict[str, None] = {}
