@@ -32,6 +32,7 @@ from troth.consent.subject import (
     Subject,
     account_subjects,
     parse_in,
+    project_datamap,
     resolve_subject,
 )
 from troth.errors import InvalidInput, Problem, TrothError
@@ -209,11 +210,12 @@ def _validate(
     rows: list[_Row] = []
     problems: list[Problem] = []
     subjects: dict[str, Subject] = {}
+    datamap = project_datamap(project)
     consent_keys = {p.key for p in policy.purposes if mode_of(p) != ConsentMode.none}
     for number, rec in enumerate(records, start=1):
         try:
             if rec.subject not in subjects:
-                subjects[rec.subject] = parse_in(project, rec.subject)
+                subjects[rec.subject] = parse_in(datamap, rec.subject)
             if rec.purpose not in consent_keys:
                 consent_purpose(policy, rec.purpose)  # raises the precise error
             decision = DECISIONS.get(rec.decision) or _decision(rec.decision)

@@ -107,7 +107,8 @@ def parse_subject(text: str) -> Subject:
 def resolve_subjects(project: Project, texts: Iterable[str]) -> dict[str, Subject]:
     """Each `kind:value` text -> the subject its consent is kept under (see the module
     docstring); raises InvalidSubject on the first bad text."""
-    parsed = {text: parse_in(project, text) for text in texts}
+    datamap = project_datamap(project)
+    parsed = {text: parse_in(datamap, text) for text in texts}
     accounts = account_subjects(project, set(parsed.values()))
     return {text: accounts.get(subject, subject) for text, subject in parsed.items()}
 
@@ -116,19 +117,19 @@ def resolve_subject(project: Project, text: str) -> Subject:
     return resolve_subjects(project, [text])[text]
 
 
-def parse_in(project: Project, text: str) -> Subject:
+def parse_in(datamap: DataMap | None, text: str) -> Subject:
     """`kind:value` -> Subject, with the data map's spelling of the kind and its
     normalization when the data map declares the kind; raises InvalidSubject."""
     kind, value = split_subject(text)
-    identities = _datamap_identities(project)
+    identities = datamap.identities if datamap is not None else {}
     if kind not in identities and ALIASES.get(kind) in identities:
         kind = ALIASES[kind]
-    if kind not in identities:
+    if datamap is None or kind not in identities:
         return Subject(kind, normalize(kind, value))
     from troth.rights.identities import normalize as datamap_normalize
 
     try:
-        return Subject(kind, datamap_normalize(_datamap(project), kind, value))
+        return Subject(kind, datamap_normalize(datamap, kind, value))
     except InvalidInput:
         raise InvalidSubject(f"subject: the {kind} value is not valid for the data map") from None
 
@@ -137,21 +138,22 @@ def account_subjects(project: Project, subjects: set[Subject]) -> dict[Subject, 
     """Subject -> the key identity of the account it names, for those that name one.
     Found links are cached for LINK_TTL_S seconds; subjects without an account are
     looked up again each time (an account may be created any moment)."""
+    datamap = project_datamap(project)
+    if datamap is None:
+        return {}
+    from troth.rights.accounts import account_tables, find_accounts
+
+    tables = account_tables(datamap)
+    named = {k for a in tables for k in datamap.tables[a.key].identities} - {a.kind for a in tables}
+    candidates = {s for s in subjects if s.kind in named}  # a user_id is its own account
     now = time.monotonic()
     root = str(project.root)
     with _links_lock:
-        cached = {s: _links.get((root, s)) for s in subjects}
+        cached = {s: _links.get((root, s)) for s in candidates}
     linked = {s: hit[0] for s, hit in cached.items() if hit is not None and hit[1] > now}
-    if not project.datamap_path.exists():
-        return linked
-    from troth.rights.accounts import account_tables, find_accounts
-
-    keys = {a.kind for a in account_tables(_datamap(project))}
     todo: dict[str, list[str]] = {}
-    for subject in subjects - set(linked):
-        if subject.kind not in keys:  # a user_id is already the account's own subject
-            todo.setdefault(subject.kind, []).append(subject.value)
-
+    for subject in candidates - set(linked):
+        todo.setdefault(subject.kind, []).append(subject.value)
     found = {}
     for kind, values in todo.items():
         for value, account in find_accounts(project, kind, values).items():
@@ -163,13 +165,10 @@ def account_subjects(project: Project, subjects: set[Subject]) -> dict[Subject, 
     return linked | found
 
 
-def _datamap_identities(project: Project) -> frozenset[str]:
+def project_datamap(project: Project) -> DataMap | None:
+    """The project's data map (parsed once per file version), None without datamap.yaml."""
     if not project.datamap_path.exists():
-        return frozenset()
-    return frozenset(_datamap(project).identities)
-
-
-def _datamap(project: Project) -> DataMap:
+        return None
     from troth.rights.context import load_context
 
     return load_context(project).datamap

@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from troth.datamap import sql_engine
 from troth.datamap.model import DataMap
+from troth.errors import TrothError
 from troth.project import Project
 from troth.rights.context import load_context
 from troth.rights.identities import match, normalize, stored_form
@@ -74,8 +76,20 @@ def holders(
     project: Project, datamap: DataMap, key: str, identity_kind: str, values: list[str]
 ) -> dict[str, list[dict[str, str]]]:
     """Normalized value -> the identities of each row of table `key` holding it."""
-    spec = datamap.tables[key]
     engine = sql_engine(project, datamap, datamap.store_of(key))
+    try:
+        return _holders(engine, datamap, key, identity_kind, values)
+    except SQLAlchemyError as exc:  # the message would hold the values: name the store only
+        store = datamap.store_of(key)
+        raise TrothError(
+            f"datamap.yaml stores.{store}: account look-up failed ({type(exc).__name__})"
+        ) from None
+
+
+def _holders(
+    engine: Engine, datamap: DataMap, key: str, identity_kind: str, values: list[str]
+) -> dict[str, list[dict[str, str]]]:
+    spec = datamap.tables[key]
     table = reflect(engine, datamap, key)
     kinds = list(spec.identities)
     columns = [table.c[spec.identities[k]] for k in kinds]
