@@ -8,6 +8,7 @@ import importlib
 import os
 import platform
 import sys
+import traceback
 from pathlib import Path
 
 from rich.console import Console
@@ -22,12 +23,24 @@ def available() -> list[str]:
     return sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
 
 
-def run(names: list[str], quick: bool) -> list[Result]:
+def run(names: list[str], quick: bool) -> tuple[list[Result], list[str]]:
+    """Every benchmark's results, and the names of those that crashed.
+
+    A crash in one benchmark is printed and the others still run, so a long run
+    is not lost to one failure."""
     results: list[Result] = []
+    failed: list[str] = []
     for name in names:
-        module = importlib.import_module(f"bench.bench_{name}")
-        results.extend(module.run(quick))
-    return results
+        try:
+            module = importlib.import_module(f"bench.bench_{name}")
+            rows = module.run(quick)
+        except Exception:
+            traceback.print_exc()
+            failed.append(name)
+            continue
+        Console().print(table(rows))
+        results.extend(rows)
+    return results, failed
 
 
 def table(results: list[Result]) -> Table:
@@ -67,8 +80,11 @@ def main() -> int:
     if unknown:
         print(f"unknown benchmark(s): {sorted(unknown)}; have {available()}", file=sys.stderr)
         return 2
-    results = run(names, args.quick)
+    results, failed = run(names, args.quick)
     Console().print(table(results))
+    if failed:
+        print(f"benchmarks that crashed: {failed}; bench/RESULTS.md left as it was", file=sys.stderr)
+        return 1
     if not args.names:
         (HERE / "RESULTS.md").write_text(markdown(results, args.quick))
     return 0
