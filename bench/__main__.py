@@ -83,7 +83,7 @@ def main() -> int:
     results, failed = run(names, args.quick)
     Console().print(table(results))
     if failed:
-        print(f"benchmarks that crashed: {failed}; bench/RESULTS.md left as it was", file=sys.stderr)
+        print(f"crashed: {failed}; bench/RESULTS.md left as it was", file=sys.stderr)
         return 1
     if not args.names:
         (HERE / "RESULTS.md").write_text(markdown(results, args.quick))
