@@ -142,3 +142,17 @@ def test_a_withdrawal_by_the_account_reaches_the_rights_queue(server: Server) ->
     )
     ran = {r.id: r.status for r in rights.run_queue(server.project, server.store)}
     assert ran[request.id] == "completed"
+
+
+def test_a_withdrawal_request_by_email_reaches_the_apps_user_id(server: Server) -> None:
+    email = server.emails(1)[0]
+    user_id, _ = user_of(server, email)
+    project, store = server.project, server.store
+    record_consent(project, store, f"user_id:{user_id}", MARKETING, "granted", source="app")
+    request = rights.create_request(
+        project, store, "withdraw_consent", "email", email, purpose=MARKETING
+    )
+    rights.verify_request(project, store, request.id)
+    assert rights.run_request(project, store, request.id).status == "completed"
+    states = current_consent(project, store, f"user_id:{user_id}")
+    assert states[MARKETING].allowed is False
