@@ -156,7 +156,7 @@ def account_subjects(project: Project, subjects: set[Subject]) -> dict[Subject, 
         todo.setdefault(subject.kind, []).append(subject.value)
     found = {}
     for kind, values in todo.items():
-        for value, account in find_accounts(project, kind, values).items():
+        for value, account in find_accounts(project, kind, values, normalized=True).items():
             found[Subject(kind, value)] = Subject(account.kind, account.value)
     with _links_lock:
         if len(_links) + len(found) > MAX_LINKS:

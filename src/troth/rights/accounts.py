@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from troth.datamap import sql_engine
-from troth.datamap.model import DataMap
+from troth.datamap.model import DataMap, Normalize
 from troth.errors import TrothError
 from troth.project import Project
 from troth.rights.context import load_context
@@ -32,9 +32,9 @@ class AccountTable:
 
 @dataclass(frozen=True)
 class Account:
+    table: str  # the account table's key, e.g. app.users
     kind: str  # the key identity: the subject the account is known by
     value: str
-    identities: dict[str, str]  # every identity the account row holds, kind -> value
 
 
 def account_tables(datamap: DataMap) -> list[AccountTable]:
@@ -53,63 +53,91 @@ def account_tables(datamap: DataMap) -> list[AccountTable]:
 
 
 def find_accounts(
-    project: Project, identity_kind: str, values: Iterable[str]
+    project: Project, identity_kind: str, values: Iterable[str], *, normalized: bool = False
 ) -> dict[str, Account]:
     """Normalized value -> the one account it names; values naming no account are left
-    out. One indexed statement per account table and 50 values."""
+    out. One indexed statement per account table and 50 values. `normalized`: the values
+    are already in `identities.normalize` form (checked by the caller)."""
     if not project.datamap_path.exists():
         return {}
     datamap = load_context(project).datamap
-    wanted = sorted({normalize(datamap, identity_kind, v) for v in values})
+    wanted = set(values) if normalized else {normalize(datamap, identity_kind, v) for v in values}
     linked: dict[str, Account] = {}
     for account in account_tables(datamap):
-        todo = [v for v in wanted if v not in linked]
+        todo = sorted(wanted - set(linked))
         if identity_kind not in datamap.tables[account.key].identities or not todo:
             continue
-        for value, rows in holders(project, datamap, account.key, identity_kind, todo).items():
-            if len(rows) == 1 and account.kind in rows[0]:
-                linked[value] = Account(account.kind, rows[0][account.kind], rows[0])
+        found = account_rows(project, datamap, account, identity_kind, todo)
+        linked.update(
+            (v, Account(account.key, account.kind, keys[0]))
+            for v, keys in found.items()
+            if len(keys) == 1
+        )
     return linked
 
 
-def holders(
-    project: Project, datamap: DataMap, key: str, identity_kind: str, values: list[str]
-) -> dict[str, list[dict[str, str]]]:
-    """Normalized value -> the identities of each row of table `key` holding it."""
-    engine = sql_engine(project, datamap, datamap.store_of(key))
+def account_rows(
+    project: Project, datamap: DataMap, account: AccountTable, identity_kind: str, values: list[str]
+) -> dict[str, list[str]]:
+    """Normalized value -> the keys of the account rows holding it."""
+    engine = sql_engine(project, datamap, datamap.store_of(account.key))
+    spec = datamap.tables[account.key]
+    found: dict[str, list[str]] = {}
     try:
-        return _holders(engine, datamap, key, identity_kind, values)
-    except SQLAlchemyError as exc:  # the message would hold the values: name the store only
-        store = datamap.store_of(key)
-        raise TrothError(
-            f"datamap.yaml stores.{store}: account look-up failed ({type(exc).__name__})"
-        ) from None
-
-
-def _holders(
-    engine: Engine, datamap: DataMap, key: str, identity_kind: str, values: list[str]
-) -> dict[str, list[dict[str, str]]]:
-    spec = datamap.tables[key]
-    table = reflect(engine, datamap, key)
-    kinds = list(spec.identities)
-    columns = [table.c[spec.identities[k]] for k in kinds]
-    found: dict[str, list[dict[str, str]]] = {}
-    with engine.connect() as conn:
-        for part in chunks(values, 50):
-            column = table.c[spec.identities[identity_kind]]
-            cond = match(datamap, identity_kind, column, part, conn.dialect.name)
-            for row in conn.execute(select(*columns).where(cond)):
-                held = {}
-                for kind, raw in zip(kinds, row, strict=True):
-                    value = stored_form(datamap, kind, raw)
-                    if value is not None:
-                        held[kind] = value
-                if identity_kind in held:
-                    found.setdefault(held[identity_kind], []).append(held)
+        table = reflect(engine, datamap, account.key)
+        column = table.c[spec.identities[identity_kind]]
+        key_column = table.c[spec.identities[account.kind]]
+        with engine.connect() as conn:
+            for part in chunks(values, 50):
+                cond = match(datamap, identity_kind, column, part, conn.dialect.name)
+                for raw, key in conn.execute(select(column, key_column).where(cond)):
+                    value = known_form(datamap, identity_kind, raw, set(part))
+                    if value is not None and key is not None:
+                        found.setdefault(value, []).append(str(key))
+    except SQLAlchemyError as exc:
+        raise lookup_failed(datamap, account.key, exc) from None
     return found
 
 
+def known_form(datamap: DataMap, kind: str, raw: object, wanted: set[str]) -> str | None:
+    """`stored_form` of `raw`, skipping the costly e-mail validation when the stored text
+    (lowercased, as the look-up compared it) is one of the normalized `wanted` values."""
+    text = str(raw).lower() if datamap.identities[kind].normalize == Normalize.email else str(raw)
+    return text if text in wanted else stored_form(datamap, kind, raw)
+
+
 def account_identities(project: Project, identity_kind: str, value: str) -> dict[str, str]:
-    """The identities of the account `value` names (kind -> normalized value), {} if none."""
-    found = find_accounts(project, identity_kind, [value])
-    return next((a.identities for a in found.values()), {})
+    """Every identity (kind -> normalized value) on the account row `value` names, {} if
+    it names none."""
+    account = next(iter(find_accounts(project, identity_kind, [value]).values()), None)
+    if account is None:
+        return {}
+    datamap = load_context(project).datamap
+    spec = datamap.tables[account.table]
+    engine = sql_engine(project, datamap, datamap.store_of(account.table))
+    try:
+        table = reflect(engine, datamap, account.table)
+        kinds = list(spec.identities)
+        query = select(*(table.c[spec.identities[k]] for k in kinds)).where(
+            match(
+                datamap,
+                account.kind,
+                table.c[spec.identities[account.kind]],
+                [account.value],
+                engine.dialect.name,
+            )
+        )
+        with engine.connect() as conn:
+            row = conn.execute(query).one_or_none()
+    except SQLAlchemyError as exc:
+        raise lookup_failed(datamap, account.table, exc) from None
+    if row is None:  # deleted since
+        return {}
+    forms = {k: stored_form(datamap, k, raw) for k, raw in zip(kinds, row, strict=True)}
+    return {k: v for k, v in forms.items() if v is not None}
+
+
+def lookup_failed(datamap: DataMap, key: str, exc: SQLAlchemyError) -> TrothError:
+    """The store and the error's class; the message would hold the looked-up values."""
+    store = datamap.store_of(key)
+    return TrothError(f"datamap.yaml stores.{store}: account look-up failed ({type(exc).__name__})")
