@@ -18,6 +18,7 @@ from troth.consent import (
     resolve_subject,
 )
 from troth.consent import tables as t
+from troth.errors import TrothError
 from troth.sdk import Troth
 
 pytest_plugins = ["test_server_support"]
@@ -156,3 +157,16 @@ def test_a_withdrawal_request_by_email_reaches_the_apps_user_id(server: Server) 
     assert rights.run_request(project, store, request.id).status == "completed"
     states = current_consent(project, store, f"user_id:{user_id}")
     assert states[MARKETING].allowed is False
+
+
+def test_an_unreachable_app_database_is_a_clear_error_that_changes_nothing(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REFAPP_DB_URL", "postgresql+psycopg://postgres@127.0.0.1:1/none")
+    address = "someone@example.com"
+    with pytest.raises(TrothError) as failed:
+        record_consent(
+            server.project, server.store, f"email:{address}", MARKETING, "granted", source="app"
+        )
+    assert "stores.app" in str(failed.value) and address not in str(failed.value)
+    assert stored_refs(server) == set()
