@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
+import multiprocessing
 import os
 import platform
 import sys
 import traceback
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from bench.common import Result
+from bench.common import Result, run_one
 
 HERE = Path(__file__).resolve().parent
 
@@ -26,14 +27,15 @@ def available() -> list[str]:
 def run(names: list[str], quick: bool) -> tuple[list[Result], list[str]]:
     """Every benchmark's results, and the names of those that crashed.
 
-    A crash in one benchmark is printed and the others still run, so a long run
-    is not lost to one failure."""
+    Each benchmark runs in a fresh process, so that its peak memory is its own. A crash
+    in one is printed and the others still run, so a long run is not lost to one failure."""
     results: list[Result] = []
     failed: list[str] = []
+    spawn = multiprocessing.get_context("spawn")
     for name in names:
         try:
-            module = importlib.import_module(f"bench.bench_{name}")
-            rows = module.run(quick)
+            with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+                rows = pool.submit(run_one, name, quick).result()
         except Exception:
             traceback.print_exc()
             failed.append(name)

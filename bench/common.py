@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import resource
 import statistics
 import time
@@ -40,3 +41,10 @@ def median(samples: list[float]) -> float:
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, in MB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_one(name: str, quick: bool) -> list[Result]:
+    """Run `bench/bench_<name>.py` (in the runner's child process)."""
+    module = importlib.import_module(f"bench.bench_{name}")
+    rows: list[Result] = module.run(quick)
+    return rows
