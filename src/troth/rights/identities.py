@@ -151,15 +151,27 @@ def match(
     datamap: DataMap, kind: str, column: ColumnClause[object], values: Iterable[str], dialect: str
 ) -> ColumnElement[bool]:
     """An index-friendly condition: `column` holds one of the normalized `values`."""
+    compared = func.lower(column) if lowered(datamap, kind, dialect) else column
+    return within(compared, stored_values(datamap, kind, values))
+
+
+def lowered(datamap: DataMap, kind: str, dialect: str) -> bool:
+    """Whether `match` compares `lower(column)`: e-mails, except on MySQL and MariaDB
+    (whose default collations compare case-insensitively)."""
+    spec = identity_spec(datamap, kind)
+    return spec.normalize == Normalize.email and dialect not in ("mysql", "mariadb")
+
+
+def stored_values(datamap: DataMap, kind: str, values: Iterable[str]) -> list[Any]:
+    """The normalized `values` as an app may have stored them (phone numbers in every
+    common format, user ids as integers)."""
     spec = identity_spec(datamap, kind)
     wanted = sorted(set(values))
     if spec.normalize == Normalize.phone:
-        return within(column, [v for e164 in wanted for v in phone_variants(e164)])
+        return [v for e164 in wanted for v in phone_variants(e164)]
     if spec.normalize == Normalize.integer:
-        return within(column, [int(v) for v in wanted])
-    if spec.normalize == Normalize.email and dialect not in ("mysql", "mariadb"):
-        return within(func.lower(column), wanted)
-    return within(column, wanted)
+        return [int(v) for v in wanted]
+    return wanted
 
 
 def within(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:

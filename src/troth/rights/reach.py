@@ -28,8 +28,11 @@ from sqlalchemy import (
     Connection,
     Engine,
     MetaData,
+    Select,
     Table,
     and_,
+    bindparam,
+    func,
     select,
     tuple_,
 )
@@ -38,11 +41,12 @@ from sqlalchemy.exc import NoSuchTableError, SAWarning
 from troth.datamap.model import DataMap, TableErase
 from troth.datamap.model import Table as MapTable
 from troth.errors import TrothError
-from troth.rights.identities import match, stored_form, within
+from troth.rights.identities import lowered, stored_form, stored_values, within
 
 CHUNK = 500
 MAX_PASSES = 6
 Key = tuple[Any, ...]
+STATEMENTS = "troth.rights.lookups"  # key of the statement cache in a reflected Table's info
 ERASE_RANK = {TableErase.delete: 0, TableErase.update: 1, TableErase.keep: 2}
 
 _reflected: dict[tuple[str, str], Table] = {}
@@ -70,6 +74,18 @@ def reflect(engine: Engine, datamap: DataMap, key: str) -> Table:
                 )
             _reflected[cache_key] = found
         return found
+
+
+def lookup(table: Table, column: str, *, lower: bool = False) -> Select[Any]:
+    """`SELECT * FROM table WHERE column IN :values` (or `lower(column)`), built once per
+    reflected table: a reused statement skips SQLAlchemy's per-statement cache-key work."""
+    statements: dict[tuple[str, bool], Select[Any]] = table.info.setdefault(STATEMENTS, {})
+    query = statements.get((column, lower))
+    if query is None:
+        compared = func.lower(table.c[column]) if lower else table.c[column]
+        query = select(table).where(compared.in_(bindparam("values", expanding=True)))
+        statements[(column, lower)] = query
+    return query
 
 
 def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -160,22 +176,27 @@ class Reach:
             if key in self.targets and kind != self.request_kind:
                 continue
             values = self.fresh((key, "identity:" + kind, True), self.identities.get(kind, ()))
+            query = lookup(
+                found.table, column, lower=lowered(self.datamap, kind, self.dialect(key))
+            )
             for part in chunks(values, 50):
-                cond = match(self.datamap, kind, found.table.c[column], part, self.dialect(key))
-                grew |= self.add(found, cond, found.spec.erase, None, learn=key in self.targets)
+                wanted = stored_values(self.datamap, kind, part)
+                grew |= self.add(
+                    found, query, wanted, found.spec.erase, None, learn=key in self.targets
+                )
         for link in found.spec.links:
             target, target_column = link.target(key)
             if target not in self.found:
                 continue
             owned, dependent = self.values_of(target, target_column)
-            link_column = found.table.c[link.column]
+            query = lookup(found.table, link.column)
             action = link.erase or found.spec.erase
             if link.owner:
                 for part in chunks(self.fresh((key, link.column + ">o", True), owned)):
-                    grew |= self.add(found, within(link_column, part), action, None)
+                    grew |= self.add(found, query, part, action, None)
             parents = dependent if link.owner else owned | dependent
             for part in chunks(self.fresh((key, link.column + ">d", False), parents)):
-                grew |= self.add(found, within(link_column, part), None, (target, target_column))
+                grew |= self.add(found, query, part, None, (target, target_column))
         return grew
 
     def dialect(self, key: str) -> str:
@@ -199,7 +220,8 @@ class Reach:
     def add(
         self,
         found: Found,
-        cond: ColumnElement[bool],
+        query: Select[Any],
+        wanted: Sequence[Any],
         action: TableErase | None,
         parent: tuple[str, str] | None,
         *,
@@ -209,7 +231,7 @@ class Reach:
         grew = False
         pk = found.spec.primary_key
         link_columns = {link.column: link.target(found.key) for link in found.spec.links}
-        for mapping in conn.execute(select(found.table).where(cond)).mappings():
+        for mapping in conn.execute(query, {"values": list(wanted)}).mappings():
             values = dict(mapping)
             row_key = tuple(values[c] for c in pk)
             row = found.rows.get(row_key)
