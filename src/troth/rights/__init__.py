@@ -10,6 +10,7 @@ from troth.rights.accounts import Account, account_identities, find_accounts
 from troth.rights.export import export_path
 from troth.rights.lifecycle import (
     KINDS,
+    MAX_LIST,
     STATUSES,
     Request,
     approve_request,
@@ -26,6 +27,7 @@ from troth.rights.view import SubjectSummary, find_subject, plan_request
 
 __all__ = [
     "KINDS",
+    "MAX_LIST",
     "STATUSES",
     "Account",
     "Plan",

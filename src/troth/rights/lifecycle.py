@@ -13,7 +13,7 @@ import datetime as dt
 import re
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
@@ -159,7 +159,8 @@ def create_request(
     elif fields:
         raise problem("fields", f"a {kind} request takes no fields")
     now = utcnow()
-    request_id = secrets.token_urlsafe(18)
+    # A leading "r" keeps ids from starting with "-", which a command line reads as an option.
+    request_id = "r" + secrets.token_urlsafe(18)
     subject = project.subject_ref(identity_kind, value)
     row: dict[str, Any] = {
         "id": request_id,
@@ -202,20 +203,25 @@ def fetch(conn: Connection, request_id: str) -> Request:
 
 def list_requests(
     store: Store,
-    status: str | None = None,
+    status: str | Sequence[str] | None = None,
     *,
     kind: str | None = None,
     subject: str | None = None,
+    newest_first: bool = False,
     limit: int = 100,
 ) -> list[Request]:
-    """Requests, oldest first, filtered by status, kind or subject reference."""
-    if status is not None and status not in STATUSES:
+    """Requests, oldest first (or newest first), filtered by status (one or several),
+    kind or subject reference."""
+    wanted = [status] if isinstance(status, str) else list(status or [])
+    if any(s not in STATUSES for s in wanted):
         raise problem("status", f"not one of: {', '.join(STATUSES)}")
     if kind is not None and kind not in KINDS:
         raise problem("kind", f"not one of: {', '.join(KINDS)}")
-    query = select(t.requests).order_by(t.requests.c.created_at, t.requests.c.id)
-    if status is not None:
-        query = query.where(t.requests.c.status == status)
+    created, key = t.requests.c.created_at, t.requests.c.id
+    order = (created.desc(), key.desc()) if newest_first else (created.asc(), key.asc())
+    query = select(t.requests).order_by(*order)
+    if wanted:
+        query = query.where(t.requests.c.status.in_(wanted))
     if kind is not None:
         query = query.where(t.requests.c.kind == kind)
     if subject is not None:
@@ -346,7 +352,7 @@ def claim(
             data = {"kind": request.kind, "stores": sorted(plan)}
             events.append(ledger.Event("request.planned", actor, request.subject, request.id, data))
         ledger.record_many(conn, events)
-        return fetch(conn, request.id)
+    return replace(request, status="running", updated_at=now, error=None)
 
 
 def has_steps(conn: Connection, request_id: str) -> bool:

@@ -74,9 +74,16 @@ def logout(request: Request, ctx: Ctx, _form: CheckedForm) -> RedirectResponse:
     return sign_out(ctx, request, "staff", "/admin/login")
 
 
+CLOSED = ("completed", "denied")
+RECENT_CLOSED = 50  # the queue shows every open request and the newest closed ones
+
+
 @router.get("", response_class=HTMLResponse)
 def queue(request: Request, ctx: Ctx, user: StaffUser) -> HTMLResponse:
-    rows = [requests.summary(r) for r in rights.list_requests(ctx.store)]
+    active = [s for s in rights.STATUSES if s not in CLOSED]
+    found = rights.list_requests(ctx.store, active, limit=rights.MAX_LIST)
+    found += rights.list_requests(ctx.store, CLOSED, newest_first=True, limit=RECENT_CLOSED)
+    rows = [requests.summary(r) for r in found]
     rows.sort(key=lambda r: (r["status"] in requests.DONE, not r["overdue"], r["due_at"] is None))
     return page(
         ctx,
