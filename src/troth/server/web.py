@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -238,5 +239,16 @@ def install_error_handlers(app: Any) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "That did not work."
         return page(ctx, request, "error.html", exc.status_code, message=message)
 
+    async def on_invalid_request(_request: Request, exc: Exception) -> Response:
+        # FastAPI's default answer quotes the rejected input back, which may be personal
+        # data (an e-mail address); say where and what, never the value.
+        assert isinstance(exc, RequestValidationError)
+        detail = [
+            {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type")}
+            for err in exc.errors()
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
+
     app.add_exception_handler(TrothError, on_troth_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_invalid_request)
