@@ -122,7 +122,10 @@ def write_export(
 
 
 def to_json(sheet: Sheet) -> str:
-    return json.dumps(sheet.rows, ensure_ascii=False, indent=1, default=str)
+    """A JSON array with one row per line: readable, and written by json's C encoder
+    (`indent` would switch to the pure-Python one, several times slower)."""
+    rows = (json.dumps(row, ensure_ascii=False, default=str) for row in sheet.rows)
+    return "[\n" + ",\n".join(rows) + "\n]\n"
 
 
 def to_csv(sheet: Sheet) -> str:
