@@ -635,6 +635,19 @@ def test_cli_round_trip(sqlite_app: App, tmp_path: Path, monkeypatch: pytest.Mon
     assert both.exit_code != 0
 
 
+def test_cli_verify_moves_a_received_request_on(sqlite_app: App) -> None:
+    runner = CliRunner()
+    root = str(sqlite_app.project.root)
+    made = runner.invoke(app, ["request", "create", "access", "--email", "x@b.example", "-p", root])
+    request_id = made.output.strip()
+    assert rights.get_request(sqlite_app.store, request_id).status == "received"
+    verified = runner.invoke(app, ["request", "verify", request_id, "-p", root])
+    assert verified.exit_code == 0, verified.output
+    assert rights.get_request(sqlite_app.store, request_id).status == "verified"
+    again = runner.invoke(app, ["request", "verify", request_id, "-p", root])
+    assert again.exit_code != 0  # only a received request can be verified
+
+
 @pytest.fixture
 def app_with_pg_store(
     tmp_path: Path, sqlite_url: str, pg_url: str, monkeypatch: pytest.MonkeyPatch

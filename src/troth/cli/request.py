@@ -1,4 +1,4 @@
-"""`troth request ...`: create, plan, run, list, show, export, approve and deny requests."""
+"""`troth request ...`: create, plan, run, list, show, export, verify, approve, deny."""
 
 from __future__ import annotations
 
@@ -202,6 +202,15 @@ def export(
         raise TrothError(f"the export of request {request_id} is gone; run a new request")
     shutil.copyfile(source, out)
     console.print(f"wrote {out}", highlight=False)
+
+
+@group.command()
+def verify(request_id: IdArg, project: ProjectOption = None) -> None:
+    """Mark a received request verified: staff checked the requester's identity
+    (the privacy center does this itself with a one-time code)."""
+    with opened(project) as (proj, store):
+        r = rights.verify_request(proj, store, request_id, actor=ACTOR)
+    console.print(f"{r.id} {r.status}", highlight=False)
 
 
 @group.command()
