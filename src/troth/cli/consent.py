@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -39,41 +40,36 @@ def _record(
     console.print(f"Recorded: {purpose} {decision} ({source}); now {verdict}.", highlight=False)
 
 
-@group.command()
-def grant(
-    subject: SubjectArg,
-    purpose: PurposeArg,
-    source: SourceOption = "cli",
-    notice_version: NoticeOption = None,
-    project: ProjectOption = None,
-) -> None:
-    """Record that SUBJECT granted consent to PURPOSE."""
-    _record("granted", subject, purpose, source, notice_version, project)
+DECISIONS = (
+    ("grant", "granted", "Record that SUBJECT granted consent to PURPOSE."),
+    ("deny", "denied", "Record that SUBJECT refused PURPOSE (or opted out of it)."),
+    (
+        "withdraw",
+        "withdrawn",
+        "Record that SUBJECT withdrew consent to PURPOSE; data kept only under it is queued "
+        "for erasure.",
+    ),
+)
 
 
-@group.command()
-def deny(
-    subject: SubjectArg,
-    purpose: PurposeArg,
-    source: SourceOption = "cli",
-    notice_version: NoticeOption = None,
-    project: ProjectOption = None,
-) -> None:
-    """Record that SUBJECT refused PURPOSE (or opted out of it)."""
-    _record("denied", subject, purpose, source, notice_version, project)
+def _decision_command(decision: str, help_text: str) -> Callable[..., None]:
+    """`troth consent grant|deny|withdraw`: one command per decision, same options."""
+
+    def command(
+        subject: SubjectArg,
+        purpose: PurposeArg,
+        source: SourceOption = "cli",
+        notice_version: NoticeOption = None,
+        project: ProjectOption = None,
+    ) -> None:
+        _record(decision, subject, purpose, source, notice_version, project)
+
+    command.__doc__ = help_text
+    return command
 
 
-@group.command()
-def withdraw(
-    subject: SubjectArg,
-    purpose: PurposeArg,
-    source: SourceOption = "cli",
-    notice_version: NoticeOption = None,
-    project: ProjectOption = None,
-) -> None:
-    """Record that SUBJECT withdrew consent to PURPOSE; data kept only under it is queued
-    for erasure."""
-    _record("withdrawn", subject, purpose, source, notice_version, project)
+for _name, _decision, _help in DECISIONS:
+    group.command(_name)(_decision_command(_decision, _help))
 
 
 @group.command()
