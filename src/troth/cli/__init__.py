@@ -14,6 +14,7 @@ from troth.cli import (
     init,
     policy,
     policy_publish,
+    read,
     refapp,
     request,
     scan,
@@ -29,7 +30,19 @@ app = typer.Typer(
     add_completion=False,
 )
 
-GROUPS = (init, policy, policy_publish, audit, datamap, scan, refapp, request, consent, server)
+GROUPS = (
+    init,
+    policy,
+    policy_publish,
+    read,
+    audit,
+    datamap,
+    scan,
+    refapp,
+    request,
+    consent,
+    server,
+)
 for module in GROUPS:
     module.register(app)
 

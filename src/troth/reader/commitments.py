@@ -1,0 +1,109 @@
+"""Children, security and policy changes: what the text promises about each."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from troth.reader.evidence import Evidence, Found
+from troth.reader.text import Document, Sentence
+
+AGE = re.compile(
+    r"\b(?:under|below|younger than|over|above|at least"
+    r"|older than)(?: the age of)? (\d{1,2})\b(?! ?%)",
+    re.IGNORECASE,
+)
+CHILD = re.compile(r"\bchild|\bminor|\bunder (?:the age of )?1[3-8]\b|\bage of\b", re.IGNORECASE)
+PURCHASE = re.compile(r"\btransact|\bpurchas|\bbuy\b|\bpayment", re.IGNORECASE)
+SECURITY_HEADING = re.compile(r"\bsecur", re.IGNORECASE)
+CONTROL = re.compile(
+    r"\bencrypt|\bfirewall|\baccess controls?|\brestricted access|\baudit|\bassessment"
+    r"|\bminimi[sz]|\bcertified data"
+    r"|\bneed to know|\bbusiness need|\bindustry[- ]standard (?:security )?measures|\bssl\b"
+    r"|\btls\b|\bsecure servers?"
+    r"|\btechnical and organi[sz]ational measures|\bpseudonymi",
+    re.IGNORECASE,
+)
+CHANGE = re.compile(
+    r"\b(?:revise|update|modify|amend|change)\w* (?:to )?(?:this|the|our) (?:privacy )?(?:policy"
+    r"|privacy policy)\b|\bchanges to (?:this|our|the)",
+    re.IGNORECASE,
+)
+NOTIFY = (
+    ("website", r"\bpost\w*\b|\bavailable on our website|\bon the site\b|\bon our website"),
+    ("email", r"\be-?mail\b"),
+    ("in_app", r"\bnotice in our application|\bin (?:our|the) app(?:lication)?\b"),
+)
+
+
+@dataclass(frozen=True)
+class ChildRules:
+    minimum_age: Found[int] | None
+    purchase_minimum_age: Found[int] | None
+    deletes_underage: Found[bool] | None
+
+
+@dataclass(frozen=True)
+class ChangeRules:
+    notify: list[Found[str]]
+    bound_after_days: Found[int] | None
+    new_users_immediately: Found[bool] | None
+
+
+def children(document: Document) -> ChildRules:
+    minimum = purchase = deletes = None
+    for sentence in document.sentences:
+        match = AGE.search(sentence.text)
+        if (match and CHILD.search(sentence.text)) or (match and PURCHASE.search(sentence.text)):
+            age = Found(int(match.group(1)), (Evidence.of(sentence),))
+            if PURCHASE.search(sentence.text):
+                purchase = purchase or age
+            else:
+                minimum = minimum or age
+        if CHILD.search(sentence.text) and re.search(r"\bdelete", sentence.text, re.IGNORECASE):
+            deletes = deletes or Found(True, (Evidence.of(sentence),))
+    return ChildRules(minimum, purchase, deletes)
+
+
+def security(document: Document) -> list[Found[str]]:
+    """Each sentence that names a security control, as the control's description."""
+    return [
+        Found(sentence.text.rstrip("."), (Evidence.of(sentence),))
+        for sentence in document.sentences
+        if not sentence.is_heading and CONTROL.search(sentence.text) and in_security(sentence)
+    ]
+
+
+def in_security(sentence: Sentence) -> bool:
+    return bool(
+        SECURITY_HEADING.search(sentence.heading)
+        or re.search(r"\bprotect|\bsecur", sentence.text, re.IGNORECASE)
+    )
+
+
+def changes(document: Document) -> ChangeRules:
+    section = [s for s in document.sentences if in_changes(s)]
+    notify: dict[str, Found[str]] = {}
+    bound = new = None
+    for sentence in section:
+        for channel, words in NOTIFY:
+            if re.search(words, sentence.text, re.IGNORECASE):
+                notify.setdefault(channel, Found(channel, (Evidence.of(sentence),)))
+        days = re.search(r"\bbinding (?:on you )?(\d+) days after", sentence.text, re.IGNORECASE)
+        if days:
+            bound = bound or Found(int(days.group(1)), (Evidence.of(sentence),))
+        elif re.search(
+            r"\bcontinued use .* (?:indicates|confirms|constitutes|means)",
+            sentence.text,
+            re.IGNORECASE,
+        ):
+            bound = bound or Found(0, (Evidence.of(sentence),))
+        if re.search(r"\bnew user.*\bimmediately", sentence.text, re.IGNORECASE):
+            new = Found(True, (Evidence.of(sentence),))
+    return ChangeRules(list(notify.values()), bound, new)
+
+
+def in_changes(sentence: Sentence) -> bool:
+    heading = re.search(r"\bchange|\bupdate|\bamend|\brevision", sentence.heading, re.IGNORECASE)
+    binding = re.search(r"\bchanges?\b.*\b(?:binding|effective|posted)\b", sentence.text, re.I)
+    return bool(heading or binding or CHANGE.search(sentence.text) or CHANGE.search(sentence.lead))

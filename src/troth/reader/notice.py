@@ -1,0 +1,167 @@
+"""Who publishes the policy, when, and how to reach them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from troth.reader.evidence import Evidence, Found
+from troth.reader.text import Document
+
+EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b", re.IGNORECASE)
+URL = re.compile(r"\b(?:https?://|www\.)[\w.-]+\.[a-z]{2,}(?:/[\w./%-]*)?", re.IGNORECASE)
+PHONE = re.compile(r"(?<![\w-])\+?\d[\d ()-]{7,}\d\b")
+CONTACT = re.compile(
+    r"\bcontact|\bquestions?\b|\bcomplain|\bgrievance|\breach us|\bwrite to|\bprivacy|\bemail us",
+    re.IGNORECASE,
+)
+LEGAL_NAME = re.compile(
+    r"\b(?:[A-Z][\w&]*\s){1,5}(?:Private Limited|Pvt\.? Ltd\.?|Limited|Ltd\.?|Inc\.?|LLC|GmbH"
+    r"|S\.A\.|B\.V\.|plc)",
+    re.UNICODE,
+)
+DATED = re.compile(
+    r"\b(?:updated|effective|revised|last modified)\b[^0-9A-Za-z]{0,3}(?:on |as of "
+    r"|date:? )?(.{6,30})",
+    re.IGNORECASE,
+)
+MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+# capitalized words that are never the publisher's name
+COMMON = frozenset({"we", "our", "us", "you", "your", "the", "this", "privacy", "policy"})
+
+
+@dataclass(frozen=True)
+class Notice:
+    name: Found[str] | None
+    date: Found[dt.date] | None
+    website: Found[str] | None
+    legal_name: Found[str] | None
+    emails: list[Found[str]]
+    phones: list[Found[str]]
+    grievance_officer: Found[str] | None
+
+
+def notice(document: Document) -> Notice:
+    return Notice(
+        organization(document),
+        date_of(document),
+        website(document),
+        legal_name(document),
+        contacts(document, EMAIL),
+        contacts(document, PHONE),
+        grievance(document),
+    )
+
+
+def organization(document: Document) -> Found[str] | None:
+    """The brand: the capitalized word that names the text's own e-mail or web domain, else
+    the one it uses most and never writes in lower case."""
+    words = Counter(
+        re.findall(r"\b[A-Z][A-Za-z]*[a-z][A-Za-z]*\b|\b[A-Z]{2,}[a-z]+\w*\b", document.text)
+    )
+    domains = {
+        d.lower()
+        for d in re.findall(r"[@/.]([A-Za-z][\w-]+)\.(?:com|org|net|io|in|co)\b", document.text)
+    }
+    plain = EMAIL.sub(" ", URL.sub(" ", document.text))
+    lower = set(re.findall(r"\b[a-z]\w*\b", plain))
+    named = [(n, w) for w, n in words.items() if w.lower() in domains]
+    others = [(n, w) for w, n in words.items() if w.lower() not in lower | COMMON and n >= 2]
+    candidates = named or others
+    if not candidates:
+        return None
+    _, brand = max(candidates)
+    sentence = next(s for s in document.sentences if brand in s.text)
+    return Found(brand, (Evidence.of(sentence),))
+
+
+def date_of(document: Document) -> Found[dt.date] | None:
+    for sentence in document.sentences:
+        match = DATED.search(sentence.text)
+        when = parse_date(match.group(1)) if match else None
+        if when is not None:
+            return Found(when, (Evidence.of(sentence),))
+    return None
+
+
+def parse_date(text: str) -> dt.date | None:
+    """'June 3, 2016', '21st June 2023', '2016-06-03'; None for anything else."""
+    iso = re.search(r"\b(\d{4})-(\d{2})-(\d{2})\b", text)
+    if iso:
+        return safe_date(int(iso[1]), int(iso[2]), int(iso[3]))
+    month = next((i + 1 for i, m in enumerate(MONTHS) if m in text.lower()), None)
+    day = re.search(r"\b(\d{1,2})(?:st|nd|rd|th)?\b(?!\d)", text)
+    year = re.search(r"\b(19|20)\d{2}\b", text)
+    if month is None or day is None or year is None:
+        return None
+    return safe_date(int(year[0]), month, int(day[1]))
+
+
+def safe_date(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def website(document: Document) -> Found[str] | None:
+    brand = organization(document)
+    for sentence in document.sentences:
+        for url in URL.findall(sentence.text):
+            host = url.split("://")[-1].split("/")[0].lower()
+            if brand is None or brand.value.lower() in host:
+                full = url if url.startswith("http") else f"https://{url}"
+                return Found(full.rstrip("./"), (Evidence.of(sentence),))
+    return None
+
+
+def legal_name(document: Document) -> Found[str] | None:
+    for sentence in document.sentences:
+        match = LEGAL_NAME.search(sentence.text)
+        if match:
+            return Found(match.group(0).strip(), (Evidence.of(sentence),))
+    return None
+
+
+def contacts(document: Document, pattern: re.Pattern[str]) -> list[Found[str]]:
+    """Addresses or numbers given where the text tells the reader how to reach the company."""
+    found: dict[str, Found[str]] = {}
+    for sentence in document.sentences:
+        if CONTACT.search(sentence.context):
+            for value in pattern.findall(sentence.text):
+                if pattern is PHONE and not is_phone(value):
+                    continue
+                found.setdefault(value.strip(), Found(value.strip(), (Evidence.of(sentence),)))
+    return list(found.values())
+
+
+def is_phone(value: str) -> bool:
+    digits = sum(c.isdigit() for c in value)
+    return digits >= 8 and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()) is None
+
+
+def grievance(document: Document) -> Found[str] | None:
+    for sentence in document.sentences:
+        match = re.search(
+            r"\b(?:customer )?grievance officer\b|\bdata protection officer\b",
+            sentence.text,
+            re.IGNORECASE,
+        )
+        if match:
+            return Found(match.group(0), (Evidence.of(sentence),))
+    return None
