@@ -25,10 +25,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import phonenumbers
-from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 from sqlalchemy import ColumnElement, bindparam, func
 from sqlalchemy.sql.elements import ColumnClause
 
+from troth.datamap.detect import checked_address
 from troth.datamap.model import DataMap, Identity, Normalize
 from troth.errors import InvalidInput, Problem
 
@@ -39,10 +40,6 @@ SQL_LOOKING = re.compile(r"['\";\\]|(?<!xn)--|/\*|\*/|\x00", re.IGNORECASE)
 COOKIE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 PHONE_CHARS = re.compile(r"[0-9+()./ \-]{4,32}")
 EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+$")
-# email_validator refuses these whatever its options (RFC 6761 lets it); apps' test and
-# intranet data use them, so an address there is checked under a `.test` stand-in.
-SPECIAL_USE = frozenset(SPECIAL_USE_DOMAIN_NAMES)
-STAND_IN = ".test"
 
 
 def invalid(kind: str, message: str) -> InvalidInput:
@@ -87,23 +84,10 @@ def normalize_email(kind: str, value: str) -> str:
 def checked_email(kind: str, value: str) -> tuple[str, str]:
     """(canonical form, form with an ASCII domain) of a syntactically valid address, on
     any domain: special-use and test domains, dotless hosts and IDN included."""
-    domain = value.rpartition("@")[2].rstrip(".").lower()
-    special = domain.rsplit(".", 1)[-1] in SPECIAL_USE
     try:
-        checked = validate_email(
-            value + STAND_IN if special else value,
-            check_deliverability=False,
-            test_environment=True,
-            globally_deliverable=False,
-        )
+        return checked_address(value)
     except EmailNotValidError:
         raise invalid(kind, "not a valid e-mail address") from None
-    local = checked.local_part
-    unicode_domain, ascii_domain = checked.domain, checked.ascii_domain
-    if special:
-        unicode_domain = unicode_domain.removesuffix(STAND_IN)
-        ascii_domain = ascii_domain.removesuffix(STAND_IN)
-    return f"{local}@{unicode_domain}".lower(), f"{local}@{ascii_domain}".lower()
 
 
 def normalize_phone(kind: str, value: str, region: str) -> str:

@@ -3,6 +3,12 @@
 Each rule that fires gives a category, a confidence and the evidence: the rule
 or pattern by name, never a sampled value. Value detectors report only how
 many of the sampled values matched.
+
+Names are compared in snake_case (EmailAddress, emailAddress and email_address
+alike), and a name rule fires only on columns of a type that can hold what it
+names: a boolean `is_from_email` or an integer `phone_verified` is no e-mail or
+phone. A date is a birth date only when its name says so, and a bare `name` is a
+person's only in a table about people (an artist's or a product's name is not).
 """
 
 from __future__ import annotations
@@ -11,15 +17,52 @@ import ipaddress
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
+from sqlalchemy import types as sqltypes
 
 PUBLIC, PRIVATE = "user.content.public", "user.content.private"
 CONTENT = "content"  # public or private, decided by the table (messages and tickets are private)
 PRIVATE_TABLE = re.compile(r"message|chat|ticket|support|inbox|mail|conversation|private|complaint")
 MIN_VALUES = 3
 MIN_SHARE = 0.8
+# the head noun (last word) of a table about people: only there is a bare `name` a person's
+PEOPLE = re.compile(
+    r"(^|_)(users?|customers?|clients?|employees?|staff|members?|contacts?|persons?|people|"
+    r"accounts?|profiles?|patients?|students?|subscribers?|guests?|applicants?|"
+    r"candidates?|donors?|volunteers?|teachers?|passengers?|tenants?|recipients?|"
+    r"authors?|drivers?|owners?|players?)$"
+)
+
+Kind = Literal["text", "integer", "number", "boolean", "date", "other"]
+TEXT: frozenset[Kind] = frozenset({"text"})
+CODED: frozenset[Kind] = frozenset({"text", "integer"})  # held as text or as a code
+NUMERIC: frozenset[Kind] = frozenset({"integer", "number"})
+ADDRESS: frozenset[Kind] = frozenset({"text", "other"})  # PostgreSQL's inet is neither
+
+
+def snake(name: str) -> str:
+    """`name` in snake_case: SupportRepId -> support_rep_id, IPAddress -> ip_address."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name)
+    return spaced.lower()
+
+
+def column_kind(column: dict[str, Any]) -> Kind:
+    """What an inspector's column holds, as far as the name rules care."""
+    kind = column["type"]
+    if isinstance(kind, sqltypes.Boolean):
+        return "boolean"
+    if isinstance(kind, sqltypes.Date | sqltypes.DateTime | sqltypes.Time):
+        return "date"
+    if isinstance(kind, sqltypes.Integer):
+        return "integer"
+    if isinstance(kind, sqltypes.Numeric):
+        return "number"
+    if isinstance(kind, sqltypes.String):
+        return "text"
+    return "other"
 
 
 @dataclass(frozen=True)
@@ -35,9 +78,10 @@ class NameRule:
     pattern: str
     category: str
     confidence: float
+    kinds: frozenset[Kind] = TEXT  # the column types the named data can be stored in
 
-    def match(self, column: str) -> bool:
-        return re.search(self.pattern, column) is not None
+    def match(self, column: str, kind: Kind) -> bool:
+        return kind in self.kinds and re.search(self.pattern, column) is not None
 
 
 NAME_RULES = (
@@ -48,6 +92,7 @@ NAME_RULES = (
         "user.contact.phone_number",
         0.85,
     ),
+    NameRule("fax", r"(^|_)fax(_?(number|no))?$", "user.contact.fax_number", 0.8),
     NameRule(
         "password",
         r"(^|_)pass(word|wd)?(_?(hash|digest))?$|^pwd$",
@@ -68,14 +113,31 @@ NAME_RULES = (
         "user.name",
         0.8,
     ),
-    NameRule("bare name", r"^name$", "user.name", 0.5),
-    NameRule("birth date", r"birth|^dob$", "user.demographic.date_of_birth", 0.9),
-    NameRule("gender", r"^(gender|sex)$", "user.demographic.gender", 0.9),
+    NameRule("job title", r"^(job_?title|position|role_?title)$", "user.job_title", 0.6),
+    NameRule(
+        "organization",
+        r"^(company|company_?name|employer|organi[sz]ation)$",
+        "user.contact.organization",
+        0.6,
+    ),
+    NameRule(
+        "birth date",
+        r"birth|(^|_)(dob|born)(_|$)",
+        "user.demographic.date_of_birth",
+        0.9,
+        frozenset({"date", "text"}),
+    ),
+    NameRule("gender", r"^(gender|sex)$", "user.demographic.gender", 0.9, CODED),
     NameRule("language", r"(^|_)(language|locale)$", "user.demographic.language", 0.6),
     NameRule("country", r"(^|_)country(_?code)?$", "user.location.imprecise", 0.7),
+    NameRule("state", r"^(province|state_?(province|code))$", "user.contact.address.state", 0.6),
     NameRule("city", r"(^|_)(city|town)$", "user.contact.address.city", 0.8),
     NameRule(
-        "postal code", r"(zip|postal)_?code|(^|_)postcode$", "user.contact.address.postal_code", 0.8
+        "postal code",
+        r"(zip|postal)_?code|(^|_)(postcode|zip)$",
+        "user.contact.address.postal_code",
+        0.8,
+        CODED,
     ),
     NameRule(
         "postal address",
@@ -88,8 +150,9 @@ NAME_RULES = (
         r"^(lat|latitude|lng|lon|long|longitude)$|_(lat|lng|lon)$",
         "user.location.precise",
         0.85,
+        frozenset({"number", "text"}),
     ),
-    NameRule("IP address", r"(^|_)ip(_?addr(ess)?)?$", "user.device.ip_address", 0.9),
+    NameRule("IP address", r"(^|_)ip(_?addr(ess)?)?$", "user.device.ip_address", 0.9, ADDRESS),
     NameRule("user agent", r"user_?agent|^ua$", "user.device", 0.85),
     NameRule("cookie", r"cookie", "user.device.cookie_id", 0.85),
     NameRule(
@@ -97,6 +160,7 @@ NAME_RULES = (
         r"(advertising|^ad|device)_?id$|^(idfa|gaid|aaid)$",
         "user.device.device_id",
         0.85,
+        ADDRESS,
     ),
     NameRule(
         "device details",
@@ -104,12 +168,13 @@ NAME_RULES = (
         "user.device",
         0.7,
     ),
-    NameRule("payment card", r"card|last_?4$|^pan$", "user.financial.credit_card", 0.8),
+    NameRule("payment card", r"card|last_?4$|^pan$", "user.financial.credit_card", 0.8, CODED),
     NameRule(
         "bank account",
         r"iban|bank_?account|account_?number|routing",
         "user.financial.bank_account",
         0.8,
+        CODED,
     ),
     NameRule(
         "browsing",
@@ -123,19 +188,22 @@ NAME_RULES = (
         r"(^|_)(amount|price|total|cost|subtotal|paid)(_?(cents|amount))?$|^sku$",
         "user.behavior.purchase_history",
         0.6,
+        frozenset({"integer", "number", "text"}),
     ),
-    NameRule("social graph", r"follow(er|ee|ing)|friend|blocked", "user.social", 0.7),
+    NameRule("social graph", r"follow(er|ee|ing)|friend|blocked", "user.social", 0.7, CODED),
     NameRule(
         "picture of a person",
         r"avatar|selfie|photo|picture|profile_?(pic|image)|headshot",
         "user.content.self_image",
         0.8,
+        ADDRESS,  # a path or URL, or the image itself (bytea, blob)
     ),
     NameRule(
         "media file",
         r"(audio|voice|recording|video|cover|image|media|attachment)(_?(path|url|file|key))?$",
         PUBLIC,
         0.55,
+        ADDRESS,
     ),
     NameRule(
         "text content",
@@ -144,16 +212,94 @@ NAME_RULES = (
         0.6,
     ),
 )
+# names that say what they hold only in a table about people (a product's name, an
+# order's state, an album's title are not personal data)
+PEOPLE_RULES = (
+    NameRule("bare name in a table about people", r"^name$", "user.name", 0.6),
+    NameRule("state in a table about people", r"^state$", "user.contact.address.state", 0.6),
+    NameRule("title in a table about people", r"^title$", "user.job_title", 0.65),
+)
 
 
-def name_guesses(table: str, column: str) -> list[Guess]:
-    """Categories suggested by the column's name (and the table's, for content)."""
-    name = column.lower()
+FLAG = re.compile(r"^(is|has|can|allow|use|send|show|wants?)_")  # is_from_email: a flag
+
+
+def name_guesses(table: str, column: str, kind: Kind = "text") -> list[Guess]:
+    """Categories suggested by the column's name and type (and the table's, for content)."""
+    name = snake(column)
+    if FLAG.match(name):
+        return []
+    rules = [*NAME_RULES, *(PEOPLE_RULES if PEOPLE.search(snake(table)) else ())]
     return [
         Guess(_content(table, rule.category), rule.confidence, f"name rule '{rule.label}'")
-        for rule in NAME_RULES
-        if rule.match(name)
+        for rule in rules
+        if rule.match(name, kind)
     ]
+
+
+# ---- tables and the people a column names -------------------------------------------------
+
+STAFF_TABLE = re.compile(
+    r"(^|_)(employees?|staff|staffs|admins?|administrators?|agents?|operators?|moderators?)$"
+)
+ACCOUNT_TABLE = re.compile(
+    r"(^|_)(users?|accounts?|customers?|clients?|members?|people|persons?|profiles?|"
+    r"subscribers?|patients?|students?|players?)$"
+)
+# the row's own person: orders.user_id, stories.author_id, messages.sender_id
+OWNER_ROLE = re.compile(
+    r"(^|_)(user|owner|author|sender|recipient|follower|followee|creator|buyer|customer|"
+    r"member|account|poster|uploader|reporter|friend|blocker|blocked|client|subscriber)$"
+)
+# someone else: the support rep, a manager, the inviter, a parent or replied-to row
+OTHER_ROLE = re.compile(
+    r"^(parent|reply_to|in_reply_to|replied_to|reply)(_|$)|(^|_)(rep|assigned_to|assignee|"
+    r"manager|supervisor|reports_to|invited_by|inviter|referred_by|referrer|approved_by|"
+    r"approver|reviewer|reviewed_by|moderator|moderated_by|handled_by|closed_by|updated_by|"
+    r"modified_by|deleted_by|banned_by|agent|staff|employee|admin|operator|sponsor|mentor)(_|$)"
+)
+
+
+def is_staff_table(table: str) -> bool:
+    return STAFF_TABLE.search(snake(table)) is not None
+
+
+def is_account_named(table: str) -> bool:
+    return ACCOUNT_TABLE.search(snake(table)) is not None
+
+
+def stem(column: str) -> str:
+    """The column's name without its `_id` / `Id` suffix: SupportRepId -> support_rep."""
+    return snake(column).removesuffix("_id")
+
+
+def owner_role(column: str) -> str | None:
+    """The role a column names when it is the row's own person (`author` of author_id)."""
+    found = OWNER_ROLE.search(stem(column))
+    return found.group(2) if found else None
+
+
+def other_role(column: str) -> str | None:
+    """The role a column names when it is someone other than the row's owner."""
+    found = OTHER_ROLE.search(stem(column))
+    return found.group(0).strip("_") if found else None
+
+
+def names_table(column: str, table: str) -> bool:
+    """Whether the column's name (or its last word) names `table`: customer_id, CustomerId
+    and author_customer_id name customers."""
+    words = stem(column)
+    target = snake(table)
+    return any(target in plurals(w) for w in {words, words.rsplit("_", 1)[-1]})
+
+
+def plurals(word: str) -> set[str]:
+    out = {word, f"{word}s", f"{word}es"}
+    if word.endswith("y"):
+        out.add(f"{word[:-1]}ies")
+    if word == "person":
+        out.add("people")
+    return out
 
 
 def _content(table: str, category: str) -> str:
@@ -165,11 +311,37 @@ def _content(table: str, category: str) -> str:
 # ---- values ---------------------------------------------------------------------------------
 
 
+# email_validator refuses these whatever its options (RFC 6761 lets it); apps' test and
+# intranet data use them, so an address there is checked under a `.test` stand-in.
+SPECIAL_USE = frozenset(SPECIAL_USE_DOMAIN_NAMES)
+STAND_IN = ".test"
+
+
+def checked_address(value: str) -> tuple[str, str]:
+    """(lowercased address with a Unicode domain, with an ASCII `xn--` domain) of a
+    syntactically valid e-mail address on any domain: special-use and test domains,
+    dotless hosts and IDN included. Raises EmailNotValidError."""
+    domain = value.rpartition("@")[2].rstrip(".").lower()
+    special = domain.rsplit(".", 1)[-1] in SPECIAL_USE
+    checked = validate_email(
+        value + STAND_IN if special else value,
+        check_deliverability=False,
+        test_environment=True,
+        globally_deliverable=False,
+    )
+    unicode_domain, ascii_domain = checked.domain, checked.ascii_domain
+    if special:
+        unicode_domain = unicode_domain.removesuffix(STAND_IN)
+        ascii_domain = ascii_domain.removesuffix(STAND_IN)
+    local = checked.local_part
+    return f"{local}@{unicode_domain}".lower(), f"{local}@{ascii_domain}".lower()
+
+
 def is_email(value: str) -> bool:
     if "@" not in value or len(value) > 254:
         return False
     try:
-        validate_email(value, check_deliverability=False)
+        checked_address(value)
     except EmailNotValidError:
         return False
     return True
@@ -215,7 +387,6 @@ def is_card(value: str) -> bool:
     return total % 10 == 0
 
 
-DATE_ONLY = re.compile(r"^(19|20)\d\d-[01]\d-[0-3]\d$")
 URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
 USER_AGENT = re.compile(r"^(Mozilla|Opera|Dalvik|curl|okhttp)/|AppleWebKit|\bAndroid\b|\biPhone\b")
 PASSWORD_HASH = re.compile(r"^\$(2[abxy]?|argon2(id|i|d)|scrypt|[156])\$|^(pbkdf2|bcrypt|sha256)")
@@ -255,12 +426,6 @@ VALUE_RULES = (
     ),
     ValueRule("user agents", lambda v: USER_AGENT.search(v) is not None, "user.device", 0.85),
     ValueRule("URLs", lambda v: URL.match(v) is not None, "user.contact.url", 0.45),
-    ValueRule(
-        "ISO dates without time (birth dates?)",
-        lambda v: DATE_ONLY.match(v) is not None,
-        "user.demographic.date_of_birth",
-        0.5,
-    ),
     ValueRule(
         "gender words", lambda v: v.strip().lower() in GENDERS, "user.demographic.gender", 0.8
     ),

@@ -14,12 +14,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import URL, Dialect, Engine, inspect
+from sqlalchemy import URL, Connection, Dialect, Engine, Inspector, inspect
 from sqlalchemy import types as sqltypes
 from sqlalchemy.exc import SAWarning, SQLAlchemyError
 
+from troth.datamap.detect import column_kind
 from troth.datamap.graph import reached_tables
-from troth.datamap.model import Column, ColumnErase, DataMap, Link, Normalize, Table, TableErase
+from troth.datamap.model import (
+    Column,
+    ColumnErase,
+    DataMap,
+    Link,
+    Normalize,
+    Table,
+    TableErase,
+    TableKey,
+)
 from troth.datamap.stores import (
     blob_root,
     database_url,
@@ -69,6 +79,20 @@ class LiveTable:
     columns: dict[str, dict[str, Any]]
     leading: set[str] = field(default_factory=set)  # first column of an index, PK or unique
     lowered: set[str] = field(default_factory=set)  # columns with an index on lower(column)
+    primary_key: list[str] = field(default_factory=list)
+    unique: list[list[str]] = field(default_factory=list)  # unique indexes and constraints
+    parent: str | None = None  # PostgreSQL: the table this one inherits from or partitions
+
+    def is_key(self, columns: list[str]) -> bool:
+        """Whether `columns` address one row: the primary key, or they include the columns
+        of a unique index that are all NOT NULL (a NULL is never a duplicate)."""
+        if set(columns) == set(self.primary_key):
+            return True
+        return any(
+            set(unique) <= set(columns)
+            and not any(self.columns[c].get("nullable", True) for c in unique)
+            for unique in self.unique
+        )
 
 
 Schema = dict[str, LiveTable]
@@ -94,8 +118,11 @@ def validate(
         if schema is not None:
             raw.extend(_table_findings(datamap, key, table, schemas, schema))
     for store, schema in schemas.items():
-        for live in sorted(set(schema) - {k.split(".", 1)[1] for k in datamap.tables}):
-            raw.append(("warning", ("tables",), f"table '{store}.{live}' is not in the data map"))
+        mapped = {TableKey.of(k).name for k in datamap.tables if datamap.store_of(k) == store}
+        for live in sorted(set(schema) - mapped):
+            if schema[live].parent is None:  # a child's rows are read through its parent
+                message = f"table '{store}.{live}' is not in the data map"
+                raw.append(("warning", ("tables",), message))
     findings = [
         Finding(name, line_of(document, loc), format_path(loc), message, severity)
         for severity, loc, message in raw
@@ -161,23 +188,55 @@ def _live_schemas(
 
 
 def read_schema(engine: Engine) -> Schema:
-    """Tables, columns and leading index columns of a live database."""
+    """Tables, columns, keys and leading index columns of a live database."""
     inspector = inspect(engine)
     schema: Schema = {}
     for table in inspector.get_table_names():
         columns = {c["name"]: dict(c) for c in inspector.get_columns(table)}
-        live = LiveTable(engine.dialect, columns)
-        firsts: list[list[Any]] = [inspector.get_pk_constraint(table)["constrained_columns"]]
+        primary = [str(c) for c in inspector.get_pk_constraint(table)["constrained_columns"] or []]
+        unique = [cols for _name, cols in unique_keys(inspector, table)]
         with warnings.catch_warnings():  # expression indexes: lowered_columns reads those
             warnings.filterwarnings("ignore", "Skipped unsupported reflection", SAWarning)
-            firsts += [list(i["column_names"]) for i in inspector.get_indexes(table)]
-            firsts += [list(u["column_names"]) for u in inspector.get_unique_constraints(table)]
+            indexed = [list(i["column_names"]) for i in inspector.get_indexes(table)]
+        live = LiveTable(engine.dialect, columns, primary_key=primary, unique=unique)
+        firsts: list[list[Any]] = [primary, *indexed, *unique]
         live.leading = {str(cols[0]) for cols in firsts if cols and cols[0]}
         schema[table] = live
     for table, column in lowered_columns(engine):
         if table in schema:
             schema[table].lowered.add(column)
+    with engine.connect() as conn:
+        for child, parent in child_tables(conn).items():
+            if child in schema:
+                schema[child].parent = parent
     return schema
+
+
+def unique_keys(inspector: Inspector, table: str) -> list[tuple[str, list[str]]]:
+    """(name, columns) of every unique index and unique constraint on `table`."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection", SAWarning)
+        indexes = [i for i in inspector.get_indexes(table) if i.get("unique")]
+        keys = [(str(i["name"]), list(i["column_names"])) for i in indexes]
+        keys += [(str(u["name"]), list(u["column_names"])) for u in
+                 inspector.get_unique_constraints(table)]  # fmt: skip
+    return [(name, [str(c) for c in cols]) for name, cols in keys if cols and None not in cols]
+
+
+CHILD_TABLES_SQL = (
+    "SELECT c.relname, p.relname FROM pg_inherits i"
+    " JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent"
+    " WHERE c.relnamespace = current_schema()::regnamespace"
+    " AND p.relnamespace = c.relnamespace"
+)
+
+
+def child_tables(conn: Connection) -> dict[str, str]:
+    """PostgreSQL's partitions and inheritance children -> their parent table. A query on
+    the parent reads their rows too, so they are never tables of their own in a data map."""
+    if conn.dialect.name != "postgresql":
+        return {}
+    return {str(child): str(parent) for child, parent in conn.exec_driver_sql(CHILD_TABLES_SQL)}
 
 
 LOWER_INDEX_SQL = {
@@ -282,6 +341,14 @@ def _table_findings(
         yield "error", at, f"no table {name!r} in store {store!r}"
         return
 
+    if live.parent is not None:
+        yield (
+            "warning",
+            at,
+            f"a partition or inheritance child of {live.parent!r}: reading {live.parent!r} "
+            "reads its rows too; leave it out of the data map",
+        )
+    yield from _key_findings(name, table, live, at)
     for loc, column in _referenced_columns(table, at):
         if column not in live.columns:
             yield "error", loc, f"no column {column!r} in table {name!r}"
@@ -302,9 +369,8 @@ def _table_findings(
 
 
 def _referenced_columns(table: Table, at: Loc) -> Iterator[tuple[Loc, str]]:
-    """Every column the table's entry names, with where it names it."""
-    for i, column in enumerate(table.primary_key):
-        yield (*at, "primary_key", i), column
+    """Every column the table's entry names, with where it names it (but the primary key:
+    `_key_findings`)."""
     for kind, column in table.identities.items():
         yield (*at, "identities", kind), column
     for i, link in enumerate(table.links):
@@ -316,6 +382,27 @@ def _referenced_columns(table: Table, at: Loc) -> Iterator[tuple[Loc, str]]:
             yield (*at, "deactivate", "restore", column), column
     for column in table.columns:
         yield (*at, "columns", column), column
+
+
+def _key_findings(name: str, table: Table, live: LiveTable, at: Loc) -> Iterator[Raw]:
+    """troth addresses rows by the data map's primary key: it must exist and be unique."""
+    declared = table.primary_key
+    loc: Loc = (*at, "primary_key")
+    missing = [c for c in declared if c not in live.columns]
+    actual = f"the table's primary key is ({', '.join(live.primary_key)})"
+    if missing:
+        hint = f"; {actual}" if live.primary_key else "; the table has none: add one"
+        yield "error", loc, f"primary key column {missing[0]!r} is not in table {name!r}{hint}"
+    elif not live.is_key(declared):
+        add = create_index(name, declared, live, unique=True)
+        hint = (f"{actual}: write that" if live.primary_key
+                else f"add a primary key or a unique index{ADD_INDEX}{add}")  # fmt: skip
+        yield (
+            "error",
+            loc,
+            f"primary key ({', '.join(declared)}) is neither the table's primary key nor "
+            f"covered by a unique index on NOT NULL columns; {hint}",
+        )
 
 
 def _deactivate_findings(table: Table, live: LiveTable, at: Loc) -> Iterator[Raw]:
@@ -337,13 +424,8 @@ def _identity_findings(
     datamap: DataMap, table: str, kind: str, live: LiveTable, column: str, loc: Loc
 ) -> Iterator[Raw]:
     identity = datamap.identities.get(kind)
-    found = type_kind(live.columns[column])
     if identity is not None:
-        wants_integer = identity.normalize == Normalize.integer
-        if wants_integer and found != "integer":
-            yield "error", loc, f"normalize integer on a column of type {found}"
-        elif not wants_integer and found in ("integer", "number"):
-            yield "error", loc, f"normalize {identity.normalize.value} on a column of type {found}"
+        yield from _identity_type_findings(identity.normalize, live.columns[column], loc)
     if identity is not None and needs_lower_index(identity.normalize, live):
         if column not in live.lowered:
             add = create_index(table, column, live, lower=True)
@@ -357,6 +439,26 @@ def _identity_findings(
             "warning",
             loc,
             f"identity column without an index{ADD_INDEX}{create_index(table, column, live)}",
+        )
+
+
+def _identity_type_findings(
+    normalize: Normalize, column: dict[str, Any], loc: Loc
+) -> Iterator[Raw]:
+    """An identity is an integer key or text (PostgreSQL's uuid passes for text): a boolean
+    `is_from_email` or a date is no e-mail address."""
+    found = column_kind(column)
+    if normalize == Normalize.integer:
+        if found != "integer":
+            yield "error", loc, f"normalize integer on a column of type {found}"
+    elif found != "text" and not (
+        normalize == Normalize.text and isinstance(column["type"], sqltypes.Uuid)
+    ):
+        yield (
+            "error",
+            loc,
+            f"normalize {normalize.value} on a column of type {found}: identities other than "
+            "integer keys are looked up as text",
         )
 
 
@@ -430,16 +532,32 @@ def _fits_number(value: str, kind: TypeKind) -> bool:
     return kind in ("integer", "number")
 
 
-def create_index(table: str, column: str, live: LiveTable, *, lower: bool = False) -> str:
-    """The CREATE INDEX to add, quoted for the dialect; MariaDB/MySQL TEXT needs a prefix."""
+def create_index(
+    table: str,
+    column: str | list[str],
+    live: LiveTable,
+    *,
+    lower: bool = False,
+    unique: bool = False,
+) -> str:
+    """The CREATE [UNIQUE] INDEX to add, quoted for the dialect; MariaDB/MySQL TEXT needs a
+    prefix."""
     quote = live.dialect.identifier_preparer.quote
-    target = quote(column)
+    columns = [column] if isinstance(column, str) else column
+    targets = [_index_target(c, live, lower=lower) for c in columns]
+    suffix = "_lower" if lower else "_key" if unique else ""
+    name = quote(f"{table}_{'_'.join(columns)}{suffix}"[:63])
+    kind = "UNIQUE INDEX" if unique else "INDEX"
+    return f"CREATE {kind} {name} ON {quote(table)} ({', '.join(targets)});"
+
+
+def _index_target(column: str, live: LiveTable, *, lower: bool) -> str:
+    target = live.dialect.identifier_preparer.quote(column)
     if lower:
-        target = f"lower({target})"
-    elif live.dialect.name in ("mysql", "mariadb") and _unbounded_text(live.columns[column]):
-        target += f"({MYSQL_PREFIX})"
-    name = quote(f"{table}_{column}{'_lower' if lower else ''}"[:63])
-    return f"CREATE INDEX {name} ON {quote(table)} ({target});"
+        return f"lower({target})"
+    if live.dialect.name in ("mysql", "mariadb") and _unbounded_text(live.columns[column]):
+        return f"{target}({MYSQL_PREFIX})"
+    return target
 
 
 MYSQL_PREFIX = 191  # 191 utf8mb4 characters fit InnoDB's 767-byte key prefix
