@@ -5,7 +5,7 @@ PostgreSQL database named after the size, and reused by later runs (erased users
 are never picked again). Blob files are not generated (the paths are in the rows;
 deleting a missing file is a no-op), which keeps 100,000 users to a few minutes.
 The e-mail look-ups use the expression index `lower(email)` that the module
-`troth.rights.identities` documents.
+`troth.appdata.identities` documents.
 
 The floor is hand-written SQL for the same subject doing exactly the same reads
 (and, for erasure, the same writes in one transaction) through the same engine
@@ -33,8 +33,8 @@ from bench.common import Result, median, peak_rss_mb, percentile
 from troth import rights
 from troth.datamap import dispose_engines, sql_engine
 from troth.project import Project, open_project
-from troth.rights.context import load_context
-from troth.rights.identities import phone_variants
+from troth.appdata.context import load_context
+from troth.appdata.identities import phone_variants
 from troth.rights.lifecycle import create_request, verify_request
 from troth.rights.view import subject_rows
 from troth.store import Store, open_store

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from test_server_support import POLICY, Server
-from troth import rights
+from troth import appdata, rights
 from troth.consent import (
     InvalidSubject,
     current_consent,
@@ -109,12 +109,12 @@ def test_a_phone_or_email_names_the_account(server: Server) -> None:
         user_id, email, phone = db.execute(
             "SELECT id, email, phone FROM users WHERE phone IS NOT NULL ORDER BY id LIMIT 1"
         ).fetchone()
-    found = rights.account_identities(server.project, "email", email.upper())
+    found = appdata.account_identities(server.project, "email", email.upper())
     assert found["user_id"] == str(user_id) and found["email"] == email.lower()
-    assert rights.account_identities(server.project, "phone", phone) == found
+    assert appdata.account_identities(server.project, "phone", phone) == found
     assert resolve_subject(server.project, f"phone:{phone}").kind == "user_id"
     assert resolve_subject(server.project, f"user_id:{user_id}").kind == "user_id"
-    assert rights.account_identities(server.project, "email", "nobody@example.com") == {}
+    assert appdata.account_identities(server.project, "email", "nobody@example.com") == {}
 
 
 def test_a_withdrawal_by_the_account_reaches_the_rights_queue(server: Server) -> None:
@@ -133,6 +133,8 @@ def test_a_withdrawal_by_the_account_reaches_the_rights_queue(server: Server) ->
         server.project, server.store, f"email:{email}", MARKETING, "granted", source="app"
     )
     record_consent(server.project, server.store, subject, MARKETING, "withdrawn", source="app")
+    assert rights.take_withdrawals(server.project, server.store) == 1
+    assert rights.take_withdrawals(server.project, server.store) == 0  # one request, never two
     (queued,) = erasure_queue(server.store, server.project.subject_ref("user_id", str(user_id)))
     assert queued.request_id is not None
     request = rights.get_request(server.store, queued.request_id)

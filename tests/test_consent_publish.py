@@ -270,6 +270,9 @@ def test_withdrawal_is_handed_to_the_rights_engine(tmp_path: Path, sqlite_url: s
     record_consent(project, store, "user_id:2", WIDENED, "granted", source="app")
     record_consent(project, store, "user_id:2", WIDENED, "withdrawn", source="app")
     (queued,) = erasure_queue(store, project.subject_ref("user_id", "2"))
+    assert queued.request_id is None  # queued in the withdrawal's transaction; rights takes it
+    assert rights.take_withdrawals(project, store) == 1
+    (queued,) = erasure_queue(store, project.subject_ref("user_id", "2"))
     assert queued.request_id is not None
     request = rights.get_request(store, queued.request_id)
     assert (request.kind, request.purpose, request.status) == (

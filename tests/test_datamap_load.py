@@ -76,7 +76,7 @@ tables:
       name: {categories: [user.name]}
       avatar: {blob: app}
   app.devices:
-    links: [{column: user_id, to: accounts.id}]
+    links: [{column: user_id, to: accounts.id, owner: true}]
   files.things: {}
   other.things: {}
 """

@@ -29,7 +29,7 @@ from troth.datamap import dispose_engines
 from troth.errors import InvalidInput, TrothError
 from troth.project import Project, open_project
 from troth.refapp import generate
-from troth.rights.identities import normalize_phone
+from troth.appdata.identities import normalize_phone
 from troth.store import Store, open_store
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "refapp"

@@ -33,6 +33,7 @@ from troth.consent.subject import InvalidSubject, parse_subject
 from troth.consent.versions import accept_policy
 from troth.policy import Policy
 from troth.project import Project, open_project
+from troth.rights import take_withdrawals
 from troth.store import Store, open_store
 
 COOKIE = "troth_consent"
@@ -100,6 +101,7 @@ class Troth:
             self.project, self.store, subject, purpose, decision, source=source, evidence=evidence
         )
         self._cache = {}  # the subject may be cached under its other identities too
+        take_withdrawals(self.project, self.store)  # a withdrawal's erasure joins the queue
         return state
 
     def record_gpc(self, subject: str) -> list[str]:
@@ -107,6 +109,7 @@ class Troth:
         changed = record_gpc(self.project, self.store, subject)
         if changed:
             self._cache = {}
+            take_withdrawals(self.project, self.store)
         return changed
 
     def accept_policy(self, subject: str, version: str) -> bool:

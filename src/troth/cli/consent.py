@@ -10,6 +10,7 @@ from rich.table import Table
 
 from troth.cli.common import ProjectOption, console, opened
 from troth.consent import accept_policy, current_consent, history, record_consent
+from troth.rights import take_withdrawals
 
 group = typer.Typer(help="Record and inspect consent decisions.", no_args_is_help=True)
 
@@ -36,8 +37,11 @@ def _record(
         state = record_consent(
             proj, store, subject, purpose, decision, source=source, evidence=evidence
         )
+        taken = take_withdrawals(proj, store)
     verdict = "[green]allowed[/]" if state.allowed else "[red]refused[/]"
     console.print(f"Recorded: {purpose} {decision} ({source}); now {verdict}.", highlight=False)
+    if taken:
+        console.print(f"Queued {taken} erasure request(s): troth request list", highlight=False)
 
 
 DECISIONS = (

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from troth import rights
 from troth.cli.common import ProjectOption, console, project_from
-from troth.errors import InvalidInput, Problem, TrothError
+from troth.errors import InvalidInput, Problem, Refused, TrothError
 from troth.project import Project
 from troth.store import Store, open_store
 
@@ -123,26 +123,54 @@ def plan(request_id: IdArg, project: ProjectOption = None) -> None:
     console.print(table)
     for note in found.notes:
         console.print(note, highlight=False)
+    if found.refusals:
+        verdict = "refuse" if found.refused else "allow only with --allow-large"
+        console.print(f"[bold red]The guard would {verdict} this plan:[/]", highlight=False)
+        for refusal in found.refusals:
+            console.print(f"  {refusal}", highlight=False)
+    if found.refused:
+        raise typer.Exit(Refused.exit_code)
 
 
 @group.command()
 def run(
     request_id: Annotated[str | None, typer.Argument(help="The request id.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Work through the whole queue.")] = False,
+    allow_large: Annotated[
+        bool,
+        typer.Option(
+            "--allow-large",
+            help="You checked the plan: let it past the guard's size bound (recorded in the "
+            "ledger; never past the rule that a request reaches no other account).",
+        ),
+    ] = False,
     project: ProjectOption = None,
 ) -> None:
     """Carry out one request, or every runnable one with --all."""
     if (request_id is None) == (not all_):
         raise TrothError("give a request id or --all")
+    if allow_large and request_id is None:
+        raise TrothError("--allow-large is for one request whose plan you checked, not --all")
     with opened(project) as (proj, store):
         if request_id is not None:
-            done = [rights.run_request(proj, store, request_id, actor=ACTOR)]
+            ran = rights.run_request(proj, store, request_id, actor=ACTOR, allow_large=allow_large)
+            done = [ran]
         else:
             done = rights.run_queue(proj, store, actor=ACTOR)
     for request in done:
-        console.print(f"{request.id} {request.kind} {request.status}", highlight=False)
+        console.print(outcome_line(request), highlight=False)
     if any(r.status == "failed" for r in done):
         raise typer.Exit(1)
+
+
+def outcome_line(request: rights.Request) -> str:
+    """`ID KIND STATUS`, saying so when the identity matched no data, or why it failed."""
+    line = f"{request.id} {request.kind} {request.status}"
+    if request.status == "completed" and request.result.get("found") is False:
+        return line + ": no data found for this identity"
+    if request.status == "failed" and request.error:
+        return f"{line}: {request.error}"
+    return line
 
 
 @group.command("list")

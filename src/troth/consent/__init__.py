@@ -5,7 +5,13 @@ the store keeps only their keyed pseudonyms (`Project.subject_ref`).
 """
 
 from troth.consent.api import api_payload, apply_choices, purposes_payload
-from troth.consent.erasure import erasure_queue, hand_off_erasures
+from troth.consent.erasure import (
+    PendingErasure,
+    erasure_queue,
+    mark_handed_off,
+    only_under,
+    pending_erasures,
+)
 from troth.consent.events import (
     ConsentRecord,
     ConsentState,
@@ -35,6 +41,7 @@ __all__ = [
     "Decision",
     "Event",
     "InvalidSubject",
+    "PendingErasure",
     "Publication",
     "Source",
     "Subject",
@@ -47,10 +54,12 @@ __all__ = [
     "current_consent",
     "decision_counts",
     "erasure_queue",
-    "hand_off_erasures",
     "history",
     "list_versions",
+    "mark_handed_off",
+    "only_under",
     "parse_subject",
+    "pending_erasures",
     "publish_policy",
     "purposes_payload",
     "record_choices",

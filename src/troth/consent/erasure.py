@@ -1,33 +1,42 @@
 """Withdrawal has effects: data kept only under the withdrawn consent is queued for erasure.
 
 The queue row is written in the same transaction as the withdrawal (so it cannot be
-lost), then handed to the rights engine as a `withdraw_consent` request limited to the
-purpose. The raw identity the rights engine needs is kept only until that hand-off.
+lost). The rights engine, which sits above consent, takes it from there
+(`troth.rights.take_withdrawals`): it creates a `withdraw_consent` request and marks the
+row handed off in one transaction. The raw identity it needs is kept only until then.
+A decision made by a rights request (its evidence names the request) queues nothing:
+that request carries out the erasure itself.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, insert, select, update
 
 from troth import ledger
 from troth.consent import tables as t
 from troth.consent.purposes import Decision, mode_of
-from troth.errors import TrothError
+from troth.consent.subject import Subject
 from troth.policy import ConsentMode, Policy
-from troth.project import Project
 from troth.store import Store
 
-if TYPE_CHECKING:
-    from troth.consent.events import _Row
 
-logger = logging.getLogger(__name__)
-STALE_CLAIM = dt.timedelta(minutes=10)
+class Decided(Protocol):
+    """One decision being recorded (consent.events' rows)."""
+
+    @property
+    def subject(self) -> Subject: ...
+    @property
+    def ref(self) -> str: ...
+    @property
+    def purpose(self) -> str: ...
+    @property
+    def decision(self) -> Decision: ...
 
 
 @dataclass(frozen=True)
@@ -51,19 +60,19 @@ def only_under(policy: Policy, purpose: str, allowed: set[str]) -> list[str]:
 def queue_erasures(
     conn: Connection,
     policy: Policy,
-    rows: list[_Row],
+    rows: Sequence[Decided],
     prior: set[tuple[str, str]],
     *,
     unique: bool,
+    allowed_of: Callable[[str], set[str]],
+    now: dt.datetime,
 ) -> int:
     """Queue an erasure for each (subject, purpose) whose grant `rows` took back and did
     not give again. `prior`: the pairs stored as granted that a row refuses; `unique`: no
-    pair occurs twice in `rows`."""
-    from troth.consent.events import states_of, utcnow
-
+    pair occurs twice in `rows`; `allowed_of(ref)`: the purposes the subject now allows."""
     granted = Decision.granted.value
     last = dict.fromkeys(prior, granted)
-    taken_back: dict[tuple[str, str], _Row] = {}
+    taken_back: dict[tuple[str, str], Decided] = {}
     if unique:  # one decision per pair: each refusal of a stored grant takes it back
         if prior:
             taken_back = {(r.ref, r.purpose): r for r in rows if (r.ref, r.purpose) in prior}
@@ -81,8 +90,7 @@ def queue_erasures(
     for (ref, purpose), row in taken_back.items():
         if last[(ref, purpose)] == Decision.granted.value:
             continue
-        allowed = {k for k, state in states_of(conn, policy, ref).items() if state.allowed}
-        categories = only_under(policy, purpose, allowed)
+        categories = only_under(policy, purpose, allowed_of(ref))
         if not categories:
             continue
         event_id = conn.execute(
@@ -100,7 +108,7 @@ def queue_erasures(
                 categories=json.dumps(categories),
                 identity_kind=row.subject.kind,
                 identity_value=row.subject.value,
-                created_at=utcnow(),
+                created_at=now,
             )
         ).scalar_one()
         data = {"purpose": purpose, "categories": categories}
@@ -115,66 +123,41 @@ def queue_erasures(
     return queued
 
 
-def _claim(store: Store, queue_id: int, now: dt.datetime) -> tuple[str, str, str, str] | None:
-    """Mark one queued row as being handed off, unless another process has it."""
+@dataclass(frozen=True)
+class PendingErasure:
+    """A queued erasure not yet handed to the rights engine, with the raw identity it
+    needs (kept only until the hand-off)."""
+
+    id: int
+    identity_kind: str
+    identity_value: str
+    purpose: str
+
+
+def pending_erasures(store: Store, limit: int = 1000) -> list[PendingErasure]:
+    """Queued erasures waiting for the rights engine, oldest first."""
     q = t.erasure_queue
-    free = or_(q.c.claimed_at.is_(None), q.c.claimed_at < now - STALE_CLAIM)
-    with store.begin() as conn:
-        claimed = conn.execute(
-            update(q)
-            .where(q.c.id == queue_id, q.c.request_id.is_(None), free)
-            .values(claimed_at=now)
-        )
-        if claimed.rowcount != 1:
-            return None
-        row = conn.execute(
-            select(q.c.identity_kind, q.c.identity_value, q.c.purpose, q.c.categories).where(
-                q.c.id == queue_id
-            )
-        ).one()
-    return row[0], row[1], row[2], row[3]
-
-
-def hand_off_erasures(project: Project, store: Store) -> int:
-    """Turn queued erasures into rights requests; returns how many were handed off.
-    Rows stay queued (and are retried later) while the rights engine refuses them."""
-    from troth.consent.events import utcnow
-
-    q = t.erasure_queue
-    now = utcnow()
-    pending = (
-        select(q.c.id)
+    query = (
+        select(q.c.id, q.c.identity_kind, q.c.identity_value, q.c.purpose)
         .where(and_(q.c.request_id.is_(None), q.c.identity_value.is_not(None)))
         .order_by(q.c.id)
+        .limit(limit)
     )
     with store.connect() as conn:
-        ids = list(conn.execute(pending).scalars())
-    if not ids:
-        return 0
-    from troth.rights import create_request, verify_request  # loaded only when needed
+        return [PendingErasure(*row) for row in conn.execute(query)]
 
-    done = 0
-    for queue_id in ids:
-        claimed = _claim(store, queue_id, now)
-        if claimed is None:
-            continue
-        kind, value, purpose, _categories = claimed
-        try:
-            request = create_request(
-                project, store, "withdraw_consent", kind, value, purpose=purpose, source="consent"
-            )
-        except TrothError as exc:
-            # The withdrawal itself is recorded; the erasure waits in the queue for staff.
-            logger.warning("consent erasure %s not handed to rights: %s", queue_id, exc)
-            continue
-        with store.begin() as conn:
-            handed = {"request_id": request.id, "identity_value": None}
-            conn.execute(update(q).where(q.c.id == queue_id).values(**handed))
-        # The decision was recorded by the app, the banner or staff, so there is no
-        # one-time code to wait for: the request goes straight to the rights queue.
-        verify_request(project, store, request.id, actor="consent")
-        done += 1
-    return done
+
+def mark_handed_off(conn: Connection, queue_id: int, request_id: str) -> bool:
+    """In the caller's transaction (the one that creates the request): tie the queued
+    erasure to `request_id` and forget the raw identity. False when another process
+    handed it off first, so that no erasure becomes two requests."""
+    q = t.erasure_queue
+    changed = conn.execute(
+        update(q)
+        .where(q.c.id == queue_id, q.c.request_id.is_(None))
+        .values(request_id=request_id, identity_value=None, claimed_at=dt.datetime.now(dt.UTC))
+    )
+    return changed.rowcount == 1
 
 
 def erasure_queue(store: Store, subject_ref: str | None = None) -> list[QueuedErasure]:

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, func, insert, select, tuple_, update
 
 from troth import ledger
 from troth.consent import tables as t
+from troth.consent.erasure import queue_erasures
 from troth.consent.purposes import (
     Decision,
     Source,
@@ -276,11 +277,13 @@ def _write(
     policy_version: str | None,
     evidence: Evidence,
     ledger_each: bool,
+    queue_erasure: bool = True,
 ) -> None:
     """Append `rows` as events, fold them into the current state, queue the effects of
-    withdrawals, and write the audit ledger: all in the caller's transaction `conn`."""
-    from troth.consent.erasure import queue_erasures
+    withdrawals, and write the audit ledger: all in the caller's transaction `conn`.
 
+    `queue_erasure=False`: the caller (a rights request) carries out the erasure itself,
+    so one withdrawal never becomes two requests."""
     bump(conn)
     version = policy_version or published_version(conn) or policy.policy.version
     after_id = _last_event_id(conn)
@@ -305,7 +308,18 @@ def _write(
     prior = _refused_grants(conn, policy, after_id)  # before the fold: the stored state
     unique = len({(r.ref, r.purpose) for r in rows}) == len(rows)
     _fold_into_current(conn, after_id, unique=unique)
-    queue_erasures(conn, policy, rows, prior, unique=unique)
+    if queue_erasure:
+        queue_erasures(
+            conn,
+            policy,
+            rows,
+            prior,
+            unique=unique,
+            allowed_of=lambda ref: {
+                k for k, s in states_of(conn, policy, ref).items() if s.allowed
+            },
+            now=utcnow(),
+        )
 
 
 def _append_each(conn: Connection, rows: list[_Row], values: list[tuple[Any, ...]]) -> None:
@@ -374,14 +388,13 @@ def record_many(
     policy_version: str | None = None,
     evidence: Mapping[str, Any] | None = None,
     ledger_each: bool = False,
+    queue_erasure: bool = True,
 ) -> int:
     """Record a batch of decisions in one transaction (all or nothing); returns the count.
 
     Imports write one `consent.imported` ledger entry for the batch; `ledger_each=True`
     writes one entry per event instead (used for a handful of banner choices).
     """
-    from troth.consent.erasure import hand_off_erasures
-
     policy = policy_of(project.policy_path)
     checked_source, checked_evidence = _source(source), _evidence(evidence)
     if policy_version is not None and not VERSION.fullmatch(policy_version):
@@ -398,9 +411,8 @@ def record_many(
             policy_version=policy_version,
             evidence=checked_evidence,
             ledger_each=ledger_each,
+            queue_erasure=queue_erasure,
         )
-    if any(r.decision != Decision.granted for r in rows):
-        hand_off_erasures(project, store)
     return len(rows)
 
 
@@ -414,8 +426,10 @@ def record_consent(
     source: str,
     policy_version: str | None = None,
     evidence: Mapping[str, Any] | None = None,
+    queue_erasure: bool = True,
 ) -> ConsentState:
-    """Record one decision; returns the subject's new state for `purpose`."""
+    """Record one decision; returns the subject's new state for `purpose`.
+    `queue_erasure=False`: the caller erases what a withdrawal takes back itself."""
     record_many(
         project,
         store,
@@ -424,6 +438,7 @@ def record_consent(
         policy_version=policy_version,
         evidence=evidence,
         ledger_each=True,
+        queue_erasure=queue_erasure,
     )
     return current_consent(project, store, subject)[purpose]
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from troth.appdata import account_tables, find_accounts, load_context
+from troth.appdata import normalize as datamap_normalize
 from troth.datamap.model import DataMap
 from troth.errors import InvalidInput, TrothError
 from troth.project import Project
@@ -126,8 +128,6 @@ def parse_in(datamap: DataMap | None, text: str) -> Subject:
         kind = ALIASES[kind]
     if datamap is None or kind not in identities:
         return Subject(kind, normalize(kind, value))
-    from troth.rights.identities import normalize as datamap_normalize
-
     try:
         return Subject(kind, datamap_normalize(datamap, kind, value))
     except InvalidInput:
@@ -141,8 +141,6 @@ def account_subjects(project: Project, subjects: set[Subject]) -> dict[Subject, 
     datamap = project_datamap(project)
     if datamap is None:
         return {}
-    from troth.rights.accounts import account_tables, find_accounts
-
     tables = account_tables(datamap)
     named = {k for a in tables for k in datamap.tables[a.key].identities} - {a.kind for a in tables}
     candidates = {s for s in subjects if s.kind in named}  # a user_id is its own account
@@ -169,6 +167,4 @@ def project_datamap(project: Project) -> DataMap | None:
     """The project's data map (parsed once per file version), None without datamap.yaml."""
     if not project.datamap_path.exists():
         return None
-    from troth.rights.context import load_context
-
     return load_context(project).datamap

@@ -52,6 +52,12 @@ def cross_problems(datamap: DataMap) -> Iterator[tuple[Loc, str]]:
             target, _column = link.target(key)
             if target not in datamap.tables:
                 yield (*at, "links", i, "to"), f"table {target!r} is not in the data map"
+            elif target == key and link.owner:
+                yield (
+                    (*at, "links", i, "owner"),
+                    "a link to its own table is never ownership (a manager, a parent comment, "
+                    "an inviter is another person's row): write owner: false",
+                )
         for column, spec in table.columns.items():
             if spec.blob is not None and not isinstance(datamap.stores.get(spec.blob), BlobStore):
                 yield (*at, "columns", column, "blob"), f"{spec.blob!r} is not a blob store"

@@ -29,12 +29,27 @@ leaves them out, erasure removes them when their parent row goes.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
+
+
+class TableKey(NamedTuple):
+    """A table of the data map by store and name; `str()` gives its key, "app.users"."""
+
+    store: str
+    name: str
+
+    @classmethod
+    def of(cls, key: str) -> TableKey:
+        store, _, name = key.partition(".")
+        return cls(store, name)
+
+    def __str__(self) -> str:
+        return f"{self.store}.{self.name}"
 
 
 class Strict(BaseModel):
@@ -97,11 +112,15 @@ class Column(Strict):
 
 
 class Link(Strict):
-    """`column` of this table refers to `to` ("store.table.column" or "table.column")."""
+    """`column` of this table refers to `to` ("store.table.column" or "table.column").
+
+    `owner` is always written out: true when the referring rows belong to the subject
+    the referred row is (orders.user_id), false when they only mention them (an
+    assigned support rep, `invited_by`, a reply to someone's post)."""
 
     column: Name
     to: str = Field(pattern=r"^([A-Za-z_][A-Za-z0-9_]*\.){1,2}[A-Za-z_][A-Za-z0-9_]*$")
-    owner: bool = True
+    owner: bool = Field(description="the referring rows belong to the referred row's subject")
     erase: TableErase | None = Field(
         default=None, description="overrides the table's erase for rows reached through this link"
     )
@@ -110,8 +129,8 @@ class Link(Strict):
     def target(self, table_key: str) -> tuple[str, str]:
         """("store.table", column) this link points to, seen from the table `table_key`."""
         parts = self.to.split(".")
-        store = parts[0] if len(parts) == 3 else table_key.split(".", 1)[0]
-        return f"{store}.{parts[-2]}", parts[-1]
+        store = parts[0] if len(parts) == 3 else TableKey.of(table_key).store
+        return str(TableKey(store, parts[-2])), parts[-1]
 
 
 class Deactivate(Strict):
@@ -120,7 +139,7 @@ class Deactivate(Strict):
 
 
 class Table(Strict):
-    primary_key: list[Name] = Field(default_factory=lambda: ["id"])
+    primary_key: list[Name] = Field(default_factory=lambda: ["id"], min_length=1)
     identities: dict[Name, Name] = Field(
         default_factory=dict, description="identity kind -> column holding it"
     )
@@ -128,6 +147,10 @@ class Table(Strict):
     erase: TableErase = TableErase.delete
     reason: str | None = None
     deactivate: Deactivate | None = None
+    account: bool | None = Field(
+        default=None,
+        description="each row is one person's account (default: a link target holding identities)",
+    )
     columns: dict[Name, Column] = Field(default_factory=dict)
     description: str | None = None
 
@@ -147,7 +170,7 @@ class DataMap(Strict):
     ] = Field(description='"store.table" -> table')
 
     def store_of(self, table_key: str) -> str:
-        return table_key.split(".", 1)[0]
+        return TableKey.of(table_key).store
 
     def sql_stores(self) -> dict[str, SqlStore]:
         return {k: v for k, v in self.stores.items() if isinstance(v, SqlStore)}

@@ -6,7 +6,7 @@ plan_request(project, store, request.id)         # what will be touched, with co
 run_request(project, store, request.id)          # or run_queue(project, store)
 """
 
-from troth.rights.accounts import Account, account_identities, find_accounts
+from troth.appdata import Plan, TableStep
 from troth.rights.export import export_path
 from troth.rights.lifecycle import (
     KINDS,
@@ -18,33 +18,30 @@ from troth.rights.lifecycle import (
     deny_request,
     get_request,
     list_requests,
-    run_queue,
-    run_request,
     verify_request,
 )
-from troth.rights.plan import Plan, TableStep
+from troth.rights.run import run_queue, run_request
 from troth.rights.view import SubjectSummary, find_subject, plan_request
+from troth.rights.withdrawals import take_withdrawals
 
 __all__ = [
     "KINDS",
     "MAX_LIST",
     "STATUSES",
-    "Account",
     "Plan",
     "Request",
     "SubjectSummary",
     "TableStep",
-    "account_identities",
     "approve_request",
     "create_request",
     "deny_request",
     "export_path",
-    "find_accounts",
     "find_subject",
     "get_request",
     "list_requests",
     "plan_request",
     "run_queue",
     "run_request",
+    "take_withdrawals",
     "verify_request",
 ]

@@ -21,13 +21,13 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from troth.appdata.context import Context
+from troth.appdata.execute import inside
+from troth.appdata.reach import Found, table_order
 from troth.datamap import blob_root
 from troth.errors import TrothError
 from troth.policy.model import Policy
 from troth.project import Project
-from troth.rights.context import Context
-from troth.rights.execute import inside
-from troth.rights.reach import Found, table_order
 
 HIDDEN_PREFIX = "user.authorization"  # password hashes and tokens never leave the app
 ID_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")

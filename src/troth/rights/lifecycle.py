@@ -16,15 +16,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from troth import ledger
-from troth.errors import InvalidInput, Problem, TrothError
+from troth.appdata import Context, Refusal, load_context, normalize, rectify_fields
+from troth.errors import Conflict, InvalidInput, NotFound, Problem
 from troth.policy.model import RightKind
 from troth.project import Project
 from troth.rights import tables as t
-from troth.rights.context import Context, load_context
-from troth.rights.identities import normalize
 from troth.store import Store
 
 KINDS = (
@@ -39,6 +38,8 @@ KINDS = (
     "withdraw_consent",
     "opt_out_sale",
 )
+READS = ("access", "portability")
+RECORDED = ("restriction", "objection", "withdraw_consent", "opt_out_sale")
 STATUSES = ("received", "verified", "approved", "running", "completed", "failed", "denied")
 OPEN = ("received", "verified", "approved")
 LEASE = dt.timedelta(minutes=10)
@@ -144,8 +145,33 @@ def create_request(
     source: str = "cli",
 ) -> Request:
     """Record a new request (status received); every input is checked first."""
-    from troth.rights.execute import rectify_fields
+    row = new_request(
+        project,
+        kind,
+        identity_kind,
+        identity_value,
+        fields=fields,
+        purpose=purpose,
+        jurisdiction=jurisdiction,
+        source=source,
+    )
+    with store.begin() as conn:
+        insert_request(conn, row)
+    return get_request(store, row["id"])
 
+
+def new_request(
+    project: Project,
+    kind: str,
+    identity_kind: str,
+    identity_value: str,
+    *,
+    fields: Mapping[str, str] | None = None,
+    purpose: str | None = None,
+    jurisdiction: str | None = None,
+    source: str = "cli",
+) -> dict[str, Any]:
+    """The row of a new request (status received), every input checked; nothing written."""
     if kind not in KINDS:
         raise problem("kind", f"not a request type (one of: {', '.join(KINDS)})")
     if not SOURCE.match(source):
@@ -159,16 +185,14 @@ def create_request(
     elif fields:
         raise problem("fields", f"a {kind} request takes no fields")
     now = utcnow()
-    # A leading "r" keeps ids from starting with "-", which a command line reads as an option.
-    request_id = "r" + secrets.token_urlsafe(18)
-    subject = project.subject_ref(identity_kind, value)
-    row: dict[str, Any] = {
-        "id": request_id,
+    return {
+        # A leading "r" keeps ids from starting with "-", which a command line reads as an option.
+        "id": "r" + secrets.token_urlsafe(18),
         "kind": kind,
         "status": "received",
         "identity_kind": identity_kind,
         "identity_value": value,
-        "subject": subject,
+        "subject": project.subject_ref(identity_kind, value),
         "fields": dict(fields or {}),
         "purpose": purpose,
         "jurisdiction": where,
@@ -177,16 +201,23 @@ def create_request(
         "due_at": now + dt.timedelta(days=ctx.policy.deadline_days(where)),
         "updated_at": now,
     }
-    with store.begin() as conn:
-        conn.execute(insert(t.requests).values(row))
-        ledger.record(
-            conn,
-            "request.created",
-            subject=subject,
-            ref=request_id,
-            data={"kind": kind, "identity": identity_kind, "jurisdiction": where, "source": source},
-        )
-    return get_request(store, request_id)
+
+
+def insert_request(conn: Connection, row: Mapping[str, Any], *, actor: str = "system") -> None:
+    """Write a request built by `new_request` in the caller's transaction, with its ledger
+    entries (`request.created`, and `request.verified` when it is created verified)."""
+    conn.execute(insert(t.requests).values(dict(row)))
+    data = {
+        "kind": row["kind"],
+        "identity": row["identity_kind"],
+        "jurisdiction": row["jurisdiction"],
+        "source": row["source"],
+    }
+    events = [ledger.Event("request.created", actor, row["subject"], row["id"], data)]
+    if row["status"] == "verified":
+        verified = {"kind": row["kind"]}
+        events.append(ledger.Event("request.verified", actor, row["subject"], row["id"], verified))
+    ledger.record_many(conn, events)
 
 
 def get_request(store: Store, request_id: str) -> Request:
@@ -197,7 +228,7 @@ def get_request(store: Store, request_id: str) -> Request:
 def fetch(conn: Connection, request_id: str) -> Request:
     row = conn.execute(select(t.requests).where(t.requests.c.id == request_id)).mappings().first()
     if row is None:
-        raise TrothError("no such request")
+        raise NotFound("no such request")
     return from_row(row)
 
 
@@ -251,7 +282,7 @@ def transition(
             .values(status=to, updated_at=utcnow(), **values)
         ).rowcount
         if not changed:
-            raise TrothError(f"request {request_id} is {current.status}; cannot {event}")
+            raise Conflict(f"request {request_id} is {current.status}; cannot {event}")
         ledger.record(
             conn,
             f"request.{event}",
@@ -313,11 +344,13 @@ def claim(
     *,
     actor: str,
     force: bool,
-    plan: Mapping[str, Mapping[str, Any]] | None = None,
+    prepared: Prepared | None = None,
 ) -> Request | None:
     """Move the request to running with a fresh lease; None when another worker holds it.
 
-    `plan` (per-store steps) is stored in the same transaction, unless steps exist."""
+    The prepared plan (per-store steps) is stored in the same transaction, unless steps
+    exist, with a ledger entry for any guard bound staff overrode."""
+    plan = prepared.plan if prepared is not None else None
     now = utcnow()
     with store.begin() as conn:
         query = update(t.requests).where(
@@ -351,8 +384,19 @@ def claim(
                 conn.execute(insert(t.steps), rows)
             data = {"kind": request.kind, "stores": sorted(plan)}
             events.append(ledger.Event("request.planned", actor, request.subject, request.id, data))
+            events.extend(override_events(request, prepared.overridden if prepared else [], actor))
         ledger.record_many(conn, events)
     return replace(request, status="running", updated_at=now, error=None)
+
+
+def override_events(
+    request: Request, overridden: Sequence[Refusal], actor: str
+) -> list[ledger.Event]:
+    """The guard's size bounds that staff let through for this request: tables and counts."""
+    if not overridden:
+        return []
+    data = {"kind": request.kind, "tables": {r.table: r.rows for r in overridden}}
+    return [ledger.Event("request.guard_overridden", actor, request.subject, request.id, data)]
 
 
 def has_steps(conn: Connection, request_id: str) -> bool:
@@ -420,7 +464,8 @@ def finish(
     }
     with store.begin() as conn:
         conn.execute(update(t.requests).where(t.requests.c.id == request.id).values(values))
-        events = mark_steps(conn, request, outcome.steps, actor)
+        events = override_events(request, outcome.overridden, actor)
+        events.extend(mark_steps(conn, request, outcome.steps, actor))
         data = {"kind": request.kind, "summary": summary_of(outcome.result)}
         events.append(ledger.Event("request.completed", actor, request.subject, request.id, data))
         ledger.record_many(conn, events)
@@ -429,7 +474,8 @@ def finish(
 
 def summary_of(result: Mapping[str, Any]) -> dict[str, Any]:
     """Counts only, for the ledger: never values."""
-    return {k: v for k, v in result.items() if k in ("rows", "files", "blobs", "purposes")}
+    keys = ("rows", "found", "files", "blobs", "purposes")
+    return {k: v for k, v in result.items() if k in keys}
 
 
 def fail(store: Store, request: Request, error: str, *, actor: str) -> Request:
@@ -451,89 +497,18 @@ def fail(store: Store, request: Request, error: str, *, actor: str) -> Request:
 
 
 @dataclass
+class Prepared:
+    """An erasure's plan per store, before it is stored, and the bounds staff overrode."""
+
+    plan: dict[str, dict[str, Any]] | None = None
+    overridden: list[Refusal] = field(default_factory=list)
+
+
+@dataclass
 class Outcome:
-    """What carrying out a request gave: its result, and the steps still to mark done."""
+    """What carrying out a request gave: its result, the steps still to mark done, and the
+    guard bounds staff overrode (for the ledger)."""
 
     result: dict[str, Any]
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-def run_request(
-    project: Project, store: Store, request_id: str, *, actor: str = "system"
-) -> Request:
-    """Carry out a verified (and, where required, approved) request, or resume one.
-
-    A request left `running` by a crashed process is resumed; a completed one is
-    returned as is. A failure is recorded (status failed, the error) and raised."""
-    ctx = load_context(project)
-    request = get_request(store, request_id)
-    if request.status == "completed":
-        return request
-    if not runnable(ctx, request):
-        wanted = "approved" if needs_approval(ctx, request.kind) else "verified"
-        raise TrothError(f"request {request_id} is {request.status}; it must be {wanted} first")
-    return start_and_carry_out(ctx, store, request, actor=actor, force=True)
-
-
-def start_and_carry_out(
-    ctx: Context, store: Store, request: Request, *, actor: str, force: bool
-) -> Request:
-    """Plan (erasure), claim with the plan in one transaction, then carry out."""
-    from troth.rights.run import perform, prepare
-
-    if request.identity_value is None:
-        return fail(store, request, "the request no longer holds its identity", actor=actor)
-    try:
-        plan = prepare(ctx, store, request)
-    except TrothError as exc:
-        fail(store, request, str(exc), actor=actor)
-        raise
-    claimed = claim(store, request, actor=actor, force=force, plan=plan)
-    if claimed is None:
-        raise TrothError(f"request {request.id} is being run by another worker")
-    try:
-        outcome = perform(ctx, store, claimed)
-    except TrothError as exc:
-        fail(store, claimed, str(exc), actor=actor)
-        raise
-    except Exception as exc:
-        fail(store, claimed, f"{type(exc).__name__} in the app's store", actor=actor)
-        raise TrothError(f"request {request.id} failed: {type(exc).__name__}") from exc
-    return finish(store, claimed, outcome, actor=actor)
-
-
-def queued(ctx: Context, store: Store, limit: int) -> list[Request]:
-    """Verified or approved requests, and running ones whose worker's lease ran out."""
-    c = t.requests.c
-    with store.connect() as conn:
-        rows = conn.execute(
-            select(t.requests)
-            .where(
-                or_(
-                    c.status.in_(("verified", "approved")),
-                    and_(c.status == "running", c.lease_until < utcnow()),
-                )
-            )
-            .order_by(c.due_at, c.id)
-            .limit(limit)
-        ).mappings()
-        found = [from_row(r) for r in rows]
-    return [r for r in found if runnable(ctx, r)]
-
-
-def run_queue(
-    project: Project, store: Store, *, limit: int = 1000, actor: str = "system"
-) -> list[Request]:
-    """Run every runnable request, oldest due date first; failures are recorded, not raised.
-
-    Requests another worker claimed meanwhile are skipped."""
-    ctx = load_context(project)
-    done = []
-    for request in queued(ctx, store, limit):
-        try:
-            done.append(start_and_carry_out(ctx, store, request, actor=actor, force=False))
-        except TrothError:
-            current = get_request(store, request.id)
-            if current.status == "failed":
-                done.append(current)
-    return done
+    overridden: list[Refusal] = field(default_factory=list)

@@ -9,15 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from troth.consent.erasure import only_under
-from troth.consent.events import current_consent, record_consent
+from troth.appdata import (
+    Context,
+    Found,
+    Key,
+    check,
+    erase_categories,
+    owned_keys,
+    resolve,
+    withdrawn_columns,
+)
+from troth.consent import current_consent, only_under, record_consent
 from troth.datamap import sql_engine
 from troth.errors import TrothError
 from troth.policy.model import ConsentMode, LegalBasis, Policy
-from troth.rights.context import Context
-from troth.rights.execute import erase_categories
 from troth.rights.lifecycle import Request
-from troth.rights.reach import resolve
 from troth.store import Store
 
 EFFECTS = {
@@ -57,6 +63,8 @@ def record_effects(ctx: Context, store: Store, request: Request) -> dict[str, An
                 decision,
                 source="cli" if request.source == "cli" else "api",
                 evidence={"request_id": request.id},
+                # a withdrawal request erases below; an objection's erasure is queued
+                queue_erasure=request.kind != "withdraw_consent",
             )
             recorded.append(key)
     result = {"effect": EFFECTS[request.kind], "purposes": purposes, "consent_recorded": recorded}
@@ -80,10 +88,23 @@ def erase_withdrawn(
     categories = sorted({c for key in purposes for c in only_under(ctx.policy, key, allowed)})
     rows: dict[str, int] = {}
     if categories:
+        with ctx.reading() as conns:
+            everywhere = resolve(ctx.datamap, conns, request.identity_kind, request.identity_value)
+        check(ctx, everywhere, erased_keys(everywhere, categories))
         for name in ctx.datamap.sql_stores():
             with sql_engine(ctx.project, ctx.datamap, name).begin() as conn:
                 found = resolve(
                     ctx.datamap, {name: conn}, request.identity_kind, request.identity_value
                 )
+                check(ctx, found, erased_keys(found, categories))
                 rows.update(erase_categories(conn, ctx, found, categories))
     return {"categories_erased": categories, "rows": sum(rows.values()), "tables": rows}
+
+
+def erased_keys(found: dict[str, Found], categories: list[str]) -> dict[str, list[Key]]:
+    """The subject's rows in tables holding a column of only the withdrawn categories."""
+    return {
+        key: keys
+        for key, keys in owned_keys(found).items()
+        if withdrawn_columns(found[key].spec, categories)
+    }

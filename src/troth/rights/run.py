@@ -12,45 +12,80 @@ already changed can be lost from the plan.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
-from troth.datamap import sql_engine
-from troth.errors import TrothError
-from troth.rights import tables as t
-from troth.rights.context import Context, checkpoint
-from troth.rights.execute import (
+from troth.appdata import (
+    Context,
+    Erasure,
+    Found,
+    Key,
+    check,
+    checkpoint,
     delete_blobs,
     erase_store,
+    erasure_of,
+    load_context,
+    owned_keys,
     rectify_fields,
+    resolve,
     set_columns,
     switch_active,
 )
+from troth.datamap import sql_engine
+from troth.errors import AppStoreError, Conflict, TrothError
+from troth.project import Project
+from troth.rights import tables as t
 from troth.rights.export import write_export
-from troth.rights.lifecycle import Outcome, Request, mark_done
-from troth.rights.plan import Erasure, erasure_of
-from troth.rights.reach import Found, Key, resolve
+from troth.rights.lifecycle import (
+    Outcome,
+    Prepared,
+    Request,
+    claim,
+    fail,
+    finish,
+    from_row,
+    get_request,
+    mark_done,
+    needs_approval,
+    runnable,
+    utcnow,
+)
+from troth.rights.recorded import record_effects
 from troth.store import Store
 
 
-def prepare(ctx: Context, store: Store, request: Request) -> dict[str, dict[str, Any]] | None:
-    """An erasure's per-store plan, when none is stored yet (claim stores it)."""
+def prepare(ctx: Context, store: Store, request: Request) -> Prepared:
+    """An erasure's per-store plan, checked by the guard, when none is stored yet (claim
+    stores it). Other kinds are checked when they run."""
     if request.kind != "erasure" or steps_of(store, request.id):
-        return None
-    return stored_plan(ctx, erasure_of(ctx.datamap, find(ctx, request)))
+        return Prepared()
+    found = find(ctx, request)
+    erasure = erasure_of(ctx.datamap, found)
+    overridden = check(ctx, found, touched_by(erasure))
+    return Prepared(stored_plan(ctx, erasure), overridden)
+
+
+def touched_by(erasure: Erasure) -> dict[str, list[Key]]:
+    """The rows an erasure deletes or changes, per table (kept rows are only counted)."""
+    touched: dict[str, list[Key]] = {}
+    for per_table in (erasure.delete, erasure.update):
+        for key, keys in per_table.items():
+            touched.setdefault(key, []).extend(keys)
+    return touched
 
 
 def perform(ctx: Context, store: Store, request: Request) -> Outcome:
     if request.kind in ("access", "portability"):
-        return Outcome(export(ctx, request, portable=request.kind == "portability"))
+        return export(ctx, request, portable=request.kind == "portability")
     if request.kind == "erasure":
         return erase(ctx, store, request)
     if request.kind in ("rectification", "deactivation", "reactivation"):
         return change(ctx, request)
-    from troth.rights.recorded import record_effects
-
     return Outcome(record_effects(ctx, store, request))
 
 
@@ -60,26 +95,33 @@ def find(ctx: Context, request: Request) -> dict[str, Found]:
         return resolve(ctx.datamap, conns, request.identity_kind, request.identity_value)
 
 
-def export(ctx: Context, request: Request, *, portable: bool) -> dict[str, Any]:
+def export(ctx: Context, request: Request, *, portable: bool) -> Outcome:
     found = find(ctx, request)
+    overridden = check(ctx, found, owned_keys(found))
     held = write_export(ctx, request.id, found, portable)
-    return {"rows": sum(held["tables"].values()), **held}
+    rows = sum(held["tables"].values())
+    result = {"rows": rows, "found": bool(rows or held.get("files")), **held}
+    return Outcome(result, overridden=overridden)
 
 
 def change(ctx: Context, request: Request) -> Outcome:
-    """Rectify, deactivate or reactivate: one transaction per SQL store, resolved inside it.
+    """Rectify, deactivate or reactivate: checked by the guard over every store first, then
+    one transaction per SQL store, resolved (and checked) again inside it.
 
     Setting the same values again is harmless, so a resumed request simply runs again."""
     assert request.identity_value is not None
     counts: dict[str, int] = {}
     steps: dict[str, dict[str, Any]] = {}
     fields = rectify_fields(ctx, request.fields) if request.kind == "rectification" else {}
+    everywhere = find(ctx, request)
+    overridden = check(ctx, everywhere, changed_keys(ctx, request, everywhere, fields))
     for name in ctx.datamap.sql_stores():
         engine = sql_engine(ctx.project, ctx.datamap, name)
         with engine.begin() as conn:
             found = resolve(
                 ctx.datamap, {name: conn}, request.identity_kind, request.identity_value
             )
+            check(ctx, found, changed_keys(ctx, request, found, fields))
             if request.kind == "rectification":
                 mine = {k: v for k, v in fields.items() if ctx.datamap.store_of(k) == name}
                 rows = set_columns(conn, ctx, found, mine)
@@ -88,9 +130,18 @@ def change(ctx: Context, request: Request) -> Outcome:
         checkpoint(f"committed:{name}")
         steps[name] = {"rows": rows}
         counts.update(rows)
-    if request.kind == "rectification" and not counts:
-        raise TrothError("no record of this subject holds the fields to correct")
-    return Outcome({"rows": sum(counts.values()), "tables": counts}, steps)
+    result = {"rows": sum(counts.values()), "found": bool(counts), "tables": counts}
+    return Outcome(result, steps, overridden)
+
+
+def changed_keys(
+    ctx: Context, request: Request, found: Mapping[str, Found], fields: Mapping[str, Any]
+) -> dict[str, list[Key]]:
+    """The subject's rows a rectification or (de)activation sets columns on."""
+    owned = owned_keys(found)
+    if request.kind == "rectification":
+        return {key: keys for key, keys in owned.items() if key in fields}
+    return {key: keys for key, keys in owned.items() if ctx.datamap.tables[key].deactivate}
 
 
 def steps_of(store: Store, request_id: str) -> dict[str, dict[str, Any]]:
@@ -152,7 +203,9 @@ def erase(ctx: Context, store: Store, request: Request) -> Outcome:
         files += len(paths)
     kept.extend(updated_reasons(ctx, rows))
     total = sum(n for per in rows.values() for n in per.values())
-    return Outcome({"rows": total, "tables": rows, "blobs": files, "kept": kept}, later)
+    found = bool(total or files or kept)
+    result = {"rows": total, "found": found, "tables": rows, "blobs": files, "kept": kept}
+    return Outcome(result, later)
 
 
 def keys_of(detail: Mapping[str, Any]) -> dict[str, dict[str, list[Key]]]:
@@ -182,3 +235,98 @@ def updated_reasons(ctx: Context, rows: Mapping[str, Mapping[str, int]]) -> list
                 reason = spec.reason or ctx.datamap.tables[key].reason
                 out.append({"table": key, "column": column, "reason": reason})
     return out
+
+
+def run_request(
+    project: Project,
+    store: Store,
+    request_id: str,
+    *,
+    actor: str = "system",
+    allow_large: bool = False,
+) -> Request:
+    """Carry out a verified (and, where required, approved) request, or resume one.
+
+    A request left `running` by a crashed process is resumed; a completed one is
+    returned as is. A failure is recorded (status failed, the error) and raised.
+    `allow_large`: staff checked the plan and allow it past the guard's size bound (never
+    past the rule that one person's request reaches no other account)."""
+    ctx = dataclasses.replace(load_context(project), allow_large=allow_large)
+    request = get_request(store, request_id)
+    if request.status == "completed":
+        return request
+    if not runnable(ctx, request):
+        wanted = "approved" if needs_approval(ctx, request.kind) else "verified"
+        raise Conflict(f"request {request_id} is {request.status}; it must be {wanted} first")
+    return start_and_carry_out(ctx, store, request, actor=actor, force=True)
+
+
+def start_and_carry_out(
+    ctx: Context, store: Store, request: Request, *, actor: str, force: bool
+) -> Request:
+    """Plan (erasure), claim with the plan in one transaction, then carry out."""
+    if request.identity_value is None:
+        return fail(store, request, "the request no longer holds its identity", actor=actor)
+    with failures_recorded(store, request, actor):
+        prepared = prepare(ctx, store, request)
+    claimed = claim(store, request, actor=actor, force=force, prepared=prepared)
+    if claimed is None:
+        raise Conflict(f"request {request.id} is being run by another worker")
+    with failures_recorded(store, claimed, actor):
+        outcome = perform(ctx, store, claimed)
+    return finish(store, claimed, outcome, actor=actor)
+
+
+@contextmanager
+def failures_recorded(store: Store, request: Request, actor: str) -> Iterator[None]:
+    """A failure inside marks the request failed and is raised again; anything but a
+    TrothError is named by its class only (its text may quote the app's data)."""
+    try:
+        yield
+    except TrothError as exc:
+        fail(store, request, str(exc), actor=actor)
+        raise
+    except Exception as exc:
+        fail(store, request, f"{type(exc).__name__} in the app's store", actor=actor)
+        cause = type(exc).__name__
+        raise AppStoreError(f"request {request.id} failed: {cause} in the app's store") from exc
+
+
+def queued(ctx: Context, store: Store, limit: int) -> list[Request]:
+    """Verified or approved requests, and running ones whose worker's lease ran out."""
+    c = t.requests.c
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(t.requests)
+            .where(
+                or_(
+                    c.status.in_(("verified", "approved")),
+                    and_(c.status == "running", c.lease_until < utcnow()),
+                )
+            )
+            .order_by(c.due_at, c.id)
+            .limit(limit)
+        ).mappings()
+        found = [from_row(r) for r in rows]
+    return [r for r in found if runnable(ctx, r)]
+
+
+def run_queue(
+    project: Project, store: Store, *, limit: int = 1000, actor: str = "system"
+) -> list[Request]:
+    """Run every runnable request, oldest due date first; failures are recorded, not raised.
+
+    Requests another worker claimed meanwhile are skipped."""
+    from troth.rights.withdrawals import take_withdrawals
+
+    take_withdrawals(project, store)
+    ctx = load_context(project)
+    done = []
+    for request in queued(ctx, store, limit):
+        try:
+            done.append(start_and_carry_out(ctx, store, request, actor=actor, force=False))
+        except TrothError:
+            current = get_request(store, request.id)
+            if current.status == "failed":
+                done.append(current)
+    return done

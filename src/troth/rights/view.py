@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from troth.project import Project
-from troth.rights.context import Context, load_context
-from troth.rights.execute import rectify_fields
-from troth.rights.identities import normalize
-from troth.rights.lifecycle import get_request
-from troth.rights.plan import (
-    READS,
-    RECORDED,
+from troth.appdata import (
+    Context,
+    Found,
+    Key,
     Plan,
+    PlanRefused,
     TableStep,
     blob_counts,
+    check,
     erasure_of,
     erasure_steps,
+    load_context,
+    normalize,
+    owned_keys,
     read_steps,
+    rectify_fields,
+    resolve,
 )
-from troth.rights.reach import Found, resolve
+from troth.project import Project
+from troth.rights.lifecycle import READS, RECORDED, get_request
 from troth.rights.recorded import affected
+from troth.rights.run import changed_keys, touched_by
 from troth.store import Store
 
 
@@ -39,22 +45,34 @@ def plan_request(project: Project, store: Store, request_id: str) -> Plan:
     if request.kind in READS:
         plan.steps = read_steps(ctx.datamap, found)
         plan.blobs = blob_counts(found)
+        touched = owned_keys(found)
     elif request.kind == "erasure":
         erasure = erasure_of(ctx.datamap, found)
         plan.steps = erasure_steps(ctx.datamap, erasure)
         plan.blobs = {name: len(paths) for name, paths in erasure.blobs.items()}
-    elif request.kind == "rectification":
-        for key, values in rectify_fields(ctx, request.fields).items():
-            rows = len(found[key].owned()) if key in found else 0
-            step = TableStep(ctx.datamap.store_of(key), key, "rectify", rows, ", ".join(values))
-            plan.steps.append(step)
+        touched = touched_by(erasure)
     else:
-        plan.steps = [
-            TableStep(ctx.datamap.store_of(key), key, request.kind, len(part.owned()))
-            for key, part in found.items()
-            if part.spec.deactivate is not None and part.owned()
-        ]
+        fields = rectify_fields(ctx, request.fields) if request.kind == "rectification" else {}
+        touched = changed_keys(ctx, request, found, fields)
+        plan.steps = change_steps(ctx, request.kind, touched, fields)
+    try:
+        plan.refusals = check(ctx, found, touched)
+    except PlanRefused as exc:
+        plan.refusals = exc.refusals
+        plan.refused = True
+    if not plan.steps and not plan.blobs:
+        plan.notes.append("no data found for this identity")
     return plan
+
+
+def change_steps(
+    ctx: Context, kind: str, touched: dict[str, list[Key]], fields: dict[str, dict[str, Any]]
+) -> list[TableStep]:
+    action = "rectify" if kind == "rectification" else kind
+    return [
+        TableStep(ctx.datamap.store_of(key), key, action, len(keys), ", ".join(fields.get(key, {})))
+        for key, keys in touched.items()
+    ]
 
 
 def subject_rows(ctx: Context, identity_kind: str, value: str) -> dict[str, Found]:

@@ -178,11 +178,14 @@ def consent_record(
     gpc = gpc_of(sec_gpc)
     choices = body.model_dump(exclude={"subject"})
     if not by_app:
-        return consent.apply_choices(ctx.project, ctx.store, name, choices, gpc=gpc)
+        payload = consent.apply_choices(ctx.project, ctx.store, name, choices, gpc=gpc)
+        rights.take_withdrawals(ctx.project, ctx.store)
+        return payload
     if gpc:
         consent.record_gpc(ctx.project, ctx.store, name)
     allowed = {k: v and not (gpc and k in gpc_purposes(ctx)) for k, v in body.choices.items()}
     consent.record_choices(ctx.project, ctx.store, name, allowed, source="api")
+    rights.take_withdrawals(ctx.project, ctx.store)
     return consent.api_payload(ctx.project, ctx.store, name, gpc=gpc)
 
 

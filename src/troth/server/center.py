@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from troth import consent, ledger, outbox
+from troth import consent, ledger, outbox, rights
 from troth.consent.subject import InvalidSubject, normalize
 from troth.datamap import DataMap
 from troth.policy import Policy, taxonomy
@@ -263,4 +263,5 @@ def my_consent(request: Request, ctx: Ctx, email: Email, form: CheckedForm) -> R
         source="app",
         policy_version=ctx.policy().policy.version,
     )
+    rights.take_withdrawals(ctx.project, ctx.store)
     return redirect("/me#choices")

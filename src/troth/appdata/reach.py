@@ -38,15 +38,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import NoSuchTableError, SAWarning
 
+from troth.appdata.identities import lowered, stored_form, stored_values, within
 from troth.datamap.model import DataMap, TableErase
 from troth.datamap.model import Table as MapTable
 from troth.errors import TrothError
-from troth.rights.identities import lowered, stored_form, stored_values, within
 
 CHUNK = 500
 MAX_PASSES = 6
 Key = tuple[Any, ...]
-STATEMENTS = "troth.rights.lookups"  # key of the statement cache in a reflected Table's info
+STATEMENTS = "troth.appdata.lookups"  # key of the statement cache in a reflected Table's info
 ERASE_RANK = {TableErase.delete: 0, TableErase.update: 1, TableErase.keep: 2}
 
 _reflected: dict[tuple[str, str], Table] = {}
@@ -108,6 +108,8 @@ class Row:
     owner: bool = False
     erase: TableErase | None = None  # the strictest action over the owner paths
     parents: set[tuple[str, str, Any]] = field(default_factory=set)  # non-owner: depends on
+    via: str = ""  # the first path that reached the row: "identity email", "link user_id"
+    direct: bool = False  # found by one of the subject's identity values, not by a link
 
 
 @dataclass
@@ -182,7 +184,13 @@ class Reach:
             for part in chunks(values, 50):
                 wanted = stored_values(self.datamap, kind, part)
                 grew |= self.add(
-                    found, query, wanted, found.spec.erase, None, learn=key in self.targets
+                    found,
+                    query,
+                    wanted,
+                    found.spec.erase,
+                    None,
+                    via=f"identity {kind}",
+                    learn=key in self.targets,
                 )
         for link in found.spec.links:
             target, target_column = link.target(key)
@@ -191,12 +199,13 @@ class Reach:
             owned, dependent = self.values_of(target, target_column)
             query = lookup(found.table, link.column)
             action = link.erase or found.spec.erase
+            via = f"link {link.column} → {target}.{target_column}"
             if link.owner:
                 for part in chunks(self.fresh((key, link.column + ">o", True), owned)):
-                    grew |= self.add(found, query, part, action, None)
+                    grew |= self.add(found, query, part, action, None, via=via)
             parents = dependent if link.owner else owned | dependent
             for part in chunks(self.fresh((key, link.column + ">d", False), parents)):
-                grew |= self.add(found, query, part, None, (target, target_column))
+                grew |= self.add(found, query, part, None, (target, target_column), via=via)
         return grew
 
     def dialect(self, key: str) -> str:
@@ -225,6 +234,7 @@ class Reach:
         action: TableErase | None,
         parent: tuple[str, str] | None,
         *,
+        via: str,
         learn: bool = False,
     ) -> bool:
         conn = self.conns[self.datamap.store_of(found.key)]
@@ -236,8 +246,9 @@ class Reach:
             row_key = tuple(values[c] for c in pk)
             row = found.rows.get(row_key)
             if row is None:
-                row = found.rows[row_key] = Row(values)
+                row = found.rows[row_key] = Row(values, via=via)
                 grew = True
+            row.direct |= parent is None and via.startswith("identity")
             if action is not None:
                 grew |= not row.owner
                 row.owner = True

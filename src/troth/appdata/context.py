@@ -1,4 +1,6 @@
-"""What a request runs against: the project, its data map and its policy (cached by mtime)."""
+"""What work on the app's data runs against: the project, its data map and its policy
+(parsed once per file version), and whether staff allowed a plan over the guard's size
+bound."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from troth.datamap import DataMap, load_datamap, sql_engine
 from troth.policy import Policy, load_policy
 from troth.project import Project
 
-KILL_ENV = "TROTH_RIGHTS_KILL_AT"
+KILL_ENV = "TROTH_RIGHTS_KILL_AT"  # the name crash tests and docs know
 
 _cache: dict[tuple[Path, float, float], tuple[DataMap, Policy]] = {}
 _lock = threading.Lock()
@@ -27,6 +29,7 @@ class Context:
     project: Project
     datamap: DataMap
     policy: Policy
+    allow_large: bool = False
 
     @contextmanager
     def reading(self) -> Iterator[Mapping[str, Connection]]:

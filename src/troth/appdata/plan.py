@@ -6,11 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from troth.appdata.guard import Refusal
+from troth.appdata.reach import Found, Key, Row, table_order
 from troth.datamap.model import ColumnErase, DataMap, TableErase
-from troth.rights.reach import Found, Key, Row, table_order
-
-READS = ("access", "portability")
-RECORDED = ("restriction", "objection", "withdraw_consent", "opt_out_sale")
 
 
 @dataclass(frozen=True)
@@ -31,6 +29,8 @@ class Plan:
     steps: list[TableStep] = field(default_factory=list)
     blobs: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)  # the guard's findings
+    refused: bool = False  # the guard would refuse to run it
 
 
 @dataclass

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from troth.appdata.context import load_context
+from troth.appdata.identities import match, normalize, stored_form
+from troth.appdata.reach import chunks, link_targets, reflect, table_order
 from troth.datamap import sql_engine
 from troth.datamap.model import DataMap, Normalize
 from troth.errors import TrothError
 from troth.project import Project
-from troth.rights.context import load_context
-from troth.rights.identities import match, normalize, stored_form
-from troth.rights.reach import chunks, link_targets, reflect, table_order
 
 
 @dataclass(frozen=True)

@@ -9,21 +9,19 @@ pseudonym is never applied to a value that already is one.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, delete, select, update
-from sqlalchemy import types as sqltypes
 
-from troth.datamap import blob_root, sql_engine
-from troth.datamap.model import ColumnErase, DataMap
-from troth.errors import InvalidInput, Problem
-from troth.rights.context import Context, checkpoint
-from troth.rights.identities import normalize
-from troth.rights.reach import Found, Key, chunks, key_condition, reflect, table_order
+from troth.appdata.context import Context, checkpoint
+from troth.appdata.failures import app_statements
+from troth.appdata.reach import Found, Key, chunks, key_condition, reflect, table_order
+from troth.datamap import blob_root
+from troth.datamap.model import ColumnErase
+from troth.datamap.model import Table as MapTable
 
 PSEUDONYM = re.compile(r"^erased:[0-9a-f]{24}$")
 
@@ -53,11 +51,13 @@ def erase_store(
     for key in order:
         keys = plan.get(key, {}).get("update", [])
         if keys:
-            counts.setdefault(key, {})["updated"] = tombstone(conn, ctx, key, keys, counter)
+            with app_statements(conn, key):
+                counts.setdefault(key, {})["updated"] = tombstone(conn, ctx, key, keys, counter)
     for key in reversed(order):
         keys = plan.get(key, {}).get("delete", [])
         if keys:
-            counts.setdefault(key, {})["deleted"] = remove(conn, ctx, key, keys, counter)
+            with app_statements(conn, key):
+                counts.setdefault(key, {})["deleted"] = remove(conn, ctx, key, keys, counter)
     return counts
 
 
@@ -124,17 +124,23 @@ def erase_categories(
     counter = Counter()
     counts: dict[str, int] = {}
     for key, part in found.items():
-        columns = [
-            name
-            for name, column in part.spec.columns.items()
-            if column.categories
-            and column.erase != ColumnErase.keep
-            and all(under(c, categories) for c in column.categories)
-        ]
+        columns = withdrawn_columns(part.spec, categories)
         owned = [tuple(r.values[c] for c in part.spec.primary_key) for r in part.owned()]
         if columns and owned:
-            counts[key] = tombstone(conn, ctx, key, owned, counter, only=columns)
+            with app_statements(conn, key):
+                counts[key] = tombstone(conn, ctx, key, owned, counter, only=columns)
     return counts
+
+
+def withdrawn_columns(spec: MapTable, categories: Collection[str]) -> list[str]:
+    """The columns of `spec` that hold only `categories` and have an erase action."""
+    return [
+        name
+        for name, column in spec.columns.items()
+        if column.categories
+        and column.erase != ColumnErase.keep
+        and all(under(c, categories) for c in column.categories)
+    ]
 
 
 def under(category: str, parents: Collection[str]) -> bool:
@@ -177,10 +183,11 @@ def set_columns(
             continue
         table = found[key].table
         done = 0
-        for part in chunks(owned):
-            where = key_condition(table, found[key].spec.primary_key, part)
-            done += conn.execute(update(table).where(where).values(values)).rowcount
-            counter.step()
+        with app_statements(conn, key):
+            for part in chunks(owned):
+                where = key_condition(table, found[key].spec.primary_key, part)
+                done += conn.execute(update(table).where(where).values(values)).rowcount
+                counter.step()
         counts[key] = done
     return counts
 
@@ -199,88 +206,13 @@ def switch_active(
         new, old = (rule.set, rule.restore) if deactivate else (rule.restore, rule.set)
         owned = [tuple(r.values[c] for c in part.spec.primary_key) for r in part.owned()]
         done = 0
-        for keys in chunks(owned):
-            where = and_(
-                key_condition(part.table, part.spec.primary_key, keys),
-                *(part.table.c[c] == v for c, v in old.items()),
-            )
-            done += conn.execute(update(part.table).where(where).values(new)).rowcount
+        with app_statements(conn, key):
+            for keys in chunks(owned):
+                where = and_(
+                    key_condition(part.table, part.spec.primary_key, keys),
+                    *(part.table.c[c] == v for c, v in old.items()),
+                )
+                done += conn.execute(update(part.table).where(where).values(new)).rowcount
         if owned:
             counts[key] = done
     return counts
-
-
-def rectify_fields(ctx: Context, fields: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """`{name or table.name: text}` -> `{table: {column: typed value}}`; InvalidInput if bad."""
-    problems: list[Problem] = []
-    out: dict[str, dict[str, Any]] = {}
-    for name, text in fields.items():
-        try:
-            key, column = field_column(ctx.datamap, name)
-            out.setdefault(key, {})[column] = typed_value(ctx, key, column, text)
-        except ValueError as exc:
-            problems.append(Problem("--field", None, name, str(exc)))
-    if problems:
-        raise InvalidInput(problems)
-    if not out:
-        raise InvalidInput([Problem("--field", None, "", "rectification needs name=value")])
-    return out
-
-
-def field_column(datamap: DataMap, name: str) -> tuple[str, str]:
-    """The one rectifiable (table, column) that `name` ("column" or "table.column") names."""
-    table_name, _, column = name.rpartition(".")
-    found = [
-        (key, column)
-        for key, spec in datamap.tables.items()
-        if column in spec.columns
-        and spec.columns[column].rectify
-        and (not table_name or key.split(".", 1)[1] == table_name or key == table_name)
-    ]
-    if not found:
-        raise ValueError("not a field the subject may correct (rectify: true in datamap.yaml)")
-    if len(found) > 1:
-        raise ValueError("several tables have this field; write table.column")
-    return found[0]
-
-
-def typed_value(ctx: Context, key: str, column: str, text: str) -> Any:
-    """`text` checked and converted to the live column's type (identities normalized)."""
-    spec = ctx.datamap.tables[key]
-    for kind, identity_column in spec.identities.items():
-        if identity_column == column:
-            try:
-                return normalize(ctx.datamap, kind, text)
-            except InvalidInput:
-                raise ValueError(f"not a valid {kind}") from None
-    engine = sql_engine(ctx.project, ctx.datamap, ctx.datamap.store_of(key))
-    kind_of = reflect(engine, ctx.datamap, key).c[column].type
-    return convert(kind_of, text)
-
-
-def convert(kind_of: sqltypes.TypeEngine[Any], text: str) -> Any:
-    if len(text) > 10_000 or "\x00" in text:
-        raise ValueError("the value is too long or holds a NUL character")
-    if isinstance(kind_of, sqltypes.Integer):
-        if not re.fullmatch(r"-?[0-9]{1,18}", text):
-            raise ValueError("expected a whole number")
-        return int(text)
-    if isinstance(kind_of, sqltypes.Float | sqltypes.Numeric):
-        try:
-            return float(text)
-        except ValueError:
-            raise ValueError("expected a number") from None
-    if isinstance(kind_of, sqltypes.DateTime):
-        try:
-            return dt.datetime.fromisoformat(text)
-        except ValueError:
-            raise ValueError("expected a time as YYYY-MM-DDTHH:MM:SS") from None
-    if isinstance(kind_of, sqltypes.Date):
-        try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            raise ValueError("expected a date as YYYY-MM-DD") from None
-    length = getattr(kind_of, "length", None)
-    if length is not None and len(text) > length:
-        raise ValueError(f"longer than the column's {length} characters")
-    return text

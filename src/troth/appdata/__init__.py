@@ -1,0 +1,74 @@
+"""The app's own data: the one part that reads and changes a subject's rows.
+
+Identities and their normalization, finding a subject's rows through the data
+map's links (reach), what an erasure will change (plans), the guard that a plan
+for one person never reaches another, and set-based execution in the app's
+stores. Rights, consent and the parts above use only the names in `__all__`.
+
+    ctx = load_context(project)
+    with ctx.reading() as conns:
+        found = resolve(ctx.datamap, conns, "email", "bob@example.com")
+    check(ctx, found, owned_keys(found))      # raises PlanRefused, changes nothing
+"""
+
+from troth.appdata.accounts import Account, account_identities, account_tables, find_accounts
+from troth.appdata.context import Context, checkpoint, load_context
+from troth.appdata.execute import (
+    delete_blobs,
+    erase_categories,
+    erase_store,
+    inside,
+    set_columns,
+    switch_active,
+    withdrawn_columns,
+)
+from troth.appdata.fields import rectify_fields
+from troth.appdata.guard import PlanRefused, Refusal, check, owned_keys, people_tables
+from troth.appdata.identities import normalize, phone_variants
+from troth.appdata.plan import (
+    Erasure,
+    Plan,
+    TableStep,
+    blob_counts,
+    erasure_of,
+    erasure_steps,
+    read_steps,
+)
+from troth.appdata.reach import Found, Key, Row, resolve, table_order
+
+__all__ = [
+    "Account",
+    "Context",
+    "Erasure",
+    "Found",
+    "Key",
+    "Plan",
+    "PlanRefused",
+    "Refusal",
+    "Row",
+    "TableStep",
+    "account_identities",
+    "account_tables",
+    "blob_counts",
+    "check",
+    "checkpoint",
+    "delete_blobs",
+    "erase_categories",
+    "erase_store",
+    "erasure_of",
+    "erasure_steps",
+    "find_accounts",
+    "inside",
+    "load_context",
+    "normalize",
+    "owned_keys",
+    "people_tables",
+    "phone_variants",
+    "read_steps",
+    "rectify_fields",
+    "resolve",
+    "set_columns",
+    "switch_active",
+    "table_order",
+    "withdrawn_columns",
+]

@@ -1,0 +1,190 @@
+"""The guard: a request for one subject never reaches another person's data.
+
+Every plan is checked before anything runs, whatever the data map says:
+
+1. The data map has no validation errors (`troth datamap validate`) about its stores,
+   tables, keys, identities, links and erase actions.
+2. No row of an account table but the subject's own. An account row is the
+   subject's only when one of the subject's identity values found it, never when a
+   link led to it (a rep's customers, the users someone invited); and one identity
+   value names one account per table (a shared phone names nobody). This rule has
+   no override.
+3. No table is reached beyond a bounded share of its rows: a chain of links that
+   fans out to a large part of a table is a data map mistake far more often than
+   one person's data. Staff may allow it for one request (the caller records that
+   in the ledger).
+
+Reading a table's size costs a COUNT, so it is done only for tables where the
+plan holds more than FANOUT_FLOOR rows, and cached for a few minutes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from troth.appdata.context import Context
+from troth.appdata.reach import Found, Key, Row, link_targets, reflect
+from troth.datamap import DataMap, sql_engine
+from troth.datamap.validate import validate
+from troth.errors import Refused
+
+MAX_SHARE = 0.25
+FANOUT_FLOOR = 100
+COUNT_TTL_S = 300.0
+SHOWN = 5  # refusals listed in one message
+
+_counts: dict[tuple[str, str], tuple[int, float]] = {}
+_valid: dict[tuple[Path, float, float], list[str]] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One reason a plan may not run: which table, how many rows, and why."""
+
+    table: str
+    rows: int
+    why: str
+    overridable: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.table}: {self.why}" if self.table else self.why
+
+
+class PlanRefused(Refused):
+    """The plan would reach other people's data (or the data map is broken); nothing ran."""
+
+    def __init__(self, refusals: Sequence[Refusal]) -> None:
+        self.refusals = list(refusals)
+        lines = [str(r) for r in self.refusals[:SHOWN]]
+        if len(self.refusals) > SHOWN:
+            lines.append(f"… and {len(self.refusals) - SHOWN} more")
+        hint = ""
+        if all(r.overridable for r in self.refusals):
+            hint = "\nstaff who checked the plan may allow it: troth request run ID --allow-large"
+        super().__init__(
+            "the request was refused; nothing was changed:\n  " + "\n  ".join(lines) + hint
+        )
+
+
+def people_tables(datamap: DataMap) -> set[str]:
+    """Tables whose rows are people's accounts: declared `account: true`, or (undeclared)
+    a table that holds identities and that links point to, or whose key is an identity."""
+    targets = link_targets(datamap)
+    found = set()
+    for key, spec in datamap.tables.items():
+        keyed = any(column in spec.primary_key for column in spec.identities.values())
+        inferred = bool(spec.identities) and (key in targets or keyed)
+        if spec.account or (spec.account is None and inferred):
+            found.add(key)
+    return found
+
+
+def check(
+    ctx: Context, found: Mapping[str, Found], touched: Mapping[str, Sequence[Key]]
+) -> list[Refusal]:
+    """Raise PlanRefused unless touching the rows `touched` (keys per table, from `found`)
+    is safe; returns the size refusals that `ctx.allow_large` let through."""
+    refusals = datamap_refusals(ctx)
+    accounts = people_tables(ctx.datamap)
+    for key, keys in touched.items():
+        rows = [found[key].rows[k] for k in keys]
+        if key in accounts:
+            refusals.extend(account_refusals(key, rows))
+        refusals.extend(fanout_refusals(ctx, found[key], len(rows)))
+    blocking = [r for r in refusals if not (r.overridable and ctx.allow_large)]
+    if blocking:
+        raise PlanRefused(refusals)
+    return refusals
+
+
+def owned_keys(found: Mapping[str, Found]) -> dict[str, list[Key]]:
+    """The keys of the subject's own rows per table: what an access request reads."""
+    return {
+        key: [k for k, row in part.rows.items() if row.owner]
+        for key, part in found.items()
+        if any(row.owner for row in part.rows.values())
+    }
+
+
+def account_refusals(key: str, rows: Sequence[Row]) -> list[Refusal]:
+    out = []
+    linked: dict[str, int] = {}
+    for row in rows:
+        if not row.direct:
+            linked[row.via] = linked.get(row.via, 0) + 1
+    for via, n in sorted(linked.items()):
+        out.append(
+            Refusal(key, n, f"{n} other account row(s) reached through {via}; a link into an "
+                    "account table is never ownership (owner: false), or mark the table "
+                    "`account: false` if each row belongs to the row it links to")
+        )  # fmt: skip
+    direct = sum(1 for row in rows if row.direct)
+    if direct > 1:
+        out.append(
+            Refusal(key, direct, f"the identity names {direct} accounts; a request must name "
+                    "one person (use an identity only they hold, such as their user id)")
+        )  # fmt: skip
+    return out
+
+
+def fanout_refusals(ctx: Context, part: Found, rows: int) -> list[Refusal]:
+    if rows <= FANOUT_FLOOR:
+        return []
+    total = table_size(ctx, part.key)
+    if rows <= MAX_SHARE * total:
+        return []
+    share = f"{rows:,} of its {total:,} rows ({rows / max(total, 1):.0%})"
+    why = f"the plan reaches {share}, over the {MAX_SHARE:.0%} bound for one person"
+    return [Refusal(part.key, rows, why, overridable=True)]
+
+
+def table_size(ctx: Context, key: str) -> int:
+    engine = sql_engine(ctx.project, ctx.datamap, ctx.datamap.store_of(key))
+    cache_key = (engine.url.render_as_string(hide_password=False), key)
+    now = time.monotonic()
+    with _lock:
+        hit = _counts.get(cache_key)
+    if hit is not None and hit[1] > now:
+        return hit[0]
+    table = reflect(engine, ctx.datamap, key)
+    with engine.connect() as conn:
+        total = int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+    with _lock:
+        _counts[cache_key] = (total, now + COUNT_TTL_S)
+    return total
+
+
+def datamap_refusals(ctx: Context) -> list[Refusal]:
+    """The data map's validation errors (validated once per version of the files)."""
+    project = ctx.project
+    stamp = (
+        project.root,
+        _mtime(project.datamap_path),
+        _mtime(project.policy_path),
+    )
+    with _lock:
+        errors = _valid.get(stamp)
+    if errors is None:
+        findings = validate(project, ctx.datamap, ctx.policy)
+        errors = [str(f) for f in findings if f.severity == "error" and reach_error(f.path)]
+        with _lock:
+            _valid[stamp] = errors
+    return [Refusal("", 0, f"data map error {e.removeprefix('error: ')}") for e in errors]
+
+
+def reach_error(path: str) -> bool:
+    """Whether an error bears on which rows a request reaches or how it changes them. A
+    category the notice does not declare is a disclosure gap for `troth datamap validate`
+    to report; it must not stop a subject's erasure."""
+    return ".categories[" not in path
+
+
+def _mtime(path: Path) -> float:
+    return path.stat().st_mtime if path.exists() else 0.0
