@@ -66,7 +66,8 @@ def test_export_says_in_fides_terms_what_fides_can_say() -> None:
     assert devices["fides_meta"] == {"masking_strategy_override": {"strategy": "delete"}}
     extension = manifest["dataset"][0]["meta"]["troth"]
     assert extension["collections"]["comments"]["links"] == {
-        "story_id -> app.stories.id": {"owner": False}
+        "author_id -> app.users.id": {"owner": True},
+        "story_id -> app.stories.id": {"owner": False},
     }
     assert extension["collections"]["messages"]["erase"] == "keep"
 
@@ -116,12 +117,16 @@ def test_plain_fides_dataset_imports_with_defaults_and_notes(tmp_path: Path) -> 
     assert imported.datamap.identities["customer_id"].normalize == "integer"
     assert imported.datamap.identities["email"].normalize == "email"
     orders = imported.datamap.tables["shop.orders"]
-    assert [(ln.column, ln.to) for ln in orders.links] == [("customer_id", "shop.customer.id")]
+    assert [(ln.column, ln.to, ln.owner) for ln in orders.links] == [
+        ("customer_id", "shop.customer.id", False)  # Fides does not say: never assumed
+    ]
     assert imported.notes == [
         "dataset shop: data_categories is not kept by troth",
         "collection shop.customer.name: no masking override; troth sets it to null on erasure",
         "collection shop.customer.prefs: nested fields are not supported and were dropped",
         "collection shop.orders: fides_meta.after is not used by troth",
+        "collection shop.orders.customer_id: ownership not stated; owner: false (set owner: "
+        "true if its rows belong to the subject of the row it refers to)",
         "collection shop.orders.note: masking strategy 'random_string_rewrite' "
         "has no troth equivalent",
     ]
@@ -182,6 +187,19 @@ def test_bad_troth_extension_and_unusable_names_are_refused(tmp_path: Path) -> N
         "fides.yaml dataset[0].collections[0]: columns.first-name.[key]: "
         "String should match pattern '^[A-Za-z_][A-Za-z0-9_]*$'"
     ]
+
+
+def test_ownership_and_the_account_flag_round_trip_explicitly(tmp_path: Path) -> None:
+    original = load_datamap(open_project(EXAMPLE))
+    users = original.tables["app.users"].model_copy(update={"account": True})
+    changed = original.model_copy(update={"tables": {**original.tables, "app.users": users}})
+    manifest = to_fides(changed)
+    extension = manifest["dataset"][0]["meta"]["troth"]["collections"]
+    assert extension["users"]["account"] is True
+    assert extension["order_items"]["links"] == {"order_id -> app.orders.id": {"owner": True}}
+    path = tmp_path / "fides.yaml"
+    path.write_text(to_yaml(manifest))
+    assert comparable(read_fides(path).datamap) == comparable(changed)
 
 
 def test_fides_keys_that_are_not_identifiers_are_refused(tmp_path: Path) -> None:

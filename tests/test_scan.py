@@ -88,17 +88,24 @@ def test_links_by_name_without_foreign_keys(tmp_path: Path) -> None:
     engine.dispose()
     proposal = scan(url)
     assert proposal.comments[("tables", "app.logs")] == (
-        "no primary key: add one (troth addresses rows by it)"
+        "no primary key and no unique index on NOT NULL columns: add a primary key (troth "
+        "addresses rows by it; `troth datamap validate` refuses the table until then); review"
     )
+    assert "primary_key" not in proposal.to_yaml("").split("app.logs:")[1].split("app.posts")[0]
     posts = proposal.datamap.tables["app.posts"]
-    assert [(ln.column, ln.to) for ln in posts.links] == [
-        ("account_id", "app.accounts.id"),
-        ("owner_id", "app.accounts.id"),
-        ("category_id", "app.categories.id"),
+    assert [(ln.column, ln.to, ln.owner) for ln in posts.links] == [
+        ("account_id", "app.accounts.id", True),
+        ("owner_id", "app.accounts.id", True),
+        ("category_id", "app.categories.id", False),
     ]
-    assert proposal.comments[("tables", "app.posts", "links", 1)] == (
-        "0.55: owner_id names a person; accounts is the account table"
-    )
+    assert [proposal.comments[("tables", "app.posts", "links", i)] for i in range(3)] == [
+        "0.70: column name account_id ~ table accounts (no foreign key); "
+        "owner: account_id -> account table accounts",
+        "0.55: owner names a person; accounts is the account table; "
+        "owner: owner_id names the row's owner; accounts is the account table",
+        "0.70: column name category_id ~ table categories (no foreign key); "
+        "categories does not belong to an account; review",
+    ]
 
 
 def test_password_in_the_url_is_not_written(pg_url: str) -> None:

@@ -14,10 +14,11 @@ from troth.errors import TrothError
 
 HEADER = """\
 # Proposed by `troth scan` ({tables} tables, {annotated} of {columns} columns annotated).
-# Review before use: every table is erased by `delete`; set `erase`, `reason`, link
-# `owner: false`, `blob:` stores and `deactivate` where the app needs them, then run
-# `troth datamap validate`. Each comment gives the confidence and the rule that fired;
-# sampled values are never written here.
+# Review before use: every table is erased by `delete`; set `erase`, `reason`, `blob:`
+# stores and `deactivate` where the app needs them, then run `troth datamap validate`.
+# A link is `owner: true` only where its comment says why; {review} comments say `review`.
+# Each comment gives the confidence and the rule that fired; sampled values are never
+# written here.
 """
 
 
@@ -40,15 +41,21 @@ def scan_command(
     proposal = scan(url, sample=sample, store=store)
     tables = len(proposal.datamap.tables)
     text = proposal.to_yaml(
-        HEADER.format(tables=tables, annotated=proposal.annotated, columns=proposal.columns)
+        HEADER.format(
+            tables=tables,
+            annotated=proposal.annotated,
+            columns=proposal.columns,
+            review=proposal.to_review,
+        )
     )
     if out is None:
         sys.stdout.write(text)
     else:
         out.write_text(text)
     err_console.print(
-        f"{tables} tables, {proposal.annotated} of {proposal.columns} columns annotated"
-        + (f"; wrote {out}" if out else "")
+        f"{tables} tables, {proposal.annotated} of {proposal.columns} columns annotated; "
+        f"links: {proposal.owner_links} owner: true, {proposal.other_links} owner: false; "
+        f"{proposal.to_review} to review" + (f"; wrote {out}" if out else "")
     )
 
 

@@ -8,11 +8,12 @@ erasure (`null_rewrite`, `string_rewrite` with `rewrite_value`, `hmac`).
 
 What only troth can say rides in the dataset's free-form `meta` under the
 `troth` key (Fides keeps `meta` as it is): the store URL, blob stores, identity
-normalization, table erase `update`/`keep` with its reason, deactivation, link
-ownership and overrides, and per-column reason, blob store, provided and
-rectify flags. Importing a Fides dataset without that key gives troth's
-defaults, and every Fides feature troth cannot use is reported, not silently
-dropped. Link order and composite key order follow the field order (Fides
+normalization, table erase `update`/`keep` with its reason, deactivation, the
+account flag, link ownership (always written) and overrides, and per-column
+reason, blob store, provided and rectify flags. Importing a Fides dataset
+without that key gives troth's defaults (a link whose ownership is not stated
+is `owner: false`, with a note), and every Fides feature troth cannot use is
+reported, not silently dropped. Link order and composite key order follow the field order (Fides
 sorts fields by name); a composite key's order is kept in `meta.troth`.
 """
 
@@ -55,7 +56,7 @@ COLUMN_ONLY = {"reason", "blob", "provided", "rectify"}
 
 
 class LinkExtra(Strict):
-    owner: bool = True
+    owner: bool | None = None  # always written by export; missing: owner: false and a note
     erase: TableErase | None = None
     reason: str | None = None
 
@@ -70,6 +71,7 @@ class ColumnExtra(Strict):
 class TableExtra(Strict):
     erase: TableErase | None = None
     reason: str | None = None
+    account: bool | None = None
     deactivate: Deactivate | None = None
     primary_key: list[Name] | None = None
     links: dict[str, LinkExtra] = Field(default_factory=dict)  # "column -> store.table.column"
@@ -135,6 +137,8 @@ def _table_extension(key: str, table: Table) -> dict[str, Any]:
         out["erase"] = table.erase.value
     if table.reason:
         out["reason"] = table.reason
+    if table.account is not None:
+        out["account"] = table.account
     if table.deactivate:
         out["deactivate"] = table.deactivate.model_dump(mode="json")
     if len(table.primary_key) > 1:
@@ -363,6 +367,7 @@ def _table(store: str, collection: dict[str, Any], ext: TableExtra, notes: list[
         "erase": erase,
         "columns": columns,
         "reason": ext.reason,
+        "account": ext.account,
         "deactivate": ext.deactivate,
         "description": collection.get("description"),
     }
@@ -385,7 +390,13 @@ def _links(
             continue
         to = f"{ref['dataset']}.{ref['field']}"
         extra = extras.get(f"{name} -> {to}", LinkExtra())
-        yield Link(column=name, to=to, **extra.model_dump(exclude_defaults=True))
+        if extra.owner is None:
+            notes.append(
+                f"{where}.{name}: ownership not stated; owner: false (set owner: true if its "
+                "rows belong to the subject of the row it refers to)"
+            )
+        spec = extra.model_dump(exclude_defaults=True) | {"owner": bool(extra.owner)}
+        yield Link(column=name, to=to, **spec)
 
 
 def _column(

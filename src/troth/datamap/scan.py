@@ -7,11 +7,18 @@ the categories (e-mail, phone, cookie id) and the account table's key; links
 from foreign keys, then from names (`user_id` -> users). Every annotation comes
 with its confidence and evidence as a YAML comment; sampled values never leave
 this module.
+
+The account table is the one holding the subjects' identities, named like one
+and owned through by other tables, never a staff table. A link is `owner: true`
+only with a reason that is printed (`user_id -> account table users`, or a
+row with no owner of its own that is part of an owned row); every other link is
+`owner: false` with a `review` note. PostgreSQL's partitions and inheritance
+children are left out (reading the parent reads their rows); a table without a
+primary key gets one from a unique index on NOT NULL columns, or a comment.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,11 +30,26 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.expression import ColumnClause
 
-from troth.datamap.detect import Guess, best, is_media_path, name_guesses, value_guesses
+from troth.datamap.detect import (
+    Guess,
+    best,
+    column_kind,
+    is_account_named,
+    is_media_path,
+    is_staff_table,
+    name_guesses,
+    names_table,
+    other_role,
+    owner_role,
+    plurals,
+    snake,
+    stem,
+    value_guesses,
+)
 from troth.datamap.dump import datamap_document, to_yaml
 from troth.datamap.model import Column, DataMap, Identity, Link, Normalize, SqlStore, Table
 from troth.datamap.stores import VARIABLE, database_url, expand, sqlite_file_missing
-from troth.datamap.validate import type_kind
+from troth.datamap.validate import child_tables, type_kind, unique_keys
 from troth.errors import TrothError
 
 DEFAULT_SAMPLE = 200
@@ -36,10 +58,7 @@ MAX_VALUE_CHARS = 1000
 PROPOSE_AT = 0.5
 ACCOUNT_KEY = "user.unique_id"
 MENTION_AT = 0.3
-ACCOUNT_TABLES = re.compile(r"^(users?|accounts?|customers?|members?|people|persons?|profiles?)$")
-PERSON_ROLES = {"user", "owner", "author", "sender", "recipient", "follower", "followee",
-                "creator", "buyer", "customer", "member", "account", "poster", "uploader",
-                "reporter", "friend", "blocker", "blocked"}  # fmt: skip
+SUBJECT_IDENTITIES = ("user.contact.email", "user.account.username", "user.contact.phone_number")
 IDENTITY_OF = {
     "user.contact.email": ("email", Normalize.email),
     "user.contact.phone_number": ("phone", Normalize.phone),
@@ -54,6 +73,7 @@ class Reflected:
     columns: dict[str, dict[str, Any]]
     primary_key: list[str]
     foreign_keys: list[tuple[str, str, str]]  # (column, referred table, referred column)
+    key_evidence: str | None = None  # where primary_key came from when the table has none
     samples: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -63,6 +83,19 @@ class Proposal:
     comments: dict[Loc, str]
     columns: int
     annotated: int
+
+    @property
+    def owner_links(self) -> int:
+        return sum(ln.owner for t in self.datamap.tables.values() for ln in t.links)
+
+    @property
+    def other_links(self) -> int:
+        return sum(not ln.owner for t in self.datamap.tables.values() for ln in t.links)
+
+    @property
+    def to_review(self) -> int:
+        """How many comments ask for a review (links, the account table, primary keys)."""
+        return sum(REVIEW in text for text in self.comments.values())
 
     def to_yaml(self, header: str) -> str:
         document = _commented(datamap_document(self.datamap), ())
@@ -88,7 +121,7 @@ def scan(
     try:
         with engine.connect() as conn:
             _read_only(conn)
-            tables = [_reflect(conn, name) for name in inspect(conn).get_table_names()]
+            tables = [_reflect(conn, name) for name in _table_names(conn)]
             for reflected in tables:
                 reflected.samples = _sample(conn, reflected, sample)
             conn.rollback()
@@ -117,16 +150,45 @@ def _read_only(conn: Connection) -> None:
     conn.commit()
 
 
+def _table_names(conn: Connection) -> list[str]:
+    """The tables to propose: PostgreSQL's partitions and inheritance children are read
+    through their parent, so they are left out when the parent is there."""
+    names = inspect(conn).get_table_names()
+    children = child_tables(conn)
+    return [n for n in names if children.get(n) not in names]
+
+
 def _reflect(conn: Connection, name: str) -> Reflected:
     inspector = inspect(conn)
     columns = {c["name"]: dict(c) for c in inspector.get_columns(name)}
-    primary = list(inspector.get_pk_constraint(name)["constrained_columns"] or [])
+    primary = [str(c) for c in inspector.get_pk_constraint(name)["constrained_columns"] or []]
     foreign = [
         (local, fk["referred_table"], remote)
         for fk in inspector.get_foreign_keys(name)
         for local, remote in zip(fk["constrained_columns"], fk["referred_columns"], strict=False)
     ]
-    return Reflected(name, columns, primary, foreign)
+    reflected = Reflected(name, columns, primary, foreign)
+    if not primary:
+        _propose_key(reflected, unique_keys(inspector, name))
+    return reflected
+
+
+def _propose_key(reflected: Reflected, unique: list[tuple[str, list[str]]]) -> None:
+    """The shortest unique index or constraint on NOT NULL columns stands in for a missing
+    primary key (a NULL is never a duplicate, so a nullable unique column is no key)."""
+    usable = [
+        (name, cols)
+        for name, cols in unique
+        if not any(reflected.columns[c].get("nullable", True) for c in cols)
+    ]
+    if not usable:
+        return
+    name, cols = min(usable, key=lambda item: (len(item[1]), item[1]))
+    reflected.primary_key = cols
+    reflected.key_evidence = (
+        f"no primary key: primary_key from the unique index {name} on NOT NULL "
+        f"({', '.join(cols)}); {REVIEW} (or add a primary key)"
+    )
 
 
 def _sample(conn: Connection, reflected: Reflected, limit: int) -> dict[str, list[str]]:
@@ -145,8 +207,25 @@ def _sample(conn: Connection, reflected: Reflected, limit: int) -> dict[str, lis
 
 # ---- the proposal ---------------------------------------------------------------------------
 
-
+REVIEW = "review"
+NO_KEY = (
+    "no primary key and no unique index on NOT NULL columns: add a primary key (troth "
+    f"addresses rows by it; `troth datamap validate` refuses the table until then); {REVIEW}"
+)
 Chosen = dict[tuple[str, str], str]  # (table, column) -> proposed category
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A link before its ownership is decided."""
+
+    column: str
+    target: str
+    target_column: str
+    evidence: str  # confidence and where it comes from: a foreign key or the names
+
+
+Verdict = tuple[bool, str] | None  # (owner, why); None: decided by the parent rows
 
 
 @dataclass
@@ -161,10 +240,13 @@ class _Proposer:
     def propose(self, url: str) -> Proposal:
         for reflected in self.tables:
             self.columns[reflected.name] = self.annotate(reflected)
-        account = _account_table(self.tables, self.chosen)
+        candidates = {t.name: _candidates(t, self.tables) for t in self.tables}
+        account = self.choose_account(candidates)
         if account is not None:
             self.mark_account_key(next(t for t in self.tables if t.name == account))
-        built = {self.key(t): self.table(t, account) for t in self.tables}
+            candidates = {t.name: _candidates(t, self.tables, account) for t in self.tables}
+        links = _ownership(candidates, account, self.store)
+        built = {self.key(t): self.table(t, account, links[t.name]) for t in self.tables}
         datamap = DataMap(
             stores={self.store: SqlStore(url=url)}, identities=self.identities, tables=built
         )
@@ -174,6 +256,10 @@ class _Proposer:
     def key(self, reflected: Reflected) -> str:
         return f"{self.store}.{reflected.name}"
 
+    def note(self, loc: Loc, text: str) -> None:
+        seen = self.comments.get(loc)
+        self.comments[loc] = f"{seen} | {text}" if seen else text
+
     def annotate(self, reflected: Reflected) -> dict[str, Column]:
         columns = {}
         for name in reflected.columns:
@@ -182,39 +268,63 @@ class _Proposer:
             if spec.categories:
                 self.chosen[(reflected.name, name)] = spec.categories[0]
             if note:
-                self.comments[("tables", self.key(reflected), "columns", name)] = note
+                self.note(("tables", self.key(reflected), "columns", name), note)
         return columns
+
+    def choose_account(self, candidates: dict[str, list[Candidate]]) -> str | None:
+        """The account table, with why as a comment; the runners-up are named for review."""
+        ranked = _account_candidates(self.tables, self.chosen, candidates)
+        for name, reasons in ranked:
+            if is_staff_table(name):
+                self.note(("tables", f"{self.store}.{name}"), reasons)
+        chosen = next(((n, r) for n, r in ranked if not is_staff_table(n)), None)
+        if chosen is None:
+            return None
+        name, reasons = chosen
+        others = [n for n, _ in ranked if n != name]
+        doubt = f"; also holding identities: {', '.join(others)}: {REVIEW}" if others else ""
+        self.note(("tables", f"{self.store}.{name}"), f"account table: {reasons}{doubt}")
+        return name
 
     def mark_account_key(self, account: Reflected) -> None:
         key = account.primary_key[0]
         if not self.columns[account.name][key].categories:
             self.columns[account.name][key] = Column(categories=[ACCOUNT_KEY])
             self.chosen[(account.name, key)] = ACCOUNT_KEY
-            self.comments[("tables", self.key(account), "columns", key)] = (
-                f"{ACCOUNT_KEY} 0.70: primary key of the account table"
+            self.note(
+                ("tables", self.key(account), "columns", key),
+                f"{ACCOUNT_KEY} 0.70: primary key of the account table",
             )
 
-    def table(self, reflected: Reflected, account: str | None) -> Table:
+    def table(
+        self, reflected: Reflected, account: str | None, links: list[tuple[Link, str]]
+    ) -> Table:
         key = self.key(reflected)
         kinds = _identities(reflected, self.chosen, account, self.identities)
-        links = _links(reflected, self.tables, account, self.store)
         for (kind, _name), evidence in kinds.items():
-            self.comments[("tables", key, "identities", kind)] = evidence
-        for i, (_link, evidence) in enumerate(links):
-            self.comments[("tables", key, "links", i)] = evidence
-        if not reflected.primary_key:
-            self.comments[("tables", key)] = "no primary key: add one (troth addresses rows by it)"
-        return Table(
-            primary_key=reflected.primary_key,
-            identities={kind: name for kind, name in kinds},
-            links=[link for link, _ in links],
-            columns=self.columns[reflected.name],
-        )
+            self.note(("tables", key, "identities", kind), evidence)
+        for i, (_link, why) in enumerate(links):
+            self.note(("tables", key, "links", i), why)
+        if reflected.key_evidence:
+            self.note(("tables", key), reflected.key_evidence)
+        elif not reflected.primary_key:
+            self.note(("tables", key), NO_KEY)
+        spec: dict[str, Any] = {
+            "identities": {kind: name for kind, name in kinds},
+            "links": [link for link, _why in links],
+            "columns": self.columns[reflected.name],
+        }
+        if reflected.primary_key:
+            spec["primary_key"] = reflected.primary_key
+        if reflected.name == account:
+            spec["account"] = True
+        return Table(**spec)
 
 
 def _column(reflected: Reflected, name: str) -> tuple[Column, str]:
     values = reflected.samples.get(name, [])
-    guesses: list[Guess] = name_guesses(reflected.name, name)
+    kind = column_kind(reflected.columns[name])
+    guesses: list[Guess] = name_guesses(reflected.name, name, kind)
     guesses += value_guesses(reflected.name, values)
     top, rest = best(guesses)
     notes = []
@@ -234,24 +344,56 @@ def guesses_of(guess: Guess | None) -> list[Guess]:
     return [guess] if guess is not None else []
 
 
-def _account_table(tables: list[Reflected], chosen: Chosen) -> str | None:
-    """The table of accounts: holds e-mails or usernames, most referred to, named like one."""
-    inbound: dict[str, int] = {}
-    for reflected in tables:
-        for _local, target, _remote in reflected.foreign_keys:
-            inbound[target] = inbound.get(target, 0) + 1
-    candidates = [
-        t.name
-        for t in tables
-        if len(t.primary_key) == 1
-        and any(
-            chosen.get((t.name, c)) in ("user.contact.email", "user.account.username")
-            for c in t.columns
+# ---- the account table ------------------------------------------------------------------------
+
+
+def _account_candidates(
+    tables: list[Reflected], chosen: Chosen, candidates: dict[str, list[Candidate]]
+) -> list[tuple[str, str]]:
+    """(table, why) of every table with a one-column key holding a subject's identities
+    (e-mail, username, phone), best first: not a staff table, named like accounts, the
+    most tables whose rows it owns by name (an invoice's customer_id, not a support rep or
+    a manager), holding an e-mail or username."""
+    owning: dict[str, set[str]] = {}
+    for name, links in candidates.items():
+        for c in links:
+            if c.target != name and other_role(c.column) is None and _names_owner(c):
+                owning.setdefault(c.target, set()).add(name)
+    found = []
+    for t in tables:
+        held = sorted({chosen[(t.name, c)] for c in t.columns if (t.name, c) in chosen}
+                      & set(SUBJECT_IDENTITIES))  # fmt: skip
+        if len(t.primary_key) != 1 or not held:
+            continue
+        rank = (
+            not is_staff_table(t.name),
+            is_account_named(t.name),
+            len(owning.get(t.name, ())),
+            held != ["user.contact.phone_number"],
         )
-    ]
-    if not candidates:
-        return None
-    return max(candidates, key=lambda n: (inbound.get(n, 0), bool(ACCOUNT_TABLES.match(n))))
+        found.append((rank, t.name, _account_reasons(t.name, held, owning.get(t.name, set()))))
+    found.sort(key=lambda item: item[0], reverse=True)
+    return [(name, reasons) for _rank, name, reasons in found]
+
+
+def _names_owner(candidate: Candidate) -> bool:
+    return owner_role(candidate.column) is not None or names_table(
+        candidate.column, candidate.target
+    )
+
+
+def _account_reasons(name: str, held: list[str], owning: set[str]) -> str:
+    if is_staff_table(name):
+        return (
+            f"staff table ({snake(name)}): its people are not taken for the app's subjects, "
+            f"no identities proposed and links to it are owner: false; {REVIEW}"
+        )
+    reasons = [f"holds {', '.join(held)}"]
+    if is_account_named(name):
+        reasons.append("named like one")
+    if owning:
+        reasons.append(f"owns rows of {', '.join(sorted(owning))} by name")
+    return ", ".join(reasons)
 
 
 def _identities(
@@ -261,18 +403,18 @@ def _identities(
     identities: dict[str, Identity],
 ) -> dict[tuple[str, str], str]:
     found: dict[tuple[str, str], str] = {}
+    if is_staff_table(reflected.name):
+        return found
     if reflected.name == account:
         key = reflected.primary_key[0]
         integer = type_kind(reflected.columns[key]) == "integer"
         identities.setdefault(
             "user_id", Identity(normalize=Normalize.integer if integer else Normalize.text)
         )
-        found[("user_id", key)] = (
-            "primary key of the account table (e-mails or usernames, most referred to)"
-        )
+        found[("user_id", key)] = "primary key of the account table"
     for name in reflected.columns:
         category = chosen.get((reflected.name, name))
-        if category in IDENTITY_OF:
+        if category in IDENTITY_OF and type_kind(reflected.columns[name]) == "text":
             kind, normalize = IDENTITY_OF[category]
             if all(k != kind for k, _ in found):
                 identities.setdefault(kind, Identity(normalize=normalize))
@@ -280,41 +422,125 @@ def _identities(
     return found
 
 
-def _links(
-    reflected: Reflected, tables: list[Reflected], account: str | None, store: str
-) -> list[tuple[Link, str]]:
-    links = [
-        (Link(column=local, to=f"{store}.{target}.{remote}"), "0.95: foreign key")
+# ---- links and their ownership ----------------------------------------------------------------
+
+
+def _candidates(
+    reflected: Reflected, tables: list[Reflected], account: str | None = None
+) -> list[Candidate]:
+    """Foreign keys, then `_id` columns whose name gives the table (or a person's role,
+    once the account table is known) and whose type matches its key's."""
+    found = [
+        Candidate(local, target, remote, "0.95: foreign key")
         for local, target, remote in reflected.foreign_keys
     ]
-    keyed = {t.name: t.primary_key[0] for t in tables if len(t.primary_key) == 1}
+    keyed = {t.name: t for t in tables if len(t.primary_key) == 1}
     for name, info in reflected.columns.items():
-        if any(local == name for local, _, _ in reflected.foreign_keys) or not name.endswith("_id"):
+        if any(local == name for local, _, _ in reflected.foreign_keys):
             continue
-        if name in reflected.primary_key and len(reflected.primary_key) == 1:
+        if not snake(name).endswith("_id") or reflected.primary_key == [name]:
             continue
         guess = _link_by_name(name, keyed, account)
-        if guess and type_kind(info) == type_kind(_column_info(tables, guess[0], keyed)):
-            target, evidence = guess
-            links.append((Link(column=name, to=f"{store}.{target}.{keyed[target]}"), evidence))
-    return links
+        if guess is not None:
+            target = keyed[guess[0]]
+            if type_kind(info) == type_kind(target.columns[target.primary_key[0]]):
+                found.append(Candidate(name, target.name, target.primary_key[0], guess[1]))
+    return found
 
 
-def _column_info(tables: list[Reflected], name: str, keyed: dict[str, str]) -> dict[str, Any]:
-    target = next(t for t in tables if t.name == name)
-    return target.columns[keyed[name]]
-
-
-def _link_by_name(name: str, keyed: dict[str, str], account: str | None) -> tuple[str, str] | None:
-    stem = name[: -len("_id")]
-    plural = [stem, f"{stem}s", f"{stem}es", f"{stem[:-1]}ies" if stem.endswith("y") else stem]
-    for candidate in plural:
-        if candidate in keyed:
-            return candidate, f"0.70: column name {name} ~ table {candidate} (no foreign key)"
-    role = stem.rsplit("_", 1)[-1]
-    if account is not None and role in PERSON_ROLES:
-        return account, f"0.55: {role}_id names a person; {account} is the account table"
+def _link_by_name(
+    name: str, keyed: dict[str, Reflected], account: str | None
+) -> tuple[str, str] | None:
+    for target in keyed:  # the whole stem names the table: author_user_id is left to roles
+        if snake(target) in plurals(stem(name)):
+            return target, f"0.70: column name {name} ~ table {target} (no foreign key)"
+    role = owner_role(name)
+    if account is not None and role is not None:
+        return account, f"0.55: {stem(name)} names a person; {account} is the account table"
     return None
+
+
+def _ownership(
+    candidates: dict[str, list[Candidate]], account: str | None, store: str
+) -> dict[str, list[tuple[Link, str]]]:
+    """Each table's links with `owner` decided, and why (for the comment).
+
+    First the rules on names (`_verdict`); then a link left open is ownership when its
+    table has no owner of its own and it is the one link to a table whose rows belong to
+    an account (order_items.order_id -> orders): repeated until nothing changes."""
+    verdicts = {
+        (name, c): _verdict(name, c, account) for name, links in candidates.items() for c in links
+    }
+    direct = {name for (name, _c), v in verdicts.items() if v is not None and v[0]}
+    owned: set[str] = {account, *direct} if account else set()
+    while True:
+        grown = owned | {
+            name for (name, c), v in verdicts.items() if v is None and _parent_owns(name, c, owned)
+        }
+        if grown == owned:
+            break
+        owned = grown
+    out: dict[str, list[tuple[Link, str]]] = {}
+    for name, links in candidates.items():
+        parents = [c for c in links if verdicts[(name, c)] is None and _parent_owns(name, c, owned)]
+        out[name] = [
+            _link(c, verdicts[(name, c)] or _by_parent(name, c, parents, direct), store)
+            for c in links
+        ]
+    return out
+
+
+def _verdict(table: str, c: Candidate, account: str | None) -> Verdict:
+    if c.target == table:
+        return False, (
+            f"refers to another row of {table} (a manager, a parent, an inviter): "
+            f"never ownership; {REVIEW}"
+        )
+    role = other_role(c.column)
+    if role is not None:
+        return False, f"{c.column} names someone other than the row's owner ({role}); {REVIEW}"
+    if is_staff_table(c.target):
+        return False, f"{c.target} is a staff table; {REVIEW}"
+    if c.target != account:
+        return None
+    if names_table(c.column, c.target):
+        return True, f"owner: {c.column} -> account table {c.target}"
+    person = owner_role(c.column)
+    if person is not None:
+        return True, f"owner: {c.column} names the row's {person}; {c.target} is the account table"
+    return False, (
+        f"{c.column} refers to the account table but does not name the row's owner; "
+        f"owner: true if each row is that person's; {REVIEW}"
+    )
+
+
+def _parent_owns(table: str, c: Candidate, owned: set[str]) -> bool:
+    return c.target in owned and names_table(c.column, c.target) and c.target != table
+
+
+def _by_parent(
+    table: str, c: Candidate, parents: list[Candidate], direct: set[str]
+) -> tuple[bool, str]:
+    if table in direct:
+        return (
+            False,
+            f"{table} has an owner of its own; rows of {c.target} may be other people's; {REVIEW}",
+        )
+    if parents == [c]:
+        return (
+            True,
+            f"owner: {c.column} -> {c.target}, rows of an account; {table} has no owner of its own",
+        )
+    if c in parents:
+        others = ", ".join(p.column for p in parents)
+        return False, f"{table} has several parents that belong to accounts ({others}); {REVIEW}"
+    return False, f"{c.target} does not belong to an account; {REVIEW}"
+
+
+def _link(c: Candidate, verdict: tuple[bool, str], store: str) -> tuple[Link, str]:
+    owner, why = verdict
+    link = Link(column=c.column, to=f"{store}.{c.target}.{c.target_column}", owner=owner)
+    return link, f"{c.evidence}; {why}"
 
 
 # ---- YAML with comments ---------------------------------------------------------------------
