@@ -3,7 +3,8 @@
 The classes callers must tell apart, each with its CLI exit code and HTTP status:
 
     TrothError            1  400  a problem the user can fix
-    ├── InvalidInput      2  422  an input file or value failed validation
+    ├── Invalid           2  422  an input value failed validation
+    │   └── InvalidInput  2  422  …with a list of problems, each naming where
     ├── NotFound          3  404  no such request, subject or file
     ├── Conflict          4  409  the thing is in a state that does not allow it
     ├── Refused           5  409  a plan the guard would not run (other people's data)
@@ -36,11 +37,15 @@ class Problem:
         return f"{where} {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
 
-class InvalidInput(TrothError):
-    """An input file or value failed validation; nothing was changed."""
+class Invalid(TrothError):
+    """An input value failed validation; nothing was changed."""
 
     exit_code = 2
     http_status = 422
+
+
+class InvalidInput(Invalid):
+    """An input file or value failed validation, problem by problem; nothing was changed."""
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems

@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import partial
 from pathlib import Path
 
-from troth.errors import TrothError
+from troth.errors import Invalid
 from troth.policy import ConsentMode, LegalBasis, Policy, Purpose, load_policy
 from troth.yamlfile import FileCache
 
@@ -28,8 +28,8 @@ class Source(StrEnum):
     cli = "cli"
 
 
-class UnknownPurpose(TrothError):
-    exit_code = 2
+class UnknownPurpose(Invalid):
+    """A purpose troth.yaml does not declare."""
 
 
 def policy_of(path: Path) -> Policy:

@@ -26,7 +26,7 @@ from email_validator import EmailNotValidError, validate_email
 from troth.appdata import account_tables, find_accounts, load_context
 from troth.appdata import normalize as datamap_normalize
 from troth.datamap.model import DataMap
-from troth.errors import InvalidInput, TrothError
+from troth.errors import Invalid, InvalidInput
 from troth.project import Project
 
 KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -42,8 +42,8 @@ _links: dict[tuple[str, Subject], tuple[Subject, float]] = {}
 _links_lock = threading.Lock()
 
 
-class InvalidSubject(TrothError):
-    exit_code = 2
+class InvalidSubject(Invalid):
+    """A subject that is not `kind:value` with a valid value for its kind."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from troth.errors import TrothError
+from troth.errors import Invalid
 
 KIND = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 ACTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/+@-]{0,127}")
@@ -36,10 +36,9 @@ OCTET = r"(?:25[0-5]|2[0-4]\d|1?\d?\d)"
 IPV4 = re.compile(rf"(?<![\d.])(?:{OCTET}\.){{3}}{OCTET}(?![\d.])")
 
 
-class LedgerInputError(TrothError):
+class LedgerInputError(Invalid):
     """An event was refused; nothing was recorded."""
 
-    exit_code = 2
 
 
 def looks_personal(text: str) -> str | None:

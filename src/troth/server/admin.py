@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from troth import ledger, rights
 from troth.consent import tables as consent_tables
+from troth.errors import AppStoreError, Refused
 from troth.server import requests
 from troth.server.auth import Staff, staff_login
 from troth.server.context import Context, context
@@ -127,6 +128,7 @@ def request_detail(request_id: str, request: Request, ctx: Ctx, user: StaffUser)
         "admin/request.html",
         user=user,
         info=requests.summary(found),
+        error=found.error if found.status == "failed" else None,
         plan=plan,
         trail=ledger.entries(ctx.store, ref=found.id),
     )
@@ -146,8 +148,12 @@ def request_action(
         if not reason:
             raise HTTPException(422, "Give a reason to deny the request.")
         rights.deny_request(ctx.project, ctx.store, found.id, reason, actor=actor)
-    elif action == "run":
-        rights.run_request(ctx.project, ctx.store, found.id, actor=actor)
+    elif action in ("run", "run_large"):
+        try:
+            allow = action == "run_large"
+            rights.run_request(ctx.project, ctx.store, found.id, actor=actor, allow_large=allow)
+        except (Refused, AppStoreError):
+            pass  # recorded as failed with its reason, which the request's page shows
     else:
         raise HTTPException(422, "Unknown action.")
     return redirect(f"/admin/requests/{found.id}")

@@ -54,6 +54,9 @@ class RequestOut(BaseModel):
     created_at: datetime
     due_at: datetime | None
     overdue: bool
+    no_data: bool = Field(
+        default=False, description="completed, and the identity matched no data: nothing to do"
+    )
 
 
 class ConsentIn(Input):

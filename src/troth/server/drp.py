@@ -78,6 +78,8 @@ def discovery(request: Request) -> dict[str, Any]:
 def status_out(request: rights.Request) -> StatusOut:
     info = requests.summary(request)
     status, reason = STATUSES.get(info["status"], ("in_progress", None))
+    if info["no_data"]:  # the protocol's word for "we hold nothing about this person"
+        status, reason = "denied", "no_match"
     return StatusOut(
         request_id=info["id"],
         status=status,

@@ -14,7 +14,7 @@ from fastapi import HTTPException
 from sqlalchemy import insert, select
 
 from troth import rights
-from troth.errors import TrothError
+from troth.errors import AppStoreError, NotFound, Refused
 from troth.rights import Request
 from troth.server import tables
 from troth.server.context import Context
@@ -76,7 +76,7 @@ def any_request(ctx: Context, request_id: str) -> Request:
         raise HTTPException(404, "no such request")
     try:
         return rights.get_request(ctx.store, request_id)
-    except TrothError:
+    except NotFound:
         raise HTTPException(404, "no such request") from None
 
 
@@ -106,9 +106,14 @@ def export_file(ctx: Context, request: Request) -> Path:
 
 
 def run_if_ready(ctx: Context, request: Request) -> Request:
-    """Run a verified request right away unless the policy wants staff approval first."""
+    """Run a verified request right away unless the policy wants staff approval first.
+    A request the guard refuses or the app's database rejects stays failed for staff; the
+    subject sees its status, never the internal reason."""
     if request.status in ("verified", "approved"):
-        return rights.run_request(ctx.project, ctx.store, request.id)
+        try:
+            return rights.run_request(ctx.project, ctx.store, request.id)
+        except (Refused, AppStoreError):
+            return rights.get_request(ctx.store, request.id)
     return request
 
 
@@ -123,4 +128,5 @@ def summary(request: Request) -> dict[str, Any]:
         "created_at": request.created_at,
         "due_at": due,
         "overdue": bool(due and request.status not in DONE and due < datetime.now(UTC)),
+        "no_data": request.status == "completed" and request.result.get("found") is False,
     }

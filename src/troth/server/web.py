@@ -208,8 +208,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (401, "A valid API key is required."),
         (403, "The API key lacks the scope."),
         (404, "No such request (or not yours)."),
-        (409, "Not ready yet."),
+        (409, "Not ready yet, or refused: the plan would reach other people's data."),
         (422, "Invalid input."),
+        (502, "The app's database refused a statement."),
     )
 }
 
@@ -223,7 +224,7 @@ def error_body(exc: TrothError) -> dict[str, Any]:
 def install_error_handlers(app: Any) -> None:
     async def on_troth_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, TrothError)
-        status = 422 if exc.exit_code == 2 else 400
+        status = exc.http_status
         if is_api(request):
             return JSONResponse(error_body(exc), status_code=status)
         ctx = context_of(request)
