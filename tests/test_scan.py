@@ -7,14 +7,27 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    UniqueConstraint,
+    create_engine,
+    text,
+)
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from troth.cli import app
 from troth.datamap import load_datamap
 from troth.datamap.detect import is_card, is_email, is_phone, name_guesses, value_guesses
-from troth.datamap.scan import scan
+from troth.datamap.scan import Proposal, scan
 from troth.errors import TrothError
 from troth.project import open_project
 from troth.refapp import generate
@@ -211,3 +224,229 @@ def test_scan_of_a_missing_sqlite_file_creates_nothing(tmp_path: Path) -> None:
     with pytest.raises(TrothError, match="SQLite database file does not exist"):
         scan(f"sqlite:///{tmp_path / 'nope.db'}")
     assert not (tmp_path / "nope.db").exists()
+
+
+# ---- schemas of our own, in the shapes real apps have ---------------------------------------
+
+
+EMPLOYEES = [
+    ("EmployeeId", "FirstName", "Email", "Phone", "ReportsTo"),
+    (1, "Nancy", "nancy@shop.test", "+1 (780) 428-9482", None),
+    (2, "Jane", "jane@shop.test", "+1 (403) 262-3443", 1),
+    (3, "Steve", "steve@shop.test", "+1 (403) 262-3444", 1),
+]
+CUSTOMERS = [  # test and IDN domains, phones of four countries in four writings
+    ("CustomerId", "EmailAddress", "PhoneNumber", "IsFromEmail", "SupportRepId"),
+    (1, "luis@example.invalid", "+55 (12) 3923-5555", True, 2),
+    (2, "leonie@xn--bcher-kva.example", "0049 151 23456789", False, 2),
+    (3, "francois@shop.test", "06.12.34.56.78", True, 3),
+    (4, "bjorn@mail.localhost", "+44 (0)20 7946 0958", False, 3),
+]
+
+
+def rows(table: list[tuple[object, ...]]) -> list[dict[str, object]]:
+    header, *values = table
+    return [dict(zip(map(str, header), row, strict=True)) for row in values]
+
+
+def shop_schema(url: str) -> None:
+    """A record shop: customers, employees who are their support reps and report to each
+    other, invoices and their lines, a catalogue; CamelCase names, boolean flags named like
+    identities, a table whose key is a unique constraint and one with no key at all."""
+    metadata = MetaData()
+    Table(
+        "Employee",
+        metadata,
+        Column("EmployeeId", Integer, primary_key=True, autoincrement=False),
+        Column("FirstName", String(40)),
+        Column("LastName", String(40)),
+        Column("Title", String(30)),
+        Column("Email", String(60)),
+        Column("Phone", String(24)),
+        Column("BirthDate", Date),
+        Column("HireDate", Date),
+        Column("ReportsTo", Integer, ForeignKey("Employee.EmployeeId")),
+    )
+    Table(
+        "Customer",
+        metadata,
+        Column("CustomerId", Integer, primary_key=True, autoincrement=False),
+        Column("FirstName", String(40)),
+        Column("LastName", String(40)),
+        Column("EmailAddress", String(60)),
+        Column("PhoneNumber", String(24)),
+        Column("IsFromEmail", Boolean),
+        Column("phone_verified", Boolean),
+        Column("SignupDate", Date),
+        Column("SupportRepId", Integer, ForeignKey("Employee.EmployeeId")),
+    )
+    Table(
+        "Invoice",
+        metadata,
+        Column("InvoiceId", Integer, primary_key=True, autoincrement=False),
+        Column("CustomerId", Integer, ForeignKey("Customer.CustomerId")),
+        Column("InvoiceDate", Date),
+        Column("Total", Numeric(10, 2)),
+    )
+    Table(
+        "Artist",
+        metadata,
+        Column("ArtistId", Integer, primary_key=True),
+        Column("Name", String(120)),
+    )
+    Table(
+        "Track",
+        metadata,
+        Column("TrackId", Integer, primary_key=True),
+        Column("Name", String(200)),
+        Column("ArtistId", Integer, ForeignKey("Artist.ArtistId")),
+    )
+    Table(
+        "InvoiceLine",
+        metadata,
+        Column("InvoiceLineId", Integer, primary_key=True),
+        Column("InvoiceId", Integer, ForeignKey("Invoice.InvoiceId")),
+        Column("TrackId", Integer, ForeignKey("Track.TrackId")),
+    )
+    Table(
+        "Review",  # no foreign keys: links by name
+        metadata,
+        Column("ReviewId", Integer, primary_key=True),
+        Column("CustomerId", Integer),
+        Column("ReviewerId", Integer),
+        Column("Body", String(500)),
+    )
+    Table(
+        "AuditLog",
+        metadata,
+        Column("CustomerId", Integer, nullable=False),
+        Column("EventCode", String(20), nullable=False),
+        Column("Note", String(200), unique=True),  # nullable: no key
+        UniqueConstraint("CustomerId", "EventCode", name="auditlog_event"),
+    )
+    Table("Scratch", metadata, Column("Note", String(200)))
+    engine = create_engine(url)
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(metadata.tables["Employee"].insert(), rows(EMPLOYEES))
+        conn.execute(metadata.tables["Customer"].insert(), rows(CUSTOMERS))
+    engine.dispose()
+
+
+def comment(proposal: Proposal, table: str, *rest: str | int) -> str:
+    return proposal.comments.get(("tables", f"app.{table}", *rest), "")
+
+
+def test_shop_schema_account_ownership_identities_and_keys(any_db_url: str) -> None:
+    shop_schema(any_db_url)
+    proposal = scan(any_db_url)
+    tables = proposal.datamap.tables
+    # PostgreSQL folds nothing here (SQLAlchemy quotes mixed-case names)
+    customer, employee = tables["app.Customer"], tables["app.Employee"]
+    assert customer.account is True
+    assert comment(proposal, "Customer").startswith("account table: holds user.contact.email")
+    assert customer.identities == {
+        "user_id": "CustomerId",
+        "email": "EmailAddress",
+        "phone": "PhoneNumber",
+    }
+    assert employee.identities == {} and employee.account is None
+    assert "staff table (employee)" in comment(proposal, "Employee")
+    categories = {
+        (t.split(".")[1], c): list(spec.categories)
+        for t, table in tables.items()
+        for c, spec in table.columns.items()
+    }
+    assert categories[("Customer", "IsFromEmail")] == []
+    assert categories[("Customer", "phone_verified")] == []
+    assert categories[("Customer", "SignupDate")] == []
+    assert categories[("Invoice", "InvoiceDate")] == []
+    assert categories[("Employee", "BirthDate")] == ["user.demographic.date_of_birth"]
+    assert categories[("Customer", "FirstName")] == ["user.name.first"]
+    assert categories[("Artist", "Name")] == categories[("Track", "Name")] == []
+    links = {
+        (t.split(".")[1], ln.column): (ln.to, ln.owner)
+        for t, table in tables.items()
+        for ln in table.links
+    }
+    assert links == {
+        ("Employee", "ReportsTo"): ("app.Employee.EmployeeId", False),
+        ("Customer", "SupportRepId"): ("app.Employee.EmployeeId", False),
+        ("Invoice", "CustomerId"): ("app.Customer.CustomerId", True),
+        ("Track", "ArtistId"): ("app.Artist.ArtistId", False),
+        ("InvoiceLine", "InvoiceId"): ("app.Invoice.InvoiceId", True),
+        ("InvoiceLine", "TrackId"): ("app.Track.TrackId", False),
+        ("Review", "CustomerId"): ("app.Customer.CustomerId", True),
+        ("AuditLog", "CustomerId"): ("app.Customer.CustomerId", True),
+    }
+    link_comments = {
+        (t.split(".")[1], ln.column): comment(proposal, t.split(".")[1], "links", i)
+        for t, table in tables.items()
+        for i, ln in enumerate(table.links)
+    }
+    assert link_comments[("Invoice", "CustomerId")] == (
+        "0.95: foreign key; owner: CustomerId -> account table Customer"
+    )
+    assert link_comments[("InvoiceLine", "InvoiceId")] == (
+        "0.95: foreign key; owner: InvoiceId -> Invoice: Invoice rows belong to an account "
+        "and InvoiceLine has no owner of its own"
+    )
+    assert link_comments[("Customer", "SupportRepId")] == (
+        "0.95: foreign key; SupportRepId names someone other than the row's owner (rep); review"
+    )
+    assert link_comments[("Employee", "ReportsTo")].endswith("never ownership; review")
+    assert all("review" in text for key, text in link_comments.items() if not links[key][1])
+    assert tables["app.AuditLog"].primary_key == ["CustomerId", "EventCode"]
+    assert comment(proposal, "AuditLog").startswith(
+        "no primary key: primary_key from the unique index auditlog_event on NOT NULL "
+        "(CustomerId, EventCode)"
+    )
+    assert comment(proposal, "Scratch").startswith("no primary key and no unique index")
+    assert (proposal.owner_links, proposal.other_links) == (4, 4)
+
+
+def test_cli_summary_counts_ownership_and_reviews(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    shop_schema(url)
+    out = tmp_path / "datamap.yaml"
+    result = CliRunner().invoke(app, ["scan", url, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    proposal = scan(url)
+    assert (
+        f"9 tables, {proposal.annotated} of {proposal.columns} columns annotated; links: "
+        f"4 owner: true, 4 owner: false; {proposal.to_review} to review; wrote {out}"
+    ) in " ".join(result.output.split())
+    text = out.read_text()
+    assert "owner: true}  # 0.95: foreign key; owner: CustomerId -> account table Customer" in text
+    assert load_datamap(open_project(tmp_path)).tables["app.Customer"].account is True
+
+
+def test_sampled_values_of_the_shop_never_reach_the_proposal(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    shop_schema(url)
+    text = scan(url).to_yaml("")
+    for value in ("luis@example.invalid", "xn--bcher", "3923-5555", "nancy@shop.test"):
+        assert value not in text
+
+
+PARTITIONED = """
+CREATE TABLE users (id serial PRIMARY KEY, email text);
+CREATE TABLE events (id bigint, user_id int, at date, PRIMARY KEY (id, at))
+    PARTITION BY RANGE (at);
+CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE TABLE payments (id int PRIMARY KEY, user_id int);
+CREATE TABLE payments_2007 () INHERITS (payments);
+"""
+
+
+def test_postgresql_partitions_and_inheritance_children_are_read_once(pg_url: str) -> None:
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(PARTITIONED)
+    engine.dispose()
+    proposal = scan(pg_url)
+    assert sorted(proposal.datamap.tables) == ["app.events", "app.payments", "app.users"]
+    assert [(ln.column, ln.owner) for ln in proposal.datamap.tables["app.events"].links] == [
+        ("user_id", True)
+    ]

@@ -58,7 +58,7 @@ def column_kind(column: dict[str, Any]) -> Kind:
         return "date"
     if isinstance(kind, sqltypes.Integer):
         return "integer"
-    if isinstance(kind, sqltypes.Numeric):
+    if isinstance(kind, sqltypes.Numeric | sqltypes.Float):  # Float is no Numeric in 2.1
         return "number"
     if isinstance(kind, sqltypes.String):
         return "text"

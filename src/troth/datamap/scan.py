@@ -274,15 +274,16 @@ class _Proposer:
     def choose_account(self, candidates: dict[str, list[Candidate]]) -> str | None:
         """The account table, with why as a comment; the runners-up are named for review."""
         ranked = _account_candidates(self.tables, self.chosen, candidates)
-        for name, reasons in ranked:
+        for name, _rank, reasons in ranked:
             if is_staff_table(name):
                 self.note(("tables", f"{self.store}.{name}"), reasons)
-        chosen = next(((n, r) for n, r in ranked if not is_staff_table(n)), None)
+        chosen = next((c for c in ranked if not is_staff_table(c[0])), None)
         if chosen is None:
             return None
-        name, reasons = chosen
-        others = [n for n, _ in ranked if n != name]
-        doubt = f"; also holding identities: {', '.join(others)}: {REVIEW}" if others else ""
+        name, _rank, reasons = chosen
+        # a close runner-up: named like accounts too, or owning rows by name
+        close = [n for n, rank, _ in ranked if n != name and rank[0] and (rank[1] or rank[2])]
+        doubt = f"; {', '.join(close)} could be one too: {REVIEW}" if close else ""
         self.note(("tables", f"{self.store}.{name}"), f"account table: {reasons}{doubt}")
         return name
 
@@ -347,10 +348,13 @@ def guesses_of(guess: Guess | None) -> list[Guess]:
 # ---- the account table ------------------------------------------------------------------------
 
 
+Rank = tuple[bool, bool, int, bool]
+
+
 def _account_candidates(
     tables: list[Reflected], chosen: Chosen, candidates: dict[str, list[Candidate]]
-) -> list[tuple[str, str]]:
-    """(table, why) of every table with a one-column key holding a subject's identities
+) -> list[tuple[str, Rank, str]]:
+    """(table, rank, why) of every table with a one-column key holding a subject's identities
     (e-mail, username, phone), best first: not a staff table, named like accounts, the
     most tables whose rows it owns by name (an invoice's customer_id, not a support rep or
     a manager), holding an e-mail or username."""
@@ -365,7 +369,7 @@ def _account_candidates(
                       & set(SUBJECT_IDENTITIES))  # fmt: skip
         if len(t.primary_key) != 1 or not held:
             continue
-        rank = (
+        rank: Rank = (
             not is_staff_table(t.name),
             is_account_named(t.name),
             len(owning.get(t.name, ())),
@@ -373,7 +377,7 @@ def _account_candidates(
         )
         found.append((rank, t.name, _account_reasons(t.name, held, owning.get(t.name, set()))))
     found.sort(key=lambda item: item[0], reverse=True)
-    return [(name, reasons) for _rank, name, reasons in found]
+    return [(name, rank, reasons) for rank, name, reasons in found]
 
 
 def _names_owner(candidate: Candidate) -> bool:
@@ -392,7 +396,8 @@ def _account_reasons(name: str, held: list[str], owning: set[str]) -> str:
     if is_account_named(name):
         reasons.append("named like one")
     if owning:
-        reasons.append(f"owns rows of {', '.join(sorted(owning))} by name")
+        tables = ", ".join(sorted(owning)) if len(owning) <= 3 else f"{len(owning)} tables"
+        reasons.append(f"owns rows of {tables} by name")
     return ", ".join(reasons)
 
 
@@ -521,20 +526,18 @@ def _parent_owns(table: str, c: Candidate, owned: set[str]) -> bool:
 def _by_parent(
     table: str, c: Candidate, parents: list[Candidate], direct: set[str]
 ) -> tuple[bool, str]:
+    """Ownership through the parent row: the one link of a table without an owner of its
+    own to a table whose rows belong to an account."""
+    if c not in parents:
+        return False, f"{c.target} does not belong to an account; {REVIEW}"
     if table in direct:
-        return (
-            False,
-            f"{table} has an owner of its own; rows of {c.target} may be other people's; {REVIEW}",
-        )
-    if parents == [c]:
-        return (
-            True,
-            f"owner: {c.column} -> {c.target}, rows of an account; {table} has no owner of its own",
-        )
-    if c in parents:
+        why = f"{table} has an owner of its own; rows of {c.target} may be other people's"
+        return False, f"{why}; {REVIEW}"
+    if len(parents) > 1:
         others = ", ".join(p.column for p in parents)
         return False, f"{table} has several parents that belong to accounts ({others}); {REVIEW}"
-    return False, f"{c.target} does not belong to an account; {REVIEW}"
+    why = f"{c.target} rows belong to an account and {table} has no owner of its own"
+    return True, f"owner: {c.column} -> {c.target}: {why}"
 
 
 def _link(c: Candidate, verdict: tuple[bool, str], store: str) -> tuple[Link, str]:

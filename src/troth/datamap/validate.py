@@ -267,7 +267,7 @@ def type_kind(column: dict[str, Any]) -> TypeKind:
     kind = column["type"]
     if isinstance(kind, sqltypes.Integer):
         return "integer"
-    if isinstance(kind, sqltypes.Numeric):
+    if isinstance(kind, sqltypes.Numeric | sqltypes.Float):  # Float is no Numeric in 2.1
         return "number"
     if isinstance(kind, sqltypes.String):
         return "text"
