@@ -43,10 +43,14 @@ class Subject:
     `rows`: table -> the subject's own rows (access exports exactly these;
     erasure removes or pseudonymizes them unless the table is in the module's
     `KEPT`). `mentions`: table -> other people's rows that refer to the subject
-    (an assigned support rep, an inviter, a parent comment, a message received):
-    they are not the subject's and must never be deleted by the subject's
-    request. `traces`: strings (e-mail, stored phone forms, names) that must
-    not be left anywhere after an erasure, except in rows kept with a reason.
+    or hang off the subject's rows (customers of a support rep, users invited
+    by the subject, replies to the subject's comments, comments and votes on
+    the subject's stories): they are not the subject's, never belong in the
+    subject's access export, and an erasure may change them only where a
+    reviewed data map says so (rows that go with their parent, `owner: false`);
+    the other persons' account rows in them never. `traces`: strings (e-mail,
+    stored phone forms, names) that must not be left anywhere after an erasure,
+    except in rows kept with a reason.
     """
 
     key: str
