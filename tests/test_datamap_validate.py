@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine
+from sqlalchemy import Boolean, Column, Date, Integer, MetaData, String, Table, create_engine
 
 import troth.refapp
+from test_scan import PARTITIONED, shop_schema  # the schemas of our own, scanned there
 from troth.datamap import dispose_engines, load_datamap
+from troth.datamap.scan import scan
 from troth.datamap.validate import validate
 from troth.policy import load_policy
 from troth.policy.model import Policy
@@ -42,15 +44,15 @@ tables:
   app.visits:
     identities: {cookie: cookie}
     links:
-      - {column: account_id, to: app.accounts.id}
-      - {column: account_id, to: app.accounts.nope}
+      - {column: account_id, to: app.accounts.id, owner: true}
+      - {column: account_id, to: app.accounts.nope, owner: true}
     columns:
       id: {}
       account_id: {}
       cookie: {categories: [user.device.cookie_id]}
     deactivate: {set: {account_id: hidden}, restore: {account_id: 1}}
   app.ghosts:
-    links: [{column: account_id, to: app.accounts.id}]
+    links: [{column: account_id, to: app.accounts.id, owner: true}]
   app.orphans: {}
 """
 
@@ -249,3 +251,130 @@ def test_reference_project_is_consistent_on_every_engine(
     if not any_db_url.startswith("mysql"):
         expected = [lower_email[0], *expected, *lower_email[1:]]
     assert [f"{f.severity} {f.path}" for f in findings] == expected
+
+
+KEYS_AND_TYPES = """troth: 1
+stores:
+  app: {type: sql, url: "${VALIDATE_DB_URL}"}
+identities:
+  email: {normalize: email}
+  phone: {normalize: phone}
+  user_id: {normalize: integer}
+tables:
+  app.people:
+    identities: {user_id: id, email: is_from_email, phone: phone_verified}
+    columns: {id: {}, is_from_email: {}, phone_verified: {}, joined: {}}
+  app.logs:
+    links: [{column: person_id, to: app.people.id, owner: true}]
+  app.keyed:
+    primary_key: [code]
+    links: [{column: person_id, to: app.people.id, owner: true}]
+  app.loose:
+    primary_key: [code]
+    links: [{column: person_id, to: app.people.id, owner: true}]
+  app.wrong:
+    primary_key: [person_id]
+    links: [{column: person_id, to: app.people.id, owner: true}]
+"""
+
+
+def keys_and_types_schema(url: str) -> None:
+    metadata = MetaData()
+    Table(
+        "people",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("is_from_email", Boolean, index=True),
+        Column("phone_verified", Integer, index=True),
+        Column("joined", Date),
+    )
+    Table("logs", metadata, Column("person_id", Integer, index=True), Column("line", String(80)))
+    Table(
+        "keyed",
+        metadata,
+        Column("code", String(20), nullable=False, unique=True),
+        Column("person_id", Integer, index=True),
+    )
+    Table(
+        "loose",
+        metadata,
+        Column("code", String(20), unique=True),  # nullable: several rows may have none
+        Column("person_id", Integer, index=True),
+    )
+    Table(
+        "wrong",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("person_id", Integer, index=True),
+    )
+    engine = create_engine(url)
+    metadata.create_all(engine)
+    engine.dispose()
+
+
+def test_identities_on_flags_and_keys_no_row_can_be_addressed_by(
+    tmp_path: Path, any_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys_and_types_schema(any_db_url)
+    monkeypatch.setenv("VALIDATE_DB_URL", any_db_url)
+    (tmp_path / "datamap.yaml").write_text(KEYS_AND_TYPES)
+    project = open_project(tmp_path)
+    errors = [str(f) for f in validate(project, load_datamap(project)) if f.severity == "error"]
+    dispose_engines()
+    # MariaDB's BOOLEAN is TINYINT(1): an integer there
+    flag = "integer" if any_db_url.startswith("mysql") else "boolean"
+    unique = "CREATE UNIQUE INDEX wrong_person_id_key ON wrong (person_id);"
+    assert errors == [
+        f"error: datamap.yaml:10 tables.app.people.identities.email: normalize email on a "
+        f"column of type {flag}: identities other than integer keys are looked up as text",
+        "error: datamap.yaml:10 tables.app.people.identities.phone: normalize phone on a "
+        "column of type integer: identities other than integer keys are looked up as text",
+        "error: datamap.yaml:12 tables.app.logs.primary_key: primary key column 'id' is not "
+        "in table 'logs'; the table has none: add one",
+        "error: datamap.yaml:18 tables.app.loose.primary_key: primary key (code) is neither "
+        "the table's primary key nor covered by a unique index on NOT NULL columns; add a "
+        "primary key or a unique index; add: CREATE UNIQUE INDEX loose_code_key ON loose "
+        "(code);",
+        "error: datamap.yaml:21 tables.app.wrong.primary_key: primary key (person_id) is "
+        "neither the table's primary key nor covered by a unique index on NOT NULL columns; "
+        "the table's primary key is (id): write that",
+    ]
+    assert unique not in " ".join(errors)  # a table with a key is told to use it
+
+
+def test_a_scan_proposal_validates_without_errors_but_the_keyless_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    shop_schema(url)
+    (tmp_path / "datamap.yaml").write_text(scan(url).to_yaml(""))
+    project = open_project(tmp_path)
+    findings = validate(project, load_datamap(project))
+    dispose_engines()
+    assert [f"{f.path}: {f.message}" for f in findings if f.severity == "error"] == [
+        "tables.app.Scratch.primary_key: primary key column 'id' is not in table 'Scratch'; "
+        "the table has none: add one"
+    ]
+
+
+def test_partitions_and_children_are_not_tables_of_their_own(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(PARTITIONED)
+    engine.dispose()
+    monkeypatch.setenv("VALIDATE_DB_URL", pg_url)
+    proposal = scan("${VALIDATE_DB_URL}")
+    (tmp_path / "datamap.yaml").write_text(proposal.to_yaml(""))
+    project = open_project(tmp_path)
+    assert [f.message for f in validate(project, load_datamap(project))
+            if "not in the data map" in f.message] == []  # fmt: skip
+    listed = proposal.to_yaml("") + "  app.events_2025:\n    primary_key: [id, at]\n"
+    (tmp_path / "datamap.yaml").write_text(listed)
+    messages = [f.message for f in validate(project, load_datamap(project))]
+    dispose_engines()
+    assert (
+        "a partition or inheritance child of 'events': reading 'events' reads its rows too; "
+        "leave it out of the data map"
+    ) in messages
