@@ -23,7 +23,14 @@ from troth.appdata.execute import (
     withdrawn_columns,
 )
 from troth.appdata.fields import rectify_fields
-from troth.appdata.guard import PlanRefused, Refusal, check, owned_keys, people_tables
+from troth.appdata.guard import (
+    PlanRefused,
+    Refusal,
+    check,
+    owned_keys,
+    people_tables,
+    require_valid,
+)
 from troth.appdata.identities import normalize, phone_variants
 from troth.appdata.plan import (
     Erasure,
@@ -66,6 +73,7 @@ __all__ = [
     "phone_variants",
     "read_steps",
     "rectify_fields",
+    "require_valid",
     "resolve",
     "set_columns",
     "switch_active",

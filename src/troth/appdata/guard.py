@@ -91,7 +91,8 @@ def check(
 ) -> list[Refusal]:
     """Raise PlanRefused unless touching the rows `touched` (keys per table, from `found`)
     is safe; returns the size refusals that `ctx.allow_large` let through."""
-    refusals = datamap_refusals(ctx)
+    require_valid(ctx)
+    refusals: list[Refusal] = []
     accounts = people_tables(ctx.datamap)
     for key, keys in touched.items():
         rows = [found[key].rows[k] for k in keys]
@@ -159,6 +160,14 @@ def table_size(ctx: Context, key: str) -> int:
     with _lock:
         _counts[cache_key] = (total, now + COUNT_TTL_S)
     return total
+
+
+def require_valid(ctx: Context) -> None:
+    """Raise PlanRefused when the data map has validation errors: call it before reading
+    the subject's rows, as a broken map may point anywhere."""
+    refusals = datamap_refusals(ctx)
+    if refusals:
+        raise PlanRefused(refusals)
 
 
 def datamap_refusals(ctx: Context) -> list[Refusal]:

@@ -32,6 +32,7 @@ from troth.appdata import (
     load_context,
     owned_keys,
     rectify_fields,
+    require_valid,
     resolve,
     set_columns,
     switch_active,
@@ -90,7 +91,9 @@ def perform(ctx: Context, store: Store, request: Request) -> Outcome:
 
 
 def find(ctx: Context, request: Request) -> dict[str, Found]:
+    """The subject's rows in every SQL store, once the data map is known to be sound."""
     assert request.identity_value is not None
+    require_valid(ctx)
     with ctx.reading() as conns:
         return resolve(ctx.datamap, conns, request.identity_kind, request.identity_value)
 

@@ -21,6 +21,7 @@ from troth.appdata import (
     owned_keys,
     read_steps,
     rectify_fields,
+    require_valid,
     resolve,
 )
 from troth.project import Project
@@ -59,7 +60,7 @@ def plan_request(project: Project, store: Store, request_id: str) -> Plan:
         plan.refusals = check(ctx, found, touched)
     except PlanRefused as exc:
         plan.refusals = exc.refusals
-        plan.refused = True
+        plan.refused = not all(r.overridable for r in exc.refusals)
     if not plan.steps and not plan.blobs:
         plan.notes.append("no data found for this identity")
     return plan
@@ -76,6 +77,7 @@ def change_steps(
 
 
 def subject_rows(ctx: Context, identity_kind: str, value: str) -> dict[str, Found]:
+    require_valid(ctx)
     with ctx.reading() as conns:
         return resolve(ctx.datamap, conns, identity_kind, value)
 
