@@ -39,6 +39,8 @@ from troth.appdata.plan import (
     blob_counts,
     erasure_of,
     erasure_steps,
+    key_from_json,
+    key_to_json,
     read_steps,
 )
 from troth.appdata.reach import Found, Key, Row, resolve, table_order
@@ -66,6 +68,8 @@ __all__ = [
     "erasure_steps",
     "find_accounts",
     "inside",
+    "key_from_json",
+    "key_to_json",
     "load_context",
     "normalize",
     "owned_keys",

@@ -10,7 +10,7 @@ pseudonym is never applied to a value that already is one.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +65,42 @@ def remove(conn: Connection, ctx: Context, key: str, keys: Sequence[Key], counte
     table = reflect(conn.engine, ctx.datamap, key)
     pk = ctx.datamap.tables[key].primary_key
     done = 0
-    for part in chunks(keys):
-        done += conn.execute(delete(table).where(key_condition(table, pk, part))).rowcount
-        counter.step()
+    for batch in leaves_first(conn, ctx, key, keys):
+        for part in chunks(batch):
+            done += conn.execute(delete(table).where(key_condition(table, pk, part))).rowcount
+            counter.step()
     return done
+
+
+def leaves_first(
+    conn: Connection, ctx: Context, key: str, keys: Sequence[Key]
+) -> Iterator[Sequence[Key]]:
+    """`keys` in batches that delete a thread's replies before the comments they answer.
+
+    MySQL and MariaDB check a foreign key row by row inside one DELETE, so deleting a
+    parent and its child in one statement fails when the parent comes first; SQLite and
+    PostgreSQL check at the statement's end and get every key at once."""
+    spec = ctx.datamap.tables[key]
+    own = [(link.column, link.target(key)[1]) for link in spec.links if link.target(key)[0] == key]
+    if not own or conn.dialect.name not in ("mysql", "mariadb") or len(keys) < 2:
+        yield keys
+        return
+    table = reflect(conn.engine, ctx.datamap, key)
+    columns = sorted({c for pair in own for c in pair} | set(spec.primary_key))
+    rows: dict[Key, dict[str, Any]] = {}
+    for part in chunks(keys):
+        query = select(*(table.c[c] for c in columns)).where(
+            key_condition(table, spec.primary_key, part)
+        )
+        for row in conn.execute(query).mappings():
+            rows[tuple(row[c] for c in spec.primary_key)] = dict(row)
+    while rows:
+        referred = {(target, r[column]) for r in rows.values() for column, target in own}
+        leaves = [k for k, r in rows.items() if not any((t, r[t]) in referred for _c, t in own)]
+        batch = leaves or list(rows)  # a cycle: let the database say which key failed
+        yield batch
+        for done in batch:
+            del rows[done]
 
 
 def tombstone(

@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import NoSuchTableError, SAWarning
 
+from troth.appdata.failures import app_statements
 from troth.appdata.identities import lowered, stored_form, stored_values, within
 from troth.datamap.model import DataMap, TableErase
 from troth.datamap.model import Table as MapTable
@@ -241,7 +242,9 @@ class Reach:
         grew = False
         pk = found.spec.primary_key
         link_columns = {link.column: link.target(found.key) for link in found.spec.links}
-        for mapping in conn.execute(query, {"values": list(wanted)}).mappings():
+        with app_statements(conn, found.key):
+            read = conn.execute(query, {"values": list(wanted)}).mappings().all()
+        for mapping in read:
             values = dict(mapping)
             row_key = tuple(values[c] for c in pk)
             row = found.rows.get(row_key)

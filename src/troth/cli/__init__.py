@@ -6,6 +6,7 @@ import sys
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from troth.cli import (
     audit,
@@ -56,6 +57,11 @@ def main() -> None:
     except TrothError as exc:
         Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(exc.exit_code)
+    except SQLAlchemyError as exc:  # its text and traceback quote statement parameters
+        cause = type(getattr(exc, "orig", None) or exc).__name__
+        message = f"[bold red]error:[/] a database refused a statement ({cause})"
+        Console(stderr=True, soft_wrap=True).print(message, highlight=False)
+        sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

@@ -29,6 +29,8 @@ from troth.appdata import (
     delete_blobs,
     erase_store,
     erasure_of,
+    key_from_json,
+    key_to_json,
     load_context,
     owned_keys,
     rectify_fields,
@@ -159,7 +161,7 @@ def stored_plan(ctx: Context, erasure: Erasure) -> dict[str, dict[str, Any]]:
     for action, per_table in (("delete", erasure.delete), ("update", erasure.update)):
         for key, keys in per_table.items():
             tables = planned.setdefault(ctx.datamap.store_of(key), {"tables": {}})["tables"]
-            tables.setdefault(key, {})[action] = [list(k) for k in keys]
+            tables.setdefault(key, {})[action] = [key_to_json(k) for k in keys]
     for key, keys in erasure.keep.items():
         part = planned.setdefault(ctx.datamap.store_of(key), {"tables": {}})
         part.setdefault("kept", {})[key] = len(keys)
@@ -213,7 +215,7 @@ def erase(ctx: Context, store: Store, request: Request) -> Outcome:
 
 def keys_of(detail: Mapping[str, Any]) -> dict[str, dict[str, list[Key]]]:
     return {
-        key: {action: [tuple(k) for k in keys] for action, keys in actions.items()}
+        key: {action: [key_from_json(k) for k in keys] for action, keys in actions.items()}
         for key, actions in detail.get("tables", {}).items()
     }
 
