@@ -450,3 +450,83 @@ def test_postgresql_partitions_and_inheritance_children_are_read_once(pg_url: st
     assert [(ln.column, ln.owner) for ln in proposal.datamap.tables["app.events"].links] == [
         ("user_id", True)
     ]
+
+
+AGGREGATOR = """
+CREATE TABLE users (id INTEGER PRIMARY KEY, username VARCHAR(50) NOT NULL, email VARCHAR(100),
+    is_admin BOOLEAN, invited_by_user_id INTEGER REFERENCES users (id));
+CREATE TABLE stories (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id),
+    title VARCHAR(150), url VARCHAR(250));
+CREATE TABLE comments (id INTEGER PRIMARY KEY, story_id INTEGER REFERENCES stories (id),
+    user_id INTEGER REFERENCES users (id), parent_comment_id INTEGER REFERENCES comments (id),
+    is_from_email BOOLEAN, body TEXT);
+CREATE TABLE votes (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id),
+    story_id INTEGER REFERENCES stories (id), comment_id INTEGER REFERENCES comments (id));
+CREATE TABLE messages (id INTEGER PRIMARY KEY, author_user_id INTEGER REFERENCES users (id),
+    recipient_user_id INTEGER REFERENCES users (id), body TEXT);
+CREATE TABLE hats (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id),
+    granted_by_user_id INTEGER REFERENCES users (id), hat VARCHAR(50));
+CREATE TABLE moderations (id INTEGER PRIMARY KEY, moderator_user_id INTEGER REFERENCES users (id),
+    user_id INTEGER REFERENCES users (id), story_id INTEGER REFERENCES stories (id));
+"""
+
+
+def test_link_aggregator_never_owns_through_inviters_parents_or_moderators(
+    any_db_url: str,
+) -> None:
+    """Users who invite users, threaded comments, votes, messages, granted hats and
+    moderation records: only the row's own person is its owner."""
+    engine = create_engine(any_db_url)
+    with engine.begin() as conn:
+        for statement in AGGREGATOR.split(";")[:-1]:
+            conn.exec_driver_sql(statement)
+    engine.dispose()
+    tables = scan(any_db_url).datamap.tables
+    owners = {
+        (t.split(".")[1], ln.column): ln.owner for t, table in tables.items() for ln in table.links
+    }
+    assert {key for key, owner in owners.items() if owner} == {
+        ("stories", "user_id"),
+        ("comments", "user_id"),
+        ("votes", "user_id"),
+        ("messages", "author_user_id"),
+        ("messages", "recipient_user_id"),
+        ("hats", "user_id"),
+        ("moderations", "user_id"),
+    }
+    assert {key for key, owner in owners.items() if not owner} == {
+        ("users", "invited_by_user_id"),
+        ("comments", "story_id"),
+        ("comments", "parent_comment_id"),
+        ("votes", "story_id"),
+        ("votes", "comment_id"),
+        ("hats", "granted_by_user_id"),
+        ("moderations", "moderator_user_id"),
+        ("moderations", "story_id"),
+    }
+    assert tables["app.users"].account is True
+    assert tables["app.comments"].columns["is_from_email"].categories == []
+    assert tables["app.comments"].identities == {}
+
+
+def test_phone_region_is_the_one_most_sampled_numbers_are_valid_in(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    engine = create_engine(url)
+    phones = [
+        "0151 23456789",
+        "030 12345678",
+        "+49 (0)89 1234567",
+        "0171/2345678",
+        "+1 202 555 0143",
+    ]
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE kunden (id INTEGER PRIMARY KEY, email TEXT, telefon TEXT)"))
+        for i, phone in enumerate(phones):
+            conn.execute(text("INSERT INTO kunden (email, telefon) VALUES (:e, :p)"),
+                         {"e": f"k{i}@beispiel.test", "p": phone})  # fmt: skip
+    engine.dispose()
+    proposal = scan(url)
+    assert proposal.datamap.identities["phone"].region == "DE"
+    assert proposal.comments[("identities", "phone")].startswith(
+        "region DE: national numbers are read in it; 5 of 5 sampled numbers are valid so"
+    )

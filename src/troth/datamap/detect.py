@@ -251,12 +251,12 @@ OWNER_ROLE = re.compile(
     r"(^|_)(user|owner|author|sender|recipient|follower|followee|creator|buyer|customer|"
     r"member|account|poster|uploader|reporter|friend|blocker|blocked|client|subscriber)$"
 )
-# someone else: the support rep, a manager, the inviter, a parent or replied-to row
+# someone else: the support rep, a manager, the inviter, a parent or replied-to row, and
+# whoever did something to the row (`granted_by_user_id`, `banned_by`, even `created_by`)
 OTHER_ROLE = re.compile(
     r"^(parent|reply_to|in_reply_to|replied_to|reply)(_|$)|(^|_)(rep|assigned_to|assignee|"
-    r"manager|supervisor|reports_to|invited_by|inviter|referred_by|referrer|approved_by|"
-    r"approver|reviewer|reviewed_by|moderator|moderated_by|handled_by|closed_by|updated_by|"
-    r"modified_by|deleted_by|banned_by|agent|staff|employee|admin|operator|sponsor|mentor)(_|$)"
+    r"manager|supervisor|reports_to|inviter|referrer|approver|reviewer|moderator|agent|"
+    r"staff|employee|admin|operator|sponsor|mentor|[a-z]+_by)(_|$)"
 )
 
 
@@ -365,6 +365,31 @@ def is_phone(value: str) -> bool:
         except phonenumbers.NumberParseException:
             return False
     return NATIONAL_PHONE.match(value) is not None
+
+
+def international_region(value: str) -> str | None:
+    """The main region of the country code a number is written with (`+49 …`, `0049 …`):
+    US for all of +1, GB for +44."""
+    text = "+" + value[2:] if value.startswith("00") else value
+    if not text.startswith("+") or not PHONE_SHAPE.match(text):
+        return None
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_country_code(number.country_code or 0)
+    return str(region) if region not in ("ZZ", "001") else None
+
+
+def valid_in(values: Sequence[str], region: str) -> int:
+    """How many of `values` are valid phone numbers when national ones are read in `region`."""
+    count = 0
+    for value in values:
+        try:
+            count += bool(phonenumbers.is_valid_number(phonenumbers.parse(value, region)))
+        except phonenumbers.NumberParseException:
+            continue
+    return count
 
 
 def is_ip(value: str) -> bool:

@@ -34,6 +34,7 @@ from troth.datamap.detect import (
     Guess,
     best,
     column_kind,
+    international_region,
     is_account_named,
     is_media_path,
     is_staff_table,
@@ -44,6 +45,7 @@ from troth.datamap.detect import (
     plurals,
     snake,
     stem,
+    valid_in,
     value_guesses,
 )
 from troth.datamap.dump import datamap_document, to_yaml
@@ -58,6 +60,7 @@ MAX_VALUE_CHARS = 1000
 PROPOSE_AT = 0.5
 ACCOUNT_KEY = "user.unique_id"
 MENTION_AT = 0.3
+DEFAULT_REGION = Identity().region
 SUBJECT_IDENTITIES = ("user.contact.email", "user.account.username", "user.contact.phone_number")
 IDENTITY_OF = {
     "user.contact.email": ("email", Normalize.email),
@@ -245,6 +248,7 @@ class _Proposer:
         if account is not None:
             self.mark_account_key(next(t for t in self.tables if t.name == account))
             candidates = {t.name: _candidates(t, self.tables, account) for t in self.tables}
+        self.phone_region()
         links = _ownership(candidates, account, self.store)
         built = {self.key(t): self.table(t, account, links[t.name]) for t in self.tables}
         datamap = DataMap(
@@ -286,6 +290,32 @@ class _Proposer:
         doubt = f"; {', '.join(close)} could be one too: {REVIEW}" if close else ""
         self.note(("tables", f"{self.store}.{name}"), f"account table: {reasons}{doubt}")
         return name
+
+    def phone_region(self) -> None:
+        """The region national phone numbers are read in: of the regions of the sampled
+        numbers written with a country code (and US, the default), the one in which the
+        most sampled numbers are valid."""
+        phones = [
+            value
+            for t in self.tables
+            for c, values in t.samples.items()
+            if self.chosen.get((t.name, c)) == "user.contact.phone_number"
+            for value in values
+        ]
+        regions = {r for r in map(international_region, phones) if r is not None}
+        if not phones or not regions - {DEFAULT_REGION}:
+            return
+        valid = {r: valid_in(phones, r) for r in sorted(regions | {DEFAULT_REGION})}
+        region = max(valid, key=lambda r: (valid[r], r == DEFAULT_REGION))
+        self.identities["phone"] = Identity(normalize=Normalize.phone, region=region)
+        runners = sorted((r for r in valid if r != region), key=lambda r: -valid[r])[:3]
+        others = ", ".join(f"{r}: {valid[r]}" for r in runners)
+        doubt = f"; {REVIEW}" if valid[region] < len(phones) else ""
+        self.note(
+            ("identities", "phone"),
+            f"region {region}: national numbers are read in it; {valid[region]} of "
+            f"{len(phones)} sampled numbers are valid so ({others}){doubt}",
+        )
 
     def mark_account_key(self, account: Reflected) -> None:
         key = account.primary_key[0]
