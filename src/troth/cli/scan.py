@@ -16,7 +16,8 @@ HEADER = """\
 # Proposed by `troth scan` ({tables} tables, {annotated} of {columns} columns annotated).
 # Review before use: every table is erased by `delete`; set `erase`, `reason`, `blob:`
 # stores and `deactivate` where the app needs them, then run `troth datamap validate`.
-# A link is `owner: true` only where its comment says why; {review} comments say `review`.
+# A link is `owner: true` only where its comment says why; comments marked `review`
+# ({review}) need a decision.
 # Each comment gives the confidence and the rule that fired; sampled values are never
 # written here.
 """
