@@ -26,7 +26,17 @@ from typer.testing import CliRunner
 
 from troth.cli import app
 from troth.datamap import load_datamap
-from troth.datamap.detect import is_card, is_email, is_phone, name_guesses, value_guesses
+from troth.datamap.detect import (
+    Kind,
+    is_card,
+    is_email,
+    is_phone,
+    is_staff_table,
+    name_guesses,
+    other_role,
+    owner_role,
+    value_guesses,
+)
 from troth.datamap.scan import Proposal, scan
 from troth.errors import TrothError
 from troth.project import open_project
@@ -177,6 +187,8 @@ def test_card_and_email_detectors() -> None:
     assert is_card("4111 1111 1111 1111")
     assert not is_card("4111 1111 1111 1112")
     assert is_email("Ana.Lopez@Example.org")
+    assert all(map(is_email, ["a@shop.test", "b@example.invalid", "c@xn--bcher-kva.example",
+                              "d@app.localhost", "e@bücher.example"]))  # fmt: skip
     assert not is_email("not an address")
 
 
@@ -530,3 +542,67 @@ def test_phone_region_is_the_one_most_sampled_numbers_are_valid_in(tmp_path: Pat
     assert proposal.comments[("identities", "phone")].startswith(
         "region DE: national numbers are read in it; 5 of 5 sampled numbers are valid so"
     )
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "kind", "expected"),
+    [
+        ("Customer", "EmailAddress", "text", ["user.contact.email"]),
+        ("contacts", "emailAddress", "text", ["user.contact.email"]),
+        ("contacts", "email_address", "text", ["user.contact.email"]),
+        ("Customer", "PhoneNumber", "text", ["user.contact.phone_number"]),
+        ("Customer", "FirstName", "text", ["user.name.first"]),
+        ("sessions", "IPAddress", "text", ["user.device.ip_address"]),
+        ("comments", "is_from_email", "boolean", []),
+        ("comments", "is_from_email", "text", []),  # a flag by its name, whatever its type
+        ("users", "phone_verified", "integer", []),
+        ("users", "email", "integer", []),
+        ("users", "email", "boolean", []),
+        ("users", "phone", "date", []),
+        ("Employee", "BirthDate", "date", ["user.demographic.date_of_birth"]),
+        ("people", "dob", "text", ["user.demographic.date_of_birth"]),
+        ("people", "born_on", "date", ["user.demographic.date_of_birth"]),
+        ("Invoice", "InvoiceDate", "date", []),
+        ("users", "name", "text", ["user.name"]),
+        ("Employee", "Name", "text", ["user.name"]),
+        ("Artist", "Name", "text", []),
+        ("tracks", "name", "text", []),
+        ("products", "name", "text", []),
+        ("orders", "state", "text", []),
+    ],
+)
+def test_name_rules_read_snake_and_camel_case_and_respect_types(
+    table: str, column: str, kind: Kind, expected: list[str]
+) -> None:
+    assert [g.category for g in name_guesses(table, column, kind)][:1] == expected
+
+
+@pytest.mark.parametrize(
+    ("column", "owner", "other"),
+    [
+        ("user_id", "user", None),
+        ("CustomerId", "customer", None),
+        ("author_user_id", "user", None),
+        ("SupportRepId", None, "rep"),
+        ("ReportsTo", None, "reports_to"),
+        ("manager_id", None, "manager"),
+        ("assigned_to", None, "assigned_to"),
+        ("invited_by_user_id", "user", "invited_by"),
+        ("granted_by_user_id", "user", "granted_by"),
+        ("approved_by", None, "approved_by"),
+        ("reviewer_id", None, "reviewer"),
+        ("parent_comment_id", None, "parent"),
+        ("reply_to_message_id", None, "reply_to"),
+    ],
+)
+def test_roles_a_column_names(column: str, owner: str | None, other: str | None) -> None:
+    assert (owner_role(column), other_role(column)) == (owner, other)
+
+
+@pytest.mark.parametrize(
+    ("table", "staff"),
+    [("Employee", True), ("staff", True), ("admin_users", True), ("support_agents", True),
+     ("operators", True), ("user_agents", False), ("users", False), ("Customer", False)],
+)  # fmt: skip
+def test_staff_tables(table: str, staff: bool) -> None:
+    assert is_staff_table(table) is staff

@@ -239,8 +239,11 @@ def name_guesses(table: str, column: str, kind: Kind = "text") -> list[Guess]:
 
 # ---- tables and the people a column names -------------------------------------------------
 
+# any word of the name (admin_users, staff_members), but agents only as the head noun
+# (support_agents, not user_agents)
 STAFF_TABLE = re.compile(
-    r"(^|_)(employees?|staff|staffs|admins?|administrators?|agents?|operators?|moderators?)$"
+    r"(^|_)(employees?|staff|staffs|admins?|administrators?|operators?|moderators?)(_|$)"
+    r"|(^|_)(?<!user_)agents?$"
 )
 ACCOUNT_TABLE = re.compile(
     r"(^|_)(users?|accounts?|customers?|clients?|members?|people|persons?|profiles?|"
