@@ -18,12 +18,22 @@ from troth.reader.text import Document
 Doc = dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Section:
+    """A block of the text and the OPP-115 practice labels its classifier gave it."""
+
+    start: int
+    end: int
+    labels: tuple[str, ...]
+
+
 @dataclass
 class Draft:
     """The troth.yaml document, and the evidence for each key path in it."""
 
     document: Doc = field(default_factory=dict)
     evidence: dict[str, tuple[Evidence, ...]] = field(default_factory=dict)
+    sections: list[Section] = field(default_factory=list)
 
     def put(self, path: str, found: Found[Any] | tuple[Evidence, ...]) -> None:
         evidence = found.evidence if isinstance(found, Found) else found

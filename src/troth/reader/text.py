@@ -45,6 +45,28 @@ class Document:
     sentences: tuple[Sentence, ...]
 
 
+@dataclass(frozen=True)
+class Block:
+    """A section: a heading and what follows it up to the next heading (OPP-115's segments
+    are of about this size)."""
+
+    start: int
+    end: int
+    text: str
+
+
+def blocks(document: Document) -> list[Block]:
+    starts = [s.start for s in document.sentences if s.is_heading]
+    if not starts or (document.sentences and document.sentences[0].start < starts[0]):
+        starts.insert(0, document.sentences[0].start if document.sentences else 0)
+    ends = [*starts[1:], len(document.text)]
+    spans = [(a, b) for a, b in zip(starts, ends, strict=True) if document.text[a:b].strip()]
+    return [
+        Block(a, a + len(document.text[a:b].rstrip()), document.text[a:b].rstrip())
+        for a, b in spans
+    ]
+
+
 class ReaderError(TrothError):
     """The policy file cannot be read."""
 

@@ -98,6 +98,7 @@ def quote_lines(evidence: Evidence) -> list[str]:
 def sidecar_json(draft: Draft, source: str) -> dict[str, Any]:
     return {
         "source": source,
+        "sections": [vars(s) for s in draft.sections],
         "values": [
             {
                 "path": path,
