@@ -31,10 +31,10 @@ from sqlalchemy.engine import make_url
 
 from bench.common import Result, median, peak_rss_mb, percentile
 from troth import rights
-from troth.datamap import dispose_engines, sql_engine
-from troth.project import Project, open_project
 from troth.appdata.context import load_context
 from troth.appdata.identities import phone_variants
+from troth.datamap import dispose_engines, sql_engine
+from troth.project import Project, open_project
 from troth.rights.lifecycle import create_request, verify_request
 from troth.rights.view import subject_rows
 from troth.store import Store, open_store

@@ -211,11 +211,11 @@ def test_an_owner_link_inside_the_account_table_is_refused(desk: Desk) -> None:
 
 
 def test_deleting_an_account_never_takes_the_accounts_that_point_to_it(desk: Desk) -> None:
-    # rep_id is (correctly) not ownership, but agents are deleted on erasure: the members
-    # an agent serves would go with the agent's row as its dependants
+    # rep_id is (correctly) not ownership, but the map says the members an agent serves
+    # go with the agent's row (a cascade): they are other people's accounts
     desk.write(
         datamap(
-            members_links="{column: rep_id, to: app.agents.id, owner: false}",
+            members_links="{column: rep_id, to: app.agents.id, owner: false, erase: delete}",
             agents_erase="delete",
         )
     )
@@ -224,9 +224,9 @@ def test_deleting_an_account_never_takes_the_accounts_that_point_to_it(desk: Des
     assert "member" not in message.replace("app.members", "") and "@" not in message
 
 
-def test_a_self_link_never_deletes_the_rows_that_point_back(desk: Desk) -> None:
-    # members go with a delete and member 1 invited members 2-4: their rows stay, so the
-    # database refuses, naming the constraint, and nothing changes
+def test_rows_that_only_refer_to_an_erased_row_stay(desk: Desk) -> None:
+    # members go with a delete and member 1 invited members 2-4: without a declared
+    # cascade their rows stay, so the database refuses, naming the key; nothing changes
     desk.write(
         datamap(
             members_links="{column: invited_by, to: app.members.id, owner: false}",

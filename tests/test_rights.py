@@ -23,13 +23,13 @@ from sqlalchemy import Engine, create_engine, text
 from typer.testing import CliRunner
 
 from troth import ledger, rights
+from troth.appdata.identities import normalize_phone
 from troth.cli import app
 from troth.consent import current_consent, record_consent
 from troth.datamap import dispose_engines
 from troth.errors import InvalidInput, TrothError
 from troth.project import Project, open_project
 from troth.refapp import generate
-from troth.appdata.identities import normalize_phone
 from troth.store import Store, open_store
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "refapp"

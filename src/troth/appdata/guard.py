@@ -7,8 +7,13 @@ Every plan is checked before anything runs, whatever the data map says:
 2. No row of an account table but the subject's own. An account row is the
    subject's only when one of the subject's identity values found it, never when a
    link led to it (a rep's customers, the users someone invited); and one identity
-   value names one account per table (a shared phone names nobody). This rule has
-   no override.
+   value names one account per table (a shared phone names nobody). Nor a row that
+   names its owners (owner links into account tables) when none of them is the
+   subject: another user's comment on the subject's story is not the subject's, even
+   if a link from the story leads to it. Rows reached as dependants of an owner:
+   false link are what a reviewed data map chose; rows that hold the subject's own
+   identity value (their number in someone's phonebook) are the subject's data. This
+   rule has no override.
 3. No table is reached beyond a bounded share of its rows: a chain of links that
    fans out to a large part of a table is a data map mistake far more often than
    one person's data. Staff may allow it for one request (the caller records that
@@ -25,6 +30,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -94,10 +100,13 @@ def check(
     require_valid(ctx)
     refusals: list[Refusal] = []
     accounts = people_tables(ctx.datamap)
+    mine = subject_accounts(ctx.datamap, found, accounts)
     for key, keys in touched.items():
         rows = [found[key].rows[k] for k in keys]
         if key in accounts:
             refusals.extend(account_refusals(key, rows))
+        else:
+            refusals.extend(owned_by_others(ctx.datamap, found[key], rows, mine))
         refusals.extend(fanout_refusals(ctx, found[key], len(rows)))
     blocking = [r for r in refusals if not (r.overridable and ctx.allow_large)]
     if blocking:
@@ -133,6 +142,52 @@ def account_refusals(key: str, rows: Sequence[Row]) -> list[Refusal]:
                     "one person (use an identity only they hold, such as their user id)")
         )  # fmt: skip
     return out
+
+
+def subject_accounts(
+    datamap: DataMap, found: Mapping[str, Found], accounts: set[str]
+) -> dict[tuple[str, str], set[Any]]:
+    """(account table, column) -> the values of that column on the subject's own account
+    rows (those an identity of the subject found), for every column a link points to."""
+    wanted = {
+        link.target(key)
+        for key, spec in datamap.tables.items()
+        for link in spec.links
+        if link.owner and link.target(key)[0] in accounts
+    }
+    return {
+        (table, column): {row.values[column] for row in found[table].rows.values() if row.direct}
+        if table in found
+        else set()
+        for table, column in wanted
+    }
+
+
+def owned_by_others(
+    datamap: DataMap, part: Found, rows: Sequence[Row], mine: Mapping[tuple[str, str], set[Any]]
+) -> list[Refusal]:
+    """Rows reached as the subject's whose owner links all name other accounts."""
+    owners = [
+        (link.column, link.target(part.key))
+        for link in part.spec.links
+        if link.owner and link.target(part.key) in mine
+    ]
+    if not owners:
+        return []
+    linked: dict[str, int] = {}
+    for row in rows:
+        named = [(column, target) for column, target in owners if row.values[column] is not None]
+        if not row.owner or row.direct or not named:
+            continue
+        if not any(row.values[column] in mine[target] for column, target in named):
+            linked[row.via] = linked.get(row.via, 0) + 1
+    columns = ", ".join(column for column, _ in owners)
+    return [
+        Refusal(part.key, n, f"{n} row(s) of other people ({columns} names another account) "
+                f"reached through {via}; if they only depend on the subject's rows, make that "
+                "link owner: false")
+        for via, n in sorted(linked.items())
+    ]  # fmt: skip
 
 
 def fanout_refusals(ctx: Context, part: Found, rows: int) -> list[Refusal]:

@@ -63,7 +63,10 @@ def normalize(datamap: DataMap, kind: str, value: str) -> str:
     value = value.strip()
     if len(value) > MAX_IDENTITY_CHARS:
         raise invalid(kind, f"the value is longer than {MAX_IDENTITY_CHARS} characters")
-    if SQL_LOOKING.search(value):
+    # An apostrophe is valid in an address (o'brien@…); values only ever reach SQL as
+    # bound parameters, so this check is a second line of defence, not the first.
+    checked = value.replace("'", "") if spec.normalize == Normalize.email else value
+    if SQL_LOOKING.search(checked):
         raise invalid(kind, "the value contains characters not allowed in an identity")
     if spec.normalize == Normalize.email:
         return normalize_email(kind, value)

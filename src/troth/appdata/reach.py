@@ -40,7 +40,7 @@ from sqlalchemy.exc import NoSuchTableError, SAWarning
 
 from troth.appdata.failures import app_statements
 from troth.appdata.identities import lowered, stored_form, stored_values, within
-from troth.datamap.model import DataMap, TableErase
+from troth.datamap.model import DataMap, Link, TableErase
 from troth.datamap.model import Table as MapTable
 from troth.errors import TrothError
 
@@ -108,7 +108,7 @@ class Row:
     values: dict[str, Any]
     owner: bool = False
     erase: TableErase | None = None  # the strictest action over the owner paths
-    parents: set[tuple[str, str, Any]] = field(default_factory=set)  # non-owner: depends on
+    parents: set[tuple[str, str, Any]] = field(default_factory=set)  # goes if one of them goes
     via: str = ""  # the first path that reached the row: "identity email", "link user_id"
     direct: bool = False  # found by one of the subject's identity values, not by a link
 
@@ -136,6 +136,13 @@ def table_order(datamap: DataMap) -> list[str]:
         return list(graphlib.TopologicalSorter(graph).static_order())
     except graphlib.CycleError:
         return list(datamap.tables)
+
+
+def cascades(link: Link) -> bool:
+    """Whether rows reached through `link` go when the row they refer to is deleted: rows
+    that belong to it (owner), and rows of others only where the data map says so
+    (`owner: false, erase: delete`, a reviewed cascade)."""
+    return link.owner or link.erase == TableErase.delete
 
 
 def link_targets(datamap: DataMap) -> set[str]:
@@ -204,6 +211,8 @@ class Reach:
             if link.owner:
                 for part in chunks(self.fresh((key, link.column + ">o", True), owned)):
                     grew |= self.add(found, query, part, action, None, via=via)
+            if not cascades(link):
+                continue
             parents = dependent if link.owner else owned | dependent
             for part in chunks(self.fresh((key, link.column + ">d", False), parents)):
                 grew |= self.add(found, query, part, None, (target, target_column), via=via)
@@ -241,7 +250,9 @@ class Reach:
         conn = self.conns[self.datamap.store_of(found.key)]
         grew = False
         pk = found.spec.primary_key
-        link_columns = {link.column: link.target(found.key) for link in found.spec.links}
+        link_columns = {
+            link.column: link.target(found.key) for link in found.spec.links if cascades(link)
+        }
         with app_statements(conn, found.key):
             read = conn.execute(query, {"values": list(wanted)}).mappings().all()
         for mapping in read:

@@ -21,9 +21,12 @@ subject is reached, and what erasure and deactivation do to each row.
 
 A table is reached from an identity directly (`identities`) or through `links`
 to a table that is reached (transitively: order_items -> orders -> users).
-A link with `owner: false` marks rows that are not the subject's but depend on
-the subject's rows (other people's comments on the subject's stories): access
-leaves them out, erasure removes them when their parent row goes.
+A link with `owner: false` marks rows that are not the subject's but refer to
+the subject's rows (other people's comments on the subject's stories, an
+assigned rep, an inviter): access leaves them out, and erasure leaves them
+alone, unless the link also says `erase: delete` (a reviewed cascade: they go
+with the row they refer to). Where the app declares a foreign key and the row
+they refer to is deleted, the database refuses the erasure and says which key.
 """
 
 from __future__ import annotations

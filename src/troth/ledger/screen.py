@@ -40,7 +40,6 @@ class LedgerInputError(Invalid):
     """An event was refused; nothing was recorded."""
 
 
-
 def looks_personal(text: str) -> str | None:
     """What kind of personal data `text` looks like it contains, or None."""
     if "@" in text and EMAIL.search(text):

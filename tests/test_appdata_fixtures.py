@@ -1,0 +1,194 @@
+"""Apps troth was not written for (tests/appfixtures), on SQLite, PostgreSQL and MariaDB.
+
+First as a new user would: `troth scan` the app and run access and erasure requests
+for every chosen person on the unreviewed proposal. Whatever the proposal says, no
+other person's row may change or appear in an export: a request either keeps to the
+subject's rows or is refused with a reason, changing nothing.
+
+Then on a reviewed data map (written by hand per fixture, beside this file): an
+erasure leaves no trace of the subject outside rows kept with a reason, and an
+access export holds exactly the subject's rows as hand-written SQL counts them.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import phonenumbers
+import pytest
+from sqlalchemy import Engine, create_engine
+
+from appfixtures import FIXTURES, Subject, query
+from appfixtures.base import Dump, Row
+from troth import rights
+from troth.datamap import dispose_engines
+from troth.datamap.scan import scan
+from troth.errors import AppStoreError, Refused
+from troth.project import Project, open_project
+from troth.store import Store, open_store
+
+HERE = Path(__file__).resolve().parent
+POLICY = """\
+troth: 1
+policy: {name: Fixture app, version: "1"}
+organization: {name: Fixture Inc.}
+contacts: {privacy_email: privacy@fixture.example}
+purposes:
+  - key: service
+    name: Running the app
+    categories: [user]
+    legal_basis: contract
+rights:
+  offered: [{right: access}, {right: erasure}]
+"""
+Keys = dict[str, set[Row]]
+
+
+@dataclass
+class App:
+    fixture: ModuleType
+    engine: Engine
+    project: Project
+    store: Store
+
+    def request(self, kind: str, identity: str, value: str) -> rights.Request:
+        """Create, verify and run a request; a refusal leaves it failed."""
+        made = rights.create_request(self.project, self.store, kind, identity, value)
+        rights.verify_request(self.project, self.store, made.id)
+        try:
+            return rights.run_request(self.project, self.store, made.id)
+        except (Refused, AppStoreError):
+            return rights.get_request(self.store, made.id)
+
+    def own(self, subject: Subject) -> Keys:
+        """The subject's rows now, by key: those the fixture's hand-written SQL finds, and
+        rows elsewhere that hold the subject's own e-mail or phone (their address in
+        someone's invitation is data about them, as a number in a phonebook is)."""
+        keys = {t: set(query(self.engine, e.sql)) for t, e in subject.rows.items()}
+        for table, rows in self.fixture.dump(self.engine).items():
+            for row in rows:
+                if any(holds(subject, value, self.fixture.DEFAULT_REGION) for value in row):
+                    keys.setdefault(table, set()).add(self.key_of(table, row))
+        return keys
+
+    def key_of(self, table: str, row: Row) -> Row:
+        columns = list(self.table(table).columns)
+        keyed = [i for i, c in enumerate(columns) if c.primary_key] or range(len(columns))
+        return tuple(row[i] for i in keyed)
+
+    def table(self, name: str) -> Any:
+        return next(t for t in self.fixture.TABLES if t.name == name)
+
+    def others(self, dump: Dump, own: Keys) -> Dump:
+        return {
+            t: [r for r in rows if self.key_of(t, r) not in own.get(t, set())]
+            for t, rows in dump.items()
+        }
+
+    def exported(self, request: rights.Request) -> dict[str, list[dict[str, Any]]]:
+        with zipfile.ZipFile(rights.export_path(self.project, request.id)) as zf:
+            return {
+                name.split("/")[-1].removesuffix(".json"): json.loads(zf.read(name))
+                for name in zf.namelist()
+                if name.startswith("data/") and name.endswith(".json")
+            }
+
+
+def open_app(tmp_path: Path, url: str, fixture: ModuleType, datamap: str | None) -> Iterator[App]:
+    engine = create_engine(url)
+    fixture.create(engine)
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "troth.yaml").write_text(POLICY)
+    if datamap is None:
+        proposal = scan(url, root=root)
+        (root / "datamap.yaml").write_text(proposal.to_yaml("# troth scan, unreviewed\n"))
+    else:
+        (root / "datamap.yaml").write_text(datamap.replace("${APP_DB_URL}", url))
+    project = open_project(root)
+    store = open_store(project.store_url)
+    try:
+        yield App(fixture, engine, project, store)
+    finally:
+        store.dispose()
+        engine.dispose()
+        dispose_engines()
+
+
+def holds(subject: Subject, value: object, region: str) -> bool:
+    """Whether a stored value is the subject's e-mail or phone, in any writing."""
+    if not isinstance(value, str) or len(value) > 64:
+        return False
+    if subject.email is not None and value.strip().lower() == subject.email.lower():
+        return True
+    if subject.phone_e164 is None or "@" in value:
+        return False
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return False
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return bool(e164 == subject.phone_e164)
+
+
+def identities(subject: Subject) -> list[tuple[str, str]]:
+    given = (("email", subject.email), ("phone", subject.phone))
+    return [(kind, value) for kind, value in given if value is not None]
+
+
+def as_text(row: Row) -> tuple[str, ...]:
+    return tuple(str(v) for v in row)
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURES))
+def test_an_unreviewed_scan_never_reaches_another_person(
+    name: str, any_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every access first (by each identity the proposal knows), then one erasure per
+    person: once a person is erased, a phone they shared names the other holder alone."""
+    monkeypatch.delenv("TROTH_STORE_URL", raising=False)
+    for app in open_app(tmp_path, any_db_url, FIXTURES[name], None):
+        declared = app.project.datamap_path.read_text()
+        asked = [
+            (subject, identity, value)
+            for subject in app.fixture.SUBJECTS
+            for identity, value in identities(subject)
+            if f"  {identity}:" in declared  # the proposal knows such an identity
+        ]
+        shared = {p.phone for p in app.fixture.SHARED_PHONES}
+        for subject, identity, value in asked:
+            done = attempt(app, subject, "access", identity, value)
+            if value in shared:  # a shared phone names nobody
+                assert done.status == "failed" or done.result["found"] is False
+        first = {subject.key: (subject, i, v) for subject, i, v in reversed(asked)}
+        for subject, identity, value in first.values():
+            attempt(app, subject, "erasure", identity, value)
+
+
+def attempt(app: App, subject: Subject, kind: str, identity: str, value: str) -> rights.Request:
+    """Run one request; check that no other person's row changed or was exported."""
+    own = app.own(subject)
+    before = app.fixture.dump(app.engine)
+    done = app.request(kind, identity, value)
+    after = app.fixture.dump(app.engine)
+    assert app.others(after, own) == app.others(before, own), (subject.key, kind, identity)
+    if done.status == "failed":
+        assert after == before and done.error  # a refusal says why and changes nothing
+    elif kind == "access":
+        check_export_is_only_theirs(app, done, own)
+    return done
+
+
+def check_export_is_only_theirs(app: App, done: rights.Request, own: Keys) -> None:
+    for table, rows in app.exported(done).items():
+        columns = [c.name for c in app.table(table).columns]
+        mine = {as_text(k) for k in own.get(table, set())}
+        for row in rows:
+            key = app.key_of(table, tuple(row.get(c) for c in columns))
+            assert as_text(key) in mine, (table, "another person's row in the export")
