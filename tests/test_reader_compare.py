@@ -55,7 +55,7 @@ def test_text_against_troth_yaml() -> None:
     assert right.message == "the text offers portability; troth.yaml does not"
     (recipient,) = by_kind("recipient")
     assert recipient.one.text == "We never share your personal information with advertisers."
-    assert recipient.other.text == "ad_network: type advertising_partner"
+    assert recipient.other.text == "advertising_partner (ad_network)"
     (age,) = by_kind("age")
     assert age.message == "the text sets a minimum age of 16; troth.yaml says 13"
 
@@ -64,11 +64,13 @@ def test_data_map_against_text_and_troth_yaml() -> None:
     (undisclosed,) = by_kind("undisclosed")  # the text names e-mail and phone, not the IBAN
     assert undisclosed.one.where.startswith("contradict.datamap.yaml:21 ")
     assert "user.financial.bank_account" in undisclosed.message
-    undeclared = {f.one.text for f in by_kind("undeclared")}
+    undeclared = {(f.one.where, f.one.text) for f in by_kind("undeclared")}
     assert undeclared == {
-        "app.users.phone: user.contact.phone_number",
-        "app.users.iban: user.financial.bank_account",
-    }
+        ("contradict.datamap.yaml:18 tables.app.users.columns.phone.categories[0]",
+         "user.contact.phone_number"),
+        ("contradict.datamap.yaml:21 tables.app.users.columns.iban.categories[0]",
+         "user.financial.bank_account"),
+    }  # fmt: skip
 
 
 def test_self_contradiction_denial_beside_broader_claim() -> None:

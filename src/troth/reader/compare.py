@@ -103,11 +103,11 @@ def declared_sales(policy: Policy) -> list[tuple[tuple[str | int, ...], str]]:
     """Where troth.yaml declares a sale or share, as (key path, what it says)."""
     sells: list[tuple[tuple[str | int, ...], str]] = []
     if policy.sells_or_shares:
-        sells.append((("sells_or_shares",), "sells_or_shares: true"))
+        sells.append((("sells_or_shares",), "true"))
     entries = [("purposes", i, p.key, p.sale_or_share) for i, p in enumerate(policy.purposes)]
     entries += [("recipients", i, r.key, r.sale_or_share) for i, r in enumerate(policy.recipients)]
     sells += [
-        ((section, i, "sale_or_share"), f"{section}[{i}] {key}: sale_or_share: true")
+        ((section, i, "sale_or_share"), f"true ({key})")
         for section, i, key, sold in entries
         if sold
     ]
@@ -132,7 +132,7 @@ def sale_findings(
                 "sale",
                 "the text says data is sold; troth.yaml says it is not",
                 text_quote(source, said.evidence[0]),
-                declared.quote(("sells_or_shares",), "sells_or_shares: false"),
+                declared.quote(("sells_or_shares",), "false"),
             )
 
 
@@ -151,8 +151,7 @@ def retention_findings(
                     f"troth.yaml says {rule.period_days}",
                     text_quote(source, kept.evidence[0]),
                     declared.quote(
-                        ("retention", i, "period_days"),
-                        f"{rule.key}: period_days: {rule.period_days}",
+                        ("retention", i, "period_days"), f"{rule.period_days} ({rule.key})"
                     ),
                 )
 
@@ -168,7 +167,7 @@ def right_findings(
                 "right",
                 f"the text offers {right.right}; troth.yaml does not",
                 text_quote(source, right.evidence[0]),
-                declared.quote(("rights", "offered"), f"rights.offered: {listed}"),
+                declared.quote(("rights", "offered"), listed),
             )
 
 
@@ -185,7 +184,7 @@ def recipient_findings(
                     f"troth.yaml declares {recipient.key}",
                     text_quote(source, denial.evidence),
                     declared.quote(
-                        ("recipients", i, "type"), f"{recipient.key}: type {recipient.type.value}"
+                        ("recipients", i, "type"), f"{recipient.type.value} ({recipient.key})"
                     ),
                 )
 
@@ -213,7 +212,7 @@ def age_findings(
             "age",
             f"the text sets a minimum age of {said.value}; troth.yaml says {stated}",
             text_quote(source, said.evidence[0]),
-            declared.quote(("children", "minimum_age"), f"minimum_age: {stated}"),
+            declared.quote(("children", "minimum_age"), str(stated)),
         )
 
 
@@ -255,8 +254,8 @@ def datamap_text_findings(
             yield Finding(
                 "undisclosed",
                 f"the data map stores {category} ({where}); the text never mentions it",
-                mapped.quote(loc, f"{where}: {category}"),
-                Quote(said.where, f"what the text does say it collects: {said.text}"),
+                mapped.quote(loc, category),
+                Quote(said.where, f"(what the text does say it collects) {said.text}"),
             )
 
 
@@ -273,6 +272,6 @@ def datamap_policy_findings(
             yield Finding(
                 "undeclared",
                 f"the data map stores {category} ({where}); troth.yaml does not declare it",
-                mapped.quote(loc, f"{where}: {category}"),
-                declared.quote(("collection",), f"collection: {listed}"),
+                mapped.quote(loc, category),
+                declared.quote(("collection",), listed),
             )

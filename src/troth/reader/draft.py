@@ -63,13 +63,15 @@ def add_notice(out: Draft, about: notice.Notice) -> None:
         "version": "unspecified",
     }
     out.document["organization"] = {"name": brand}
-    if about.name:
+    if about.name:  # the policy is named after its publisher: the same evidence
+        out.put("policy.name", about.name)
         out.put("organization.name", about.name)
     if about.date:
         out.document["policy"] |= {
             "version": about.date.value.isoformat(),
             "effective_date": about.date.value,
         }
+        out.put("policy.version", about.date)
         out.put("policy.effective_date", about.date)
     if about.website:
         out.document["policy"]["url"] = out.document["organization"]["website"] = (
