@@ -7,6 +7,7 @@ does say about the nearest thing.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from troth.reader.evidence import Evidence
 from troth.reader.selfcheck import self_contradictions
 from troth.reader.statements import Statement, statements
 from troth.reader.text import Document
+from troth.reader.write import value_at
 from troth.yamlfile import format_path, line_of, load_model, read_yaml
 
 
@@ -228,35 +230,51 @@ def mentioned(category: str, named: set[str]) -> bool:
     return any(covers(n, category) or covers(category, n) for n in named - {"user"})
 
 
-def text_categories(read: Draft) -> tuple[set[str], list[Evidence]]:
-    named: set[str] = set()
-    for section in ("collection", "purposes", "recipients"):
-        for entry in read.document.get(section, []):
-            named.update(entry.get("categories", []))
-    quotes = [e for path, ev in read.evidence.items() if path.startswith("collection") for e in ev]
-    return named, quotes
+def text_categories(read: Draft) -> dict[str, Evidence]:
+    """Each category the text names (collected, used or shared), with a sentence naming it."""
+    named: dict[str, Evidence] = {}
+    for path, evidence in read.evidence.items():
+        value = value_at(read.document, path)
+        if ".categories[" in path and isinstance(value, str) and evidence:
+            named.setdefault(value, evidence[0])
+    return named
+
+
+def nearest(category: str, named: dict[str, Evidence]) -> tuple[str, Evidence] | None:
+    """The named category sharing the longest key prefix with `category`, and its quote."""
+    if not named:
+        return None
+
+    def shared(key: str) -> int:
+        pairs = zip(key.split("."), category.split("."), strict=False)
+        return sum(1 for _ in itertools.takewhile(lambda pair: pair[0] == pair[1], pairs))
+
+    key = max(named, key=shared)
+    return key, named[key]
 
 
 def datamap_text_findings(
     read: Draft, source: str, datamap: DataMap, mapped: Declared
 ) -> Iterator[Finding]:
-    named, quotes = text_categories(read)
-    said = (
-        text_quote(source, quotes[0])
-        if quotes
-        else Quote(source, "(the text says nothing about what it collects)")
-    )
+    named = text_categories(read)
     reported: set[str] = set()
     for loc, category in mapped_categories(datamap):
-        if category not in reported and not mentioned(category, named):
-            reported.add(category)
-            where = f"{loc[1]}.{loc[3]}"
-            yield Finding(
-                "undisclosed",
-                f"the data map stores {category} ({where}); the text never mentions it",
-                mapped.quote(loc, category),
-                Quote(said.where, f"(what the text does say it collects) {said.text}"),
-            )
+        if category in reported or mentioned(category, set(named)):
+            continue
+        reported.add(category)
+        where = f"{loc[1]}.{loc[3]}"
+        near = nearest(category, named)
+        said = (
+            Quote(text_quote(source, near[1]).where, f"(names {near[0]}) {near[1].quote}")
+            if near
+            else Quote(source, "(the text names no kind of personal data)")
+        )
+        yield Finding(
+            "undisclosed",
+            f"the data map stores {category} ({where}); the text never mentions it",
+            mapped.quote(loc, category),
+            said,
+        )
 
 
 def datamap_policy_findings(
