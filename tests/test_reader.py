@@ -154,3 +154,27 @@ def test_cli_writes_a_draft_that_validates(tmp_path: Path) -> None:
     assert (tmp_path / "draft.evidence.json").exists()
     printed = CliRunner().invoke(cli(), ["read", str(path)])
     assert "privacy_email: privacy@acme.example.com" in printed.output
+
+
+@pytest.mark.parametrize(
+    ("text", "sold"),
+    [
+        ("We do not sell, trade, or rent your personal information to third parties.\n", False),
+        ("We may rent or sell personally identifiable information about you.\n", True),
+        ("If we sell our business, your information will be transferred to the buyer.\n", None),
+        ("Vendors are restricted from selling this data in any way.\n", False),
+        ("You may contact the Federal Trade Commission about your data.\n", None),
+    ],
+)
+def test_what_counts_as_a_sale(tmp_path: Path, text: str, sold: bool | None) -> None:
+    assert read_policy(write(tmp_path, text)).document.get("sells_or_shares") == sold
+
+
+def test_the_publisher_is_named_as_its_own_domain_is_written(tmp_path: Path) -> None:
+    text = (
+        "Privacy\nSci-News.com respects your privacy. Once you visit, If you like, we log it.\n"
+        "Questions go to privacy@sci-news.com. Google Analytics may be used on Sci-News.com.\n"
+    )
+    document = read_policy(write(tmp_path, text)).document
+    assert document["organization"]["name"] == "Sci-News.com"
+    assert document["contacts"]["privacy_email"] == "privacy@sci-news.com"

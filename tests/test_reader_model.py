@@ -12,7 +12,8 @@ import typer
 from typer.testing import CliRunner
 
 from troth.cli import read as read_cli
-from troth.reader import ReaderError, read_policy
+from troth.policy import load_policy
+from troth.reader import ReaderError, read_policy, write_draft
 from troth.reader import model as trained
 from troth.reader.corpus import LABELS, Segment, load_corpus
 from troth.reader.crossval import evaluate, folds, rules, with_model
@@ -123,3 +124,12 @@ def test_cli_train_eval_and_read_with_the_model(opp115_slice: Path, tmp_path: Pa
     policy.write_text("Security\nWe encrypt your data in transit with SSL.\n")
     sections = read_policy(policy, trained.load(model)).sections
     assert [s.start for s in sections] == [0]
+
+
+def test_any_opp115_policy_reads_into_a_draft_that_validates(
+    opp115_slice: Path, tmp_path: Path
+) -> None:
+    for html in sorted((opp115_slice / "sanitized_policies").glob("*.html")):
+        out = tmp_path / f"{html.stem}.yaml"
+        write_draft(read_policy(html), out, html.name)
+        assert load_policy(out).organization.name != "", html.name

@@ -10,6 +10,7 @@ from troth.reader.text import Sentence
 NEGATION = re.compile(
     r"\b(?:do|does|will|shall|would|did) not\b|\bnever\b|\b(?:don|doesn|won|didn)[’']t\b"
     r"|\bnot (?:be )?(?:given|sold|shared|disclosed|rented|traded)\b|\bneither\b|\bno longer\b"
+    r"|\b(?:restricted|prohibited|barred) from\b|\bnot (?:permitted|allowed) to\b"
 )
 CLAUSE = re.compile(
     r";\s*(?=(?:we|you|they|it|our)\b)|\bbut\b|\bhowever\b|\bexcept\b|\bother than\b", re.IGNORECASE

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from troth.reader.evidence import Evidence, Found
 from troth.reader.text import Document
 
+DOMAIN = re.compile(r"[@/.]([A-Za-z][\w-]+)\.(?:com|org|net|io|in|co|edu|gov)\b")
 EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b", re.IGNORECASE)
 URL = re.compile(r"\b(?:https?://|www\.)[\w.-]+\.[a-z]{2,}(?:/[\w./%-]*)?", re.IGNORECASE)
 PHONE = re.compile(r"(?<![\w-])\+?\d[\d ()-]{7,}\d\b")
@@ -69,25 +70,37 @@ def notice(document: Document) -> Notice:
 
 
 def organization(document: Document) -> Found[str] | None:
-    """The brand: the capitalized word that names the text's own e-mail or web domain, else
-    the one it uses most and never writes in lower case."""
-    words = Counter(
-        re.findall(r"\b[A-Z][A-Za-z]*[a-z][A-Za-z]*\b|\b[A-Z]{2,}[a-z]+\w*\b", document.text)
-    )
-    domains = {
-        d.lower()
-        for d in re.findall(r"[@/.]([A-Za-z][\w-]+)\.(?:com|org|net|io|in|co)\b", document.text)
-    }
-    plain = EMAIL.sub(" ", URL.sub(" ", document.text))
-    lower = set(re.findall(r"\b[a-z]\w*\b", plain))
-    named = [(n, w) for w, n in words.items() if w.lower() in domains]
-    others = [(n, w) for w, n in words.items() if w.lower() not in lower | COMMON and n >= 2]
-    candidates = named or others
-    if not candidates:
+    """The brand: how the text writes the e-mail or web domain it names most, else the
+    capitalized word it uses most inside sentences and never writes in lower case."""
+    brand = domain_brand(document.text) or frequent_name(document.text)
+    if brand is None:
         return None
-    _, brand = max(candidates)
-    sentence = next(s for s in document.sentences if brand in s.text)
-    return Found(brand, (Evidence.of(sentence),))
+    sentence = next((s for s in document.sentences if brand in s.text), None)
+    return Found(brand, (Evidence.of(sentence),)) if sentence else None
+
+
+def domain_brand(text: str) -> str | None:
+    labels = {d.lower() for d in DOMAIN.findall(text)}
+    plain = EMAIL.sub(" ", URL.sub(" ", text))
+    written: Counter[str] = Counter()
+    for label in labels:
+        pattern = rf"\b{re.escape(label)}\b(?:\.com)?"
+        written.update(w for w in re.findall(pattern, plain, re.IGNORECASE) if w[0].isupper())
+    if not written:
+        return None
+    totals = Counter({w.lower(): 0 for w in written})
+    for word, n in written.items():
+        totals[word.lower()] += n
+    label = max(totals, key=lambda k: totals[k])
+    return max((w for w in written if w.lower() == label), key=lambda w: written[w])
+
+
+def frequent_name(text: str) -> str | None:
+    plain = EMAIL.sub(" ", URL.sub(" ", text))
+    inside = Counter(re.findall(r"(?<=[a-z,;] )[A-Z][A-Za-z]*[a-z][A-Za-z]*\b", plain))
+    lower = set(re.findall(r"\b[a-z]\w*\b", plain))
+    candidates = [(n, w) for w, n in inside.items() if w.lower() not in lower | COMMON and n >= 2]
+    return max(candidates)[1] if candidates else None
 
 
 def date_of(document: Document) -> Found[dt.date] | None:

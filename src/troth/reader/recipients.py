@@ -98,7 +98,14 @@ FORMS = (
         re.compile(r"\banonymi[sz]|\bde-?identified|\bnon-?personally identifiable", re.IGNORECASE),
     ),
 )
-SELL = re.compile(r"\bsell|\bsold\b|\brent\b|\btrade\b", re.IGNORECASE)
+SELL = re.compile(r"\bsell|\bsold\b|\brent\b|\btrade\b(?! commission)", re.IGNORECASE)
+PERSONAL = re.compile(r"\binformation\b|\bdata\b|\bdetails\b|\bnames?\b|\baddress", re.IGNORECASE)
+# selling the business, or things, is not selling personal data
+DEAL = re.compile(
+    r"\bsale of\b|\bmerger|\bacquisition|\bbusiness\b|\bassets\b|\bbankrupt|\bproducts?\b"
+    r"|\badvertising (?:space|inventory)|\b(?:sites?|company) (?:is|are) sold",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -155,6 +162,6 @@ def sale_statements(document: Document) -> list[Found[bool]]:
     found: list[Found[bool]] = []
     for sentence in document.sentences:
         for clause in clauses(sentence.text):
-            if SELL.search(clause) and not re.search(r"\bsale of\b", clause, re.IGNORECASE):
+            if SELL.search(clause) and PERSONAL.search(clause) and not DEAL.search(clause):
                 found.append(Found(not negated(clause), (Evidence.of(sentence),)))
     return found
