@@ -18,7 +18,7 @@ from sqlalchemy import Connection, and_, case, delete, select, update
 
 from troth.appdata.context import Context, checkpoint
 from troth.appdata.failures import app_statements
-from troth.appdata.reach import Found, Key, chunks, key_condition, reflect, table_order
+from troth.appdata.reach import Found, Key, chunks, key_condition, reflect, scoped, table_order
 from troth.datamap import blob_root
 from troth.datamap.model import ColumnErase
 from troth.datamap.model import Table as MapTable
@@ -67,7 +67,8 @@ def remove(conn: Connection, ctx: Context, key: str, keys: Sequence[Key], counte
     done = 0
     for batch in leaves_first(conn, ctx, key, keys):
         for part in chunks(batch):
-            done += conn.execute(delete(table).where(key_condition(table, pk, part))).rowcount
+            statement = scoped(delete(table), table).where(key_condition(table, pk, part))
+            done += conn.execute(statement).rowcount
             counter.step()
     return done
 
@@ -133,7 +134,8 @@ def tombstone(
         where = key_condition(table, spec.primary_key, part)
         values = dict(fixed)
         if hashed:
-            current = conn.execute(select(*(table.c[c] for c in hashed)).where(where)).all()
+            read = scoped(select(*(table.c[c] for c in hashed)), table).where(where)
+            current = conn.execute(read).all()
             counter.step()
             for i, name in enumerate(hashed):
                 mapping = {
@@ -143,7 +145,7 @@ def tombstone(
                 }
                 if mapping:
                     values[name] = case(mapping, value=table.c[name], else_=table.c[name])
-        done += conn.execute(update(table).where(where).values(values)).rowcount
+        done += conn.execute(scoped(update(table), table).where(where).values(values)).rowcount
         counter.step()
     return done
 
@@ -218,7 +220,8 @@ def set_columns(
         with app_statements(conn, key):
             for part in chunks(owned):
                 where = key_condition(table, found[key].spec.primary_key, part)
-                done += conn.execute(update(table).where(where).values(values)).rowcount
+                statement = scoped(update(table), table).where(where).values(values)
+                done += conn.execute(statement).rowcount
                 counter.step()
         counts[key] = done
     return counts
@@ -244,7 +247,8 @@ def switch_active(
                     key_condition(part.table, part.spec.primary_key, keys),
                     *(part.table.c[c] == v for c, v in old.items()),
                 )
-                done += conn.execute(update(part.table).where(where).values(new)).rowcount
+                statement = scoped(update(part.table), part.table).where(where).values(new)
+                done += conn.execute(statement).rowcount
         if owned:
             counts[key] = done
     return counts

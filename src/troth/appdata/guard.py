@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from troth.appdata.context import Context
-from troth.appdata.reach import Found, Key, Row, link_targets, reflect
+from troth.appdata.reach import Found, Key, Row, link_targets, reflect, scoped
 from troth.datamap import DataMap, sql_engine
 from troth.datamap.validate import validate
 from troth.errors import Refused
@@ -211,7 +211,8 @@ def table_size(ctx: Context, key: str) -> int:
         return hit[0]
     table = reflect(engine, ctx.datamap, key)
     with engine.connect() as conn:
-        total = int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+        counted = scoped(select(func.count()).select_from(table), table)
+        total = int(conn.execute(counted).scalar_one())
     with _lock:
         _counts[cache_key] = (total, now + COUNT_TTL_S)
     return total

@@ -21,7 +21,7 @@ import threading
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -34,13 +34,15 @@ from sqlalchemy import (
     bindparam,
     func,
     select,
+    text,
     tuple_,
 )
 from sqlalchemy.exc import NoSuchTableError, SAWarning
+from sqlalchemy.sql.dml import Delete, Update
 
 from troth.appdata.failures import app_statements
 from troth.appdata.identities import lowered, stored_form, stored_values, within
-from troth.datamap.model import DataMap, Link, TableErase
+from troth.datamap.model import DataMap, Link, TableErase, TableKey
 from troth.datamap.model import Table as MapTable
 from troth.errors import TrothError
 
@@ -48,6 +50,13 @@ CHUNK = 500
 MAX_PASSES = 6
 Key = tuple[Any, ...]
 STATEMENTS = "troth.appdata.lookups"  # key of the statement cache in a reflected Table's info
+ONLY = "troth.appdata.only"  # in a reflected Table's info: read and change its own rows only
+CHILDREN = text(
+    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+    " JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace"
+    " WHERE p.relname = :name AND n.nspname = current_schema() AND NOT c.relispartition"
+)
+S = TypeVar("S", Select[Any], Update, Delete)
 ERASE_RANK = {TableErase.delete: 0, TableErase.update: 1, TableErase.keep: 2}
 
 _reflected: dict[tuple[str, str], Table] = {}
@@ -73,8 +82,35 @@ def reflect(engine: Engine, datamap: DataMap, key: str) -> Table:
                 raise TrothError(
                     f"datamap.yaml tables.{key}: no column {missing[0]!r} in the store"
                 )
+            found.info[ONLY] = bool(inheritance_children(engine, name) & mapped_in(datamap, key))
             _reflected[cache_key] = found
         return found
+
+
+def inheritance_children(engine: Engine, name: str) -> set[str]:
+    """The PostgreSQL tables that inherit from `name` (partitions are not: a partitioned
+    table holds no rows of its own)."""
+    if engine.dialect.name != "postgresql":
+        return set()
+    with engine.connect() as conn:
+        return set(conn.execute(CHILDREN, {"name": name}).scalars())
+
+
+def mapped_in(datamap: DataMap, key: str) -> set[str]:
+    """The names of the data map's tables in `key`'s store."""
+    store = datamap.store_of(key)
+    return {TableKey.of(k).name for k in datamap.tables if datamap.store_of(k) == store}
+
+
+def scoped(statement: S, table: Table) -> S:
+    """`statement` on `table`'s own rows only (PostgreSQL's ONLY) when the data map also
+    lists tables that inherit from it: each physical row is then read and changed once,
+    through the table it belongs to."""
+    if not table.info.get(ONLY):
+        return statement
+    if isinstance(statement, Select):
+        return statement.with_hint(table, "ONLY", "postgresql")
+    return statement.with_hint("ONLY", dialect_name="postgresql")
 
 
 def lookup(table: Table, column: str, *, lower: bool = False) -> Select[Any]:
@@ -84,7 +120,9 @@ def lookup(table: Table, column: str, *, lower: bool = False) -> Select[Any]:
     query = statements.get((column, lower))
     if query is None:
         compared = func.lower(table.c[column]) if lower else table.c[column]
-        query = select(table).where(compared.in_(bindparam("values", expanding=True)))
+        query = scoped(select(table), table).where(
+            compared.in_(bindparam("values", expanding=True))
+        )
         statements[(column, lower)] = query
     return query
 
