@@ -64,8 +64,8 @@ def read(
         raise typer.Exit(1 if findings else 0)
     found = read_policy(policy, load_model(model) if model else None)
     if out is None:
-        sidecar = "the .evidence.json file that --out writes beside the draft"
-        typer.echo(render_yaml(found, policy.name, sidecar), nl=False)
+        beside = "the .evidence.json file that --out writes beside the draft"
+        typer.echo(render_yaml(found, policy.name, beside), nl=False)
         return
     sidecar = write_draft(found, out, policy.name)
     typer.echo(f"wrote {out} ({len(found.evidence)} values with evidence in {sidecar})", err=True)
