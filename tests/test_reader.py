@@ -194,3 +194,17 @@ def test_markdown_marks_are_not_part_of_the_quotes(tmp_path: Path) -> None:
     ]
     rights = read_policy(tmp_path / "policy.md").document["rights"]["offered"]
     assert [r["right"] for r in rights] == ["erasure"]
+
+
+def test_a_legal_basis_only_where_the_sentence_names_one(tmp_path: Path) -> None:
+    text = (
+        "We use your e-mail address to prevent fraud, which is in our legitimate interests.\n"
+        "We use your name to provide our services.\n"
+        "With your permission, we use your precise location to show ads (ad targeting).\n"
+    )
+    out = tmp_path / "draft.yaml"
+    write_draft(read_policy(write(tmp_path, text)), out, "policy.txt")
+    bases = {p.key: (p.legal_basis.value, p.consent.value) for p in load_policy(out).purposes}
+    assert bases["essential.fraud_detection"] == ("legitimate_interest", "none")
+    assert bases["essential.service"] == ("unspecified", "none")
+    assert bases["marketing.advertising"] == ("consent", "opt_in")

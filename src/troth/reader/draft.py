@@ -115,7 +115,7 @@ def add_purposes(out: Draft, found: list[purposes.Used]) -> None:
             "name": used.name,
             "categories": [c.value for c in used.categories],
         }
-        entry["legal_basis"] = "consent" if used.consent == "opt_in" else "unspecified"
+        entry["legal_basis"] = "consent" if used.consent == "opt_in" else used.basis
         if used.consent != "none":
             entry["consent"] = used.consent
         entries.append(entry)

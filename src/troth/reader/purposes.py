@@ -121,6 +121,18 @@ OPT_IN = re.compile(
     r"\bwith your (?:permission|consent)|\bif you(?:[’']ve| have) given us permission",
     re.IGNORECASE,
 )
+BASES = (
+    ("legitimate_interest", re.compile(r"\blegitimate (?:business )?interests?\b", re.IGNORECASE)),
+    (
+        "contract",
+        re.compile(
+            r"\b(?:perform|performance of|necessary (?:for|to perform)) "
+            r"(?:a|the|our|your) contract",
+            re.IGNORECASE,
+        ),
+    ),
+    ("vital_interest", re.compile(r"\bvital interests?\b", re.IGNORECASE)),
+)
 OPT_OUT = re.compile(r"\bunsubscribe|\bopt[- ]?out|\bdo not want to receive", re.IGNORECASE)
 
 
@@ -131,6 +143,7 @@ class Used:
     evidence: tuple[Evidence, ...]
     categories: list[Found[str]]
     consent: str  # opt_in, opt_out or none
+    basis: str  # the legal basis the sentence names, else unspecified
 
 
 def purposes(document: Document) -> list[Used]:
@@ -149,6 +162,7 @@ def purposes(document: Document) -> list[Used]:
                         (Evidence.of(sentence),),
                         categories.found_in(sentence, text),
                         consent_of(sentence),
+                        basis_of(sentence),
                     ),
                 )
     return list(found.values())
@@ -160,6 +174,13 @@ def consent_of(sentence: Sentence) -> str:
     return "opt_out" if OPT_OUT.search(sentence.text) else "none"
 
 
+def basis_of(sentence: Sentence) -> str:
+    """A legal basis only where the sentence names one (GDPR Art. 6 words)."""
+    if OPT_IN.search(sentence.text):
+        return "consent"
+    return next((basis for basis, words in BASES if words.search(sentence.text)), "unspecified")
+
+
 def joined(old: Used | None, new: Used) -> Used:
     if old is None:
         return new
@@ -167,4 +188,5 @@ def joined(old: Used | None, new: Used) -> Used:
     categories_ = old.categories + [
         c for c in new.categories if c.value not in {o.value for o in old.categories}
     ]
-    return Used(old.key, old.name, old.evidence + new.evidence, categories_, consent)
+    basis = old.basis if old.basis != "unspecified" else new.basis
+    return Used(old.key, old.name, old.evidence + new.evidence, categories_, consent, basis)
