@@ -208,3 +208,18 @@ def test_a_legal_basis_only_where_the_sentence_names_one(tmp_path: Path) -> None
     assert bases["essential.fraud_detection"] == ("legitimate_interest", "none")
     assert bases["essential.service"] == ("unspecified", "none")
     assert bases["marketing.advertising"] == ("consent", "opt_in")
+
+
+def test_international_transfers_only_where_the_text_says_so(tmp_path: Path) -> None:
+    abroad = (
+        "Your information may be transferred to and stored in the United States, outside "
+        "your country, under standard contractual clauses.\n"
+    )
+    found = read_policy(write(tmp_path, abroad)).document["international_transfers"]
+    assert found == {
+        "occurs": True,
+        "destinations": ["United States"],
+        "safeguard": "standard_contractual_clauses",
+    }
+    home = "We store your data on servers in our office.\n"
+    assert "international_transfers" not in read_policy(write(tmp_path, home)).document

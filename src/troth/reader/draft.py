@@ -11,7 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from troth.reader import collection, commitments, notice, purposes, recipients, retention, rights
+from troth.reader import (
+    collection,
+    commitments,
+    notice,
+    purposes,
+    recipients,
+    retention,
+    rights,
+    transfers,
+)
 from troth.reader.evidence import Evidence, Found
 from troth.reader.text import Document
 
@@ -53,6 +62,7 @@ def draft(document: Document) -> Draft:
     add_children(out, commitments.children(document))
     add_security(out, commitments.security(document))
     add_changes(out, commitments.changes(document))
+    add_transfers(out, transfers.transfers(document))
     return out
 
 
@@ -210,3 +220,13 @@ def add_changes(out: Draft, rules: commitments.ChangeRules) -> None:
         changes["new_users_bound_immediately"] = True
         out.put("changes.new_users_bound_immediately", rules.new_users_immediately)
     out.document["changes"] = changes
+
+
+def add_transfers(out: Draft, found: transfers.Transfer | None) -> None:
+    """Absent when the text does not say; `occurs: true` with what it does say otherwise."""
+    if found is None:
+        return
+    entry: Doc = {"occurs": True, "destinations": found.destinations}
+    entry["safeguard"] = found.safeguard or "unspecified"
+    out.document["international_transfers"] = entry
+    out.put("international_transfers", found.evidence)

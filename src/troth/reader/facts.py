@@ -1,7 +1,7 @@
 """The checkable facts of a troth.yaml, to measure how much of a hand-written policy a draft
 recovers. A fact is one of: a collected data category, a purpose key, a recipient type, a
 non-raw form a recipient receives, a retention period with its trigger, an age limit, a
-contact (e-mail, phone, grievance officer, DPO, postal address), a right, the sale statement
+contact (e-mail, phone, grievance officer, DPO), a right, the sale statement
 and the change-notice rules.
 
 A category declared by the policy itself (not in fideslang) counts as its nearest fideslang
