@@ -38,10 +38,6 @@ SHARE = re.compile(
 )
 
 
-def find(pattern: re.Pattern[str] | str, text: str) -> bool:
-    return re.search(pattern, text, re.IGNORECASE) is not None
-
-
 def clauses(text: str) -> Iterator[str]:
     """The parts of a sentence that negation does not cross ("we do not sell; we share")."""
     yield from (part for part in CLAUSE.split(text) if part.strip())
