@@ -11,22 +11,24 @@ MAP = DataMap.model_validate(
         "identities": {"email": {"normalize": "email"}, "user_id": {"normalize": "integer"}},
         "tables": {
             "app.users": {"identities": {"email": "email", "user_id": "id"}},
-            "app.teams": {"links": [{"column": "owner_id", "to": "users.id"}]},
+            "app.teams": {"links": [{"column": "owner_id", "to": "users.id", "owner": True}]},
             "app.members": {
                 "primary_key": ["team_id", "user_id"],
                 "links": [
                     {"column": "team_id", "to": "app.teams.id", "owner": False},
-                    {"column": "user_id", "to": "app.users.id"},
+                    {"column": "user_id", "to": "app.users.id", "owner": True},
                 ],
             },
-            "app.boss": {"links": [{"column": "member_id", "to": "app.members.user_id"}]},
+            "app.boss": {
+                "links": [{"column": "member_id", "to": "app.members.user_id", "owner": True}]
+            },
             "app.cycle_a": {
                 "links": [
-                    {"column": "user_id", "to": "app.users.id"},
-                    {"column": "b_id", "to": "app.cycle_b.id"},
+                    {"column": "user_id", "to": "app.users.id", "owner": True},
+                    {"column": "b_id", "to": "app.cycle_b.id", "owner": True},
                 ]
             },
-            "app.cycle_b": {"links": [{"column": "a_id", "to": "app.cycle_a.id"}]},
+            "app.cycle_b": {"links": [{"column": "a_id", "to": "app.cycle_a.id", "owner": True}]},
         },
     }
 )
