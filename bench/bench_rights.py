@@ -29,13 +29,14 @@ from typing import Any
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.common import Result, median, peak_rss_mb, percentile
+from bench.common import Result, median, peak_rss_mb, percentile, timed
 from troth import rights
-from troth.appdata.context import load_context
+from troth.appdata import Context, Found, check, erasure_of, load_context, owned_keys
 from troth.appdata.identities import phone_variants
 from troth.datamap import dispose_engines, sql_engine
 from troth.project import Project, open_project
 from troth.rights.lifecycle import create_request, verify_request
+from troth.rights.run import touched_by
 from troth.rights.view import subject_rows
 from troth.store import Store, open_store
 
@@ -297,6 +298,28 @@ def rows_for(
     ]
 
 
+def guard_rows(
+    ctx: Context, backend: str, found: list[dict[str, Found]], request_s: float
+) -> list[Result]:
+    """What the guard adds to a request: the checks of an access plan and of an erasure
+    plan on the same subjects' rows (the data map's validation is cached per version),
+    against 5% of the median access request (reads only) measured in the same run."""
+    check(ctx, found[0], owned_keys(found[0]))  # validation and table sizes, once
+    reads = [timed(lambda f=f: check(ctx, f, owned_keys(f))) for f in found]
+    plans = [touched_by(erasure_of(ctx.datamap, f)) for f in found]
+    erasures = [timed(lambda f=f, t=t: check(ctx, f, t)) for f, t in zip(found, plans, strict=True)]
+    bound = 0.05 * request_s * 1e6
+    out = []
+    for name, samples in (("access", reads), ("erasure", erasures)):
+        us = median(samples) * 1e6
+        out.append(
+            Result("rights", f"guard on an {name} plan ({backend}) median", us, "us",
+                   f"<= {bound:.0f} us (5% of access)",
+                   f"p95 {percentile(samples, 95) * 1e6:.0f} us", us <= bound)
+        )  # fmt: skip
+    return out
+
+
 def one_backend(backend: str, users: int, samples: int, queued: int) -> list[Result]:
     url = refapp_url(backend, users)
     project, store = bench_project(backend, url)
@@ -332,6 +355,8 @@ def one_backend(backend: str, users: int, samples: int, queued: int) -> list[Res
         lambda s: subject_rows(ctx, "email", s[1].lower()), read_floor, access
     )
     results += rows_for("access, reads only", backend, resolve_s, floor_s, 25)
+    found = [subject_rows(ctx, "email", s[1].lower()) for s in access]
+    results += guard_rows(ctx, backend, found, median(resolve_s))
     pairs = [(request("access", s), s) for s in access]
     zip_s, floor_z = paired(lambda p: run_it(p[0]), lambda p: read_floor(p[1]), pairs)
     results += rows_for("access with ZIP", backend, zip_s, floor_z, 25)

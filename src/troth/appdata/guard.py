@@ -29,7 +29,6 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -45,8 +44,9 @@ FANOUT_FLOOR = 100
 COUNT_TTL_S = 300.0
 SHOWN = 5  # refusals listed in one message
 
+OwnerLinks = Sequence[tuple[str, tuple[str, str]]]  # (column, (account table, column))
 _counts: dict[tuple[str, str], tuple[int, float]] = {}
-_valid: dict[tuple[Path, float, float], list[str]] = {}
+_valid: dict[int, tuple[DataMap, list[str]]] = {}
 _lock = threading.Lock()
 
 
@@ -82,14 +82,46 @@ class PlanRefused(Refused):
 def people_tables(datamap: DataMap) -> set[str]:
     """Tables whose rows are people's accounts: declared `account: true`, or (undeclared)
     a table that holds identities and that links point to, or whose key is an identity."""
+    return shape_of(datamap).people
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What the guard reads off a data map, computed once per data map."""
+
+    people: set[str]
+    # table -> its owner links into account tables: (column, (account table, column))
+    owners: dict[str, OwnerLinks]
+
+
+_shapes: dict[int, tuple[DataMap, Shape]] = {}
+
+
+def shape_of(datamap: DataMap) -> Shape:
+    hit = _shapes.get(id(datamap))
+    if hit is not None and hit[0] is datamap:
+        return hit[1]
     targets = link_targets(datamap)
-    found = set()
+    people = set()
     for key, spec in datamap.tables.items():
         keyed = any(column in spec.primary_key for column in spec.identities.values())
         inferred = bool(spec.identities) and (key in targets or keyed)
         if spec.account or (spec.account is None and inferred):
-            found.add(key)
-    return found
+            people.add(key)
+    owners = {
+        key: [
+            (link.column, link.target(key))
+            for link in spec.links
+            if link.owner and link.target(key)[0] in people
+        ]
+        for key, spec in datamap.tables.items()
+    }
+    shape = Shape(people, {k: v for k, v in owners.items() if v})
+    with _lock:
+        if len(_shapes) > 32:
+            _shapes.clear()
+        _shapes[id(datamap)] = (datamap, shape)  # holding the map keeps its id unique
+    return shape
 
 
 def check(
@@ -99,14 +131,14 @@ def check(
     is safe; returns the size refusals that `ctx.allow_large` let through."""
     require_valid(ctx)
     refusals: list[Refusal] = []
-    accounts = people_tables(ctx.datamap)
-    mine = subject_accounts(ctx.datamap, found, accounts)
+    shape = shape_of(ctx.datamap)
+    mine = subject_accounts(shape, found)
     for key, keys in touched.items():
         rows = [found[key].rows[k] for k in keys]
-        if key in accounts:
+        if key in shape.people:
             refusals.extend(account_refusals(key, rows))
-        else:
-            refusals.extend(owned_by_others(ctx.datamap, found[key], rows, mine))
+        elif key in shape.owners:
+            refusals.extend(owned_by_others(shape.owners[key], found[key], rows, mine))
         refusals.extend(fanout_refusals(ctx, found[key], len(rows)))
     blocking = [r for r in refusals if not (r.overridable and ctx.allow_large)]
     if blocking:
@@ -144,17 +176,10 @@ def account_refusals(key: str, rows: Sequence[Row]) -> list[Refusal]:
     return out
 
 
-def subject_accounts(
-    datamap: DataMap, found: Mapping[str, Found], accounts: set[str]
-) -> dict[tuple[str, str], set[Any]]:
+def subject_accounts(shape: Shape, found: Mapping[str, Found]) -> dict[tuple[str, str], set[Any]]:
     """(account table, column) -> the values of that column on the subject's own account
-    rows (those an identity of the subject found), for every column a link points to."""
-    wanted = {
-        link.target(key)
-        for key, spec in datamap.tables.items()
-        for link in spec.links
-        if link.owner and link.target(key)[0] in accounts
-    }
+    rows (those an identity of the subject found), for every column an owner link names."""
+    wanted = {target for links in shape.owners.values() for _column, target in links}
     return {
         (table, column): {row.values[column] for row in found[table].rows.values() if row.direct}
         if table in found
@@ -164,22 +189,15 @@ def subject_accounts(
 
 
 def owned_by_others(
-    datamap: DataMap, part: Found, rows: Sequence[Row], mine: Mapping[tuple[str, str], set[Any]]
+    owners: OwnerLinks,
+    part: Found,
+    rows: Sequence[Row],
+    mine: Mapping[tuple[str, str], set[Any]],
 ) -> list[Refusal]:
     """Rows reached as the subject's whose owner links all name other accounts."""
-    owners = [
-        (link.column, link.target(part.key))
-        for link in part.spec.links
-        if link.owner and link.target(part.key) in mine
-    ]
-    if not owners:
-        return []
     linked: dict[str, int] = {}
     for row in rows:
-        named = [(column, target) for column, target in owners if row.values[column] is not None]
-        if not row.owner or row.direct or not named:
-            continue
-        if not any(row.values[column] in mine[target] for column, target in named):
+        if row.owner and not row.direct and not names_subject(row, owners, mine):
             linked[row.via] = linked.get(row.via, 0) + 1
     columns = ", ".join(column for column, _ in owners)
     return [
@@ -188,6 +206,23 @@ def owned_by_others(
                 "link owner: false")
         for via, n in sorted(linked.items())
     ]  # fmt: skip
+
+
+def names_subject(
+    row: Row,
+    owners: OwnerLinks,
+    mine: Mapping[tuple[str, str], set[Any]],
+) -> bool:
+    """Whether one of the row's owner columns names the subject's account (a row whose
+    owner columns are all empty names nobody, so it counts as the subject's)."""
+    named = False
+    for column, target in owners:
+        value = row.values[column]
+        if value is not None:
+            if value in mine[target]:
+                return True
+            named = True
+    return not named
 
 
 def fanout_refusals(ctx: Context, part: Found, rows: int) -> list[Refusal]:
@@ -227,21 +262,19 @@ def require_valid(ctx: Context) -> None:
 
 
 def datamap_refusals(ctx: Context) -> list[Refusal]:
-    """The data map's validation errors (validated once per version of the files)."""
-    project = ctx.project
-    stamp = (
-        project.root,
-        _mtime(project.datamap_path),
-        _mtime(project.policy_path),
-    )
+    """The data map's validation errors, validated once per data map (a new version of
+    datamap.yaml is a new DataMap)."""
     with _lock:
-        errors = _valid.get(stamp)
-    if errors is None:
-        findings = validate(project, ctx.datamap, ctx.policy)
+        hit = _valid.get(id(ctx.datamap))
+    if hit is None or hit[0] is not ctx.datamap:
+        findings = validate(ctx.project, ctx.datamap, ctx.policy)
         errors = [str(f) for f in findings if f.severity == "error" and reach_error(f.path)]
+        hit = (ctx.datamap, errors)
         with _lock:
-            _valid[stamp] = errors
-    return [Refusal("", 0, f"data map error {e.removeprefix('error: ')}") for e in errors]
+            if len(_valid) > 32:
+                _valid.clear()
+            _valid[id(ctx.datamap)] = hit  # holding the map keeps its id unique
+    return [Refusal("", 0, f"data map error {e.removeprefix('error: ')}") for e in hit[1]]
 
 
 def reach_error(path: str) -> bool:
@@ -249,7 +282,3 @@ def reach_error(path: str) -> bool:
     category the notice does not declare is a disclosure gap for `troth datamap validate`
     to report; it must not stop a subject's erasure."""
     return ".categories[" not in path
-
-
-def _mtime(path: Path) -> float:
-    return path.stat().st_mtime if path.exists() else 0.0
