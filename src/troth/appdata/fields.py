@@ -13,7 +13,7 @@ from troth.appdata.context import Context
 from troth.appdata.identities import normalize
 from troth.appdata.reach import reflect
 from troth.datamap import sql_engine
-from troth.datamap.model import DataMap
+from troth.datamap.model import DataMap, TableKey
 from troth.errors import InvalidInput, Problem
 
 
@@ -42,7 +42,7 @@ def field_column(datamap: DataMap, name: str) -> tuple[str, str]:
         for key, spec in datamap.tables.items()
         if column in spec.columns
         and spec.columns[column].rectify
-        and (not table_name or key.split(".", 1)[1] == table_name or key == table_name)
+        and (not table_name or TableKey.of(key).name == table_name or key == table_name)
     ]
     if not found:
         raise ValueError("not a field the subject may correct (rectify: true in datamap.yaml)")

@@ -65,7 +65,7 @@ _reflect_lock = threading.Lock()
 
 def reflect(engine: Engine, datamap: DataMap, key: str) -> Table:
     """The live table behind `key`, checked against the data map (cached per engine)."""
-    name = key.split(".", 1)[1]
+    name = TableKey.of(key).name
     cache_key = (engine.url.render_as_string(hide_password=False), key)
     with _reflect_lock:
         found = _reflected.get(cache_key)

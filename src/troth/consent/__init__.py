@@ -24,11 +24,10 @@ from troth.consent.events import (
     record_gpc,
     record_many,
 )
+from troth.consent.published import Publication, Version
 from troth.consent.purposes import Decision, Source, UnknownPurpose
 from troth.consent.subject import InvalidSubject, Subject, parse_subject, resolve_subject
 from troth.consent.versions import (
-    Publication,
-    Version,
     accept_policy,
     binding_version,
     list_versions,

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from sqlalchemy import Column, MetaData, Table, select
 
 from troth.consent import tables as t
+from troth.consent.published import Publication
 from troth.consent.subject import InvalidSubject, normalize
-from troth.consent.versions import Publication, mark_notices_done
+from troth.datamap import TableKey
 from troth.errors import InvalidInput, Problem
 from troth.outbox import Outbox, message_key
 from troth.policy import Policy
@@ -43,7 +44,7 @@ def people_from_datamap(project: Project) -> Iterator[Person]:
     for key, spec in datamap.tables.items():
         if "email" not in spec.identities:
             continue
-        store_name, table_name = key.split(".", 1)
+        store_name, table_name = TableKey.of(key)
         engine = sql_engine(project, datamap, store_name)
         kinds = list(spec.identities.items())
         table = Table(table_name, MetaData(), *(Column(c) for _, c in kinds))
@@ -148,12 +149,12 @@ def by_email(policy: Policy) -> bool:
 def send_notices(
     project: Project, store: Store, publication: Publication, recipients: list[str] | None
 ) -> None:
-    """Put one notice per person in the outbox, then mark the version's notices done."""
+    """Put one notice per person in the outbox (the caller then marks the version's
+    notices done)."""
     version = publication.version
     pending = _pending(store, version.version)
     everyone = version.material and by_email(publication.policy)
     if not everyone and not pending:
-        mark_notices_done(store, version.id)
         return
     people = (
         people_from_list(project, recipients)
@@ -173,4 +174,3 @@ def send_notices(
             publication.notices_sent += 1
             reached |= affected
     publication.unreachable = len(pending.keys() - reached)
-    mark_notices_done(store, version.id)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,8 @@ from sqlalchemy import Connection, Row, exists, func, literal, select, true, uni
 from troth import ledger
 from troth.consent import tables as t
 from troth.consent.events import VERSION, aware, bump, upsert, utcnow
+from troth.consent.notices import check_addresses, send_notices
+from troth.consent.published import Publication, Version
 from troth.consent.purposes import Decision
 from troth.consent.subject import resolve_subject
 from troth.errors import InvalidInput, Problem, TrothError
@@ -34,30 +35,6 @@ from troth.project import Project
 from troth.store import Store
 
 NEW_TO_SUBJECTS = {ChangeKind.purpose_added, ChangeKind.consent_mode, ChangeKind.legal_basis}
-
-
-@dataclass(frozen=True)
-class Version:
-    id: int
-    version: str
-    posted_at: dt.datetime
-    new_bound_at: dt.datetime
-    existing_bound_at: dt.datetime
-    material: bool
-    reconsent_purposes: list[str]
-    notices_done: bool
-
-
-@dataclass
-class Publication:
-    version: Version
-    policy: Policy
-    changes: list[Change]
-    reconsent_subjects: int
-    resumed: bool = False
-    notices_sent: int = 0
-    unreachable: int = 0
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 def digest_of(policy: Policy) -> tuple[str, str]:
@@ -205,8 +182,6 @@ def publish_policy(
 
     Notices go to the explicit `recipients` (e-mail addresses) when given, else to the
     people the project's data map can reach by e-mail."""
-    from troth.consent.notices import check_addresses, send_notices
-
     policy = load_policy(path)
     if not VERSION.fullmatch(policy.policy.version):
         where = Problem(str(path), None, "policy.version", "1 to 64 letters, digits or . _ : -")
@@ -228,6 +203,7 @@ def publish_policy(
     publication = Publication(version, policy, changes, pending, resumed)
     if notify and not version.notices_done:
         send_notices(project, store, publication, addresses)
+        mark_notices_done(store, version.id)
     return publication
 
 

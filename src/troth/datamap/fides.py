@@ -42,6 +42,7 @@ from troth.datamap.model import (
     Strict,
     Table,
     TableErase,
+    TableKey,
 )
 from troth.errors import InvalidInput, Problem
 from troth.yamlfile import format_path, read_yaml, validation_problems
@@ -117,7 +118,7 @@ def _dataset(datamap: DataMap, name: str, store: SqlStore) -> dict[str, Any]:
             k: v.model_dump(mode="json", exclude={"type"}, exclude_defaults=True)
             for k, v in datamap.blob_stores().items()
         },
-        "collections": {k.split(".", 1)[1]: _table_extension(k, t) for k, t in tables.items()},
+        "collections": {TableKey.of(k).name: _table_extension(k, t) for k, t in tables.items()},
     }
     dataset: dict[str, Any] = {"fides_key": name, "name": name}
     if store.description:
@@ -170,7 +171,7 @@ def _field_names(table: Table) -> list[str]:
 
 
 def _collection(datamap: DataMap, key: str, table: Table) -> dict[str, Any]:
-    collection: dict[str, Any] = {"name": key.split(".", 1)[1]}
+    collection: dict[str, Any] = {"name": TableKey.of(key).name}
     if table.description:
         collection["description"] = table.description
     if table.erase == TableErase.delete:
@@ -195,7 +196,7 @@ def _field(datamap: DataMap, key: str, table: Table, name: str) -> dict[str, Any
     if name in table.primary_key:
         meta["primary_key"] = True
     references = [
-        {"dataset": target.split(".", 1)[0], "field": f"{target.split('.', 1)[1]}.{column}"}
+        {"dataset": TableKey.of(target).store, "field": f"{TableKey.of(target).name}.{column}"}
         for target, column in (link.target(key) for link in table.links if link.column == name)
     ]
     if references:

@@ -334,7 +334,7 @@ def _blob_findings(project: Project, datamap: DataMap) -> Iterator[Raw]:
 def _table_findings(
     datamap: DataMap, key: str, table: Table, schemas: dict[str, Schema], schema: Schema
 ) -> Iterator[Raw]:
-    store, name = key.split(".", 1)
+    store, name = TableKey.of(key)
     at: Loc = ("tables", key)
     live = schema.get(name)
     if live is None:
@@ -471,7 +471,7 @@ def _link_findings(
     key: str, table: str, link: Link, live: LiveTable, schemas: dict[str, Schema], loc: Loc
 ) -> Iterator[Raw]:
     target, column = link.target(key)
-    store, name = target.split(".", 1)
+    store, name = TableKey.of(target)
     schema = schemas.get(store)
     if schema is None:
         return

@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from troth import consent, ledger, outbox, rights
 from troth.consent.subject import InvalidSubject, normalize
-from troth.datamap import DataMap
+from troth.datamap import DataMap, TableKey
 from troth.policy import Policy, taxonomy
 from troth.server import requests
 from troth.server.auth import (
@@ -230,7 +230,7 @@ def kept_reasons(datamap: DataMap) -> list[dict[str, str]]:
     """What erasure keeps and why, from the data map's `keep` entries."""
     kept: list[dict[str, str]] = []
     for key, table in datamap.tables.items():
-        name = key.split(".", 1)[1].replace("_", " ")
+        name = TableKey.of(key).name.replace("_", " ")
         if table.erase == "keep" and table.reason:
             kept.append({"what": name, "reason": table.reason})
         for link in table.links:
