@@ -20,10 +20,10 @@ from troth.appdata.context import Context, checkpoint
 from troth.appdata.failures import app_statements
 from troth.appdata.reach import Found, Key, chunks, key_condition, reflect, scoped, table_order
 from troth.datamap import blob_root
-from troth.datamap.model import ColumnErase
+from troth.datamap.model import PSEUDONYM_HEX, PSEUDONYM_PREFIX, ColumnErase
 from troth.datamap.model import Table as MapTable
 
-PSEUDONYM = re.compile(r"^erased:[0-9a-f]{24}$")
+PSEUDONYM = re.compile(rf"^{PSEUDONYM_PREFIX}[0-9a-f]{{{PSEUDONYM_HEX}}}$")
 
 
 class Counter:
@@ -38,7 +38,8 @@ class Counter:
 
 
 def pseudonym(ctx: Context, table_key: str, column: str, value: object) -> str:
-    return "erased:" + ctx.project.keyed_hash(f"erase:{table_key}.{column}", str(value))[:24]
+    mac = ctx.project.keyed_hash(f"erase:{table_key}.{column}", str(value))
+    return PSEUDONYM_PREFIX + mac[:PSEUDONYM_HEX]
 
 
 def erase_store(

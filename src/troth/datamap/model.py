@@ -90,6 +90,11 @@ class TableErase(StrEnum):
     keep = "keep"  # keep the row untouched, for the recorded reason
 
 
+PSEUDONYM_PREFIX = "erased:"
+PSEUDONYM_HEX = 24  # hex digits of the keyed HMAC kept in a pseudonym
+PSEUDONYM_WIDTH = len(PSEUDONYM_PREFIX) + PSEUDONYM_HEX  # what erase: hash writes
+
+
 class ColumnErase(StrEnum):
     keep = "keep"  # leave as is (needs `reason` when the column holds personal data)
     null = "null"

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SAWarning, SQLAlchemyError
 from troth.datamap.detect import column_kind
 from troth.datamap.graph import reached_tables
 from troth.datamap.model import (
+    PSEUDONYM_WIDTH,
     Column,
     ColumnErase,
     DataMap,
@@ -517,11 +518,9 @@ def _erase_findings(table: Table, live: dict[str, Any], spec: Column, loc: Loc) 
     if spec.erase == ColumnErase.hash:
         if kind != "text":
             yield "error", (*loc, "erase"), f"erase: hash writes text into a column of type {kind}"
-        elif length is not None and length < HASH_LENGTH:
-            yield "warning", (*loc, "erase"), f"keyed pseudonyms have {HASH_LENGTH} characters"
-
-
-HASH_LENGTH = 64
+        elif length is not None and length < PSEUDONYM_WIDTH:
+            message = f"erase: hash writes keyed pseudonyms of {PSEUDONYM_WIDTH} characters"
+            yield "error", (*loc, "erase"), f"{message}; the column holds at most {length}"
 
 
 def _fits_number(value: str, kind: TypeKind) -> bool:
