@@ -516,6 +516,10 @@ def test_withdrawal_erases_data_kept_only_on_that_consent(refapp: App) -> None:
     assert not current_consent(refapp.project, refapp.store, f"user_id:{uid}")[
         "personalization"
     ].allowed
+    # the request erased; the withdrawal it recorded queued no second erasure request
+    assert rights.take_withdrawals(refapp.project, refapp.store) == 0
+    made = rights.list_requests(refapp.store, kind="withdraw_consent")
+    assert [r.id for r in made] == [request.id]
 
 
 def test_lifecycle_and_deadlines(sqlite_app: App) -> None:
