@@ -27,7 +27,7 @@ from troth.appdata.identities import normalize_phone
 from troth.cli import app
 from troth.consent import current_consent, record_consent
 from troth.datamap import dispose_engines
-from troth.errors import InvalidInput, TrothError
+from troth.errors import Conflict, InvalidInput, TrothError
 from troth.project import Project, open_project
 from troth.refapp import generate
 from troth.store import Store, open_store
@@ -421,6 +421,10 @@ def test_rectification(refapp: App) -> None:
     )
     plan = rights.plan_request(refapp.project, refapp.store, request.id)
     assert [(s.table, s.action, s.rows) for s in plan.steps] == [("app.users", "rectify", 1)]
+    # a new e-mail widens whose rows the subject reaches: staff check it is theirs first
+    with pytest.raises(Conflict, match="must be approved first"):
+        rights.run_request(refapp.project, refapp.store, request.id)
+    rights.approve_request(refapp.project, refapp.store, request.id, actor="staff:1")
     done = rights.run_request(refapp.project, refapp.store, request.id)
     assert done.result["rows"] == 1
     after = dump(refapp.engine)
@@ -429,6 +433,50 @@ def test_rectification(refapp: App) -> None:
     assert after["users"][uid]["email"] == "new.address@example.org"
     del after["users"][uid], before["users"][uid]
     assert after == before
+
+
+def test_an_unproven_phone_on_an_account_reaches_no_ones_phonebook(
+    sqlite_app: App,
+) -> None:
+    # The app lets users type any phone into their profile without a code (the data map
+    # says so: verified: false). A user types someone else's number: their access and
+    # erasure reach their own rows, never the entries in other people's phonebooks.
+    app = sqlite_app
+    datamap = app.project.datamap_path.read_text()
+    marker = "verified: true  # the app confirms a number by an SMS code before it stores it"
+    assert marker in datamap
+    app.project.datamap_path.write_text(datamap.replace(marker, "verified: false"))
+    victim = pick_subject(app)
+    with app.engine.begin() as conn:
+        attacker = conn.execute(
+            text("SELECT id, email FROM users WHERE id <> :v AND status = 'active' LIMIT 1"),
+            {"v": victim["id"]},
+        ).one()
+        conn.execute(
+            text("UPDATE users SET phone = :p WHERE id = :a"),
+            {"p": victim["phone"], "a": attacker.id},
+        )
+    victims_entries = scalars(
+        app.engine, "SELECT id FROM phonebook_entries WHERE owner_id <> :a", a=attacker.id
+    ) & {
+        k[0]
+        for k, r in dump(app.engine)["phonebook_entries"].items()
+        if phone_of(r["contact_phone"]) == phone_of(victim["phone"])
+    }
+    assert victims_entries  # the victim's number is in other people's phonebooks
+    for kind in ("access", "erasure"):
+        request = start(app, kind, "email", attacker.email)
+        plan = rights.plan_request(app.project, app.store, request.id)
+        assert not plan.refused
+        found = rights.find_subject(app.project, "email", attacker.email)
+        assert found.tables.get("app.phonebook_entries", 0) == len(
+            scalars(
+                app.engine, "SELECT id FROM phonebook_entries WHERE owner_id = :a", a=attacker.id
+            )
+        )
+    # a request that names the number (and proves it) still reaches those entries
+    by_phone = rights.find_subject(app.project, "phone", victim["phone"])
+    assert by_phone.tables["app.phonebook_entries"] >= len(victims_entries)
 
 
 @pytest.mark.parametrize(

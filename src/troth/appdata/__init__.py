@@ -22,7 +22,7 @@ from troth.appdata.execute import (
     switch_active,
     withdrawn_columns,
 )
-from troth.appdata.fields import rectify_fields
+from troth.appdata.fields import identity_changes, rectify_fields
 from troth.appdata.guard import (
     PlanRefused,
     Refusal,
@@ -67,6 +67,7 @@ __all__ = [
     "erasure_of",
     "erasure_steps",
     "find_accounts",
+    "identity_changes",
     "inside",
     "key_from_json",
     "key_to_json",

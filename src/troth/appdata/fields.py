@@ -91,3 +91,17 @@ def convert(kind_of: sqltypes.TypeEngine[Any], text: str) -> Any:
     if length is not None and len(text) > length:
         raise ValueError(f"longer than the column's {length} characters")
     return text
+
+
+def identity_changes(datamap: DataMap, fields: Mapping[str, str]) -> list[str]:
+    """The identity kinds a correction would change (an e-mail, a phone): a new value
+    widens whose rows the subject reaches, so it must be proven before it is written."""
+    kinds: list[str] = []
+    for name in fields:
+        try:
+            key, column = field_column(datamap, name)
+        except ValueError:
+            continue  # rectify_fields reports it
+        spec = datamap.tables[key]
+        kinds.extend(kind for kind, held in spec.identities.items() if held == column)
+    return sorted(set(kinds))

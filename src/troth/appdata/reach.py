@@ -6,7 +6,11 @@ one per link, IN-lists in chunks), never one statement per row.
 The identities held on the subject's account rows (rows of a table that links
 point to, found by the requested identity) are searched for too, in the tables
 that no link points to: the account's phone finds the entries in other people's
-phonebooks, its e-mail the newsletter sign-ups. Accounts themselves are searched
+phonebooks, its e-mail the newsletter sign-ups. Only values the subject cannot
+set unproven count: kinds the data map marks `verified` (the app proved them
+before storing them) and the account's own key. A phone typed into a profile
+without a code could be anyone's, and must not reach their phonebook entries;
+it reaches them when a request names that phone and proves it. Accounts themselves are searched
 only with the requested identity, so that a shared phone number never pulls in
 another account. Identities on rows reached through links are not followed: a
 phonebook entry's number belongs to the contact, not to the entry's owner, and
@@ -317,6 +321,8 @@ class Reach:
     def learn_identities(self, found: Found, values: Mapping[str, Any]) -> bool:
         grew = False
         for kind, column in found.spec.identities.items():
+            if not (self.datamap.identities[kind].verified or column in found.spec.primary_key):
+                continue
             value = stored_form(self.datamap, kind, values[column])
             if value is not None and value not in self.identities.setdefault(kind, set()):
                 self.identities[kind].add(value)

@@ -69,6 +69,12 @@ class Normalize(StrEnum):
 class Identity(Strict):
     normalize: Normalize = Normalize.text
     region: str = Field(default="US", pattern=r"^[A-Z]{2}$", description="default phone region")
+    verified: bool = Field(
+        default=False,
+        description="the app proves a value of this kind (a link clicked, a code sent) before "
+        "it stores it on an account, so a value read from the subject's account may find rows "
+        "outside it (other people's phonebooks, sign-ups, tickets)",
+    )
     description: str | None = None
 
 

@@ -14,7 +14,7 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,13 +27,16 @@ from troth.appdata.reach import Found, table_order
 from troth.datamap import blob_root
 from troth.errors import TrothError
 from troth.policy.model import Policy
-from troth.project import Project
+from troth.project import PRIVATE_FILE, Project
 
 HIDDEN_PREFIX = "user.authorization"  # password hashes and tokens never leave the app
 ID_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 # JSON and CSV shrink nearly as much at level 1 as at 6, in a fraction of the time; blob files
 # (audio, images) are compressed already and are stored as they are.
 FAST: dict[str, Any] = {"compression": zipfile.ZIP_DEFLATED, "compresslevel": 1}
+# A spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(...) sends
+# data away when clicked); OWASP's advice is to prefix a single quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _templates = Environment(
     loader=PackageLoader("troth.rights", "templates"), autoescape=select_autoescape()
 )
@@ -99,7 +102,7 @@ def write_export(
 ) -> dict[str, Any]:
     """Write the ZIP atomically (temp file, then rename); returns what it holds."""
     target = export_path(ctx.project, request_id)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    ctx.project.private_dir(target.parent)
     tables = sheets(ctx, found, portable)
     files = blob_files(ctx, found, portable)
     fd, temp = tempfile.mkstemp(dir=target.parent, suffix=".part")
@@ -113,12 +116,24 @@ def write_export(
                 zf.write(path, arcname, zipfile.ZIP_STORED)
             if not portable:
                 zf.writestr("summary.html", summary_html(ctx.policy, ctx, tables, len(files)))
-        os.chmod(temp, 0o600)
+        os.chmod(temp, PRIVATE_FILE)
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
     return {"tables": {s.key: len(s.rows) for s in tables}, "files": len(files)}
+
+
+def delete_exports(project: Project, request_ids: Iterable[str]) -> int:
+    """Delete the ZIPs of these requests; how many there were (none left: 0)."""
+    deleted = 0
+    for request_id in request_ids:
+        try:
+            export_path(project, request_id).unlink()
+        except FileNotFoundError:
+            continue
+        deleted += 1
+    return deleted
 
 
 def to_json(sheet: Sheet) -> str:
@@ -129,11 +144,19 @@ def to_json(sheet: Sheet) -> str:
 
 
 def to_csv(sheet: Sheet) -> str:
+    """The rows as CSV, with text cells a spreadsheet would run as formulas neutralized
+    (the JSON beside it keeps every value as it is)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, sheet.columns)
     writer.writeheader()
-    writer.writerows(sheet.rows)
+    writer.writerows({k: inert(v) for k, v in row.items()} for row in sheet.rows)
     return buffer.getvalue()
+
+
+def inert(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def covers(declared: list[str], held: set[str]) -> bool:

@@ -19,8 +19,16 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from troth import ledger
-from troth.appdata import Context, Refusal, load_context, normalize, rectify_fields
+from troth.appdata import (
+    Context,
+    Refusal,
+    identity_changes,
+    load_context,
+    normalize,
+    rectify_fields,
+)
 from troth.errors import Conflict, InvalidInput, NotFound, Problem
+from troth.ledger.screen import looks_personal  # not yet in troth.ledger's __all__
 from troth.policy.model import RightKind
 from troth.project import Project
 from troth.rights import tables as t
@@ -310,10 +318,20 @@ def approve_request(
 def deny_request(
     project: Project, store: Store, request_id: str, reason: str, *, actor: str = "system"
 ) -> Request:
-    """Refuse a request that has not run; the reason is shown to staff and the subject."""
+    """Refuse a request that has not run; the reason is shown to staff and the subject.
+
+    The reason is kept for years: one that holds an e-mail, a phone number or an IP
+    address is refused (the request already names its subject)."""
     reason = reason.strip()
     if not reason or len(reason) > 2000:
         raise problem("reason", "a denial needs a reason of at most 2000 characters")
+    personal = looks_personal(reason)
+    if personal:
+        raise problem(
+            "reason",
+            f"looks like it holds {personal}; say why without the subject's identity, "
+            "which the request already names",
+        )
     return transition(
         store,
         request_id,
@@ -327,15 +345,20 @@ def deny_request(
     )
 
 
-def needs_approval(ctx: Context, kind: str) -> bool:
-    right = ctx.policy.right(right_of(kind))
-    return bool(right and right.requires_approval)
+def needs_approval(ctx: Context, request: Request) -> bool:
+    """Whether staff must approve the request before it runs: the policy says so for its
+    right, or it is a correction of an identity (a new e-mail or phone would widen whose
+    rows the subject reaches; staff check that it is theirs)."""
+    right = ctx.policy.right(right_of(request.kind))
+    if right and right.requires_approval:
+        return True
+    return request.kind == "rectification" and bool(identity_changes(ctx.datamap, request.fields))
 
 
 def runnable(ctx: Context, request: Request) -> bool:
     if request.status in ("approved", "running", "failed"):
         return True
-    return request.status == "verified" and not needs_approval(ctx, request.kind)
+    return request.status == "verified" and not needs_approval(ctx, request)
 
 
 def claim(

@@ -261,7 +261,7 @@ def run_request(
     if request.status == "completed":
         return request
     if not runnable(ctx, request):
-        wanted = "approved" if needs_approval(ctx, request.kind) else "verified"
+        wanted = "approved" if needs_approval(ctx, request) else "verified"
         raise Conflict(f"request {request_id} is {request.status}; it must be {wanted} first")
     return start_and_carry_out(ctx, store, request, actor=actor, force=True)
 

@@ -14,7 +14,7 @@ from fastapi import HTTPException
 from sqlalchemy import insert, select
 
 from troth import rights
-from troth.errors import AppStoreError, NotFound, Refused
+from troth.errors import AppStoreError, Conflict, NotFound, Refused
 from troth.rights import Request
 from troth.server import tables
 from troth.server.context import Context
@@ -106,13 +106,14 @@ def export_file(ctx: Context, request: Request) -> Path:
 
 
 def run_if_ready(ctx: Context, request: Request) -> Request:
-    """Run a verified request right away unless the policy wants staff approval first.
-    A request the guard refuses or the app's database rejects stays failed for staff; the
-    subject sees its status, never the internal reason."""
+    """Run a verified request right away unless it waits for staff approval (the policy
+    wants it, or it corrects an e-mail or phone). A request the guard refuses or the app's
+    database rejects stays failed for staff; the subject sees its status, never the
+    internal reason."""
     if request.status in ("verified", "approved"):
         try:
             return rights.run_request(ctx.project, ctx.store, request.id)
-        except (Refused, AppStoreError):
+        except (Refused, AppStoreError, Conflict):
             return rights.get_request(ctx.store, request.id)
     return request
 

@@ -1,0 +1,62 @@
+"""An erasure's last step: the copies of the subject's data that troth itself made.
+
+Earlier access and portability exports (ZIPs under `.troth/exports/`) and outbox
+messages to the subject's address (.eml files holding it, often with a one-time code).
+They are looked for when the erasure is planned, while the account still names the
+subject's other identities (the erasure pseudonymizes them): the stored plan keeps their
+subject references and keyed digests of the e-mail addresses, never an address. The step
+runs after the app's stores and blob files, finds and deletes what is there then (a
+message sent since the plan goes too) and is marked done with the request's completion;
+a resumed erasure runs it again, which deletes nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from sqlalchemy import select
+
+from troth.appdata import Context, account_identities
+from troth.datamap.model import Normalize
+from troth.outbox import address_digest, delete_messages_to
+from troth.rights import tables as t
+from troth.rights.export import delete_exports
+from troth.rights.lifecycle import READS, Request
+from troth.store import Store
+
+COPIES = ".troth"  # the step's name: no data map store can be called that
+
+
+def copies_plan(ctx: Context, request: Request) -> dict[str, Any]:
+    """Whose copies the erasure deletes: the subject references and address digests of
+    every identity of the request's subject (the account's, when it names one)."""
+    assert request.identity_value is not None
+    identities = account_identities(ctx.project, request.identity_kind, request.identity_value)
+    identities.setdefault(request.identity_kind, request.identity_value)
+    emails = {v for k, v in identities.items() if is_email(ctx, k)}
+    return {
+        "subjects": sorted({ctx.project.subject_ref(k, v) for k, v in identities.items()}),
+        "addresses": sorted(address_digest(ctx.project, e) for e in emails),
+    }
+
+
+def is_email(ctx: Context, kind: str) -> bool:
+    spec = ctx.datamap.identities.get(kind)
+    return spec is not None and spec.normalize == Normalize.email
+
+
+def erase_copies(ctx: Context, store: Store, detail: Mapping[str, Any]) -> dict[str, Any]:
+    """Delete the planned copies; the step's detail when done: counts only."""
+    exports = delete_exports(ctx.project, export_ids(store, detail["subjects"]))
+    messages = delete_messages_to(ctx.project, detail["addresses"])
+    return {"rows": {"exports": exports, "outbox": messages}}
+
+
+def export_ids(store: Store, subjects: Collection[str]) -> list[str]:
+    """The access and portability requests of these subject references (any status: a
+    failed one may have written its ZIP before failing)."""
+    c = t.requests.c
+    query = select(c.id).where(c.subject.in_(subjects), c.kind.in_(READS))
+    with store.connect() as conn:
+        return list(conn.execute(query).scalars())
