@@ -12,7 +12,9 @@ troth.toml may configure delivery by e-mail::
 
 Without `[smtp]` every message is written atomically as one file in the outbox folder
 (`[outbox] from` sets the sender there). Addresses and bodies are never logged or put
-into error messages.
+into error messages. The folder is owner-only (0700) and every file in it 0600: a
+message holds an address and often a one-time code. An erasure deletes the messages to
+the subject's address (`delete_messages_to`).
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ import re
 import secrets
 import smtplib
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.utils import format_datetime, make_msgid, parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Self
@@ -179,8 +183,7 @@ class Outbox:
         return self._client
 
     def _write(self, message: EmailMessage, kind: str, key: str | None) -> str:
-        folder = self.project.outbox_dir
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = self.project.private_dir(self.project.outbox_dir)
         if key is not None:
             if not KEY.fullmatch(key):
                 raise TrothError("outbox: a message key must be letters, digits or ._-")
@@ -191,7 +194,7 @@ class Outbox:
         else:
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
             name = f"{stamp}-{kind}-{secrets.token_hex(4)}.eml"
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".eml")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".eml")  # 0600
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(message.as_bytes())
@@ -215,6 +218,38 @@ def send(
 def message_key(*parts: str) -> str:
     """A stable file key from values that may be personal data (only a digest is kept)."""
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:24]
+
+
+def address_digest(project: Project, address: str) -> str:
+    """What an erasure keeps, until it runs, of an address whose messages it will delete:
+    a keyed digest, never the address."""
+    return project.keyed_hash("outbox.to", address.strip().lower())
+
+
+def delete_messages_to(project: Project, digests: Collection[str]) -> int:
+    """Delete the messages in the outbox folder (half-written ones too) addressed to one of
+    `digests` (see `address_digest`); how many were deleted. Deleting again finds none."""
+    folder = project.outbox_dir
+    wanted = set(digests)
+    if not wanted or not folder.is_dir():
+        return 0
+    deleted = 0
+    for path in folder.glob("*.eml"):
+        try:
+            if _recipient_digests(project, path) & wanted:
+                path.unlink()
+                deleted += 1
+        except FileNotFoundError:  # delivered or deleted by another process meanwhile
+            continue
+    return deleted
+
+
+def _recipient_digests(project: Project, path: Path) -> set[str]:
+    with path.open("rb") as raw:
+        headers = BytesParser(policy=email.policy.default).parse(raw, headersonly=True)
+    to = headers["To"]
+    addresses = to.addresses if to is not None else ()
+    return {address_digest(project, a.addr_spec) for a in addresses}
 
 
 def _read(path: Path) -> Any:

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,10 @@ STATE_DIR = ".troth"
 SECRET_ENV = "TROTH_SECRET_KEY"
 STORE_ENV = "TROTH_STORE_URL"
 PROJECT_ENV = "TROTH_PROJECT"
+# Engine state holds the key, the store, exports and messages with personal data: only
+# the owner may read it, whatever the umask.
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
 
 
 @dataclass
@@ -76,11 +81,20 @@ class Project:
                 raise TrothError(f"{SECRET_ENV} must be hex-encoded") from exc
         path = self.state_dir / "secret.key"
         if not path.exists():
-            self.state_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            self.private_dir(self.state_dir)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
             with os.fdopen(fd, "w") as out:
                 out.write(secrets.token_hex(32))
         return bytes.fromhex(path.read_text().strip())
+
+    def private_dir(self, path: Path) -> Path:
+        """`path` (`.troth/` or a folder in it) created with `.troth/` itself, both
+        owner-only (0700); a folder made looser by an older version is tightened."""
+        for folder in dict.fromkeys((self.state_dir, path)):
+            folder.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+            if stat.S_IMODE(folder.stat().st_mode) != PRIVATE_DIR:
+                folder.chmod(PRIVATE_DIR)
+        return path
 
     def keyed_hash(self, purpose: str, value: str) -> str:
         """HMAC-SHA256 of `value` under the project key, separated by `purpose`."""
@@ -109,10 +123,17 @@ def init_project(root: Path | str, *, force: bool = False) -> Project:
     for name in STARTER_FILES:
         (path / name).write_text((starter / name).read_text())
     project = open_project(path)
-    project.state_dir.mkdir(exist_ok=True)
-    (project.state_dir / ".gitignore").write_text("*\n")
+    write_private(project.private_dir(project.state_dir) / ".gitignore", "*\n")
     project.secret_key  # noqa: B018 - creates .troth/secret.key with mode 0600
     return project
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path`, readable by the owner only (0600), even if it existed."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    with os.fdopen(fd, "w") as out:
+        os.fchmod(out.fileno(), PRIVATE_FILE)  # an existing file keeps its mode on open
+        out.write(text)
 
 
 def open_project(root: Path | str | None = None) -> Project:

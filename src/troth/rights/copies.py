@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import select
 
 from troth.appdata import Context, account_identities
-from troth.datamap.model import Normalize
 from troth.outbox import address_digest, delete_messages_to
 from troth.rights import tables as t
 from troth.rights.export import delete_exports
@@ -43,19 +42,23 @@ def copies_plan(ctx: Context, request: Request) -> dict[str, Any]:
 
 def is_email(ctx: Context, kind: str) -> bool:
     spec = ctx.datamap.identities.get(kind)
-    return spec is not None and spec.normalize == Normalize.email
+    return spec is not None and spec.normalize == "email"
 
 
-def erase_copies(ctx: Context, store: Store, detail: Mapping[str, Any]) -> dict[str, Any]:
-    """Delete the planned copies; the step's detail when done: counts only."""
+def erase_copies(
+    ctx: Context, store: Store, step: Mapping[str, Any] | None
+) -> dict[str, int]:
+    """Delete the copies the stored step names; how many of each kind ({} for an erasure
+    planned before troth had the step)."""
+    if step is None:
+        return {}
+    detail = step["detail"]
     exports = delete_exports(ctx.project, export_ids(store, detail["subjects"]))
-    messages = delete_messages_to(ctx.project, detail["addresses"])
-    return {"rows": {"exports": exports, "outbox": messages}}
+    return {"exports": exports, "outbox": delete_messages_to(ctx.project, detail["addresses"])}
 
 
 def export_ids(store: Store, subjects: Collection[str]) -> list[str]:
-    """The access and portability requests of these subject references (any status: a
-    failed one may have written its ZIP before failing)."""
+    """The access and portability requests of these subject references, in any status."""
     c = t.requests.c
     query = select(c.id).where(c.subject.in_(subjects), c.kind.in_(READS))
     with store.connect() as conn:

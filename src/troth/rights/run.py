@@ -7,7 +7,7 @@ its step marked done (the last one together with the request's completion), and
 blobs are deleted last, after the database commits. A crash anywhere resumes
 from the stored steps: a store marked done is skipped, one that is not is
 applied again (every erase action is idempotent), and no row the first attempt
-already changed can be lost from the plan.
+already changed can be lost from the plan. Last, troth's own copies go (see `copies`).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from troth.datamap import sql_engine
 from troth.errors import AppStoreError, Conflict, TrothError
 from troth.project import Project
 from troth.rights import tables as t
+from troth.rights.copies import COPIES, copies_plan, erase_copies
 from troth.rights.export import write_export
 from troth.rights.lifecycle import (
     Outcome,
@@ -70,7 +71,7 @@ def prepare(ctx: Context, store: Store, request: Request) -> Prepared:
     found = find(ctx, request)
     erasure = erasure_of(ctx.datamap, found)
     overridden = check(ctx, found, touched_by(erasure))
-    return Prepared(stored_plan(ctx, erasure), overridden)
+    return Prepared({**stored_plan(ctx, erasure), COPIES: copies_plan(ctx, request)}, overridden)
 
 
 def touched_by(erasure: Erasure) -> dict[str, list[Key]]:
@@ -206,10 +207,14 @@ def erase(ctx: Context, store: Store, request: Request) -> Outcome:
             delete_blobs(ctx, name, paths)
             later[name] = {**step["detail"], "files": len(paths)}
         files += len(paths)
+    copies = erase_copies(ctx, store, planned.get(COPIES))
+    if copies:
+        later[COPIES] = {"rows": copies}
     kept.extend(updated_reasons(ctx, rows))
     total = sum(n for per in rows.values() for n in per.values())
     found = bool(total or files or kept)
     result = {"rows": total, "found": found, "tables": rows, "blobs": files, "kept": kept}
+    result["copies"] = copies
     return Outcome(result, later)
 
 

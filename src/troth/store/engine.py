@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from troth.errors import TrothError
+from troth.project import PRIVATE_DIR, PRIVATE_FILE
 
 metadata = MetaData()
 
@@ -21,6 +24,8 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 BUSY_TIMEOUT_MS = 30_000
 MIGRATION_LOCK_ID = 0x7E07_0001
 READ_ONLY_OPTION = "troth_read_only"
+# SQLite creates these beside the database lazily, with the database file's mode.
+SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
 
 
 def migration_folders() -> list[Path]:
@@ -97,7 +102,7 @@ def create_store_engine(url: str) -> Engine:
         raise TrothError("the store URL is not a valid SQLAlchemy URL") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_file(Path(parsed.database))
         engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -105,6 +110,22 @@ def create_store_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     return create_engine(parsed, pool_pre_ping=True)
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Create the database file owner-only (0600) before SQLite opens it, so the WAL and
+    shared-memory files it creates later get the same mode; tighten an older store's.
+
+    A folder made here is owner-only too (0700); an existing one is the owner's choice."""
+    path.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
+    for suffix in SQLITE_COMPANIONS:
+        companion = path.with_name(path.name + suffix)
+        try:
+            if stat.S_IMODE(companion.stat().st_mode) & 0o077:
+                companion.chmod(PRIVATE_FILE)
+        except FileNotFoundError:
+            continue
 
 
 def open_store(url: str, *, upgrade: bool = True) -> Store:
