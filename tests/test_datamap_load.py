@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -151,3 +152,27 @@ tables: {}
     assert sql_engine(project, load_datamap(project), "app") is engine
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_table_and_column_names_as_the_database_has_them(tmp_path: Path) -> None:
+    body = """\
+troth: 1
+stores: {app: {type: sql, url: "sqlite:///app.db"}}
+identities: {email: {normalize: email}}
+tables:
+  app.Order Details:
+    primary_key: [OrderID, ProductID]
+    links: [{column: OrderID, to: app.Orders.OrderID, owner: true}]
+    columns: {Unit Price: {}}
+  app.Orders:
+    primary_key: [OrderID]
+    identities: {email: Customer E-mail}
+"""
+    datamap = load_datamap(open_project(write(tmp_path, body)))
+    assert datamap.tables["app.Order Details"].links[0].target("app.Order Details") == (
+        "app.Orders",
+        "OrderID",
+    )
+    for bad in ("Unit.Price", 'Unit"Price', " Unit", "Unit\\Price", "Unit\tPrice"):
+        found = problems(tmp_path, body.replace("Unit Price", json.dumps(bad)))
+        assert len(found) == 1 and "tables.app.Order Details.columns" in found[0], bad

@@ -38,6 +38,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
+# A table or column name as the app's database has it: spaces and CamelCase too
+# ("Order Details"), never a dot (it separates store, table and column), a quote,
+# a backslash or a control character. Names reach SQL only quoted by SQLAlchemy.
+DB_NAME = r"[^.\s\"'`\\\x00-\x1f](?:[^.\"'`\\\x00-\x1f]{0,62}[^.\s\"'`\\\x00-\x1f])?"
+DbName = Annotated[str, Field(pattern=rf"^{DB_NAME}$", max_length=64)]
 
 
 class TableKey(NamedTuple):
@@ -132,8 +137,8 @@ class Link(Strict):
     the referred row is (orders.user_id), false when they only mention them (an
     assigned support rep, `invited_by`, a reply to someone's post)."""
 
-    column: Name
-    to: str = Field(pattern=r"^([A-Za-z_][A-Za-z0-9_]*\.){1,2}[A-Za-z_][A-Za-z0-9_]*$")
+    column: DbName
+    to: str = Field(pattern=rf"^([A-Za-z_][A-Za-z0-9_]*\.)?{DB_NAME}\.{DB_NAME}$")
     owner: bool = Field(description="the referring rows belong to the referred row's subject")
     erase: TableErase | None = Field(
         default=None, description="overrides the table's erase for rows reached through this link"
@@ -148,13 +153,13 @@ class Link(Strict):
 
 
 class Deactivate(Strict):
-    set: dict[Name, str | int | None] = Field(min_length=1)
-    restore: dict[Name, str | int | None] = Field(min_length=1)
+    set: dict[DbName, str | int | None] = Field(min_length=1)
+    restore: dict[DbName, str | int | None] = Field(min_length=1)
 
 
 class Table(Strict):
-    primary_key: list[Name] = Field(default_factory=lambda: ["id"], min_length=1)
-    identities: dict[Name, Name] = Field(
+    primary_key: list[DbName] = Field(default_factory=lambda: ["id"], min_length=1)
+    identities: dict[Name, DbName] = Field(
         default_factory=dict, description="identity kind -> column holding it"
     )
     links: list[Link] = Field(default_factory=list)
@@ -165,7 +170,7 @@ class Table(Strict):
         default=None,
         description="each row is one person's account (default: a link target holding identities)",
     )
-    columns: dict[Name, Column] = Field(default_factory=dict)
+    columns: dict[DbName, Column] = Field(default_factory=dict)
     description: str | None = None
 
     @model_validator(mode="after")
@@ -179,9 +184,9 @@ class DataMap(Strict):
     troth: Literal[1] = 1
     stores: dict[Name, Annotated[SqlStore | BlobStore, Field(discriminator="type")]]
     identities: dict[Name, Identity]
-    tables: dict[
-        Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")], Table
-    ] = Field(description='"store.table" -> table')
+    tables: dict[Annotated[str, Field(pattern=rf"^[A-Za-z_][A-Za-z0-9_]*\.{DB_NAME}$")], Table] = (
+        Field(description='"store.table" -> table')
+    )
 
     def store_of(self, table_key: str) -> str:
         return TableKey.of(table_key).store
