@@ -26,6 +26,10 @@ MYSQL_FK = re.compile(
 )
 MYSQL_NULL = re.compile(r"^Column '(?P<column>\w+)' cannot be null$")
 MYSQL_KEY = re.compile(r"for key '(?P<key>[\w.]+)'$")
+FOREIGN_KEY_HINT = (
+    "; rows elsewhere still refer to the rows this changes: keep those rows (erase: update),"
+    " or let the rows that refer to them go too (a link with erase: delete)"
+)
 PG_KINDS = {"23503": "FOREIGN KEY", "23502": "NOT NULL", "23505": "UNIQUE", "23514": "CHECK"}
 
 
@@ -35,7 +39,10 @@ def app_statements(conn: Connection, key: str) -> Iterator[None]:
     try:
         yield
     except IntegrityError as exc:
-        raise AppStoreError(f"{key}: {constraint_failed(conn, key, exc)}") from None
+        message = constraint_failed(conn, key, exc)
+        if message.startswith("FOREIGN KEY"):
+            message += FOREIGN_KEY_HINT
+        raise AppStoreError(f"{key}: {message}") from None
     except DBAPIError as exc:
         cause = type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__
         raise AppStoreError(f"{key}: the database refused the statement ({cause})") from None
