@@ -25,6 +25,7 @@ from troth.ledger import (
 )
 from troth.ledger.checkpoint import read_head_file
 from troth.ledger.screen import looks_personal
+from troth.ledger.signing import signing_key
 from troth.project import Project
 from troth.store import Store, open_store
 
@@ -149,20 +150,26 @@ def test_checkpoint_is_kept_in_table_and_head_file(store: Store, tmp_path: Path)
     with store.begin() as conn:
         record_many(conn, [Event("audit.note")] * 5)
     point = checkpoint(store, project)
-    assert point is not None and point.seq == 5
+    assert point is not None and point.size == 5
     on_disk = read_head_file(project)
-    assert on_disk is not None and on_disk.checkpoint == point
-    again = checkpoint(store, project)  # nothing new: the same head, signed again
-    assert again is not None and (again.seq, again.signature) == (point.seq, point.signature)
+    assert on_disk is not None and on_disk.head == point
+    assert (project.state_dir / "ledger-head.json").stat().st_mode & 0o777 == 0o600
+    assert (project.state_dir / "ledger-signing.key").stat().st_mode & 0o777 == 0o600
+    assert checkpoint(store, project) == point  # nothing new: the same head, not signed again
     assert checkpoint_if_due(store, project, every=3) is None
     with store.begin() as conn:
         record_many(conn, [Event("audit.note")] * 3)
     due = checkpoint_if_due(store, project, every=3)
-    assert due is not None and due.seq == 8
+    assert due is not None and due.size == 8
     assert verify(store, project).ok
     other = Project(root=tmp_path / "other-key")
-    result = verify(store, other)  # a different project key: signatures do not hold
-    assert (result.ok, result.reason) == (False, "bad checkpoint")
+    signing_key(other, create=True)
+    (other.state_dir / "ledger-head.json").write_bytes(
+        (project.state_dir / "ledger-head.json").read_bytes()
+    )
+    result = verify(store, other)  # a different signing key: signatures do not hold
+    assert (result.ok, result.reason) == (False, "bad checkpoint"), str(result)
+    assert "bad signature" in result.detail
 
 
 def test_unwritable_head_file_makes_no_checkpoint(
@@ -175,10 +182,10 @@ def test_unwritable_head_file_makes_no_checkpoint(
     with store.begin() as conn:
         record(conn, "audit.note")
     monkeypatch.setattr(os, "replace", disk_full)
-    with pytest.raises(TrothError, match=r"cannot write .*ledger\.head: No space left"):
+    with pytest.raises(TrothError, match=r"cannot write .*ledger-head\.json: No space left"):
         checkpoint(store, project)
     with store.connect() as conn:
-        assert conn.execute(text("SELECT COUNT(*) FROM ledger_checkpoints")).scalar() == 0
+        assert conn.execute(text("SELECT COUNT(*) FROM ledger_tree_heads")).scalar() == 0
 
 
 def test_head_file_of_another_store_is_ignored(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def test_note_show_verify(project: Path, store: Store, capsys: pytest.CaptureFix
     assert troth(project, capsys, "show", "--ref", "req_0", "--json")[1].count("\n") == 1
     code, out, _ = troth(project, capsys, "verify")
     assert (code, out.strip()) == (0, "ledger intact: 2 entries checked, head is entry 2")
-    assert (project / ".troth" / "ledger.head").exists()  # the note sealed the ledger
+    assert (project / ".troth" / "ledger-head.json").exists()  # the note sealed the ledger
 
 
 def test_note_with_personal_data_is_refused(
@@ -118,7 +118,8 @@ def test_checkpoint_command(
 ) -> None:
     assert "empty" in troth(project, capsys, "checkpoint")[1]
     seed(store)
-    assert troth(project, capsys, "checkpoint")[:2] == (0, "signed checkpoint at entry 3\n")
+    code, out, _ = troth(project, capsys, "checkpoint")
+    assert (code, out.split(" (")[0]) == (0, "signed tree head at entry 3")
 
 
 def test_console_script_exit_code(project: Path, store: Store) -> None:
@@ -133,3 +134,59 @@ def test_console_script_exit_code(project: Path, store: Store) -> None:
     )
     assert done.returncode == 1
     assert "at entry 1 (edited)" in done.stderr
+
+
+def test_export_head_and_verify_against_it(
+    project: Path, store: Store, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    seed(store, 5)
+    exported = tmp_path / "auditor" / "head.json"
+    code, out, err = troth(project, capsys, "export-head", "--out", str(exported))
+    assert code == 0 and out.startswith(f"wrote {exported}: tree head of 5 entries"), err
+    code, out, _ = troth(project, capsys, "public-key")
+    key_hex, key_id = out.split()[0], out.split()[-1].rstrip(")")
+    assert json.loads(exported.read_text())["public_key"] == key_hex
+    assert json.loads(exported.read_text())["key_id"] == key_id
+    assert troth(project, capsys, "verify", "--against", str(exported))[0] == 0
+    # Cut the tail and every signed head kept here: only the exported head still knows.
+    with store.begin() as conn:
+        conn.execute(text("DELETE FROM ledger_entries WHERE seq > 3"))
+        conn.execute(text("DELETE FROM ledger_tree_heads"))
+        conn.execute(
+            text(
+                "UPDATE ledger_head SET seq = 3, frontier = NULL, "
+                "hash = (SELECT hash FROM ledger_entries WHERE seq = 3)"
+            )
+        )
+    (project / ".troth" / "ledger-head.json").unlink()
+    code, _, err = troth(project, capsys, "verify", "--against", str(exported))
+    assert code == 1
+    assert "at entry 4 (truncated)" in err and "head.json records entry 5" in err
+    code, _, err = troth(
+        project, capsys, "verify", "--against", str(exported), "--public-key", key_hex
+    )
+    assert code == 1 and "at entry 4 (truncated)" in err
+
+
+def test_prove_and_check_proof(
+    project: Path, store: Store, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    seed(store, 40)
+    head = tmp_path / "head.json"
+    assert troth(project, capsys, "export-head", "--out", str(head))[0] == 0
+    seed(store, 3)  # the ledger grows; the proof is for the exported head's size
+    out = troth(project, capsys, "prove", "17", "--size", "40")[1]
+    proof = tmp_path / "proof.json"
+    proof.write_text(out)
+    assert json.loads(out)["entry"]["seq"] == 17
+    argv = ["troth", "audit", "check-proof", str(proof), "--head", str(head)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "argv", argv)
+        main()  # exits only on failure
+    assert "entry 17 is in the signed tree of 40 entries" in capsys.readouterr().out
+    proof.write_text(out.replace("req_16", "req_99"))
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(SystemExit) as exited:
+        patch.setattr(sys, "argv", argv)
+        main()
+    assert exited.value.code != 0
+    assert "the entry and path do not give the proof's root" in capsys.readouterr().err

@@ -1,7 +1,8 @@
 """Tampering with the ledger directly in the database, as someone with SQL access would.
 
-The attacker knows the hash algorithm (it is public), so forged rows carry hashes that
-are correct for the chain; what they lack is the project key that signs checkpoints.
+The attacker knows the hash algorithms (they are public), so forged rows carry hashes
+that are correct for the chain and the tree; what they lack is the key that signs tree
+heads. (tests/test_ledger_heads.py has the attacker who also deletes the signed heads.)
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from sqlalchemy import text
 
 from troth.ledger import Event, LedgerDamaged, checkpoint, record, record_many, verify
 from troth.ledger.chain import entry_hash
+from troth.ledger.signing import signing_key
+from troth.ledger.tree import encode_frontier, rebuild
 from troth.project import Project
 from troth.store import Store, open_store
 
@@ -78,7 +81,8 @@ SHIFT = (
 
 
 def rehash_from(store: Store, start: int) -> None:
-    """Recompute every hash from `start` on and update the head row: a consistent rewrite."""
+    """Recompute every hash from `start` on, the stored tree and the head row: a rewrite
+    consistent in everything but the signatures."""
     prev = str(row(store, start - 1)["hash"]) if start > 1 else "0" * 64
     with store.begin() as conn:
         rows = conn.execute(
@@ -92,9 +96,11 @@ def rehash_from(store: Store, start: int) -> None:
                 {"p": prev, "h": new, "s": r["seq"]},
             )
             prev = new
+        size = conn.execute(text("SELECT MAX(seq) FROM ledger_entries")).scalar() or 0
+        frontier = encode_frontier(rebuild(conn, size))
         conn.execute(
-            text("UPDATE ledger_head SET seq = (SELECT MAX(seq) FROM ledger_entries), hash = :h"),
-            {"h": prev},
+            text("UPDATE ledger_head SET seq = :s, hash = :h, frontier = :f"),
+            {"s": size, "h": prev, "f": frontier},
         )
 
 
@@ -154,8 +160,8 @@ def test_rewritten_history_is_caught_by_the_checkpoint(store: Store, project: Pr
     checkpoint(store, project)
     sql(store, "UPDATE ledger_entries SET data = :d WHERE seq = 3", d='{"step":42}')
     rehash_from(store, 3)
-    expect(store, project, ENTRIES, "edited")
-    expect(store, None, ENTRIES, "edited")  # the checkpoint row's hash disagrees too
+    expect(store, project, 1, "edited")  # somewhere in entries 1 to 10: the head's tree
+    expect(store, None, 1, "edited")  # the table's tree head disagrees too, unchecked
 
 
 def test_deleted_middle_row(store: Store, project: Project) -> None:
@@ -223,7 +229,7 @@ def test_truncated_tail_with_head_row_fixed(store: Store, project: Project) -> N
     sql(store, "UPDATE ledger_head SET seq = 7, hash = :h", h=row(store, 7)["hash"])
     expect(store, project, 8, "truncated")
     # With the checkpoint rows gone too, the head file outside the database still knows.
-    sql(store, "DELETE FROM ledger_checkpoints")
+    sql(store, "DELETE FROM ledger_tree_heads")
     expect(store, project, 8, "truncated")
 
 
@@ -235,8 +241,8 @@ def test_truncated_everything(store: Store, project: Project, cover_up: bool) ->
     if cover_up:
         sql(
             store,
-            "DELETE FROM ledger_checkpoints",
-            "UPDATE ledger_head SET seq = 0, hash = :h",
+            "DELETE FROM ledger_tree_heads",
+            "UPDATE ledger_head SET seq = 0, hash = :h, frontier = ''",
             h="0" * 64,
         )
     expect(store, project, 1, "truncated")
@@ -250,15 +256,18 @@ def test_bytes_that_are_not_text(sqlite_url: str, project: Project) -> None:
     store.dispose()
 
 
-def test_forged_checkpoint(store: Store, project: Project) -> None:
+def test_forged_tree_head(store: Store, project: Project) -> None:
     fill(store)
-    h = row(store, 6)["hash"]
+    key = signing_key(project, create=True)
+    assert key is not None
     sql(
         store,
-        "INSERT INTO ledger_checkpoints (seq, hash, at, signature) VALUES (6, :h, :at, :sig)",
-        h=h,
+        "INSERT INTO ledger_tree_heads (size, root, at, key_id, signature) "
+        "VALUES (6, :h, :at, :k, :sig)",
+        h=row(store, 6)["hash"],
         at="2026-01-01T00:00:00.000000Z",
-        sig="d" * 64,
+        k=key.public.key_id,
+        sig="d" * 128,
     )
     expect(store, project, 6, "bad checkpoint")
 
@@ -266,8 +275,8 @@ def test_forged_checkpoint(store: Store, project: Project) -> None:
 def test_tampered_head_file(store: Store, project: Project) -> None:
     fill(store)
     checkpoint(store, project)
-    path = project.state_dir / "ledger.head"
-    path.write_text(path.read_text().replace('"seq": 10', '"seq": 11'))
+    path = project.state_dir / "ledger-head.json"
+    path.write_text(path.read_text().replace('"size": 10,', '"size": 11,'))
     expect(store, project, 11, "bad checkpoint")
     path.write_text("not json")
     assert verify(store, project).reason == "bad checkpoint"
@@ -315,11 +324,12 @@ def reset(store: Store, project: Project) -> None:
     sql(
         store,
         "DELETE FROM ledger_entries",
-        "DELETE FROM ledger_checkpoints",
-        "UPDATE ledger_head SET seq = 0, hash = :h",
+        "DELETE FROM ledger_tree_heads",
+        "DELETE FROM ledger_nodes",
+        "UPDATE ledger_head SET seq = 0, hash = :h, frontier = ''",
         h="0" * 64,
     )
-    (project.state_dir / "ledger.head").unlink(missing_ok=True)
+    (project.state_dir / "ledger-head.json").unlink(missing_ok=True)
 
 
 values = (

@@ -51,7 +51,8 @@ for module in GROUPS:
 def main() -> None:
     """Console entry point: a TrothError prints its message, never a traceback."""
     try:
-        status = app(standalone_mode=False)  # without standalone mode, typer.Exit is returned
+        with audit.sealing():  # a command that wrote ledger entries signs a tree head
+            status = app(standalone_mode=False)  # without standalone mode, typer.Exit is returned
         if isinstance(status, int) and status:
             sys.exit(status)
     except TrothError as exc:

@@ -1,4 +1,5 @@
-"""`troth audit ...`: staff notes, reading and checking the tamper-evident ledger."""
+"""`troth audit ...`: staff notes, reading, proving and checking the tamper-evident ledger;
+and `sealing`, which signs a tree head when a command that wrote entries ends."""
 
 from __future__ import annotations
 
@@ -6,14 +7,24 @@ import dataclasses
 import datetime as dt
 import getpass
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.table import Table
+from sqlalchemy import Connection
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from troth import ledger
 from troth.cli.common import ProjectOption, console, err_console, opened
+from troth.errors import TrothError
 from troth.ledger.screen import LedgerInputError
+from troth.project import open_project
+from troth.store import open_store
 
 group = typer.Typer(help="The tamper-evident audit ledger.", no_args_is_help=True)
 MAX_NOTE = 2000
@@ -34,7 +45,10 @@ def note(
     ] = None,
     project: ProjectOption = None,
 ) -> None:
-    """Record a staff note in the ledger, then seal the ledger with a checkpoint."""
+    """Record a staff note in the ledger, then sign a tree head.
+
+    Example: troth audit note "Quarterly review of the request queue done"
+    """
     if not text.strip() or len(text) > MAX_NOTE:
         raise LedgerInputError(f"a note must have 1 to {MAX_NOTE} characters")
     with opened(project) as (proj, store):
@@ -95,12 +109,23 @@ def _as_dict(entry: ledger.Entry) -> dict[str, object]:
 
 @group.command()
 def verify(
+    against: Annotated[
+        Path | None,
+        typer.Option(help="A tree head from `export-head`: nothing up to it may be changed."),
+    ] = None,
+    public_key: Annotated[
+        str | None, typer.Option(help="Check signatures with this public key (hex).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The result as one JSON object.")] = False,
     project: ProjectOption = None,
 ) -> None:
-    """Check the whole ledger; exit 1 naming the first bad entry when it was tampered with."""
+    """Check the whole ledger and its signed tree heads; exit 1 naming the first bad entry.
+
+    Example: troth audit verify --against head-2026-12.json
+    """
+    key = None if public_key is None else ledger.PublicKey.from_hex(public_key)
     with opened(project) as (proj, store):
-        result = ledger.verify(store, proj)
+        result = ledger.verify(store, proj, against=against, public_key=key)
     if as_json:
         typer.echo(json.dumps(dataclasses.asdict(result)))
     else:
@@ -115,18 +140,164 @@ def verify(
 
 
 @group.command()
-def checkpoint(project: ProjectOption = None) -> None:
-    """Sign the ledger's head with the project key (table and .troth/ledger.head).
+def checkpoint(
+    restore_head_file: Annotated[
+        bool,
+        typer.Option(help="Write .troth/ledger-head.json anew after it was lost (not removed)."),
+    ] = False,
+    project: ProjectOption = None,
+) -> None:
+    """Sign the ledger's tree head (table and .troth/ledger-head.json).
 
-    Cheap and idempotent: run it from cron or after batch jobs, so that cutting off the
-    ledger's tail is detected up to the newest checkpoint.
+    Commands that write entries do this when they end, and `troth serve` every minute;
+    it is cheap and idempotent.
+
+    Example: troth audit checkpoint
     """
     with opened(project) as (proj, store):
-        point = ledger.checkpoint(store, proj)
-    if point is None:
+        head = ledger.checkpoint(store, proj, restore_head_file=restore_head_file)
+    if head is None:
         console.print("the ledger is empty; nothing to sign")
     else:
-        console.print(f"signed checkpoint at entry {point.seq}")
+        console.print(f"signed tree head at entry {head.size} (root {head.root[:16]}…)")
+
+
+@group.command("export-head")
+def export_head(
+    out: Annotated[Path, typer.Option(help="Where to write the signed tree head (JSON).")],
+    project: ProjectOption = None,
+) -> None:
+    """Sign the current tree head and write it for a third party to keep.
+
+    Later, `troth audit verify --against FILE` proves that nothing up to it was rewritten
+    or cut off, even if every tree head kept here was deleted.
+
+    Example: troth audit export-head --out head-2026-12.json
+    """
+    with opened(project) as (proj, store):
+        head = ledger.export_head(store, proj, out)
+    console.print(
+        f"wrote {out}: tree head of {head.size} entries, root {head.root[:16]}…, key {head.key_id}",
+        highlight=False,
+    )
+
+
+@group.command("public-key")
+def public_key_command(project: ProjectOption = None) -> None:
+    """Print the public half of the ledger's signing key and its id, for auditors.
+
+    Example: troth audit public-key
+    """
+    key = ledger.signing_key(open_project(project), create=True)
+    assert key is not None  # created when missing
+    typer.echo(f"{key.public.hex}  (key id {key.public.key_id})")
+
+
+@group.command()
+def prove(
+    entry: Annotated[int, typer.Argument(help="The entry's sequence number.")],
+    size: Annotated[
+        int | None, typer.Option(help="In the tree of this many entries (default: all).")
+    ] = None,
+    project: ProjectOption = None,
+) -> None:
+    """Print a proof (JSON) that an entry is in the ledger's tree of a given size.
+
+    Check it with `troth audit check-proof`, or `InclusionProof(...).holds()`, against a
+    signed tree head of the same size.
+
+    Example: troth audit prove 17 --size 40 > proof-17.json
+    """
+    with opened(project) as (_proj, store):
+        proof = ledger.inclusion_proof(store, entry, size)
+    typer.echo(json.dumps(dataclasses.asdict(proof), indent=1))
+
+
+@group.command("check-proof")
+def check_proof(
+    proof: Annotated[Path, typer.Argument(help="A proof from `troth audit prove`.")],
+    head: Annotated[Path, typer.Option(help="A signed tree head from `export-head`.")],
+) -> None:
+    """Check an inclusion proof against a signed tree head, from the two files alone.
+
+    Example: troth audit check-proof proof-17.json --head head-2026-12.json
+    """
+    tree_head, key = ledger.read_exported(head)
+    found = _read_proof(proof)
+    problems = [
+        (not tree_head.signed_by(key), f"{head} is not signed by the key it names"),
+        (
+            found.size != tree_head.size,
+            f"the proof is for {found.size} entries, the head for {tree_head.size}",
+        ),
+        (found.root != tree_head.root, "the proof's root is not the signed root"),
+        (not found.holds(), "the entry and path do not give the proof's root"),
+    ]
+    for failed, message in problems:
+        if failed:
+            raise TrothError(f"the proof does not hold: {message}")
+    console.print(
+        f"entry {found.entry.seq} is in the signed tree of {found.size} entries (key {key.key_id})",
+        highlight=False,
+    )
+
+
+def _read_proof(path: Path) -> ledger.InclusionProof:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        entry = ledger.ProvedEntry(**raw["entry"])
+        return ledger.InclusionProof(int(raw["size"]), str(raw["root"]), entry, list(raw["path"]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise TrothError(f"{path}: not an inclusion proof ({type(exc).__name__})") from None
+
+
+@contextmanager
+def sealing() -> Iterator[None]:
+    """Around one CLI command: when it ends, sign a tree head for each ledger it wrote to.
+
+    The project is the one the command was given (`--project`, else $TROTH_PROJECT, else
+    the current folder), taken from the command's own parameters when it appended.
+    """
+    written: dict[str, Path | None] = {}
+
+    def appended(conn: Connection) -> None:
+        context = click.get_current_context(silent=True)
+        path = context.params.get("project") if context is not None else None
+        url = conn.engine.url.render_as_string(hide_password=False)
+        written.setdefault(url, path if isinstance(path, Path) else None)
+
+    stop = ledger.on_append(appended)
+    try:
+        yield
+    except BaseException:
+        stop()
+        # The command failed after writing: its entries are sealed all the same, and its
+        # own error is the one that propagates.
+        for problem in _seal(written):
+            err_console.print(f"error: {problem}", style="bold red", highlight=False)
+        raise
+    stop()
+    problems = _seal(written)
+    if problems:
+        raise TrothError("; ".join(problems))
+
+
+def _seal(written: dict[str, Path | None]) -> list[str]:
+    """Sign a tree head for each ledger in `written`; what went wrong."""
+    problems = []
+    for url, path in written.items():
+        try:
+            project = open_project(path)
+            store = open_store(project.store_url, upgrade=False)
+            try:
+                # Another store (a test's, a tool's) is not this project's to seal.
+                if store.engine.url == make_url(url):
+                    ledger.checkpoint(store, project)
+            finally:
+                store.dispose()
+        except (TrothError, SQLAlchemyError) as exc:
+            problems.append(f"the ledger was not sealed with a tree head: {exc}")
+    return problems
 
 
 def register(app: typer.Typer) -> None:

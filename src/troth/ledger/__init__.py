@@ -1,42 +1,78 @@
 """The tamper-evident audit ledger: every request, decision, disclosure, sweep and staff action.
 
-Design: a hash chain with signed checkpoints, not an RFC 9162 Merkle tree. Each entry's
-hash is SHA-256 over the canonical encoding of its sequence number, time, kind, actor,
-subject, ref, data and the previous entry's hash, so any edit, deletion, insertion or
-reordering breaks the chain at the first affected entry. A Merkle tree earns its extra
-complexity with logarithmic inclusion and consistency proofs for outside auditors who do
-not hold the whole log; troth's verifier always reads the whole log, which a chain checks
-in one streaming pass with constant memory, and appending stays O(1) under one row lock.
-A chain alone cannot show that its tail was cut off or rewritten, so the head (sequence
-and hash) is also kept in a head row, and checkpoints signed with the project's secret key
-(HMAC-SHA256) are kept both in `ledger_checkpoints` and in `.troth/ledger.head`, outside
-the database. Anyone who can write the database but lacks the project key cannot forge a
-checkpoint, so truncating or rewriting anything up to the last checkpoint is detected.
+This docstring and `__all__` are the part's public surface; other parts import only these.
+
+Design: an append-only log whose entries form a hash chain and the leaves of a Merkle
+tree in the style of RFC 9162, with signed tree heads. Each entry's hash is SHA-256 over
+the canonical encoding of its sequence number, time, kind, actor, subject, ref, data and
+the previous entry's hash, so any edit, deletion, insertion or reordering breaks the
+chain at the first affected entry, which verification names. The Merkle tree over the
+entries' hashes gives short proofs to auditors who do not hold the log: that an entry is
+in the tree of a signed head (inclusion), and that an earlier head is a prefix of a later
+one (consistency). Tree heads (size, root, time) are signed with the ledger's own Ed25519
+key (not the pseudonym key) and kept in `ledger_tree_heads`, in `.troth/ledger-head.json`
+outside the database, and in any head exported to a third party: rewriting or cutting
+the ledger up to a head is detected by anyone with its public key, even after every copy
+kept here is gone.
 
 Appends are serialized by the head row (PostgreSQL: SELECT ... FOR UPDATE; SQLite: the
-store's BEGIN IMMEDIATE), which keeps sequence numbers gap-free and the chain unforked
-across processes, and run inside the caller's transaction so the entry commits or rolls
-back with the work it describes.
+store's BEGIN IMMEDIATE), which also holds the tree's frontier, keeping sequence numbers
+gap-free and the chain and tree unforked across processes; they run inside the caller's
+transaction so the entry commits or rolls back with the work it describes.
 """
 
-from troth.ledger.checkpoint import Checkpoint, checkpoint, checkpoint_if_due
-from troth.ledger.log import Entry, Event, Head, LedgerDamaged, entries, head, record, record_many
+from troth.ledger.checkpoint import (
+    TreeHead,
+    checkpoint,
+    checkpoint_if_due,
+    export_head,
+    read_exported,
+)
+from troth.ledger.log import (
+    Entry,
+    Event,
+    Head,
+    LedgerDamaged,
+    entries,
+    head,
+    on_append,
+    record,
+    record_many,
+)
+from troth.ledger.proofs import (
+    ConsistencyProof,
+    InclusionProof,
+    ProvedEntry,
+    consistency_proof,
+    inclusion_proof,
+)
 from troth.ledger.screen import LedgerInputError
+from troth.ledger.signing import PublicKey, signing_key
 from troth.ledger.verify import VerifyResult, verify
 
 __all__ = [
-    "Checkpoint",
+    "ConsistencyProof",
     "Entry",
     "Event",
     "Head",
+    "InclusionProof",
     "LedgerDamaged",
     "LedgerInputError",
+    "ProvedEntry",
+    "PublicKey",
+    "TreeHead",
     "VerifyResult",
     "checkpoint",
     "checkpoint_if_due",
+    "consistency_proof",
     "entries",
+    "export_head",
     "head",
+    "inclusion_proof",
+    "on_append",
+    "read_exported",
     "record",
     "record_many",
+    "signing_key",
     "verify",
 ]

@@ -1,64 +1,87 @@
-"""Signed checkpoints: the ledger's head, sealed with the project key, kept twice.
+"""Signed tree heads: the ledger's size and Merkle root, signed with the ledger's Ed25519 key.
 
-A checkpoint is (sequence, hash, time, HMAC-SHA256 under the project's secret key). It is
-stored in `ledger_checkpoints` and, outside the database, in `.troth/ledger.head`
-(replaced atomically), so that cutting off or rewriting the ledger's tail up to the last
-checkpoint is detected even by someone who also edits the head row and checkpoint table.
+A tree head is kept in `ledger_tree_heads` and, outside the database, in
+`.troth/ledger-head.json` (replaced atomically), so that cutting off or rewriting the
+ledger up to the newest head is detected even by someone who also rewrites the head row
+and the table. `export_head` writes one for a third party, who can later prove with
+`troth audit verify --against FILE` that nothing up to it was rewritten or cut, whatever
+happened to the copies kept here.
+
+Before a head is signed, the ledger is checked against the newest head already signed
+(a consistency proof from the stored tree), so that a seal never covers damage.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from troth.errors import TrothError
-from troth.ledger import tables
+from troth.ledger import merkle, tables
 from troth.ledger.chain import now_text, row_hash
-from troth.ledger.log import LedgerDamaged, lock_head
+from troth.ledger.log import HeadState, LedgerDamaged, lock_head
+from troth.ledger.signing import PublicKey, SigningKey, signing_key
+from troth.ledger.tree import Subtrees
 from troth.project import Project
 from troth.store import Store
 
-HEAD_FILE = "ledger.head"
-SIGNING_PURPOSE = "ledger-checkpoint"
+HEAD_FILE = "ledger-head.json"
+MESSAGE_PREFIX = b"troth ledger tree head v1\n"
 DEFAULT_EVERY = 1000
 
 
 @dataclass(frozen=True)
-class Checkpoint:
-    seq: int
-    hash: str
+class TreeHead:
+    """The ledger's first `size` entries, as a Merkle root (hex), signed at `at`."""
+
+    size: int
+    root: str
     at: str
+    key_id: str
     signature: str
+
+    @property
+    def message(self) -> bytes:
+        """What the signature covers: size, root and time, after a fixed prefix."""
+        return MESSAGE_PREFIX + f"{self.size}\n{self.root}\n{self.at}\n".encode()
+
+    def signed_by(self, key: PublicKey) -> bool:
+        return self.key_id == key.key_id and key.verifies(self.signature, self.message)
+
+    @classmethod
+    def from_json(cls, raw: Any) -> TreeHead:
+        """A tree head from parsed JSON; ValueError, KeyError or TypeError when malformed."""
+        return cls(
+            size=int(raw["size"]),
+            root=str(raw["root"]),
+            at=str(raw["at"]),
+            key_id=str(raw["key_id"]),
+            signature=str(raw["signature"]),
+        )
 
 
 @dataclass(frozen=True)
 class HeadFile:
-    """`.troth/ledger.head`: the newest checkpoint of the store named by `store` (a digest)."""
+    """`.troth/ledger-head.json`: the newest tree head of the store named by `store`."""
 
     store: str
-    seq: int
-    hash: str
-    at: str
-    signature: str
+    head: TreeHead
 
     @property
-    def checkpoint(self) -> Checkpoint:
-        return Checkpoint(self.seq, self.hash, self.at, self.signature)
+    def seq(self) -> int:
+        return self.head.size
 
 
-def signature(project: Project, seq: int, hash_: str) -> str:
-    return project.keyed_hash(SIGNING_PURPOSE, f"{seq}:{hash_}")
-
-
-def signed(project: Project, point: Checkpoint) -> bool:
-    return hmac.compare_digest(point.signature, signature(project, point.seq, point.hash))
+def sign(key: SigningKey, size: int, root: bytes) -> TreeHead:
+    unsigned = TreeHead(size, root.hex(), now_text(), key.public.key_id, "")
+    return TreeHead(**{**asdict(unsigned), "signature": key.sign(unsigned.message)})
 
 
 def store_id(store: Store) -> str:
@@ -77,26 +100,22 @@ def read_head_file(project: Project) -> HeadFile | None:
     path = head_file_path(project)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return HeadFile(
-            store=str(raw["store"]),
-            seq=int(raw["seq"]),
-            hash=str(raw["hash"]),
-            at=str(raw["at"]),
-            signature=str(raw["signature"]),
-        )
+        return HeadFile(store=str(raw["store"]), head=TreeHead.from_json(raw))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise TrothError(f"{path}: unreadable ledger head file ({type(exc).__name__})") from None
 
 
-def _write_head_file(project: Project, head: HeadFile) -> None:
-    """Replace the head file atomically: a crash leaves the old file or the new, never half."""
-    path = head_file_path(project)
+def write_json(path: Path, content: dict[str, Any]) -> None:
+    """Replace `path` atomically (a crash leaves the old file or the new, never half),
+    readable by its owner only."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{HEAD_FILE}.{os.getpid()}.tmp")
-    with temporary.open("w", encoding="utf-8") as out:
-        json.dump(asdict(head), out)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(content, out, indent=1)
+        out.write("\n")
         out.flush()
         os.fsync(out.fileno())
     os.replace(temporary, path)
@@ -107,58 +126,134 @@ def _write_head_file(project: Project, head: HeadFile) -> None:
         os.close(directory)
 
 
-def checkpoint(store: Store, project: Project) -> Checkpoint | None:
-    """Sign the current head and keep it in the table and the head file; None when empty.
+def stored_heads(conn: Connection) -> list[TreeHead]:
+    """Every tree head in the table, smallest first."""
+    query = sa.select(tables.tree_heads).order_by(tables.tree_heads.c.size)
+    return [TreeHead.from_json(row._mapping) for row in conn.execute(query)]
 
-    Refuses (TrothError) when the head row disagrees with the entries or when the head
-    file already records a later or different state: a checkpoint must never seal damage.
+
+def checkpoint(
+    store: Store, project: Project, *, restore_head_file: bool = False
+) -> TreeHead | None:
+    """Sign the current tree head and keep it in the table and the head file; None when
+    the ledger is empty.
+
+    Refuses (LedgerDamaged) when the head row disagrees with the entries, when the ledger
+    is not an extension of the newest head already signed, and when the head file is gone
+    although the table holds heads (a deletion that would hide a cut): after looking into
+    it, `restore_head_file` writes it anew from a head that is consistent.
     """
+    key = signing_key(project, create=True)
+    assert key is not None  # created when missing
     with store.begin() as conn:
-        seq, hash_ = lock_head(conn)
-        if seq == 0:
+        state = lock_head(conn)
+        if state.seq == 0:
             return None
-        _check_head(conn, store, project, seq, hash_)
-        point = Checkpoint(seq, hash_, now_text(), signature(project, seq, hash_))
+        _check_newest_entry(conn, state)
+        previous = _previous(conn, store, project, key.public, restore_head_file)
+        if previous is not None:
+            _check_extends(conn, previous, state)
+        if previous is not None and previous.size == state.seq:
+            head = previous  # nothing new: sealed already
+        else:
+            head = sign(key, state.seq, state.root)
         stored = conn.execute(
-            sa.select(tables.checkpoints.c.seq).where(tables.checkpoints.c.seq == seq)
+            sa.select(tables.tree_heads.c.size).where(tables.tree_heads.c.size == head.size)
         ).first()
         if stored is None:
-            conn.execute(tables.checkpoints.insert().values(**asdict(point)))
-        # Written while the head lock is held, so concurrent checkpoints replace it in order;
-        # if it cannot be written, the checkpoint row rolls back with the transaction.
+            conn.execute(tables.tree_heads.insert().values(**asdict(head)))
+        # Written while the head lock is held, so concurrent seals replace it in order;
+        # if it cannot be written, the table row rolls back with the transaction.
         try:
-            _write_head_file(project, HeadFile(store_id(store), **asdict(point)))
+            write_json(head_file_path(project), {"store": store_id(store), **asdict(head)})
         except OSError as exc:
             raise TrothError(
-                f"cannot write {head_file_path(project)}: {exc.strerror}; no checkpoint was made"
+                f"cannot write {head_file_path(project)}: {exc.strerror}; no tree head was signed"
             ) from None
-    return point
+    return head
 
 
-def _check_head(conn: Connection, store: Store, project: Project, seq: int, hash_: str) -> None:
-    newest = conn.execute(sa.select(tables.entries).where(tables.entries.c.seq == seq)).first()
-    if newest is None or newest.hash != hash_ or hash_ != row_hash(newest):
+def _check_newest_entry(conn: Connection, state: HeadState) -> None:
+    newest = conn.execute(sa.select(tables.entries).where(tables.entries.c.seq == state.seq))
+    row = newest.first()
+    if row is None or row.hash != state.hash or state.hash != row_hash(row):
         raise LedgerDamaged(
-            f"the ledger's head row names entry {seq}, which is missing or different; "
+            f"the ledger's head row names entry {state.seq}, which is missing or different; "
             "run `troth audit verify`"
         )
-    previous = read_head_file(project)
-    if previous is None or previous.store != store_id(store):
-        return
-    if previous.seq > seq or (previous.seq == seq and previous.hash != hash_):
+
+
+def _previous(
+    conn: Connection, store: Store, project: Project, key: PublicKey, restore: bool
+) -> TreeHead | None:
+    """The newest head signed before (table or head file), after checking its signature."""
+    newest_row = stored_heads(conn)[-1:]
+    head_file = read_head_file(project)
+    if head_file is not None and head_file.store != store_id(store):
+        head_file = None
+    if head_file is None and newest_row and not restore:
         raise LedgerDamaged(
-            f"{head_file_path(project)} records entry {previous.seq} but the ledger's head is "
-            f"entry {seq}; run `troth audit verify`"
+            f"{head_file_path(project)} is missing although the store holds signed tree "
+            "heads; run `troth audit verify`, and if the file was lost rather than removed, "
+            "`troth audit checkpoint --restore-head-file`"
+        )
+    candidates = newest_row + ([head_file.head] if head_file else [])
+    for candidate in candidates:
+        if not candidate.signed_by(key):
+            raise LedgerDamaged(
+                f"the tree head of {candidate.size} entries is not signed by this ledger's "
+                "key; run `troth audit verify`"
+            )
+    return max(candidates, key=lambda h: h.size, default=None)
+
+
+def _check_extends(conn: Connection, previous: TreeHead, state: HeadState) -> None:
+    """The current tree must extend `previous`: proved with a consistency proof."""
+    old_root = bytes.fromhex(previous.root)
+    if previous.size > state.seq:
+        consistent = False
+    elif previous.size == state.seq:
+        consistent = old_root == state.root
+    else:
+        path = merkle.consistency_path(previous.size, state.seq, Subtrees(conn))
+        consistent = merkle.verify_consistency(previous.size, state.seq, old_root, state.root, path)
+    if not consistent:
+        raise LedgerDamaged(
+            f"the ledger of {state.seq} entries does not extend the tree head signed at "
+            f"{previous.size} entries; run `troth audit verify`"
         )
 
 
 def checkpoint_if_due(
     store: Store, project: Project, every: int = DEFAULT_EVERY
-) -> Checkpoint | None:
-    """Make a checkpoint when `every` or more entries came after the newest one."""
+) -> TreeHead | None:
+    """Sign a tree head when `every` or more entries came after the newest one."""
     with store.connect() as conn:
         head_seq = conn.execute(sa.select(tables.head.c.seq)).scalar() or 0
-        last = conn.execute(sa.select(sa.func.max(tables.checkpoints.c.seq))).scalar() or 0
+        last = conn.execute(sa.select(sa.func.max(tables.tree_heads.c.size))).scalar() or 0
     if head_seq - last < every:
         return None
     return checkpoint(store, project)
+
+
+def export_head(store: Store, project: Project, out: Path) -> TreeHead:
+    """Sign the current tree head and write it, with the public key, to `out`."""
+    head = checkpoint(store, project)
+    if head is None:
+        raise TrothError("the ledger is empty; there is no tree head to export")
+    key = signing_key(project)
+    assert key is not None  # checkpoint made it
+    try:
+        write_json(out, {**asdict(head), "public_key": key.public.hex})
+    except OSError as exc:
+        raise TrothError(f"cannot write {out}: {exc.strerror}") from None
+    return head
+
+
+def read_exported(path: Path) -> tuple[TreeHead, PublicKey]:
+    """A tree head written by `export_head`, and the public key it names."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return TreeHead.from_json(raw), PublicKey.from_hex(str(raw["public_key"]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise TrothError(f"{path}: not an exported tree head ({type(exc).__name__})") from None

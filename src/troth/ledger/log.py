@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from troth.errors import TrothError
-from troth.ledger import tables
+from troth.ledger import merkle, tables, tree
 from troth.ledger.chain import entry_hash, now_text, parse_time, time_text
+from troth.ledger.damage import LedgerDamaged
 from troth.ledger.screen import LedgerInputError, canonical_data, check_fields
 from troth.store import Store
 
 MAX_LIMIT = 10_000
+# Told of every append (with the appending connection); see `on_append`.
+_listeners: list[Callable[[Connection], None]] = []
 INSERT = (
     "INSERT INTO ledger_entries (seq, at, kind, actor, subject, ref, data, prev_hash, hash) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -43,6 +45,19 @@ class Head:
     hash: str
 
 
+@dataclass
+class HeadState:
+    """The locked head row: newest sequence number and hash, and the tree's frontier."""
+
+    seq: int
+    hash: str
+    frontier: list[bytes]
+
+    @property
+    def root(self) -> bytes:
+        return merkle.root(self.frontier)
+
+
 @dataclass(frozen=True)
 class Entry:
     seq: int
@@ -54,10 +69,6 @@ class Entry:
     data: dict[str, Any] = field(default_factory=dict)
     hash: str = ""
     prev_hash: str = ""
-
-
-class LedgerDamaged(TrothError):
-    """The ledger's head row is gone: refuse to append until someone has looked."""
 
 
 def record(
@@ -89,22 +100,37 @@ def record_many(conn: Connection, events: Iterable[Event]) -> list[int]:
     rows = [_prepare(event) for event in events]
     if not rows:
         return []
-    seq, prev = lock_head(conn)
+    state = lock_head(conn)
+    seq, prev, frontier = state.seq, state.hash, state.frontier
     first = seq + 1
     at = now_text()
     values = []
+    nodes: list[tree.Node] = []
     for kind, actor, subject, ref, data in rows:
+        digest = entry_hash(seq + 1, at, kind, actor, subject, ref, data, prev)
+        nodes += merkle.push(frontier, seq, merkle.leaf_hash(digest), tables.NODE_LEVEL)
         seq += 1
-        digest = entry_hash(seq, at, kind, actor, subject, ref, data, prev)
         values.append((seq, at, kind, actor, subject, ref, data, prev, digest))
         prev = digest
     # The driver's executemany: SQLAlchemy's per-row parameter handling would cost more
     # than the hashing.
     conn.exec_driver_sql(tables.driver_sql(conn, INSERT), values)
+    tree.store_nodes(conn, nodes)
     conn.execute(
-        tables.head.update().where(tables.head.c.id == tables.HEAD_ID).values(seq=seq, hash=prev)
+        tables.head.update()
+        .where(tables.head.c.id == tables.HEAD_ID)
+        .values(seq=seq, hash=prev, frontier=tree.encode_frontier(frontier))
     )
+    for listener in _listeners:
+        listener(conn)
     return list(range(first, seq + 1))
+
+
+def on_append(listener: Callable[[Connection], None]) -> Callable[[], None]:
+    """Call `listener(conn)` after every append in this process, until the returned
+    function is called: how the CLI learns which ledgers to seal when a command ends."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener)
 
 
 def _prepare(event: Event) -> tuple[str, str, str | None, str | None, str]:
@@ -114,10 +140,14 @@ def _prepare(event: Event) -> tuple[str, str, str | None, str | None, str]:
     return event.kind, event.actor, event.subject, event.ref, canonical_data(event.data)
 
 
-def lock_head(conn: Connection) -> tuple[int, str]:
-    """The head row, locked until the transaction ends (SQLite: BEGIN IMMEDIATE already did)."""
+def lock_head(conn: Connection) -> HeadState:
+    """The head row, locked until the transaction ends (SQLite: BEGIN IMMEDIATE already did).
+
+    A head row without a frontier (a ledger from before the tree) gets one, built from
+    the entries once.
+    """
     query = (
-        sa.select(tables.head.c.seq, tables.head.c.hash)
+        sa.select(tables.head.c.seq, tables.head.c.hash, tables.head.c.frontier)
         .where(tables.head.c.id == tables.HEAD_ID)
         .with_for_update()
     )
@@ -127,7 +157,17 @@ def lock_head(conn: Connection) -> tuple[int, str]:
             "the audit ledger's head row is missing, so nothing can be appended safely; "
             "run `troth audit verify`"
         )
-    return int(row.seq), str(row.hash)
+    seq = int(row.seq)
+    if row.frontier is None:
+        frontier = tree.rebuild(conn, seq)
+        conn.execute(
+            tables.head.update()
+            .where(tables.head.c.id == tables.HEAD_ID)
+            .values(frontier=tree.encode_frontier(frontier))
+        )
+    else:
+        frontier = tree.decode_frontier(row.frontier, seq)
+    return HeadState(seq, str(row.hash), frontier)
 
 
 def head(store: Store) -> Head:

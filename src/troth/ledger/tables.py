@@ -1,8 +1,9 @@
 """The ledger's tables in the engine store.
 
-`ledger_entries` holds the hash chain, `ledger_head` one row (id 1) with the newest
-sequence number and hash (the row every appender locks), and `ledger_checkpoints`
-the signed checkpoints.
+`ledger_entries` holds the entries and their hash chain; `ledger_head` one row (id 1)
+with the newest sequence number and hash and the Merkle tree's frontier (the row every
+appender locks); `ledger_nodes` the tree's inner nodes from NODE_LEVEL up, so proofs read
+a few rows instead of the whole ledger; `ledger_tree_heads` the signed tree heads.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ SEQ_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 HASH_TYPE = sa.String(64)
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1
+# Nodes over 2**NODE_LEVEL leaves and more are stored (one row per 128 entries); smaller
+# subtrees are recomputed from at most that many entries' hashes.
+NODE_LEVEL = 8
 
 entries = sa.Table(
     "ledger_entries",
@@ -40,15 +44,26 @@ head = sa.Table(
     sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
     sa.Column("seq", SEQ_TYPE, nullable=False),
     sa.Column("hash", HASH_TYPE, nullable=False),
+    # The frontier's hashes in hex, largest subtree first; NULL until first computed.
+    sa.Column("frontier", sa.Text(), nullable=True),
 )
 
-checkpoints = sa.Table(
-    "ledger_checkpoints",
+nodes = sa.Table(
+    "ledger_nodes",
     metadata,
-    sa.Column("seq", SEQ_TYPE, primary_key=True, autoincrement=False),
+    sa.Column("level", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("idx", SEQ_TYPE, primary_key=True, autoincrement=False),
     sa.Column("hash", HASH_TYPE, nullable=False),
+)
+
+tree_heads = sa.Table(
+    "ledger_tree_heads",
+    metadata,
+    sa.Column("size", SEQ_TYPE, primary_key=True, autoincrement=False),
+    sa.Column("root", HASH_TYPE, nullable=False),
     sa.Column("at", sa.String(32), nullable=False),
-    sa.Column("signature", HASH_TYPE, nullable=False),
+    sa.Column("key_id", sa.String(16), nullable=False),
+    sa.Column("signature", sa.String(128), nullable=False),
 )
 
 

@@ -1,16 +1,22 @@
-"""Checking the whole ledger: one streaming pass over the chain, plus its anchors.
+"""Checking the whole ledger: one streaming pass over the chain and its Merkle tree.
 
-Anchors are what the chain cannot vouch for itself: the head row (read before and after
-the pass, so appends made meanwhile are not mistaken for tampering), the signed
-checkpoints in the table and the head file outside the database. Memory stays bounded:
-entries are read in chunks by sequence number, one short transaction per chunk.
+The pass recomputes every entry's chain hash, and the tree over the entries with an
+O(log n) frontier; each signed tree head (the table's, the head file's and one handed in
+by a third party) must match the root of the tree of its size when the pass reaches it,
+which proves the ledger a consistent extension of every one of them. The stored tree
+nodes and the head row's frontier, which proofs and new tree heads are computed from,
+must match what the entries give. The head row is read before and after the pass, so
+appends made meanwhile are not mistaken for tampering. Memory stays bounded: entries
+are read in chunks by sequence number, one short transaction per chunk.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import sqlalchemy as sa
@@ -19,11 +25,23 @@ from sqlalchemy import Connection
 from troth.errors import TrothError
 from troth.ledger import tables
 from troth.ledger.chain import entry_hash, row_hash
-from troth.ledger.checkpoint import Checkpoint, read_head_file, signed, store_id
+from troth.ledger.checkpoint import (
+    TreeHead,
+    head_file_path,
+    read_exported,
+    read_head_file,
+    store_id,
+    stored_heads,
+)
+from troth.ledger.merkle import root
+from troth.ledger.signing import PublicKey, signing_key
+from troth.ledger.tree import encode_frontier
 from troth.project import Project
 from troth.store import Store
 
-Reason = Literal["edited", "deleted", "inserted", "reordered", "truncated", "bad checkpoint"]
+Reason = Literal[
+    "edited", "deleted", "inserted", "reordered", "truncated", "bad checkpoint", "bad tree"
+]
 CHUNK = 20_000
 WINDOW = 32  # how far from its place a moved entry is looked for when explaining a break
 SELECT = "SELECT seq, at, kind, actor, subject, ref, data, prev_hash, hash FROM ledger_entries"
@@ -71,28 +89,65 @@ class _Failure:
 
 @dataclass(frozen=True)
 class _Anchor:
-    hash: str
+    root: bytes
     label: str
 
 
-def verify(store: Store, project: Project | None = None, *, chunk: int = CHUNK) -> VerifyResult:
-    """Check every entry, the head row and the checkpoints; name the first problem.
+@dataclass
+class _Anchors:
+    """The signed tree heads to check the ledger against, by size, and what was wrong
+    with the others."""
 
-    Without `project` the checkpoints' signatures and the head file are not checked.
+    by_size: dict[int, _Anchor] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    failures: list[_Failure] = field(default_factory=list)
+
+    def add(self, head: TreeHead, label: str, key: PublicKey | None) -> None:
+        if key is not None and not head.signed_by(key):
+            self.failures.append(
+                _Failure(head.size, "bad checkpoint", f"{label} has a bad signature")
+            )
+            return
+        try:
+            anchor = _Anchor(bytes.fromhex(head.root), label)
+        except ValueError:
+            self.failures.append(_Failure(head.size, "bad checkpoint", f"{label} is malformed"))
+            return
+        known = self.by_size.setdefault(head.size, anchor)
+        if known.root != anchor.root:
+            self.failures.append(
+                _Failure(head.size, "bad checkpoint", f"{label} disagrees with {known.label}")
+            )
+
+
+def verify(
+    store: Store,
+    project: Project | None = None,
+    *,
+    against: Path | None = None,
+    public_key: PublicKey | None = None,
+    chunk: int = CHUNK,
+) -> VerifyResult:
+    """Check every entry, the tree, the head row and the signed tree heads; name the
+    first problem.
+
+    `against` is a tree head written by `troth audit export-head`: nothing up to it may
+    have been rewritten or cut. Signatures are checked with `public_key`, else the
+    project's signing key; without either, the exported head's own key is used for it,
+    and stored heads are not checked (a note says so).
     """
-    notes: list[str] = []
-    failures: list[_Failure] = []
     with store.connect() as conn:
         head_before = _read_head(conn)
-        anchors = _anchors(conn, store, project, notes, failures)
+        anchors = _anchors(conn, store, project, against, public_key)
         conn.commit()
-        scan = _Scan(conn, anchors)
+        scan = _Scan(conn, anchors.by_size)
         broken = scan.run(chunk)
         head_after = _read_head(conn)
+    notes, failures = anchors.notes, anchors.failures + scan.tree_failures
     if broken:
         failures.append(broken)
     else:
-        failures.extend(_tail(scan, head_before, head_after, anchors))
+        failures.extend(_tail(scan, head_before, head_after, anchors.by_size))
     if not failures:
         return VerifyResult(True, scan.checked, scan.last_seq, notes=tuple(notes))
     first = min(failures, key=lambda f: math.inf if f.seq is None else f.seq)
@@ -101,56 +156,88 @@ def verify(store: Store, project: Project | None = None, *, chunk: int = CHUNK) 
     )
 
 
-def _read_head(conn: Connection) -> tuple[int, str] | None:
-    row = conn.execute(sa.select(tables.head.c.seq, tables.head.c.hash)).first()
+class _HeadRow(NamedTuple):
+    seq: int
+    hash: str
+    frontier: str | None
+
+
+def _read_head(conn: Connection) -> _HeadRow | None:
+    query = sa.select(tables.head.c.seq, tables.head.c.hash, tables.head.c.frontier)
+    row = conn.execute(query).first()
     conn.commit()
-    return None if row is None else (int(row.seq), str(row.hash))
+    return None if row is None else _HeadRow(int(row.seq), str(row.hash), row.frontier)
 
 
 def _anchors(
     conn: Connection,
     store: Store,
     project: Project | None,
-    notes: list[str],
-    failures: list[_Failure],
-) -> dict[int, _Anchor]:
-    """Checkpoints whose signature holds (all of them without a project), by sequence."""
-    points = [
-        (Checkpoint(int(r.seq), r.hash, r.at, r.signature), f"checkpoint {r.seq}")
-        for r in conn.execute(sa.select(tables.checkpoints).order_by(tables.checkpoints.c.seq))
-    ]
-    if project is None:
-        notes.append("no project given: checkpoint signatures and the head file were not checked")
-    else:
-        points.extend(_head_file_point(store, project, notes, failures))
-    anchors: dict[int, _Anchor] = {}
-    for point, label in points:
-        if project is not None and not signed(project, point):
-            failures.append(_Failure(point.seq, "bad checkpoint", f"{label} has a bad signature"))
-            continue
-        known = anchors.setdefault(point.seq, _Anchor(point.hash, label))
-        if known.hash != point.hash:
-            failures.append(
-                _Failure(point.seq, "bad checkpoint", f"{label} disagrees with {known.label}")
+    against: Path | None,
+    public_key: PublicKey | None,
+) -> _Anchors:
+    """The signed tree heads whose signature holds, from the table, the head file and
+    `against`."""
+    anchors = _Anchors()
+    key = public_key or _project_key(project)
+    heads = stored_heads(conn)
+    if against is not None:
+        exported, its_key = read_exported(against)
+        if key is None:
+            key = its_key
+            anchors.notes.append(
+                f"signatures checked with the public key in {against} (id {its_key.key_id}); "
+                "compare it with the id that `troth audit public-key` printed for you"
             )
+        anchors.add(exported, f"the exported tree head {against.name}", key)
+    if key is None and heads:
+        if project is None:
+            anchors.notes.append("no project or public key: tree head signatures not checked")
+        else:
+            anchors.failures.append(
+                _Failure(
+                    None,
+                    "bad checkpoint",
+                    "the ledger's signing key is missing, so "
+                    "the signed tree heads cannot be checked (give its public key)",
+                )
+            )
+    for head in heads:
+        anchors.add(head, f"tree head {head.size}", key)
+    if project is not None:
+        _add_head_file(anchors, store, project, key, bool(heads))
     return anchors
 
 
-def _head_file_point(
-    store: Store, project: Project, notes: list[str], failures: list[_Failure]
-) -> list[tuple[Checkpoint, str]]:
+def _project_key(project: Project | None) -> PublicKey | None:
+    found = None if project is None else signing_key(project)
+    return None if found is None else found.public
+
+
+def _add_head_file(
+    anchors: _Anchors, store: Store, project: Project, key: PublicKey | None, stored: bool
+) -> None:
     try:
         head_file = read_head_file(project)
     except TrothError as exc:
-        failures.append(_Failure(None, "bad checkpoint", str(exc)))
-        return []
+        anchors.failures.append(_Failure(None, "bad checkpoint", str(exc)))
+        return
     if head_file is None:
-        notes.append("no head file yet (it is written at the first checkpoint)")
-        return []
-    if head_file.store != store_id(store):
-        notes.append("the head file belongs to another store and was not used")
-        return []
-    return [(head_file.checkpoint, "the head file")]
+        if stored:  # someone removed it: perhaps to hide a cut together with the table's heads
+            anchors.failures.append(
+                _Failure(
+                    None,
+                    "bad checkpoint",
+                    f"{head_file_path(project)} is missing although the store holds signed "
+                    "tree heads",
+                )
+            )
+        else:
+            anchors.notes.append("no head file yet (it is written with the first tree head)")
+    elif head_file.store != store_id(store):
+        anchors.notes.append("the head file belongs to another store and was not used")
+    else:
+        anchors.add(head_file.head, "the head file", key)
 
 
 class _Scan:
@@ -162,6 +249,10 @@ class _Scan:
         self.checked = 0
         self.last_seq = 0
         self.last_hash = tables.GENESIS_HASH
+        self.frontier: list[bytes] = []
+        self.nodes: list[tuple[int, int, bytes]] = []  # completed, not yet compared
+        self.matched = 0  # the size of the newest tree head found to match
+        self.tree_failures: list[_Failure] = []
 
     def run(self, chunk: int) -> _Failure | None:
         size = chunk
@@ -178,6 +269,7 @@ class _Scan:
             if not rows:
                 return None
             broken = self._check(rows)
+            self._compare_nodes()
             if broken:
                 return broken
 
@@ -207,7 +299,10 @@ class _Scan:
         return rows
 
     def _check(self, rows: list[tuple[Any, ...]]) -> _Failure | None:
+        """Check a chunk's chain links and grow the tree by its entries (inlined: this
+        loop runs once per entry, millions of times)."""
         expected, prev, anchors = self.last_seq + 1, self.last_hash, self.anchors
+        frontier, nodes, sha256, fromhex = self.frontier, self.nodes, hashlib.sha256, bytes.fromhex
         for row in rows:
             seq, at, kind, actor, subject, ref, data, prev_hash, hash_ = row
             if seq != expected:
@@ -216,25 +311,62 @@ class _Scan:
                 seq, at, kind, actor, subject, ref, data, prev
             ):
                 return self._explain(Row(*row), prev)
-            anchor = anchors.get(seq)
-            if anchor is not None and anchor.hash != hash_:
-                return self._unlike_anchor(seq, anchor)
+            node, size, level = sha256(b"\x00" + fromhex(hash_)).digest(), seq - 1, 0
+            while size & 1:
+                node = sha256(b"\x01" + frontier.pop() + node).digest()
+                size, level = size >> 1, level + 1
+                if level >= tables.NODE_LEVEL:
+                    nodes.append((level, size, node))
+            frontier.append(node)
+            if seq in anchors:
+                broken = self._against(seq, anchors[seq])
+                if broken:
+                    return broken
             self.checked += 1
             self.last_seq, self.last_hash = seq, hash_
             expected, prev = seq + 1, hash_
         return None
 
-    def _unlike_anchor(self, seq: int, anchor: _Anchor) -> _Failure:
-        """Entry `seq` is not what a checkpoint signed: moved back by insertions, or rewritten."""
-        if any(r.hash == anchor.hash for r in self._following(seq)):
-            return _Failure(
-                seq, "inserted", f"entries were inserted at {seq}: {anchor.label} is further on"
-            )
+    def _against(self, seq: int, anchor: _Anchor) -> _Failure | None:
+        """The first `seq` entries must give the root that `anchor` signed."""
+        if root(self.frontier) == anchor.root:
+            self.matched = seq
+            return None
+        first = self.matched + 1
         return _Failure(
-            seq,
+            first,
             "edited",
-            f"entry {seq} differs from {anchor.label}: the history up to it was rewritten",
+            f"entries {first} to {seq} were rewritten: their tree does not match {anchor.label}",
         )
+
+    def _compare_nodes(self) -> None:
+        """The stored tree nodes the pass has recomputed must be the same."""
+        by_level: dict[int, list[tuple[int, bytes]]] = {}
+        for level, index, node in self.nodes:
+            by_level.setdefault(level, []).append((index, node))
+        self.nodes.clear()
+        for level, computed in by_level.items():
+            first, last = computed[0][0], computed[-1][0]
+            stored = dict(
+                self._fetch(
+                    "SELECT idx, hash FROM ledger_nodes WHERE level = ? AND idx BETWEEN ? AND ?",
+                    level,
+                    first,
+                    last,
+                )
+            )
+            for index, node in computed:
+                if stored.get(index) != node.hex() and not self.tree_failures:
+                    span = 1 << level
+                    self.tree_failures.append(
+                        _Failure(
+                            None,
+                            "bad tree",
+                            f"the stored tree node over entries {index * span + 1} to "
+                            f"{(index + 1) * span} is missing or differs from the entries "
+                            "(proofs would not hold)",
+                        )
+                    )
 
     @staticmethod
     def _gap(seq: int, expected: int) -> _Failure:
@@ -288,8 +420,8 @@ def _origin(row: Row) -> int | None:
 
 def _tail(
     scan: _Scan,
-    before: tuple[int, str] | None,
-    after: tuple[int, str] | None,
+    before: _HeadRow | None,
+    after: _HeadRow | None,
     anchors: dict[int, _Anchor],
 ) -> list[_Failure]:
     """Problems at the end of the chain: cut off, extended behind the head row, or rewritten."""
@@ -307,25 +439,29 @@ def _tail(
                 f"{newest}",
             )
         )
-    if before[0] > last:
+    if before.seq > last:
         failures.append(
             _Failure(
                 last + 1,
                 "truncated",
-                f"the ledger ends at entry {last} but its head row records entry {before[0]}",
+                f"the ledger ends at entry {last} but its head row records entry {before.seq}",
             )
         )
-    if last > after[0]:
+    if last > after.seq:
         failures.append(
             _Failure(
-                after[0] + 1,
+                after.seq + 1,
                 "inserted",
-                f"entries after {after[0]}, the head row's newest, were inserted",
+                f"entries after {after.seq}, the head row's newest, were inserted",
             )
         )
-    for seq, hash_ in (before, after):
-        if seq == last and hash_ != last_hash:
+    for head in (before, after):
+        if head.seq == last and head.hash != last_hash:
             failures.append(
                 _Failure(last, "edited", f"entry {last} differs from the ledger's head row")
+            )
+        elif head.seq == last and head.frontier not in (None, encode_frontier(scan.frontier)):
+            failures.append(
+                _Failure(None, "bad tree", "the head row's tree frontier differs from the entries")
             )
     return failures
