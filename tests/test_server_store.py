@@ -12,6 +12,7 @@ from test_server_support import PASSWORD, Server, start
 from troth.cli import app as cli
 from troth.errors import TrothError
 from troth.project import init_project
+from troth.server import tables
 from troth.server.auth import (
     ApiKeys,
     authenticate_staff,
@@ -60,7 +61,8 @@ def test_staff_and_keys_on_each_store(on_store: Server) -> None:
     assert key is not None and key.scopes == {"consent:read"}
     assert ApiKeys(store).lookup(token[:-1] + ("A" if token[-1] != "A" else "B")) is None
     code = issue_code(on_store.project, store, "a@example.com", "10.0.0.1")
-    assert code is not None and check_code(on_store.project, store, "a@example.com", code)
+    assert code is not None
+    assert check_code(on_store.project, store, "a@example.com", code, "10.0.0.1")
 
 
 @pytest.mark.parametrize(
@@ -178,3 +180,42 @@ def test_serve_refuses_a_broken_policy(tmp_path: Path, monkeypatch: pytest.Monke
     assert result.exit_code != 0
     assert isinstance(result.exception, TrothError)
     assert "troth.yaml" in str(result.exception)
+
+
+def test_migration_signs_out_sessions_that_held_an_email(store_url: str) -> None:
+    """server_0003 on a store whose sessions still name subjects by their e-mail."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import DateTime, Integer, String, column, inspect, select, table
+
+    import troth.store
+    from troth.server.auth import now
+    from troth.store.engine import migration_folders
+
+    store = open_store(store_url)
+    config = Config()
+    config.set_main_option("script_location", str(Path(troth.store.__file__).parent / "alembic"))
+    config.set_main_option("version_locations", " ".join(str(p) for p in migration_folders()))
+    config.set_main_option("path_separator", "space")
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "server_0002")
+    old = table(
+        "server_sessions",
+        *(column(name, String) for name in ("token_hash", "kind", "email")),
+        column("staff_id", Integer),
+        column("expires_at", DateTime),
+    )
+    rows = [
+        {"token_hash": "a", "kind": "subject", "email": "ada@example.com", "staff_id": None},
+        {"token_hash": "b", "kind": "staff", "email": None, "staff_id": 1},
+    ]
+    with store.begin() as conn:
+        conn.execute(old.insert(), [{**row, "expires_at": now()} for row in rows])
+    store.upgrade()
+    with store.connect() as conn:
+        names = {c["name"] for c in inspect(conn).get_columns("server_sessions")}
+        kept = conn.execute(select(tables.sessions.c.kind, tables.sessions.c.staff_id)).all()
+    store.dispose()
+    assert "email" not in names and "subject_ref" in names
+    assert [tuple(row) for row in kept] == [("staff", 1)]

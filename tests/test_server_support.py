@@ -78,13 +78,19 @@ def refapp_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def make_project(folder: Path, template: Path, store_url: str | None = None) -> Project:
+def make_project(
+    folder: Path, template: Path, store_url: str | None = None, server: str = ""
+) -> Project:
+    """A project on a copy of the reference app; `server` is the body of troth.toml's
+    `[server]` table."""
     init_project(folder)
     (folder / "troth.yaml").write_text(POLICY)
     shutil.copyfile(REPO / "examples" / "refapp" / "datamap.yaml", folder / "datamap.yaml")
     settings = '[outbox]\nfrom = "privacy@example.com"\n'
     if store_url:
         settings += f'\n[store]\nurl = "{store_url}"\n'
+    if server:
+        settings += f"\n[server]\n{server}\n"
     (folder / "troth.toml").write_text(settings)
     shutil.copyfile(template / "refapp.db", folder / "refapp.db")
     shutil.copytree(template / "blobs", folder / "blobs")
@@ -150,8 +156,10 @@ class Server:
         return client, token
 
 
-def start(folder: Path, template: Path, store_url: str | None = None) -> Iterator[Server]:
-    project = make_project(folder, template, store_url)
+def start(
+    folder: Path, template: Path, store_url: str | None = None, server: str = ""
+) -> Iterator[Server]:
+    project = make_project(folder, template, store_url, server)
     app = create_app(project)
     store = app.state.ctx.store
     with TestClient(app) as client:

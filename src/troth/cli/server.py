@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -18,11 +18,19 @@ Host = Annotated[str, typer.Option("--host", help="Address to listen on.")]
 Port = Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")]
 
 
+def uvicorn_options() -> dict[str, Any]:
+    """How `troth serve` runs uvicorn. uvicorn's own forwarded-header handling is off (by
+    default it believes X-Forwarded-For from 127.0.0.1, so any local client or pass-through
+    proxy could name its own address and reset every per-IP limit): the app trusts only the
+    proxies in `[server] trusted_proxies`, whatever server runs it."""
+    from troth.server.asgi import PROTOCOL
+
+    return {"http": PROTOCOL, "proxy_headers": False, "log_level": "warning", "access_log": False}
+
+
 def serve_project(root: Path, host: str, port: int, workers: int) -> None:
     """Run uvicorn on the project in `root` until Ctrl-C."""
     import uvicorn
-
-    from troth.server.asgi import PROTOCOL
 
     os.environ[PROJECT_ENV] = str(root)
     uvicorn.run(
@@ -31,10 +39,7 @@ def serve_project(root: Path, host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
-        http=PROTOCOL,
-        proxy_headers=True,
-        log_level="warning",
-        access_log=False,
+        **uvicorn_options(),
     )
 
 

@@ -6,6 +6,8 @@ privacy_officer approve, deny, run, and download exports (support never sees the
 
 from __future__ import annotations
 
+from contextlib import suppress
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -16,7 +18,7 @@ from troth import ledger, rights
 from troth.consent import tables as consent_tables
 from troth.errors import AppStoreError, Refused
 from troth.server import requests
-from troth.server.auth import Staff, staff_login
+from troth.server.auth import Staff, device_token, staff_login
 from troth.server.context import Context, context
 from troth.server.web import (
     CheckedForm,
@@ -24,6 +26,7 @@ from troth.server.web import (
     current_staff,
     page,
     redirect,
+    set_cookie,
     sign_in,
     sign_out,
 )
@@ -31,6 +34,9 @@ from troth.server.web import (
 router = APIRouter(prefix="/admin", include_in_schema=False)
 Ctx = Annotated[Context, Depends(context)]
 MaybeStaff = Annotated[Staff | None, Depends(current_staff)]
+# A browser that signed in as a login before is not held by that login's lock.
+DEVICE_COOKIE = "troth_staff_device"
+DEVICE_LIFETIME = timedelta(days=180)
 
 
 class LoginRequired(Exception):
@@ -61,13 +67,17 @@ def login_form(request: Request, ctx: Ctx) -> HTMLResponse:
 @router.post("/login", response_model=None)
 def login(request: Request, ctx: Ctx, form: CheckedForm) -> Response:
     login_name, password = form.get("login", "")[:254], form.get("password", "")[:200]
-    user = staff_login(ctx.project, ctx.store, login_name, password, client_ip(request))
+    device = request.cookies.get(DEVICE_COOKIE)
+    user = staff_login(ctx.project, ctx.store, login_name, password, client_ip(request), device)
     if user is None:
-        message = "Wrong login or password (after 10 failed tries, wait 15 minutes)."
+        message = "Wrong login or password, or too many tries: wait a few minutes."
         return page(ctx, request, "admin/login.html", 401, error=message)
     with ctx.store.begin() as conn:
         ledger.record(conn, "staff.login", actor=f"staff:{user.id}")
-    return sign_in(ctx, request, "staff", "/admin", staff_id=user.id)
+    response = sign_in(ctx, request, "staff", "/admin", staff_id=user.id)
+    token = device_token(ctx.project, user.login)
+    set_cookie(ctx, request, response, DEVICE_COOKIE, token, int(DEVICE_LIFETIME.total_seconds()))
+    return response
 
 
 @router.post("/logout")
@@ -119,8 +129,11 @@ def consent_counts(ctx: Context) -> list[dict[str, Any]]:
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
 def request_detail(request_id: str, request: Request, ctx: Ctx, user: StaffUser) -> HTMLResponse:
     found = requests.any_request(ctx, request_id)
+    # The plan and a failure's reason name tables and row counts of the subject's data:
+    # for the roles that decide; support sees the metadata and the audit trail.
+    decides = user.can_decide
     plan = None
-    if found.status not in requests.DONE:
+    if decides and found.status not in requests.DONE:
         plan = rights.plan_request(ctx.project, ctx.store, found.id)
     return page(
         ctx,
@@ -128,7 +141,7 @@ def request_detail(request_id: str, request: Request, ctx: Ctx, user: StaffUser)
         "admin/request.html",
         user=user,
         info=requests.summary(found),
-        error=found.error if found.status == "failed" else None,
+        error=found.error if decides and found.status == "failed" else None,
         plan=plan,
         trail=ledger.entries(ctx.store, ref=found.id),
     )
@@ -149,11 +162,10 @@ def request_action(
             raise HTTPException(422, "Give a reason to deny the request.")
         rights.deny_request(ctx.project, ctx.store, found.id, reason, actor=actor)
     elif action in ("run", "run_large"):
-        try:
-            allow = action == "run_large"
-            rights.run_request(ctx.project, ctx.store, found.id, actor=actor, allow_large=allow)
-        except (Refused, AppStoreError):
-            pass  # recorded as failed with its reason, which the request's page shows
+        # A refusal or an app database error is recorded as failed with its reason, which
+        # the request's page shows.
+        with suppress(Refused, AppStoreError):
+            requests.run(ctx, found, actor=actor, allow_large=action == "run_large")
     else:
         raise HTTPException(422, "Unknown action.")
     return redirect(f"/admin/requests/{found.id}")

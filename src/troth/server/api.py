@@ -16,9 +16,17 @@ from troth.policy.render import render
 from troth.server import requests
 from troth.server.auth import ApiKey
 from troth.server.context import Context, context
-from troth.server.web import ERRORS, VISITOR_COOKIE, api_key, current_email, require_key, set_cookie
+from troth.server.web import (
+    ERRORS,
+    VISITOR_COOKIE,
+    StrictJsonRoute,
+    api_key,
+    current_email,
+    require_key,
+    set_cookie,
+)
 
-router = APIRouter(prefix="/api", responses=ERRORS)
+router = APIRouter(prefix="/api", responses=ERRORS, route_class=StrictJsonRoute)
 Ctx = Annotated[Context, Depends(context)]
 SubjectText = Annotated[str, Field(min_length=3, max_length=400)]
 PurposeKey = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[a-z][a-z0-9_.]*$")]
@@ -26,6 +34,10 @@ Jurisdiction = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 VersionText = Annotated[str, Field(max_length=64, pattern=r"^[\w.:-]+$")]
 VISITOR = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 FieldName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")]
+
+
+Kind = Literal[requests.KINDS]  # type: ignore[valid-type]
+Status = Literal[rights.STATUSES]  # type: ignore[valid-type]
 
 
 class Input(BaseModel):
@@ -38,7 +50,7 @@ class Identity(Input):
 
 
 class RequestIn(Input):
-    kind: Literal[requests.KINDS]  # type: ignore[valid-type]
+    kind: Kind
     identity: Identity
     fields: dict[FieldName, Annotated[str, Field(max_length=1000)]] | None = Field(
         default=None, max_length=50
@@ -49,8 +61,8 @@ class RequestIn(Input):
 
 class RequestOut(BaseModel):
     id: str
-    kind: str
-    status: str
+    kind: Kind
+    status: Status
     created_at: datetime
     due_at: datetime | None
     overdue: bool
@@ -264,7 +276,7 @@ Admin = Depends(api_key("admin"))
 @router.get("/admin/requests", response_model=list[RequestOut], tags=["admin"])
 def admin_queue(
     ctx: Ctx,
-    status: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")] = None,
+    status: Annotated[Status | None, Query()] = None,
     _key: ApiKey = Admin,
 ) -> list[RequestOut]:
     return [request_out(r) for r in rights.list_requests(ctx.store, status=status)]
@@ -301,8 +313,7 @@ def admin_deny(request_id: str, body: DenyIn, ctx: Ctx, key: ApiKey = Admin) -> 
 
 @router.post("/admin/requests/{request_id}/run", response_model=RequestOut, tags=["admin"])
 def admin_run(request_id: str, ctx: Ctx, key: ApiKey = Admin) -> RequestOut:
-    requests.any_request(ctx, request_id)
-    return request_out(rights.run_request(ctx.project, ctx.store, request_id, actor=key.owner))
+    return request_out(requests.run(ctx, requests.any_request(ctx, request_id), actor=key.owner))
 
 
 @router.get("/admin/ledger/verify", tags=["admin"])

@@ -6,19 +6,23 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import NoReturn
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from troth import ledger
 from troth.project import Project
 from troth.server import admin, api, center, drp
 from troth.server.context import HERE, Context
 from troth.server.fastpath import ConsentCheck
+from troth.server.settings import server_settings
 from troth.server.web import install_error_handlers, redirect
 from troth.store import Store, open_store
 
@@ -61,10 +65,38 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def secure_cookies(project: Project) -> bool:
-    """`[server] secure_cookies = true` in troth.toml forces the Secure flag on cookies even
-    when a proxy in front does not say the request came over HTTPS."""
-    return bool(project.settings.get("server", {}).get("secure_cookies", False))
+class BodyLimit:
+    """413 for a request body over `limit` bytes, before anything parses it: on the first
+    read when its content-length says so, else as soon as the streamed bytes pass it.
+
+    The 413 is raised from `receive`, inside the route, so it gets the same JSON or HTML
+    error answer as any other (Starlette's own limit replaces the answer with plain text)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            if declared.isdigit() and int(declared) > self.limit:
+                self.refuse()
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    self.refuse()
+            return message
+
+        await self.app(scope, counted, send)
+
+    def refuse(self) -> NoReturn:
+        raise HTTPException(413, f"the body is larger than {self.limit} bytes")
 
 
 async def seal_ledger(ctx: Context) -> None:
@@ -80,7 +112,8 @@ async def seal_ledger(ctx: Context) -> None:
 
 def create_app(project: Project, store: Store | None = None) -> FastAPI:
     """The whole server for `project`, on its engine store (opened and migrated if not given)."""
-    ctx = Context(project, store or open_store(project.store_url), secure_cookies(project))
+    settings = server_settings(project)
+    ctx = Context(project, store or open_store(project.store_url), settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -102,8 +135,11 @@ def create_app(project: Project, store: Store | None = None) -> FastAPI:
 
     app.add_exception_handler(admin.LoginRequired, login_required)
 
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # innermost: not on the fast path
     app.add_middleware(ConsentCheck, ctx=ctx)
-    app.add_middleware(SecurityHeaders)  # added last: outermost, so it covers the fast path
+    app.add_middleware(SecurityHeaders)  # outermost but one, so it covers the fast path
+    if settings.trusted_proxies:  # outermost: the per-IP limits read the rewritten peer
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
 
     @app.get("/static/troth-banner.js", include_in_schema=False)
     async def banner() -> FileResponse:

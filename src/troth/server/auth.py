@@ -7,6 +7,7 @@ enough entropy, or, for six-digit codes, few enough attempts, that a slow hash a
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -33,7 +34,14 @@ CODE_ATTEMPTS = 5
 RATE_WINDOW = timedelta(minutes=15)
 CODES_PER_EMAIL = 3
 CODES_PER_IP = 20
-LOGIN_FAILURES = 10
+CHECK_WINDOW = timedelta(days=1)
+CHECK_FAILURES_PER_EMAIL = 20
+CHECK_FAILURES_PER_IP = 100
+LOGIN_FAILURES = 10  # per IP in RATE_WINDOW
+LOGIN_FREE_TRIES = 5  # per login, before its lock starts doubling
+LOGIN_BACKOFF = timedelta(seconds=2)
+LOGIN_MAX_LOCK = timedelta(minutes=5)
+LOGIN_MEMORY = timedelta(days=1)  # how long a login's failures count toward its lock
 KEY_CACHE_SECONDS = 10.0
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
@@ -106,32 +114,71 @@ def create_staff(store: Store, login: str, password: str, role: str) -> int:
     return int(key[0])
 
 
-def over_limit(conn: Connection, limits: list[tuple[SqlColumn[str], str, int]]) -> bool:
-    """Whether any column already holds its value `limit` times (old rows are deleted first,
-    so every row counts)."""
-    return any(
-        conn.execute(select(func.count()).where(column == value)).scalar_one() >= limit
-        for column, value, limit in limits
-    )
+def count(conn: Connection, column: SqlColumn[str], value: str) -> int:
+    """Rows of `column`'s table that hold `value`."""
+    return int(conn.execute(select(func.count()).where(column == value)).scalar_one())
 
 
-def staff_login(project: Project, store: Store, login: str, password: str, ip: str) -> Staff | None:
-    """`authenticate_staff`, throttled: after LOGIN_FAILURES failed tries in RATE_WINDOW for
-    the same login or from the same IP, every try fails until the window has passed."""
+def failures_since(conn: Connection, column: SqlColumn[str], value: str, since: datetime) -> int:
+    """How many rows of `column`'s table hold `value` from `since` on (the table's time
+    column is `at`)."""
+    at = column.table.c.at
+    return int(conn.execute(select(func.count()).where(column == value, at >= since)).scalar_one())
+
+
+def login_locked_until(failures: int, last: datetime | None) -> datetime | None:
+    """When a login with `failures` recent failures opens again. The wait doubles from
+    LOGIN_BACKOFF after the free tries but never passes LOGIN_MAX_LOCK after the last failure,
+    and tries made while locked are not counted: guessing slows to a few tries an hour, yet
+    nobody can keep the owner out for more than a few minutes (and not at all from a browser
+    the owner signed in with before, see `known_device`)."""
+    if failures < LOGIN_FREE_TRIES or last is None:
+        return None
+    doublings = min(failures - LOGIN_FREE_TRIES, 20)
+    return aware(last) + min(LOGIN_BACKOFF * (1 << doublings), LOGIN_MAX_LOCK)
+
+
+def login_locked(conn: Connection, login_hash: str) -> bool:
+    failures = tables.login_failures
+    recent, last = conn.execute(
+        select(func.count(), func.max(failures.c.at)).where(failures.c.login_hash == login_hash)
+    ).one()
+    until = login_locked_until(recent, last)
+    return until is not None and now() < until
+
+
+def device_token(project: Project, login: str) -> str:
+    """A cookie value saying this browser signed in as `login` before."""
+    nonce = secrets.token_urlsafe(12)
+    return f"{nonce}.{device_mac(project, login, nonce)}"
+
+
+def device_mac(project: Project, login: str, nonce: str) -> str:
+    return project.keyed_hash("staff-device", f"{login.strip().lower()}:{nonce}")[:32]
+
+
+def known_device(project: Project, login: str, token: str | None) -> bool:
+    nonce, _, mac = (token or "").partition(".")
+    return bool(nonce and mac) and hmac.compare_digest(mac, device_mac(project, login, nonce))
+
+
+def staff_login(
+    project: Project, store: Store, login: str, password: str, ip: str, device: str | None
+) -> Staff | None:
+    """`authenticate_staff`, throttled two ways. An IP with LOGIN_FAILURES failures in
+    RATE_WINDOW is refused until the window has passed. A login is locked for a while after
+    each failure (`login_locked_until`), except for a browser that carries the `device`
+    token of an earlier sign-in as that login."""
     login_hash = project.keyed_hash("staff-login", login.strip().lower())
     ip_hash = project.keyed_hash("staff-ip", ip)
     failures = tables.login_failures
-    since = now() - RATE_WINDOW
     with store.begin() as conn:
-        conn.execute(delete(failures).where(failures.c.at < since))
-        blocked = over_limit(
-            conn,
-            [
-                (failures.c.login_hash, login_hash, LOGIN_FAILURES),
-                (failures.c.ip_hash, ip_hash, LOGIN_FAILURES),
-            ],
-        )
-    user = None if blocked else authenticate_staff(store, login, password)
+        conn.execute(delete(failures).where(failures.c.at < now() - LOGIN_MEMORY))
+        if failures_since(conn, failures.c.ip_hash, ip_hash, now() - RATE_WINDOW) >= LOGIN_FAILURES:
+            return None
+        if not known_device(project, login, device) and login_locked(conn, login_hash):
+            return None
+    user = authenticate_staff(store, login, password)
     with store.begin() as conn:
         if user is None:
             conn.execute(insert(failures).values(login_hash=login_hash, ip_hash=ip_hash, at=now()))
@@ -241,11 +288,11 @@ class ApiKeys:
 class Session:
     kind: str  # "staff" or "subject"
     staff_id: int | None
-    email: str | None
+    subject_ref: str | None  # Project.subject_ref("email", ...): never the raw address
 
 
 def start_session(
-    store: Store, kind: str, *, staff_id: int | None = None, email: str | None = None
+    store: Store, kind: str, *, staff_id: int | None = None, subject_ref: str | None = None
 ) -> str:
     token = secrets.token_urlsafe(32)
     lifetime = STAFF_SESSION if kind == "staff" else SUBJECT_SESSION
@@ -256,7 +303,7 @@ def start_session(
                 token_hash=sha256(token),
                 kind=kind,
                 staff_id=staff_id,
-                email=email,
+                subject_ref=subject_ref,
                 expires_at=now() + lifetime,
             )
         )
@@ -272,7 +319,7 @@ def get_session(store: Store, token: str | None) -> Session | None:
         ).first()
     if row is None or aware(row.expires_at) < now():
         return None
-    return Session(row.kind, row.staff_id, row.email)
+    return Session(row.kind, row.staff_id, row.subject_ref)
 
 
 def end_session(store: Store, token: str | None) -> None:
@@ -283,10 +330,32 @@ def end_session(store: Store, token: str | None) -> None:
             )
 
 
-def end_subject_sessions(store: Store, email: str) -> None:
-    """Sign the subject out everywhere (after erasure their e-mail must not linger)."""
+def end_subject_sessions(store: Store, subject_ref: str) -> None:
+    """Sign the subject out everywhere (after an erasure)."""
     with store.begin() as conn:
-        conn.execute(delete(tables.sessions).where(tables.sessions.c.email == email))
+        conn.execute(delete(tables.sessions).where(tables.sessions.c.subject_ref == subject_ref))
+
+
+def subject_cookie(token: str, email: str) -> str:
+    """The subject's session cookie: the token and the e-mail, which the engine store does
+    not keep (the pages and requests need it; the store holds only its pseudonym)."""
+    packed = base64.urlsafe_b64encode(email.encode()).decode().rstrip("=")
+    return f"{token}.{packed}"
+
+
+def subject_of_cookie(project: Project, store: Store, cookie: str | None) -> str | None:
+    """The signed-in subject's e-mail from their cookie, or None. The e-mail counts only if
+    its keyed pseudonym is the session's, so an edited cookie names nobody."""
+    token, _, packed = (cookie or "").partition(".")
+    session = get_session(store, token)
+    if session is None or session.kind != "subject" or not session.subject_ref:
+        return None
+    try:
+        email = base64.urlsafe_b64decode(packed + "=" * (-len(packed) % 4)).decode()
+    except ValueError:  # binascii.Error and UnicodeDecodeError both are
+        return None
+    same = hmac.compare_digest(project.subject_ref("email", email), session.subject_ref)
+    return email if same else None
 
 
 # --- one-time codes ------------------------------------------------------------------
@@ -303,11 +372,12 @@ def issue_code(project: Project, store: Store, email: str, ip: str) -> str | Non
     since = now() - RATE_WINDOW
     with store.begin() as conn:
         conn.execute(delete(tables.codes).where(tables.codes.c.created_at < since))
-        limits = [
+        # Every row left is recent, so a plain count is the count in the window.
+        limits = (
             (tables.codes.c.email_hash, email_hash, CODES_PER_EMAIL),
             (tables.codes.c.ip_hash, ip_hash, CODES_PER_IP),
-        ]
-        if over_limit(conn, limits):
+        )
+        if any(count(conn, column, value) >= limit for column, value, limit in limits):
             return None
         conn.execute(
             insert(tables.codes).values(
@@ -323,28 +393,42 @@ def issue_code(project: Project, store: Store, email: str, ip: str) -> str | Non
     return code
 
 
-def check_code(project: Project, store: Store, email: str, code: str) -> bool:
-    """True once for the newest unexpired code of `email`; each try counts, at most five."""
+def check_code(project: Project, store: Store, email: str, code: str, ip: str) -> bool:
+    """True once for the newest unexpired code of `email`; each try counts, at most five.
+
+    Failed checks are capped per address and per IP over CHECK_WINDOW: past either cap every
+    check fails, so neither one address nor one client gets more than a few dozen guesses a
+    day, however many codes are issued."""
     email_hash = project.keyed_hash("otp-email", email)
+    ip_hash = project.keyed_hash("otp-ip", ip)
+    failures = tables.code_failures
     with store.begin() as conn:
-        row = conn.execute(
-            select(tables.codes)
-            .where(tables.codes.c.email_hash == email_hash)
-            .order_by(tables.codes.c.id.desc())
-            .limit(1)
-        ).first()
-        if (
-            row is None
-            or row.used
-            or row.attempts >= CODE_ATTEMPTS
-            or aware(row.expires_at) < now()
-        ):
-            return False
-        expected = project.keyed_hash("otp-code", f"{email_hash}:{code.strip()}")
-        ok = hmac.compare_digest(row.code_hash, expected)
-        conn.execute(
-            update(tables.codes)
-            .where(tables.codes.c.id == row.id)
-            .values(attempts=row.attempts + 1, used=1 if ok else 0)
+        conn.execute(delete(failures).where(failures.c.at < now() - CHECK_WINDOW))
+        capped = (
+            count(conn, failures.c.email_hash, email_hash) >= CHECK_FAILURES_PER_EMAIL
+            or count(conn, failures.c.ip_hash, ip_hash) >= CHECK_FAILURES_PER_IP
         )
+        ok = not capped and use_code(project, conn, email_hash, code)
+        if not ok:
+            conn.execute(insert(failures).values(email_hash=email_hash, ip_hash=ip_hash, at=now()))
+    return ok
+
+
+def use_code(project: Project, conn: Connection, email_hash: str, code: str) -> bool:
+    """Try `code` against the newest code of the address, counting the try."""
+    row = conn.execute(
+        select(tables.codes)
+        .where(tables.codes.c.email_hash == email_hash)
+        .order_by(tables.codes.c.id.desc())
+        .limit(1)
+    ).first()
+    if row is None or row.used or row.attempts >= CODE_ATTEMPTS or aware(row.expires_at) < now():
+        return False
+    expected = project.keyed_hash("otp-code", f"{email_hash}:{code.strip()}")
+    ok = hmac.compare_digest(row.code_hash, expected)
+    conn.execute(
+        update(tables.codes)
+        .where(tables.codes.c.id == row.id)
+        .values(attempts=row.attempts + 1, used=1 if ok else 0)
+    )
     return ok

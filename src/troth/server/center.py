@@ -18,7 +18,6 @@ from troth.server import requests
 from troth.server.auth import (
     CODE_LIFETIME,
     check_code,
-    end_subject_sessions,
     issue_code,
 )
 from troth.server.context import Context, context
@@ -88,7 +87,10 @@ def signin_check(request: Request, ctx: Ctx, fields: CheckedForm) -> Response:
     except InvalidSubject:
         return redirect("/signin")
     code = fields.get("code", "").strip()
-    if not (code.isdigit() and len(code) == 6 and check_code(ctx.project, ctx.store, email, code)):
+    ip = client_ip(request)
+    if not (
+        code.isdigit() and len(code) == 6 and check_code(ctx.project, ctx.store, email, code, ip)
+    ):
         message = "That code is wrong or has expired. Check the e-mail or ask for a new code."
         return page(ctx, request, "code.html", 401, email=email, error=message)
     with ctx.store.begin() as conn:
@@ -158,8 +160,7 @@ def my_new_request(request: Request, ctx: Ctx, email: Email, fields: CheckedForm
     )
     done = requests.run_if_ready(ctx, created)
     ctx.forget_summary(email)
-    if kind == "erasure" and done.status == "completed":
-        end_subject_sessions(ctx.store, email)
+    if kind == "erasure" and done.status == "completed":  # the run ended every session
         response = page(ctx, request, "deleted.html")
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response

@@ -19,6 +19,7 @@ from troth.project import Project
 from troth.rights import SubjectSummary, find_subject
 from troth.sdk import Troth
 from troth.server.auth import ApiKeys
+from troth.server.settings import ServerSettings
 from troth.store import Store
 from troth.yamlfile import FileCache
 
@@ -31,7 +32,7 @@ VERIFY_SECONDS = 60.0
 class Context:
     project: Project
     store: Store
-    secure_cookies: bool
+    settings: ServerSettings
     keys: ApiKeys = field(init=False)
     templates: Jinja2Templates = field(init=False)
     _datamap: FileCache[DataMap] = field(init=False)

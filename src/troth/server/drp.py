@@ -17,11 +17,13 @@ from troth import rights
 from troth.server import requests
 from troth.server.auth import ApiKey
 from troth.server.context import Context, context
-from troth.server.web import ERRORS, api_key
+from troth.server.web import ERRORS, StrictJsonRoute, api_key
 
-router = APIRouter(tags=["data rights protocol"], responses=ERRORS)
+router = APIRouter(tags=["data rights protocol"], responses=ERRORS, route_class=StrictJsonRoute)
 Ctx = Annotated[Context, Depends(context)]
 DRP_VERSION = "0.9.4"
+DrpStatus = Literal["open", "in_progress", "fulfilled", "denied"]
+DrpReason = Literal["other", "no_match"]
 # DRP action -> rights request kind
 ACTIONS = {
     "sale:opt_out": "opt_out_sale",
@@ -31,7 +33,7 @@ ACTIONS = {
     "access:specific": "access",
 }
 # rights status -> (DRP status, reason)
-STATUSES = {
+STATUSES: dict[str, tuple[DrpStatus, DrpReason | None]] = {
     "received": ("open", None),
     "verified": ("in_progress", None),
     "approved": ("in_progress", None),
@@ -57,8 +59,8 @@ class ExerciseIn(BaseModel):
 
 class StatusOut(BaseModel):
     request_id: str
-    status: str
-    reason: str | None = None
+    status: DrpStatus
+    reason: DrpReason | None = None
     received_at: datetime | None = None
     expected_by: datetime | None = None
     processing_details: str | None = None

@@ -17,6 +17,7 @@ from troth import rights
 from troth.errors import AppStoreError, Conflict, NotFound, Refused
 from troth.rights import Request
 from troth.server import tables
+from troth.server.auth import end_subject_sessions
 from troth.server.context import Context
 
 KINDS = rights.KINDS
@@ -105,6 +106,18 @@ def export_file(ctx: Context, request: Request) -> Path:
     return path
 
 
+def run(
+    ctx: Context, request: Request, *, actor: str = "system", allow_large: bool = False
+) -> Request:
+    """Run `request`; a completed erasure also signs its subject out of every session."""
+    done = rights.run_request(
+        ctx.project, ctx.store, request.id, actor=actor, allow_large=allow_large
+    )
+    if done.kind == "erasure" and done.status == "completed":
+        end_subject_sessions(ctx.store, done.subject)
+    return done
+
+
 def run_if_ready(ctx: Context, request: Request) -> Request:
     """Run a verified request right away unless it waits for staff approval (the policy
     wants it, or it corrects an e-mail or phone). A request the guard refuses or the app's
@@ -112,7 +125,7 @@ def run_if_ready(ctx: Context, request: Request) -> Request:
     internal reason."""
     if request.status in ("verified", "approved"):
         try:
-            return rights.run_request(ctx.project, ctx.store, request.id)
+            return run(ctx, request)
         except (Refused, AppStoreError, Conflict):
             return rights.get_request(ctx.store, request.id)
     return request

@@ -1,8 +1,9 @@
-"""The server part's tables in the engine store: staff, API keys, sessions, one-time codes.
+"""The server part's tables in the engine store: staff, API keys, sessions, one-time codes,
+and the failed tries that throttle guessing.
 
-Secrets (passwords, API keys, session tokens, codes) are stored only as hashes. A subject
-session holds the subject's normalized e-mail while it lives (at most `SUBJECT_SESSION`),
-because every request the subject makes must name it; sign-out and expiry delete it.
+Secrets (passwords, API keys, session tokens, codes) are stored only as hashes, and no
+table holds a raw identity: a subject session keeps the subject's keyed pseudonym, while the
+e-mail the pages need travels in the subject's own cookie (`auth.subject_cookie`).
 """
 
 from __future__ import annotations
@@ -41,9 +42,10 @@ sessions = Table(
     Column("token_hash", String(64), primary_key=True),
     Column("kind", String(16), nullable=False),
     Column("staff_id", Id),
-    Column("email", String(320)),
+    Column("subject_ref", String(64)),
     Column("expires_at", When, nullable=False),
     Index("server_sessions_expires", "expires_at"),
+    Index("server_sessions_subject", "subject_ref"),
 )
 
 codes = Table(
@@ -78,4 +80,15 @@ login_failures = Table(
     Column("at", When, nullable=False),
     Index("server_login_failures_login", "login_hash", "at"),
     Index("server_login_failures_ip", "ip_hash", "at"),
+)
+
+code_failures = Table(
+    "server_code_failures",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("email_hash", String(64), nullable=False),
+    Column("ip_hash", String(64), nullable=False),
+    Column("at", When, nullable=False),
+    Index("server_code_failures_email", "email_hash", "at"),
+    Index("server_code_failures_ip", "ip_hash", "at"),
 )

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 from troth.errors import InvalidInput, TrothError
 from troth.server.auth import (
@@ -23,6 +26,8 @@ from troth.server.auth import (
     get_session,
     get_staff,
     start_session,
+    subject_cookie,
+    subject_of_cookie,
 )
 from troth.server.context import Context, context, context_of
 
@@ -36,7 +41,38 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def client_ip(request: Request) -> str:
+    """The address every per-IP limit keys on: the TCP peer, or the client a trusted proxy
+    names (`[server] trusted_proxies`; the app's ProxyHeaders middleware rewrites the peer
+    only for those, and `troth serve` turns uvicorn's own header handling off)."""
     return request.client.host if request.client else "unknown"
+
+
+def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused when it names a key twice: json.loads would keep the last one
+    silently, so `{"kind": "access", ..., "kind": "erasure"}` would open an erasure."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise HTTPException(400, "the JSON body names a key twice in one object")
+    return found
+
+
+class StrictJsonRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = json.loads(await self.body(), object_pairs_hook=no_duplicate_keys)
+        return self._json
+
+
+class StrictJsonRoute(APIRoute):
+    """The JSON routers' route class: bodies are parsed by `StrictJsonRequest`."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def strict(request: Request) -> Response:
+            return await handler(StrictJsonRequest(request.scope, request.receive))
+
+        return strict
 
 
 def is_api(request: Request) -> bool:
@@ -87,7 +123,7 @@ def set_cookie(
         max_age=max_age,
         httponly=True,
         samesite="lax",
-        secure=ctx.secure_cookies or request.url.scheme == "https",
+        secure=ctx.settings.secure_cookies or request.url.scheme == "https",
         path="/",
     )
 
@@ -105,18 +141,21 @@ def sign_in(
     staff_id: int | None = None,
     email: str | None = None,
 ) -> RedirectResponse:
-    """Start a `kind` session and redirect to `to` with its cookie set."""
-    token = start_session(ctx.store, kind, staff_id=staff_id, email=email)
+    """Start a `kind` session and redirect to `to` with its cookie set. A subject's session
+    row keeps their pseudonym; the cookie carries the e-mail the pages need."""
+    subject_ref = ctx.project.subject_ref("email", email) if email else None
+    token = start_session(ctx.store, kind, staff_id=staff_id, subject_ref=subject_ref)
     lifetime = STAFF_SESSION if kind == "staff" else SUBJECT_SESSION
+    value = subject_cookie(token, email) if email else token
     response = redirect(to)
-    set_cookie(ctx, request, response, session_cookie(kind), token, int(lifetime.total_seconds()))
+    set_cookie(ctx, request, response, session_cookie(kind), value, int(lifetime.total_seconds()))
     return response
 
 
 def sign_out(ctx: Context, request: Request, kind: str, to: str) -> RedirectResponse:
     """End this browser's `kind` session and redirect to `to` with its cookie cleared."""
     name = session_cookie(kind)
-    end_session(ctx.store, request.cookies.get(name))
+    end_session(ctx.store, request.cookies.get(name, "").partition(".")[0])
     response = redirect(to)
     response.delete_cookie(name, path="/")
     return response
@@ -131,8 +170,7 @@ def current_staff(request: Request, ctx: Context = Depends(context)) -> Staff | 
 
 def current_email(request: Request, ctx: Context = Depends(context)) -> str | None:
     """The signed-in subject's normalized e-mail, or None."""
-    session = get_session(ctx.store, request.cookies.get(SESSION_COOKIE))
-    return session.email if session and session.kind == "subject" else None
+    return subject_of_cookie(ctx.project, ctx.store, request.cookies.get(SESSION_COOKIE))
 
 
 # --- CSRF: a random cookie echoed in every form (double submit, SameSite=Lax) ----------
@@ -204,11 +242,12 @@ class ErrorOut(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": text}
     for status, text in (
-        (400, "The request cannot be carried out."),
+        (400, "The request cannot be carried out (or its JSON names a key twice)."),
         (401, "A valid API key is required."),
         (403, "The API key lacks the scope."),
         (404, "No such request (or not yours)."),
         (409, "Not ready yet, or refused: the plan would reach other people's data."),
+        (413, "The body is larger than `[server] max_body_bytes` (64 kB unless set)."),
         (422, "Invalid input."),
         (502, "The app's database refused a statement."),
     )
@@ -219,6 +258,16 @@ def error_body(exc: TrothError) -> dict[str, Any]:
     if isinstance(exc, InvalidInput):
         return {"detail": "invalid input", "problems": [str(p) for p in exc.problems]}
     return {"detail": str(exc)}
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route answers at this path. Starlette's 405 names only the first
+    route's, and here a path's GET and POST are often two routes."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, BaseRoute) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 def install_error_handlers(app: Any) -> None:
@@ -232,13 +281,16 @@ def install_error_handlers(app: Any) -> None:
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
         if is_api(request):
-            return JSONResponse(
-                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
-            )
+            return JSONResponse({"detail": exc.detail}, exc.status_code, headers=headers)
         ctx = context_of(request)
         message = exc.detail if isinstance(exc.detail, str) else "That did not work."
-        return page(ctx, request, "error.html", exc.status_code, message=message)
+        response = page(ctx, request, "error.html", exc.status_code, message=message)
+        response.headers.update(headers)
+        return response
 
     async def on_invalid_request(_request: Request, exc: Exception) -> Response:
         # FastAPI's default answer quotes the rejected input back, which may be personal
