@@ -31,7 +31,7 @@ def subtrees(items: list[bytes]) -> merkle.Subtree:
     return lambda start, end: mth(items[start:end])
 
 
-ALL = leaves(MAX_SIZE)
+ALL = leaves(MAX_SIZE + 1)  # one more: the tree one larger than the largest size
 sizes = st.integers(min_value=1, max_value=MAX_SIZE)
 
 
@@ -45,7 +45,7 @@ def test_leaf_and_node_hashes_follow_rfc_9162() -> None:
 
 def test_frontier_root_and_completed_subtrees_for_every_size() -> None:
     frontier: list[bytes] = []
-    for size in range(MAX_SIZE):
+    for size in range(MAX_SIZE + 1):
         for level, index, node in merkle.push(frontier, size, ALL[size]):
             span = 1 << level
             assert node == mth(ALL[index * span : (index + 1) * span])

@@ -160,8 +160,8 @@ def test_rewritten_history_is_caught_by_the_checkpoint(store: Store, project: Pr
     checkpoint(store, project)
     sql(store, "UPDATE ledger_entries SET data = :d WHERE seq = 3", d='{"step":42}')
     rehash_from(store, 3)
-    expect(store, project, 1, "edited")  # somewhere in entries 1 to 10: the head's tree
-    expect(store, None, 1, "edited")  # the table's tree head disagrees too, unchecked
+    expect(store, project, ENTRIES, "edited")  # somewhere in entries 1 to 10: the head's tree
+    expect(store, None, ENTRIES, "edited")  # the table's tree head disagrees too, unchecked
 
 
 def test_deleted_middle_row(store: Store, project: Project) -> None:

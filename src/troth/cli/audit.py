@@ -159,7 +159,9 @@ def checkpoint(
     if head is None:
         console.print("the ledger is empty; nothing to sign")
     else:
-        console.print(f"signed tree head at entry {head.size} (root {head.root[:16]}…)")
+        console.print(
+            f"signed tree head at entry {head.size} (root {head.root[:16]}…)", highlight=False
+        )
 
 
 @group.command("export-head")
@@ -179,6 +181,7 @@ def export_head(
     console.print(
         f"wrote {out}: tree head of {head.size} entries, root {head.root[:16]}…, key {head.key_id}",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -239,6 +242,7 @@ def check_proof(
     console.print(
         f"entry {found.entry.seq} is in the signed tree of {found.size} entries (key {key.key_id})",
         highlight=False,
+        soft_wrap=True,
     )
 
 

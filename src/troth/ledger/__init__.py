@@ -28,11 +28,11 @@ from troth.ledger.checkpoint import (
     export_head,
     read_exported,
 )
+from troth.ledger.damage import LedgerDamaged
 from troth.ledger.log import (
     Entry,
     Event,
     Head,
-    LedgerDamaged,
     entries,
     head,
     on_append,

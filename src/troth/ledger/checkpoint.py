@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,8 @@ from sqlalchemy import Connection
 from troth.errors import TrothError
 from troth.ledger import merkle, tables
 from troth.ledger.chain import now_text, row_hash
-from troth.ledger.log import HeadState, LedgerDamaged, lock_head
+from troth.ledger.damage import LedgerDamaged
+from troth.ledger.log import HeadState, lock_head
 from troth.ledger.signing import PublicKey, SigningKey, signing_key
 from troth.ledger.tree import Subtrees
 from troth.project import Project
@@ -81,7 +82,7 @@ class HeadFile:
 
 def sign(key: SigningKey, size: int, root: bytes) -> TreeHead:
     unsigned = TreeHead(size, root.hex(), now_text(), key.public.key_id, "")
-    return TreeHead(**{**asdict(unsigned), "signature": key.sign(unsigned.message)})
+    return replace(unsigned, signature=key.sign(unsigned.message))
 
 
 def store_id(store: Store) -> str:
@@ -126,9 +127,11 @@ def write_json(path: Path, content: dict[str, Any]) -> None:
         os.close(directory)
 
 
-def stored_heads(conn: Connection) -> list[TreeHead]:
-    """Every tree head in the table, smallest first."""
+def stored_heads(conn: Connection, *, newest_only: bool = False) -> list[TreeHead]:
+    """Every tree head in the table, smallest first (or only the newest)."""
     query = sa.select(tables.tree_heads).order_by(tables.tree_heads.c.size)
+    if newest_only:
+        query = query.order_by(None).order_by(tables.tree_heads.c.size.desc()).limit(1)
     return [TreeHead.from_json(row._mapping) for row in conn.execute(query)]
 
 
@@ -187,7 +190,7 @@ def _previous(
     conn: Connection, store: Store, project: Project, key: PublicKey, restore: bool
 ) -> TreeHead | None:
     """The newest head signed before (table or head file), after checking its signature."""
-    newest_row = stored_heads(conn)[-1:]
+    newest_row = stored_heads(conn, newest_only=True)
     head_file = read_head_file(project)
     if head_file is not None and head_file.store != store_id(store):
         head_file = None

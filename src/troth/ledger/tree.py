@@ -89,7 +89,7 @@ class Subtrees:
 
     def __call__(self, start: int, end: int) -> bytes:
         count = end - start
-        if count <= BLOCK:
+        if count < BLOCK:  # within one stored node: from the entries
             return merkle.tree_root(merkle.leaf_hash(h) for h in self._entry_hashes(start, end))
         if count & (count - 1) == 0 and start % count == 0:
             return self._node(count.bit_length() - 1, start // count)

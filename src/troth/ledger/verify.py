@@ -85,6 +85,11 @@ class _Failure:
     seq: int | None
     reason: Reason
     detail: str
+    vague: bool = False  # says only that something up to `seq` changed: others say more
+
+    @property
+    def order(self) -> tuple[float, bool]:
+        return (math.inf if self.seq is None else self.seq, self.vague)
 
 
 @dataclass(frozen=True)
@@ -141,16 +146,21 @@ def verify(
         anchors = _anchors(conn, store, project, against, public_key)
         conn.commit()
         scan = _Scan(conn, anchors.by_size)
+        if head_before is not None and head_before.frontier is None:
+            # A ledger from before the tree: the first append or seal builds it.
+            scan.check_nodes = False
+            anchors.notes.append("the stored tree is not built yet (the next seal builds it)")
         broken = scan.run(chunk)
         head_after = _read_head(conn)
-    notes, failures = anchors.notes, anchors.failures + scan.tree_failures
+    notes = anchors.notes
+    failures = anchors.failures + scan.tree_failures + scan.rewritten
     if broken:
         failures.append(broken)
     else:
         failures.extend(_tail(scan, head_before, head_after, anchors.by_size))
     if not failures:
         return VerifyResult(True, scan.checked, scan.last_seq, notes=tuple(notes))
-    first = min(failures, key=lambda f: math.inf if f.seq is None else f.seq)
+    first = min(failures, key=lambda f: f.order)
     return VerifyResult(
         False, scan.checked, scan.last_seq, first.seq, first.reason, first.detail, tuple(notes)
     )
@@ -253,6 +263,8 @@ class _Scan:
         self.nodes: list[tuple[int, int, bytes]] = []  # completed, not yet compared
         self.matched = 0  # the size of the newest tree head found to match
         self.tree_failures: list[_Failure] = []
+        self.check_nodes = True
+        self.rewritten: list[_Failure] = []  # the first signed head the entries do not match
 
     def run(self, chunk: int) -> _Failure | None:
         size = chunk
@@ -319,30 +331,33 @@ class _Scan:
                     nodes.append((level, size, node))
             frontier.append(node)
             if seq in anchors:
-                broken = self._against(seq, anchors[seq])
-                if broken:
-                    return broken
+                self._against(seq, anchors[seq])
             self.checked += 1
             self.last_seq, self.last_hash = seq, hash_
             expected, prev = seq + 1, hash_
         return None
 
-    def _against(self, seq: int, anchor: _Anchor) -> _Failure | None:
-        """The first `seq` entries must give the root that `anchor` signed."""
+    def _against(self, seq: int, anchor: _Anchor) -> None:
+        """The first `seq` entries must give the root that `anchor` signed. When they do
+        not, the pass goes on: a break further on may say what happened."""
         if root(self.frontier) == anchor.root:
             self.matched = seq
-            return None
-        first = self.matched + 1
-        return _Failure(
-            first,
-            "edited",
-            f"entries {first} to {seq} were rewritten: their tree does not match {anchor.label}",
-        )
+        elif not self.rewritten:
+            first = self.matched + 1
+            self.rewritten.append(
+                _Failure(
+                    seq,
+                    "edited",
+                    f"entries {first} to {seq} were rewritten: their tree does not match "
+                    f"{anchor.label}",
+                    vague=True,
+                )
+            )
 
     def _compare_nodes(self) -> None:
         """The stored tree nodes the pass has recomputed must be the same."""
         by_level: dict[int, list[tuple[int, bytes]]] = {}
-        for level, index, node in self.nodes:
+        for level, index, node in self.nodes if self.check_nodes else ():
             by_level.setdefault(level, []).append((index, node))
         self.nodes.clear()
         for level, computed in by_level.items():
