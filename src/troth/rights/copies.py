@@ -45,9 +45,7 @@ def is_email(ctx: Context, kind: str) -> bool:
     return spec is not None and spec.normalize == "email"
 
 
-def erase_copies(
-    ctx: Context, store: Store, step: Mapping[str, Any] | None
-) -> dict[str, int]:
+def erase_copies(ctx: Context, store: Store, step: Mapping[str, Any] | None) -> dict[str, int]:
     """Delete the copies the stored step names; how many of each kind ({} for an erasure
     planned before troth had the step)."""
     if step is None:

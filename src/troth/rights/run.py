@@ -1,13 +1,14 @@
 """Carrying out each kind of request.
 
 Erasure is planned once and the plan (primary keys per table and action, blob
-paths) is stored as per-store steps in the transaction that starts the request,
-before anything changes; each SQL store is then changed in one transaction and
-its step marked done (the last one together with the request's completion), and
-blobs are deleted last, after the database commits. A crash anywhere resumes
-from the stored steps: a store marked done is skipped, one that is not is
-applied again (every erase action is idempotent), and no row the first attempt
-already changed can be lost from the plan. Last, troth's own copies go (see `copies`).
+paths, whose copies troth itself holds) is stored as per-store steps in the
+transaction that starts the request, before anything changes; each SQL store is
+then changed in one transaction and its step marked done (the last one together
+with the request's completion), and blobs are deleted after the databases
+commit, then troth's own copies of the subject (`copies`). A crash anywhere
+resumes from the stored steps: a store marked done is skipped, one that is not
+is applied again (every erase action is idempotent), and no row the first
+attempt already changed can be lost from the plan.
 """
 
 from __future__ import annotations

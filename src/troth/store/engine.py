@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Iterator
@@ -118,7 +119,8 @@ def private_sqlite_file(path: Path) -> None:
 
     A folder made here is owner-only too (0700); an existing one is the owner's choice."""
     path.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
+    with contextlib.suppress(FileExistsError):  # an existing store is checked below
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
     for suffix in SQLITE_COMPANIONS:
         companion = path.with_name(path.name + suffix)
         try:

