@@ -20,9 +20,17 @@ import pytest
 from sqlalchemy import select, text
 
 from test_rights import App, dump, make_app, pick_subject, run_cli, start
-from troth import ledger, rights
+from troth import ledger, outbox, rights
 from troth.errors import InvalidInput
-from troth.outbox import compose, list_outbox, message_key, send
+from troth.outbox import (
+    address_digest,
+    compose,
+    delete_messages_to,
+    list_outbox,
+    message_key,
+    send,
+)
+from troth.project import Project, open_project
 from troth.rights import tables as t
 from troth.rights.export import Sheet, to_csv
 
@@ -109,6 +117,29 @@ def test_a_killed_erasure_resumes_and_deletes_the_copies(app: App) -> None:
     assert rights.export_path(app.project, mine[0].id).exists()  # not reached yet
     assert run_cli(app, "run", request.id).returncode == 0
     check_copies_gone(app, rights.get_request(app.store, request.id), mine, other)
+
+
+def test_only_the_addressees_messages_are_read_and_deleted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = open_project(tmp_path)
+    for to in ("Ann@Example.com", "ann@example.com", "bob@example.com"):
+        send(project, to, "Your code", "123456", kind="otp")
+    legacy = compose("troth@localhost", "ANN@example.com", "Old", "111111", "otp")
+    (project.outbox_dir / "20250101T000000000000-otp-0a1b2c3d.eml").write_bytes(legacy.as_bytes())
+    read: list[str] = []
+    recipients = outbox._recipient_digests
+
+    def reading(project: Project, path: Path) -> set[str]:
+        read.append(path.name)
+        return recipients(project, path)
+
+    monkeypatch.setattr(outbox, "_recipient_digests", reading)
+    digest = address_digest(project, "ann@example.com")
+    assert "ann" not in digest and delete_messages_to(project, [digest]) == 3
+    assert len(read) == 3, "the message to bob, named for his address, is not opened"
+    assert delete_messages_to(project, [digest]) == 0
+    assert [m.to for m in list_outbox(project)] == ["bob@example.com"]
 
 
 @pytest.mark.parametrize(

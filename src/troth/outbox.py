@@ -44,6 +44,10 @@ from troth.project import Project
 KIND = re.compile(r"[a-z][a-z0-9_.-]{0,39}")
 KEY = re.compile(r"[A-Za-z0-9_.-]{1,80}")
 DEFAULT_FROM = "troth@localhost"
+# Every file name ends in `.to-TAG.eml`, TAG the start of its recipient's keyed digest, so
+# an erasure finds the subject's messages without reading everyone's.
+TAG_CHARS = 16
+TAGGED = re.compile(rf"\.to-([0-9a-f]{{{TAG_CHARS}}})\.eml$")
 
 
 @dataclass(frozen=True)
@@ -184,17 +188,18 @@ class Outbox:
 
     def _write(self, message: EmailMessage, kind: str, key: str | None) -> str:
         folder = self.project.private_dir(self.project.outbox_dir)
+        suffix = f".to-{_tag(address_digest(self.project, str(message['To'])))}.eml"
         if key is not None:
             if not KEY.fullmatch(key):
                 raise TrothError("outbox: a message key must be letters, digits or ._-")
-            name = f"{kind}-{key}.eml"
+            name = f"{kind}-{key}{suffix}"
             existing = folder / name
             if existing.exists():
                 return str(_read(existing)["Message-ID"])
         else:
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
-            name = f"{stamp}-{kind}-{secrets.token_hex(4)}.eml"
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".eml")  # 0600
+            name = f"{stamp}-{kind}-{secrets.token_hex(4)}{suffix}"
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix)  # 0600
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(message.as_bytes())
@@ -228,13 +233,20 @@ def address_digest(project: Project, address: str) -> str:
 
 def delete_messages_to(project: Project, digests: Collection[str]) -> int:
     """Delete the messages in the outbox folder (half-written ones too) addressed to one of
-    `digests` (see `address_digest`); how many were deleted. Deleting again finds none."""
+    `digests` (see `address_digest`); how many were deleted. Deleting again finds none.
+
+    A file's name ends with a tag of its recipient's digest, so only the files whose tag
+    matches are read (to confirm the address); files from before the tags are all read."""
     folder = project.outbox_dir
     wanted = set(digests)
     if not wanted or not folder.is_dir():
         return 0
+    tags = {_tag(d) for d in wanted}
     deleted = 0
     for path in folder.glob("*.eml"):
+        tagged = TAGGED.search(path.name)
+        if tagged is not None and tagged.group(1) not in tags:
+            continue
         try:
             if _recipient_digests(project, path) & wanted:
                 path.unlink()
@@ -242,6 +254,10 @@ def delete_messages_to(project: Project, digests: Collection[str]) -> int:
         except FileNotFoundError:  # delivered or deleted by another process meanwhile
             continue
     return deleted
+
+
+def _tag(digest: str) -> str:
+    return digest[:TAG_CHARS]
 
 
 def _recipient_digests(project: Project, path: Path) -> set[str]:
