@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 BUSY_TIMEOUT_MS = 30_000
 MIGRATION_LOCK_ID = 0x7E07_0001
 READ_ONLY_OPTION = "troth_read_only"
-# SQLite creates these beside the database lazily, with the database file's mode.
+# The database and the files SQLite creates beside it when needed, with the database's mode.
 SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
 
 
@@ -119,7 +118,7 @@ def private_sqlite_file(path: Path) -> None:
 
     A folder made here is owner-only too (0700); an existing one is the owner's choice."""
     path.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
-    with contextlib.suppress(FileExistsError):  # an existing store is checked below
+    with suppress(FileExistsError):  # an existing store is checked below
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
     for suffix in SQLITE_COMPANIONS:
         companion = path.with_name(path.name + suffix)
