@@ -34,7 +34,7 @@ from troth.ledger.chain import entry_hash
 from troth.ledger.checkpoint import head_file_path, read_head_file
 from troth.ledger.damage import LedgerDamaged
 from troth.ledger.signing import PublicKey
-from troth.ledger.tables import GENESIS_HASH
+from troth.ledger.tables import GENESIS_HASH, NODE_LEVEL
 from troth.ledger.tree import encode_frontier, rebuild
 from troth.project import Project, init_project
 from troth.store import Store, open_store
@@ -206,16 +206,18 @@ def test_verify_reports_a_changed_stored_node(store: Store, project: Project) ->
     checkpoint(store, project)
     with store.begin() as conn:
         conn.execute(
-            text("UPDATE ledger_nodes SET hash = :h WHERE level = 8 AND idx = 1"), {"h": "cd" * 32}
+            text("UPDATE ledger_nodes SET hash = :h WHERE level = :l AND idx = 1"),
+            {"h": "cd" * 32, "l": NODE_LEVEL},
         )
     result = verify(store, project)
     assert (result.ok, result.reason) == (False, "bad tree"), str(result)
-    assert "entries 257 to 512" in result.detail
+    span = 2**NODE_LEVEL
+    assert f"entries {span + 1} to {2 * span}" in result.detail
     assert not inclusion_proof(store, 3).holds()  # the proof uses the node: it fails
-    assert inclusion_proof(store, 300).holds()  # its own block is read from the entries
+    assert inclusion_proof(store, 2 * span + 5).holds()  # a proof that does not use it
 
 
-SIZES = [1, 2, 3, 255, 256, 257, 300, 511, 512, 513, 700]
+SIZES = [1, 2, 3, 63, 64, 65, 255, 256, 257, 300, 511, 512, 513, 700]
 
 
 def test_proofs_from_the_store(store: Store) -> None:

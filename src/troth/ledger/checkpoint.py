@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from troth.ledger.chain import now_text, row_hash
 from troth.ledger.damage import LedgerDamaged
 from troth.ledger.log import HeadState, lock_head
 from troth.ledger.signing import PublicKey, SigningKey, signing_key
-from troth.ledger.tree import Subtrees
+from troth.ledger.tree import Subtrees, requested
 from troth.project import Project
 from troth.store import Store
 
@@ -218,7 +219,10 @@ def _check_extends(conn: Connection, previous: TreeHead, state: HeadState) -> No
     elif previous.size == state.seq:
         consistent = old_root == state.root
     else:
-        path = merkle.consistency_path(previous.size, state.seq, Subtrees(conn))
+        build = partial(merkle.consistency_path, previous.size, state.seq)
+        subtrees = Subtrees(conn)
+        subtrees.prefetch(requested(build))
+        path = build(subtrees)
         consistent = merkle.verify_consistency(previous.size, state.seq, old_root, state.root, path)
     if not consistent:
         raise LedgerDamaged(

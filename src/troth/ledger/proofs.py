@@ -10,13 +10,15 @@ The `holds` methods use only the proof and `troth.ledger.merkle`, never the stor
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import sqlalchemy as sa
+from sqlalchemy import Connection
 
 from troth.errors import NotFound
 from troth.ledger import merkle, tables
 from troth.ledger.chain import entry_hash
-from troth.ledger.tree import Subtrees
+from troth.ledger.tree import Subtrees, requested
 from troth.store import Store
 
 
@@ -75,9 +77,8 @@ class ConsistencyProof:
         )
 
 
-def _size(store: Store, size: int | None) -> int:
-    with store.connect() as conn:
-        newest = int(conn.execute(sa.select(tables.head.c.seq)).scalar() or 0)
+def _size(conn: Connection, size: int | None) -> int:
+    newest = int(conn.execute(sa.select(tables.head.c.seq)).scalar() or 0)
     if size is None:
         return newest
     if not 0 <= size <= newest:
@@ -87,15 +88,16 @@ def _size(store: Store, size: int | None) -> int:
 
 def inclusion_proof(store: Store, seq: int, size: int | None = None) -> InclusionProof:
     """Prove entry `seq` in the tree of the first `size` entries (default: all of them)."""
-    size = _size(store, size)
-    if not 1 <= seq <= size:
-        raise NotFound(f"entry {seq} is not in a ledger of {size} entries")
     with store.connect() as conn:
+        size = _size(conn, size)
+        if not 1 <= seq <= size:
+            raise NotFound(f"entry {seq} is not in a ledger of {size} entries")
         table = tables.entries
         row = conn.execute(sa.select(table).where(table.c.seq == seq)).first()
         if row is None:
             raise NotFound(f"entry {seq} is missing; run `troth audit verify`")
         subtrees = Subtrees(conn)
+        subtrees.prefetch([*requested(partial(merkle.inclusion_path, seq - 1, size)), (0, size)])
         path = merkle.inclusion_path(seq - 1, size, subtrees)
         root = subtrees(0, size)
     entry = ProvedEntry(
@@ -106,12 +108,14 @@ def inclusion_proof(store: Store, seq: int, size: int | None = None) -> Inclusio
 
 def consistency_proof(store: Store, first: int, second: int | None = None) -> ConsistencyProof:
     """Prove the tree of `first` entries a prefix of the tree of `second` (default: all)."""
-    second = _size(store, second)
-    if not 1 <= first <= second:
-        raise NotFound(f"no consistency proof from {first} to {second} entries")
     with store.connect() as conn:
+        second = _size(conn, second)
+        if not 1 <= first <= second:
+            raise NotFound(f"no consistency proof from {first} to {second} entries")
         subtrees = Subtrees(conn)
-        path = merkle.consistency_path(first, second, subtrees)
+        build = partial(merkle.consistency_path, first, second)
+        subtrees.prefetch([*requested(build), (0, first), (0, second)])
+        path = build(subtrees)
         first_root, second_root = subtrees(0, first), subtrees(0, second)
     return ConsistencyProof(
         first, second, first_root.hex(), second_root.hex(), [node.hex() for node in path]

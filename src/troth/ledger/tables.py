@@ -18,9 +18,10 @@ SEQ_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 HASH_TYPE = sa.String(64)
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1
-# Nodes over 2**NODE_LEVEL leaves and more are stored (one row per 128 entries); smaller
-# subtrees are recomputed from at most that many entries' hashes.
-NODE_LEVEL = 8
+# Nodes over 2**NODE_LEVEL leaves and more are stored (one row per 32 entries); smaller
+# subtrees are recomputed from fewer than that many entries' hashes, which keeps a proof
+# to a few hundred hashes.
+NODE_LEVEL = 6
 
 entries = sa.Table(
     "ledger_entries",

@@ -9,7 +9,7 @@ compares, and a third party checks a proof against a signed root, never against 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -82,21 +82,43 @@ def rebuild(conn: Connection, size: int) -> list[bytes]:
 
 
 class Subtrees:
-    """Hashes of any leaf range [start, end) on one connection, for building proofs."""
+    """Hashes of any leaf range [start, end) on one connection, for building proofs.
+
+    `prefetch` reads what a set of ranges needs in two or three statements (the stored
+    nodes, and the entries of at most a few blocks), which is what keeps a proof within
+    milliseconds; anything not prefetched is read when asked for.
+    """
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.nodes: dict[tuple[int, int], bytes] = {}
+        self.leaves: dict[int, bytes] = {}
 
     def __call__(self, start: int, end: int) -> bytes:
         count = end - start
         if count < BLOCK:  # within one stored node: from the entries
-            return merkle.tree_root(merkle.leaf_hash(h) for h in self._entry_hashes(start, end))
+            if any(i not in self.leaves for i in range(start, end)):
+                self._read_leaves(start, end)
+            return merkle.tree_root(self.leaves[i] for i in range(start, end))
         if count & (count - 1) == 0 and start % count == 0:
-            return self._node(count.bit_length() - 1, start // count)
+            key = (count.bit_length() - 1, start // count)
+            if key not in self.nodes:
+                self._read_nodes({key})
+            return self.nodes[key]
         k = merkle.split(count)
         return merkle.node_hash(self(start, start + k), self(start + k, end))
 
-    def _entry_hashes(self, start: int, end: int) -> list[str]:
+    def prefetch(self, ranges: Iterable[tuple[int, int]]) -> None:
+        nodes: set[tuple[int, int]] = set()
+        spans: list[tuple[int, int]] = []
+        for start, end in ranges:
+            _plan(start, end, nodes, spans)
+        if nodes:
+            self._read_nodes(nodes)
+        for start, end in _merged(spans):
+            self._read_leaves(start, end)
+
+    def _read_leaves(self, start: int, end: int) -> None:
         table = tables.entries
         query = (
             sa.select(table.c.seq, table.c.hash)
@@ -108,16 +130,55 @@ class Subtrees:
             raise LedgerDamaged(
                 f"entries {start + 1} to {end} are not all there; run `troth audit verify`"
             )
-        return [str(r.hash) for r in rows]
+        for r in rows:
+            self.leaves[int(r.seq) - 1] = merkle.leaf_hash(str(r.hash))
 
-    def _node(self, level: int, index: int) -> bytes:
-        query = sa.select(tables.nodes.c.hash).where(
-            tables.nodes.c.level == level, tables.nodes.c.idx == index
+    def _read_nodes(self, keys: set[tuple[int, int]]) -> None:
+        table = tables.nodes
+        query = sa.select(table.c.level, table.c.idx, table.c.hash).where(
+            sa.tuple_(table.c.level, table.c.idx).in_(sorted(keys))
         )
-        found = self.conn.execute(query).scalar()
-        if found is None:
+        for level, index, node in self.conn.execute(query):
+            self.nodes[(int(level), int(index))] = bytes.fromhex(node)
+        missing = keys - self.nodes.keys()
+        if missing:
+            level, index = min(missing)
             raise LedgerDamaged(
                 f"the tree node over entries {index * 2**level + 1} to {(index + 1) * 2**level} "
                 "is missing; run `troth audit verify`"
             )
-        return bytes.fromhex(found)
+
+
+def requested(build: Callable[[merkle.Subtree], object]) -> list[tuple[int, int]]:
+    """The leaf ranges that `build` (a proof function) asks for, without reading any."""
+    ranges: list[tuple[int, int]] = []
+
+    def record(start: int, end: int) -> bytes:
+        ranges.append((start, end))
+        return b""
+
+    build(record)
+    return ranges
+
+
+def _plan(start: int, end: int, nodes: set[tuple[int, int]], spans: list[tuple[int, int]]) -> None:
+    """What the hash of [start, end) is made of: stored nodes, and spans of entries."""
+    count = end - start
+    if count < BLOCK:
+        spans.append((start, end))
+    elif count & (count - 1) == 0 and start % count == 0:
+        nodes.add((count.bit_length() - 1, start // count))
+    else:
+        k = merkle.split(count)
+        _plan(start, start + k, nodes, spans)
+        _plan(start + k, end, nodes, spans)
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
