@@ -350,3 +350,11 @@ def test_browser_consent_refuses_cross_site_form_posts(server: Server) -> None:
     assert forged.status_code == 422
     state = server.client.get("/api/consent").json()
     assert state["purposes"]["marketing.communications.email"]["decision"] is None
+
+
+def test_consent_check_with_many_parameters_goes_to_the_route(server: Server) -> None:
+    """More query fields than the fast path parses made it raise (a 500)."""
+    headers = server.key("consent:read")
+    query = "subject=user_id:1&purpose=analytics.reporting&a=1&b=2&c=3&d=4"
+    response = server.client.get(f"/api/consent/check?{query}", headers=headers)
+    assert response.status_code == 200 and response.json() == {"allowed": True}

@@ -239,7 +239,8 @@ def policy_info(ctx: Ctx) -> dict[str, Any]:
 
 @router.get(
     "/policy/notice",
-    response_class=PlainTextResponse,
+    # Not PlainTextResponse: FastAPI would document every error answer as text/plain too.
+    response_class=Response,
     tags=["policy"],
     responses={200: {"content": {"text/markdown": {}, "text/html": {}}}},
 )

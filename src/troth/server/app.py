@@ -10,6 +10,7 @@ from typing import NoReturn
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
@@ -147,6 +148,8 @@ def create_app(project: Project, store: Store | None = None) -> FastAPI:
         return FileResponse(BANNER, media_type="text/javascript")
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (api, drp, center, admin):
-        app.include_router(module.router)
+    routers = [module.router for module in (api, drp, center, admin)]
+    for router in routers:
+        app.include_router(router)
+    app.state.routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
     return app

@@ -35,7 +35,10 @@ class ConsentCheck:
 
     def answer(self, scope: Scope) -> bool | None:
         """The answer, or None to let the route handle (and explain) the request."""
-        query = parse_qs(scope["query_string"].decode("latin-1"), max_num_fields=4)
+        try:
+            query = parse_qs(scope["query_string"].decode("latin-1"), max_num_fields=4)
+        except ValueError:  # more fields than a check has (parse_qs raised, a 500 before)
+            return None
         subjects, purposes = query.get("subject", []), query.get("purpose", [])
         if len(subjects) != 1 or len(purposes) != 1:
             return None

@@ -14,7 +14,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import BaseRoute, Match
 
 from troth.errors import InvalidInput, TrothError
 from troth.server.auth import (
@@ -261,13 +260,13 @@ def error_body(exc: TrothError) -> dict[str, Any]:
 
 
 def allowed_methods(request: Request) -> str:
-    """Every method some route answers at this path. Starlette's 405 names only the first
-    route's, and here a path's GET and POST are often two routes."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, BaseRoute) and route.matches(request.scope)[0] != Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
-    return ", ".join(sorted(methods))
+    """Every method some route answers at this path (`app.state.routes`). Starlette's 405
+    names only the first matching route's, and here a path's GET and POST are two routes."""
+    path = request.scope["path"]
+    routes: list[APIRoute] = request.app.state.routes
+    return ", ".join(
+        sorted({m for r in routes if r.path_regex.match(path) for m in r.methods or ()})
+    )
 
 
 def install_error_handlers(app: Any) -> None:
