@@ -243,10 +243,7 @@ def delete_messages_to(project: Project, digests: Collection[str]) -> int:
         return 0
     tags = {_tag(d) for d in wanted}
     deleted = 0
-    for path in folder.glob("*.eml"):
-        tagged = TAGGED.search(path.name)
-        if tagged is not None and tagged.group(1) not in tags:
-            continue
+    for path in _addressed_to(folder, tags):
         try:
             if _recipient_digests(project, path) & wanted:
                 path.unlink()
@@ -254,6 +251,19 @@ def delete_messages_to(project: Project, digests: Collection[str]) -> int:
         except FileNotFoundError:  # delivered or deleted by another process meanwhile
             continue
     return deleted
+
+
+def _addressed_to(folder: Path, tags: set[str]) -> list[Path]:
+    """The .eml files tagged with one of `tags`, and the untagged ones (names only are
+    read: scandir is several times faster than glob on a full outbox)."""
+    with os.scandir(folder) as entries:
+        names = [e.name for e in entries if e.name.endswith(".eml")]
+    found = []
+    for name in names:
+        tagged = TAGGED.search(name)
+        if tagged is None or tagged.group(1) in tags:
+            found.append(folder / name)
+    return found
 
 
 def _tag(digest: str) -> str:
