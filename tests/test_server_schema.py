@@ -62,3 +62,23 @@ def test_405_names_every_method_of_the_path(server: Server) -> None:
     response = server.client.delete("/api/consent")
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, POST"  # two routes: Starlette named one
+
+
+def purpose_enum(server: Server) -> list[str]:
+    operation = server.client.get("/openapi.json").json()["paths"]["/api/consent/check"]["get"]
+    purpose = next(p for p in operation["parameters"] if p["name"] == "purpose")
+    return list(purpose["schema"]["enum"])
+
+
+def test_purpose_fields_list_the_current_policys_purposes(server: Server) -> None:
+    keys = ["essential.service", "analytics.reporting", "marketing.communications.email"]
+    assert purpose_enum(server) == [*keys, "advertising.third_party"]
+    policy = server.project.policy_path
+    added = "  - {key: support.chat, name: Chat, categories: [user.name], legal_basis: contract}\n"
+    policy.write_text(policy.read_text().replace("retention:\n", added + "retention:\n"))
+    assert purpose_enum(server)[-1] == "support.chat"
+    headers = server.key("consent:read")
+    unknown = server.client.get(
+        "/api/consent/check?subject=user_id:1&purpose=no.such.purpose", headers=headers
+    )
+    assert 400 <= unknown.status_code < 500  # what the enum promises

@@ -29,7 +29,17 @@ from troth.server.web import (
 router = APIRouter(prefix="/api", responses=ERRORS, route_class=StrictJsonRoute)
 Ctx = Annotated[Context, Depends(context)]
 SubjectText = Annotated[str, Field(min_length=3, max_length=400)]
-PurposeKey = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[a-z][a-z0-9_.]*$")]
+# Marks each purpose field; app.py makes it an enum of the current policy's purpose keys.
+PURPOSE_MARK = "x-troth-purpose"
+PurposeKey = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[a-z][a-z0-9_.]*$",
+        json_schema_extra={PURPOSE_MARK: True},
+    ),
+]
 Jurisdiction = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 VersionText = Annotated[str, Field(max_length=64, pattern=r"^[\w.:-]+$")]
 VISITOR = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -213,7 +223,9 @@ def gpc_purposes(ctx: Context) -> set[str]:
 async def consent_check(
     ctx: Ctx,
     subject: Annotated[str, Query(min_length=3, max_length=400)],
-    purpose: Annotated[str, Query(min_length=1, max_length=200)],
+    purpose: Annotated[
+        str, Query(min_length=1, max_length=200, json_schema_extra={PURPOSE_MARK: True})
+    ],
     _key: ApiKey = Depends(api_key("consent:read")),
 ) -> CheckOut:
     """Whether the app may use the subject's data for `purpose` now (fast, cached).

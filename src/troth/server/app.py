@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
@@ -111,6 +111,36 @@ async def seal_ledger(ctx: Context) -> None:
         await asyncio.sleep(SEAL_EVERY_SECONDS)
 
 
+def openapi_with_purposes(app: FastAPI, ctx: Context) -> Callable[[], dict[str, Any]]:
+    """`app.openapi` with the current troth.yaml's purpose keys as the enum of every field
+    marked `api.PURPOSE_MARK`; built again when the policy changes, since they are its keys."""
+    built: dict[str, Any] = {}
+
+    def openapi() -> dict[str, Any]:
+        policy = ctx.policy()
+        if built.get("policy") is not policy:
+            app.openapi_schema = None  # FastAPI's own cache
+            keys = [p.key for p in policy.purposes]
+            built.update(policy=policy, schema=with_enum(FastAPI.openapi(app), keys))
+        schema: dict[str, Any] = built["schema"]
+        return schema
+
+    return openapi
+
+
+def with_enum(node: Any, keys: list[str]) -> Any:
+    """`node` with each marked schema in it (in place) given `keys` as its enum."""
+    if isinstance(node, dict):
+        if node.pop(api.PURPOSE_MARK, False):
+            node["enum"] = keys
+        for value in node.values():
+            with_enum(value, keys)
+    elif isinstance(node, list):
+        for value in node:
+            with_enum(value, keys)
+    return node
+
+
 def create_app(project: Project, store: Store | None = None) -> FastAPI:
     """The whole server for `project`, on its engine store (opened and migrated if not given)."""
     settings = server_settings(project)
@@ -129,6 +159,7 @@ def create_app(project: Project, store: Store | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.openapi = openapi_with_purposes(app, ctx)  # type: ignore[method-assign]
     install_error_handlers(app)
 
     async def login_required(_request: Request, _exc: Exception) -> Response:
