@@ -19,7 +19,21 @@ def entry_hash(
     data: str,
     prev_hash: str,
 ) -> str:
-    """SHA-256 (hex) over the canonical encoding of an entry and the previous entry's hash.
+    """`entry_digest` in hex: what an entry's `hash` and the next one's `prev_hash` hold."""
+    return entry_digest(seq, at, kind, actor, subject, ref, data, prev_hash).hex()
+
+
+def entry_digest(
+    seq: int,
+    at: str,
+    kind: str,
+    actor: str,
+    subject: str | None,
+    ref: str | None,
+    data: str,
+    prev_hash: str,
+) -> bytes:
+    """SHA-256 over the canonical encoding of an entry and the previous entry's hash.
 
     The encoding is the eight fields joined by NUL, in this order, as UTF-8, with an
     absent subject or ref written `-` and a present one `+` and its text. No recorded
@@ -33,7 +47,7 @@ def entry_hash(
     subject_text = "-" if subject is None else "+" + subject
     ref_text = "-" if ref is None else "+" + ref
     encoded = f"{seq}\0{at}\0{kind}\0{actor}\0{subject_text}\0{ref_text}\0{data}\0{prev_hash}"
-    return hashlib.sha256(encoded.encode()).hexdigest()
+    return hashlib.sha256(encoded.encode()).digest()
 
 
 def row_hash(row: Any, seq: int | None = None, prev_hash: str | None = None) -> str:

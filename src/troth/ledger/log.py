@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from troth.ledger import merkle, tables, tree
-from troth.ledger.chain import entry_hash, now_text, parse_time, time_text
+from troth.ledger.chain import entry_digest, now_text, parse_time, time_text
 from troth.ledger.damage import LedgerDamaged
 from troth.ledger.screen import LedgerInputError, canonical_data, check_fields
 from troth.store import Store
@@ -107,8 +107,9 @@ def record_many(conn: Connection, events: Iterable[Event]) -> list[int]:
     values = []
     nodes: list[tree.Node] = []
     for kind, actor, subject, ref, data in rows:
-        digest = entry_hash(seq + 1, at, kind, actor, subject, ref, data, prev)
-        nodes += merkle.push(frontier, seq, merkle.leaf_hash(digest), tables.NODE_LEVEL)
+        raw = entry_digest(seq + 1, at, kind, actor, subject, ref, data, prev)
+        nodes += merkle.push(frontier, seq, merkle.leaf_of(raw), tables.NODE_LEVEL)
+        digest = raw.hex()
         seq += 1
         values.append((seq, at, kind, actor, subject, ref, data, prev, digest))
         prev = digest

@@ -27,7 +27,12 @@ Subtree = Callable[[int, int], bytes]  # the hash of the leaves [start, end)
 
 def leaf_hash(entry_hash: str) -> bytes:
     """The leaf of an entry whose chain hash (hex) is `entry_hash`."""
-    return hashlib.sha256(LEAF_PREFIX + bytes.fromhex(entry_hash)).digest()
+    return leaf_of(bytes.fromhex(entry_hash))
+
+
+def leaf_of(entry_digest: bytes) -> bytes:
+    """The leaf of an entry whose chain hash is `entry_digest` (32 bytes)."""
+    return hashlib.sha256(LEAF_PREFIX + entry_digest).digest()
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:

@@ -18,6 +18,8 @@ from troth.ledger import merkle, tables
 from troth.ledger.damage import LedgerDamaged
 
 NODE_INSERT = "INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)"
+NODES = "SELECT level, idx, hash FROM ledger_nodes WHERE "
+LEAVES = "SELECT seq, hash FROM ledger_entries WHERE seq > ? AND seq <= ? ORDER BY seq"
 BLOCK = 1 << tables.NODE_LEVEL
 REBUILD_CHUNK = 20_000
 
@@ -119,26 +121,24 @@ class Subtrees:
             self._read_leaves(start, end)
 
     def _read_leaves(self, start: int, end: int) -> None:
-        table = tables.entries
-        query = (
-            sa.select(table.c.seq, table.c.hash)
-            .where(table.c.seq > start, table.c.seq <= end)
-            .order_by(table.c.seq)
-        )
-        rows = self.conn.execute(query).all()
-        if [r.seq for r in rows] != list(range(start + 1, end + 1)):
+        # Plain driver SQL here and below: building SQLAlchemy expressions for a dozen
+        # small statements would cost more than running them.
+        rows = self.conn.exec_driver_sql(tables.driver_sql(self.conn, LEAVES), (start, end)).all()
+        if [seq for seq, _ in rows] != list(range(start + 1, end + 1)):
             raise LedgerDamaged(
                 f"entries {start + 1} to {end} are not all there; run `troth audit verify`"
             )
-        for r in rows:
-            self.leaves[int(r.seq) - 1] = merkle.leaf_hash(str(r.hash))
+        for seq, entry_hash in rows:
+            self.leaves[int(seq) - 1] = merkle.leaf_hash(str(entry_hash))
 
     def _read_nodes(self, keys: set[tuple[int, int]]) -> None:
-        table = tables.nodes
-        query = sa.select(table.c.level, table.c.idx, table.c.hash).where(
-            sa.tuple_(table.c.level, table.c.idx).in_(sorted(keys))
-        )
-        for level, index, node in self.conn.execute(query):
+        # An OR of (level, idx) pairs: SQLite answers it from the primary key, where a
+        # row-value IN would scan the table.
+        ordered = sorted(keys)
+        statement = NODES + " OR ".join(["(level = ? AND idx = ?)"] * len(ordered))
+        params = tuple(value for key in ordered for value in key)
+        found = self.conn.exec_driver_sql(tables.driver_sql(self.conn, statement), params)
+        for level, index, node in found:
             self.nodes[(int(level), int(index))] = bytes.fromhex(node)
         missing = keys - self.nodes.keys()
         if missing:

@@ -24,7 +24,7 @@ from sqlalchemy import Connection
 
 from troth.errors import TrothError
 from troth.ledger import tables
-from troth.ledger.chain import entry_hash, row_hash
+from troth.ledger.chain import entry_digest, row_hash
 from troth.ledger.checkpoint import (
     TreeHead,
     head_file_path,
@@ -35,6 +35,7 @@ from troth.ledger.checkpoint import (
 )
 from troth.ledger.merkle import root
 from troth.ledger.signing import PublicKey, signing_key
+from troth.ledger.tables import NODE_LEVEL
 from troth.ledger.tree import encode_frontier
 from troth.project import Project
 from troth.store import Store
@@ -311,31 +312,35 @@ class _Scan:
         return rows
 
     def _check(self, rows: list[tuple[Any, ...]]) -> _Failure | None:
-        """Check a chunk's chain links and grow the tree by its entries (inlined: this
-        loop runs once per entry, millions of times)."""
-        expected, prev, anchors = self.last_seq + 1, self.last_hash, self.anchors
-        frontier, nodes, sha256, fromhex = self.frontier, self.nodes, hashlib.sha256, bytes.fromhex
-        for row in rows:
-            seq, at, kind, actor, subject, ref, data, prev_hash, hash_ = row
-            if seq != expected:
-                return self._gap(seq, expected)
-            if prev_hash != prev or hash_ != entry_hash(
-                seq, at, kind, actor, subject, ref, data, prev
-            ):
-                return self._explain(Row(*row), prev)
-            node, size, level = sha256(b"\x00" + fromhex(hash_)).digest(), seq - 1, 0
-            while size & 1:
-                node = sha256(b"\x01" + frontier.pop() + node).digest()
-                size, level = size >> 1, level + 1
-                if level >= tables.NODE_LEVEL:
-                    nodes.append((level, size, node))
-            frontier.append(node)
-            if seq in anchors:
-                self._against(seq, anchors[seq])
-            self.checked += 1
-            self.last_seq, self.last_hash = seq, hash_
-            expected, prev = seq + 1, hash_
-        return None
+        """Check a chunk's chain links and grow the tree by its entries. This loop runs once
+        per entry, millions of times: hashing is inlined and the scan's state is written
+        back once, when the chunk is done or broken."""
+        start = self.last_seq
+        expected, prev, anchors = start + 1, self.last_hash, self.anchors
+        frontier, nodes, sha256, digest_of = self.frontier, self.nodes, hashlib.sha256, entry_digest
+        try:
+            for row in rows:
+                seq, at, kind, actor, subject, ref, data, prev_hash, hash_ = row
+                if seq != expected:
+                    return self._gap(seq, expected)
+                raw = digest_of(seq, at, kind, actor, subject, ref, data, prev)
+                if prev_hash != prev or hash_ != raw.hex():
+                    return self._explain(Row(*row), prev)
+                node, size = sha256(b"\x00" + raw).digest(), seq - 1
+                level = 0
+                while size & 1:
+                    node = sha256(b"\x01" + frontier.pop() + node).digest()
+                    size, level = size >> 1, level + 1
+                    if level >= NODE_LEVEL:
+                        nodes.append((level, size, node))
+                frontier.append(node)
+                if seq in anchors:
+                    self._against(seq, anchors[seq])
+                expected, prev = seq + 1, hash_
+            return None
+        finally:
+            self.checked += expected - 1 - start
+            self.last_seq, self.last_hash = expected - 1, prev
 
     def _against(self, seq: int, anchor: _Anchor) -> None:
         """The first `seq` entries must give the root that `anchor` signed. When they do
