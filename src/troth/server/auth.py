@@ -408,7 +408,9 @@ def check_code(project: Project, store: Store, email: str, code: str, ip: str) -
             count(conn, failures.c.email_hash, email_hash) >= CHECK_FAILURES_PER_EMAIL
             or count(conn, failures.c.ip_hash, ip_hash) >= CHECK_FAILURES_PER_IP
         )
-        ok = not capped and use_code(project, conn, email_hash, code)
+        if capped:  # refused unchecked and not counted, so the table stays small
+            return False
+        ok = use_code(project, conn, email_hash, code)
         if not ok:
             conn.execute(insert(failures).values(email_hash=email_hash, ip_hash=ip_hash, at=now()))
     return ok
