@@ -128,7 +128,7 @@ def prepare(users: int, store_url: str) -> tuple[Path, str, str]:
     """The bench project (made once in bench/work/server), an API key and a session."""
     from troth.project import init_project, open_project
     from troth.refapp import generate
-    from troth.server.auth import create_api_key, start_session
+    from troth.server.auth import create_api_key, start_session, subject_cookie
     from troth.store import open_store
 
     root = WORK / f"users-{users}"
@@ -145,7 +145,9 @@ def prepare(users: int, store_url: str) -> tuple[Path, str, str]:
     project = open_project(root)
     store = open_store(project.store_url)
     key = create_api_key(store, "bench", ["consent:read"])
-    session = start_session(store, "subject", email=first_email(root))
+    email = first_email(root)
+    token = start_session(store, "subject", subject_ref=project.subject_ref("email", email))
+    session = subject_cookie(token, email)
     store.dispose()
     return root, key, session
 

@@ -16,6 +16,7 @@ from troth import rights
 from troth.cli.common import ProjectOption, console, project_from
 from troth.errors import InvalidInput, Problem, Refused, TrothError
 from troth.project import Project
+from troth.server.auth import end_subject_sessions
 from troth.store import Store, open_store
 
 group = typer.Typer(help="Data-subject requests: create, plan, run, export.", no_args_is_help=True)
@@ -157,6 +158,9 @@ def run(
             done = [ran]
         else:
             done = rights.run_queue(proj, store, actor=ACTOR)
+        for request in done:  # an erased subject is signed out of the privacy center
+            if request.kind == "erasure" and request.status == "completed":
+                end_subject_sessions(store, request.subject)
     for request in done:
         console.print(outcome_line(request), highlight=False)
     if any(r.status == "failed" for r in done):

@@ -290,7 +290,7 @@ def transition(
             .values(status=to, updated_at=utcnow(), **values)
         ).rowcount
         if not changed:
-            raise Conflict(f"request {request_id} is {current.status}; cannot {event}")
+            raise Conflict(f"request {request_id} is {current.status}, so it cannot be {event}")
         ledger.record(
             conn,
             f"request.{event}",
