@@ -182,11 +182,12 @@ def test_bad_troth_extension_and_unusable_names_are_refused(tmp_path: Path) -> N
     problems = refused(
         tmp_path,
         "dataset:\n  - fides_key: shop\n    collections:\n      - name: customer\n"
-        "        fields:\n          - name: first-name\n",
+        "        fields:\n          - name: first.name\n",
     )
     assert printed(tmp_path, problems) == [
-        "fides.yaml dataset[0].collections[0]: columns.first-name.[key]: "
-        "String should match pattern '^[A-Za-z_][A-Za-z0-9_]*$'"
+        "fides.yaml dataset[0].collections[0]: columns.first.name.[key]: a table or column "
+        "name has 1 to 64 characters, no dot, quote, backslash or control character, and no "
+        "space at either end"
     ]
 
 

@@ -31,10 +31,11 @@ they refer to is deleted, the database refuses the erasure and says which key.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
@@ -42,7 +43,20 @@ Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
 # ("Order Details"), never a dot (it separates store, table and column), a quote,
 # a backslash or a control character. Names reach SQL only quoted by SQLAlchemy.
 DB_NAME = r"[^.\s\"'`\\\x00-\x1f](?:[^.\"'`\\\x00-\x1f]{0,62}[^.\s\"'`\\\x00-\x1f])?"
-DbName = Annotated[str, Field(pattern=rf"^{DB_NAME}$", max_length=64)]
+DB_NAME_MATCH = re.compile(rf"^{DB_NAME}$")
+
+
+def db_name(value: str) -> str:
+    if not DB_NAME_MATCH.match(value):
+        raise PydanticCustomError(
+            "db_name",
+            "a table or column name has 1 to 64 characters, no dot, quote, backslash or "
+            "control character, and no space at either end",
+        )
+    return value
+
+
+DbName = Annotated[str, AfterValidator(db_name)]
 
 
 class TableKey(NamedTuple):
