@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from troth.cli import main
+from troth.cli.audit import _project_option
 from troth.ledger import Event, entries, record_many
 from troth.project import init_project
 from troth.store import Store, open_store
@@ -190,3 +191,17 @@ def test_prove_and_check_proof(
         main()
     assert exited.value.code != 0
     assert "the entry and path do not give the proof's root" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "found"),
+    [
+        (["request", "run", "--project", "a", "x"], "a"),
+        (["audit", "note", "hi", "-p", "b"], "b"),
+        (["request", "show", "--project=c"], "c"),
+        (["request", "show", "--", "-p", "d"], None),  # an id after --, not an option
+        (["audit", "verify"], None),
+    ],
+)
+def test_the_seal_finds_the_commands_project(args: list[str], found: str | None) -> None:
+    assert _project_option(args) == (None if found is None else Path(found))

@@ -257,11 +257,11 @@ def test_commands_that_write_entries_sign_a_tree_head_when_they_end(
     project = init_project(tmp_path / "cli")
     monkeypatch.chdir(project.root)  # no --project: the current folder, as commands do
     store = open_store(project.store_url)
-    with sealing(), store.begin() as conn:
+    with sealing([]), store.begin() as conn:
         record(conn, "audit.note")
     on_disk = read_head_file(project)
     assert on_disk is not None and on_disk.head.size == 1
-    with pytest.raises(RuntimeError), sealing():
+    with pytest.raises(RuntimeError), sealing([]):
         with store.begin() as conn:
             record(conn, "audit.note")
         raise RuntimeError("the command failed after writing")
@@ -270,7 +270,7 @@ def test_commands_that_write_entries_sign_a_tree_head_when_they_end(
     head_file_path(project).unlink()
     with (
         pytest.raises(TrothError, match="not sealed with a tree head"),
-        sealing(),
+        sealing([]),
         store.begin() as conn,
     ):
         record(conn, "audit.note")

@@ -51,7 +51,7 @@ for module in GROUPS:
 def main() -> None:
     """Console entry point: a TrothError prints its message, never a traceback."""
     try:
-        with audit.sealing():  # a command that wrote ledger entries signs a tree head
+        with audit.sealing(sys.argv[1:]):  # a command that wrote entries signs a tree head
             status = app(standalone_mode=False)  # without standalone mode, typer.Exit is returned
         if isinstance(status, int) and status:
             sys.exit(status)

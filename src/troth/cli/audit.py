@@ -7,12 +7,11 @@ import dataclasses
 import datetime as dt
 import getpass
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.table import Table
 from sqlalchemy import Connection
@@ -45,18 +44,14 @@ def note(
     ] = None,
     project: ProjectOption = None,
 ) -> None:
-    """Record a staff note in the ledger, then sign a tree head.
+    """Record a staff note in the ledger (a tree head is signed when the command ends).
 
     Example: troth audit note "Quarterly review of the request queue done"
     """
     if not text.strip() or len(text) > MAX_NOTE:
         raise LedgerInputError(f"a note must have 1 to {MAX_NOTE} characters")
-    with opened(project) as (proj, store):
-        with store.begin() as conn:
-            seq = ledger.record(
-                conn, "audit.note", actor=actor or _login_actor(), data={"text": text}
-            )
-        ledger.checkpoint(store, proj)
+    with opened(project) as (_proj, store), store.begin() as conn:
+        seq = ledger.record(conn, "audit.note", actor=actor or _login_actor(), data={"text": text})
     console.print(f"noted as entry {seq}")
 
 
@@ -256,19 +251,17 @@ def _read_proof(path: Path) -> ledger.InclusionProof:
 
 
 @contextmanager
-def sealing() -> Iterator[None]:
-    """Around one CLI command: when it ends, sign a tree head for each ledger it wrote to.
+def sealing(args: Sequence[str]) -> Iterator[None]:
+    """Around one CLI command run with `args`: when it ends, sign a tree head for the
+    ledger of its project if it wrote entries there.
 
-    The project is the one the command was given (`--project`, else $TROTH_PROJECT, else
-    the current folder), taken from the command's own parameters when it appended.
+    The project is the one the command was given (`--project`/`-p`, else $TROTH_PROJECT,
+    else the current folder), as every command that takes a project resolves it.
     """
-    written: dict[str, Path | None] = {}
+    written: set[str] = set()
 
     def appended(conn: Connection) -> None:
-        context = click.get_current_context(silent=True)
-        path = context.params.get("project") if context is not None else None
-        url = conn.engine.url.render_as_string(hide_password=False)
-        written.setdefault(url, path if isinstance(path, Path) else None)
+        written.add(conn.engine.url.render_as_string(hide_password=False))
 
     stop = ledger.on_append(appended)
     try:
@@ -277,31 +270,45 @@ def sealing() -> Iterator[None]:
         stop()
         # The command failed after writing: its entries are sealed all the same, and its
         # own error is the one that propagates.
-        for problem in _seal(written):
-            err_console.print(f"error: {problem}", style="bold red", highlight=False)
+        for problem in _seal(written, _project_option(args)):
+            err_console.print(
+                f"error: {problem}", style="bold red", highlight=False, soft_wrap=True
+            )
         raise
     stop()
-    problems = _seal(written)
+    problems = _seal(written, _project_option(args))
     if problems:
         raise TrothError("; ".join(problems))
 
 
-def _seal(written: dict[str, Path | None]) -> list[str]:
-    """Sign a tree head for each ledger in `written`; what went wrong."""
-    problems = []
-    for url, path in written.items():
+def _project_option(args: Sequence[str]) -> Path | None:
+    """The value of `--project`/`-p` in `args` (options end at `--`)."""
+    for at, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg in ("--project", "-p") and at + 1 < len(args):
+            return Path(args[at + 1])
+        if arg.startswith("--project="):
+            return Path(arg.removeprefix("--project="))
+    return None
+
+
+def _seal(written: set[str], path: Path | None) -> list[str]:
+    """Sign a tree head for the project's ledger if it is among `written`; what went wrong."""
+    if not written:
+        return []
+    try:
+        project = open_project(path)
+        store = open_store(project.store_url, upgrade=False)
         try:
-            project = open_project(path)
-            store = open_store(project.store_url, upgrade=False)
-            try:
-                # Another store (a test's, a tool's) is not this project's to seal.
-                if store.engine.url == make_url(url):
-                    ledger.checkpoint(store, project)
-            finally:
-                store.dispose()
-        except (TrothError, SQLAlchemyError) as exc:
-            problems.append(f"the ledger was not sealed with a tree head: {exc}")
-    return problems
+            # Another store (a test's, a tool's) is not this project's to seal.
+            if any(store.engine.url == make_url(url) for url in written):
+                ledger.checkpoint(store, project)
+        finally:
+            store.dispose()
+    except (TrothError, SQLAlchemyError) as exc:
+        return [f"the ledger was not sealed with a tree head: {exc}"]
+    return []
 
 
 def register(app: typer.Typer) -> None:
