@@ -198,6 +198,10 @@ def test_head_file_of_another_store_is_ignored(tmp_path: Path) -> None:
     result = verify(stores[1], project)
     assert result.ok, str(result)
     assert any("another store" in note for note in result.notes)
+    checkpoint(stores[1], project)  # the file now names store b, and store a has heads
+    result = verify(stores[0], project)
+    assert (result.ok, result.reason) == (False, "bad checkpoint")
+    assert "names another store" in result.detail
     for opened in stores:
         opened.dispose()
 

@@ -9,6 +9,7 @@ a signed head kept somewhere: the table, the head file, or one exported to a thi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -231,6 +232,9 @@ def test_proofs_from_the_store(store: Store) -> None:
             proof = inclusion_proof(store, seq, size)
             assert (proof.root, proof.size, proof.entry.seq) == (root, size, seq)
             assert proof.holds(), (seq, size)
+        changed = replace(proof.entry, data='{"step":-1}')
+        assert not replace(proof, entry=changed).holds()
+        assert not replace(proof, path=[*proof.path, "zz"]).holds()  # malformed: no error
         for first in sorted({1, size // 3 + 1, size}):
             consistent = consistency_proof(store, first, size)
             assert consistent.second_root == root

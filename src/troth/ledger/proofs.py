@@ -51,10 +51,15 @@ class InclusionProof:
     path: list[str]
 
     def holds(self) -> bool:
-        """Whether the entry's fields, hashed, and the path give `root`."""
-        path = [bytes.fromhex(node) for node in self.path]
-        root = bytes.fromhex(self.root)
-        return merkle.verify_inclusion(self.entry.seq - 1, self.size, self.entry.leaf, path, root)
+        """Whether the entry's fields, hashed, and the path give `root` (False for a
+        malformed proof too)."""
+        try:
+            path = [bytes.fromhex(node) for node in self.path]
+            root = bytes.fromhex(self.root)
+            index = int(self.entry.seq) - 1
+            return merkle.verify_inclusion(index, int(self.size), self.entry.leaf, path, root)
+        except (ValueError, TypeError):
+            return False
 
 
 @dataclass(frozen=True)
@@ -68,13 +73,14 @@ class ConsistencyProof:
     path: list[str]
 
     def holds(self) -> bool:
-        return merkle.verify_consistency(
-            self.first,
-            self.second,
-            bytes.fromhex(self.first_root),
-            bytes.fromhex(self.second_root),
-            [bytes.fromhex(node) for node in self.path],
-        )
+        """Whether the path proves the one root a prefix of the other (False for a
+        malformed proof too)."""
+        try:
+            path = [bytes.fromhex(node) for node in self.path]
+            roots = bytes.fromhex(self.first_root), bytes.fromhex(self.second_root)
+            return merkle.verify_consistency(self.first, self.second, *roots, path)
+        except (ValueError, TypeError):
+            return False
 
 
 def _size(conn: Connection, size: int | None) -> int:

@@ -246,7 +246,17 @@ def _add_head_file(
         else:
             anchors.notes.append("no head file yet (it is written with the first tree head)")
     elif head_file.store != store_id(store):
-        anchors.notes.append("the head file belongs to another store and was not used")
+        if stored:  # as good as missing: sealing refuses it too
+            anchors.failures.append(
+                _Failure(
+                    None,
+                    "bad checkpoint",
+                    f"{head_file_path(project)} names another store although this one holds "
+                    "signed tree heads",
+                )
+            )
+        else:
+            anchors.notes.append("the head file belongs to another store and was not used")
     else:
         anchors.add(head_file.head, "the head file", key)
 
