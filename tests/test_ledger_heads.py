@@ -279,3 +279,15 @@ def test_commands_that_write_entries_sign_a_tree_head_when_they_end(
     ):
         record(conn, "audit.note")
     store.dispose()
+
+
+def test_sealing_leaves_a_folder_without_a_store_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = open_store(f"sqlite:///{tmp_path / 'other.db'}")
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    with sealing([]), elsewhere.begin() as conn:  # like `troth demo`, which makes its own
+        record(conn, "audit.note")
+    assert list((tmp_path / "cwd").iterdir()) == []  # no .troth/troth.db made here
+    elsewhere.dispose()

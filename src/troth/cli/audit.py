@@ -281,6 +281,14 @@ def sealing(args: Sequence[str]) -> Iterator[None]:
         raise TrothError("; ".join(problems))
 
 
+def _may_exist(url: str) -> bool:
+    """False for an SQLite store whose file is not there: opening it would create it."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return True
+    return Path(parsed.database).exists()
+
+
 def _project_option(args: Sequence[str]) -> Path | None:
     """The value of `--project`/`-p` in `args` (options end at `--`)."""
     for at, arg in enumerate(args):
@@ -299,6 +307,8 @@ def _seal(written: set[str], path: Path | None) -> list[str]:
         return []
     try:
         project = open_project(path)
+        if not _may_exist(project.store_url):
+            return []  # the command wrote to another store (`troth demo` makes its own)
         store = open_store(project.store_url, upgrade=False)
         try:
             # Another store (a test's, a tool's) is not this project's to seal.
