@@ -291,3 +291,23 @@ def test_sealing_leaves_a_folder_without_a_store_alone(
         record(conn, "audit.note")
     assert list((tmp_path / "cwd").iterdir()) == []  # no .troth/troth.db made here
     elsewhere.dispose()
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 100, 20_000])
+def test_heads_at_any_size_and_chunk(store: Store, project: Project, chunk: int) -> None:
+    done = 0
+    for size in (1, 63, 64, 130, 257, 700):
+        fill(store, size - done)
+        checkpoint(store, project)
+        done = size
+    result = verify(store, project, chunk=chunk)
+    assert (result.ok, result.checked) == (True, 700), str(result)
+
+    def edit_100(rows: Rows) -> Rows:
+        rows[99]["data"] = '{"step":-1}'
+        return rows
+
+    rewrite(store, edit_100)
+    result = verify(store, project, chunk=chunk)
+    assert (result.ok, result.first_bad_seq, result.reason) == (False, 130, "edited")
+    assert "entries 65 to 130 were rewritten" in result.detail

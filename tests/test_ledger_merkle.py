@@ -111,3 +111,19 @@ def test_no_proof_outside_the_tree(index: int, size: int) -> None:
         merkle.inclusion_path(index, size, subtrees(ALL))
     with pytest.raises(ValueError, match="no consistency proof"):
         merkle.consistency_path(size + 1, size, subtrees(ALL))
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=st.integers(min_value=0, max_value=200), count=st.integers(0, 300))
+def test_extend_is_push_after_push(start: int, count: int) -> None:
+    items = leaves(start + count)
+    pushed: list[bytes] = []
+    for size in range(start):
+        merkle.push(pushed, size, items[size])
+    extended = list(pushed)
+    one_by_one = [
+        n for size in range(start, start + count) for n in merkle.push(pushed, size, items[size], 3)
+    ]
+    in_blocks = merkle.extend(extended, start, items[start:], 3)
+    assert extended == pushed
+    assert sorted(in_blocks) == sorted(one_by_one)

@@ -60,6 +60,49 @@ def push(
     return completed
 
 
+def extend(
+    frontier: list[bytes], size: int, leaves: Sequence[bytes], keep_from: int
+) -> list[tuple[int, int, bytes]]:
+    """`push` each of `leaves` in turn, from leaf number `size` on; the same result, faster.
+
+    Whole aligned blocks of 2**keep_from leaves are hashed level by level (a list
+    comprehension per level), then pushed as one subtree, which is what lets a verifier
+    rebuild the tree of a million entries in a few seconds.
+    """
+    completed: list[tuple[int, int, bytes]] = []
+    block, at = 1 << keep_from, 0
+    while at < len(leaves):
+        position = size + at
+        if position % block or len(leaves) - at < block:
+            completed += push(frontier, position, leaves[at], keep_from)
+            at += 1
+            continue
+        level = list(leaves[at : at + block])
+        while len(level) > 1:
+            level = [
+                hashlib.sha256(NODE_PREFIX + left + right).digest()
+                for left, right in zip(level[0::2], level[1::2], strict=True)
+            ]
+        completed.append((keep_from, position >> keep_from, level[0]))
+        completed += _push_subtree(frontier, position >> keep_from, keep_from, level[0])
+        at += block
+    return completed
+
+
+def _push_subtree(
+    frontier: list[bytes], count: int, level: int, node: bytes
+) -> list[tuple[int, int, bytes]]:
+    """Append a perfect subtree of `level` after `count` others of that level."""
+    completed = []
+    while count & 1:
+        node = node_hash(frontier.pop(), node)
+        level += 1
+        count >>= 1
+        completed.append((level, count, node))
+    frontier.append(node)
+    return completed
+
+
 def root(frontier: Sequence[bytes]) -> bytes:
     """The tree's root hash from its frontier."""
     if not frontier:

@@ -33,7 +33,7 @@ from troth.ledger.checkpoint import (
     store_id,
     stored_heads,
 )
-from troth.ledger.merkle import root
+from troth.ledger.merkle import extend, root
 from troth.ledger.signing import PublicKey, signing_key
 from troth.ledger.tables import NODE_LEVEL
 from troth.ledger.tree import encode_frontier
@@ -322,12 +322,12 @@ class _Scan:
         return rows
 
     def _check(self, rows: list[tuple[Any, ...]]) -> _Failure | None:
-        """Check a chunk's chain links and grow the tree by its entries. This loop runs once
-        per entry, millions of times: hashing is inlined and the scan's state is written
-        back once, when the chunk is done or broken."""
+        """Check a chunk's chain links, then grow the tree by the good entries. The chain
+        loop runs once per entry, millions of times, so it does nothing else; the scan's
+        state is written back once, when the chunk is done or broken."""
         start = self.last_seq
-        expected, prev, anchors = start + 1, self.last_hash, self.anchors
-        frontier, nodes, sha256, digest_of = self.frontier, self.nodes, hashlib.sha256, entry_digest
+        expected, prev, digest_of = start + 1, self.last_hash, entry_digest
+        digests: list[bytes] = []
         try:
             for row in rows:
                 seq, at, kind, actor, subject, ref, data, prev_hash, hash_ = row
@@ -336,21 +336,27 @@ class _Scan:
                 raw = digest_of(seq, at, kind, actor, subject, ref, data, prev)
                 if prev_hash != prev or hash_ != raw.hex():
                     return self._explain(Row(*row), prev)
-                node, size = sha256(b"\x00" + raw).digest(), seq - 1
-                level = 0
-                while size & 1:
-                    node = sha256(b"\x01" + frontier.pop() + node).digest()
-                    size, level = size >> 1, level + 1
-                    if level >= NODE_LEVEL:
-                        nodes.append((level, size, node))
-                frontier.append(node)
-                if seq in anchors:
-                    self._against(seq, anchors[seq])
+                digests.append(raw)
                 expected, prev = seq + 1, hash_
             return None
         finally:
+            self._grow(start, digests)
             self.checked += expected - 1 - start
             self.last_seq, self.last_hash = expected - 1, prev
+
+    def _grow(self, start: int, digests: list[bytes]) -> None:
+        """Add the entries after `start` to the tree, checking every signed head they reach."""
+        sha256 = hashlib.sha256
+        leaves = [sha256(b"\x00" + raw).digest() for raw in digests]
+        end = start + len(leaves)
+        stops = {size for size in self.anchors if start < size <= end} | {end}
+        done = start
+        for stop in sorted(stops):
+            batch = leaves[done - start : stop - start]
+            self.nodes += extend(self.frontier, done, batch, NODE_LEVEL)
+            done = stop
+            if stop in self.anchors:
+                self._against(stop, self.anchors[stop])
 
     def _against(self, seq: int, anchor: _Anchor) -> None:
         """The first `seq` entries must give the root that `anchor` signed. When they do
