@@ -46,7 +46,7 @@ from troth.ledger.proofs import (
     consistency_proof,
     inclusion_proof,
 )
-from troth.ledger.screen import LedgerInputError
+from troth.ledger.screen import LedgerInputError, looks_personal
 from troth.ledger.signing import PublicKey, signing_key
 from troth.ledger.verify import VerifyResult, verify
 
@@ -69,6 +69,7 @@ __all__ = [
     "export_head",
     "head",
     "inclusion_proof",
+    "looks_personal",
     "on_append",
     "read_exported",
     "record",

@@ -112,7 +112,7 @@ def read_head_file(project: Project) -> HeadFile | None:
 def write_json(path: Path, content: dict[str, Any]) -> None:
     """Replace `path` atomically (a crash leaves the old file or the new, never half),
     readable by its owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # .troth/ is owner-only
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:

@@ -104,7 +104,7 @@ def _from_seed_hex(text: str, where: str) -> SigningKey:
 def _write_new_key(path: Path) -> None:
     """Make a key file that no other user can read. It is written aside and linked into
     place, so a concurrent reader never sees it half written and one maker wins."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # .troth/ is owner-only
     seed = Ed25519PrivateKey.generate().private_bytes_raw()
     temporary = path.with_name(f".{KEY_FILE}.{os.getpid()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

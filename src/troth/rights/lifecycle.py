@@ -28,7 +28,6 @@ from troth.appdata import (
     rectify_fields,
 )
 from troth.errors import Conflict, InvalidInput, NotFound, Problem
-from troth.ledger.screen import looks_personal  # not yet in troth.ledger's __all__
 from troth.policy.model import RightKind
 from troth.project import Project
 from troth.rights import tables as t
@@ -325,7 +324,7 @@ def deny_request(
     reason = reason.strip()
     if not reason or len(reason) > 2000:
         raise problem("reason", "a denial needs a reason of at most 2000 characters")
-    personal = looks_personal(reason)
+    personal = ledger.looks_personal(reason)
     if personal:
         raise problem(
             "reason",
