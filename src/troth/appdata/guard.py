@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import func, select
 
@@ -46,8 +46,8 @@ SHOWN = 5  # refusals listed in one message
 
 OwnerLinks = Sequence[tuple[str, tuple[str, str]]]  # (column, (account table, column))
 _counts: dict[tuple[str, str], tuple[int, float]] = {}
-_valid: dict[int, tuple[DataMap, list[str]]] = {}
 _lock = threading.Lock()
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -94,13 +94,29 @@ class Shape:
     owners: dict[str, OwnerLinks]
 
 
-_shapes: dict[int, tuple[DataMap, Shape]] = {}
+_per_map: dict[tuple[str, int], tuple[DataMap, Any]] = {}
+
+
+def per_map(name: str, datamap: DataMap, compute: Callable[[], T]) -> T:
+    """`compute()` once per data map and `name` (a new version of datamap.yaml is a new
+    DataMap); the entry holds the map, which keeps its id from being reused."""
+    with _lock:
+        hit = _per_map.get((name, id(datamap)))
+    if hit is not None and hit[0] is datamap:
+        return cast(T, hit[1])
+    value = compute()
+    with _lock:
+        if len(_per_map) > 64:
+            _per_map.clear()
+        _per_map[(name, id(datamap))] = (datamap, value)
+    return value
 
 
 def shape_of(datamap: DataMap) -> Shape:
-    hit = _shapes.get(id(datamap))
-    if hit is not None and hit[0] is datamap:
-        return hit[1]
+    return per_map("shape", datamap, lambda: read_shape(datamap))
+
+
+def read_shape(datamap: DataMap) -> Shape:
     targets = link_targets(datamap)
     people = set()
     for key, spec in datamap.tables.items():
@@ -116,12 +132,7 @@ def shape_of(datamap: DataMap) -> Shape:
         ]
         for key, spec in datamap.tables.items()
     }
-    shape = Shape(people, {k: v for k, v in owners.items() if v})
-    with _lock:
-        if len(_shapes) > 32:
-            _shapes.clear()
-        _shapes[id(datamap)] = (datamap, shape)  # holding the map keeps its id unique
-    return shape
+    return Shape(people, {k: v for k, v in owners.items() if v})
 
 
 def check(
@@ -262,19 +273,14 @@ def require_valid(ctx: Context) -> None:
 
 
 def datamap_refusals(ctx: Context) -> list[Refusal]:
-    """The data map's validation errors, validated once per data map (a new version of
-    datamap.yaml is a new DataMap)."""
-    with _lock:
-        hit = _valid.get(id(ctx.datamap))
-    if hit is None or hit[0] is not ctx.datamap:
-        findings = validate(ctx.project, ctx.datamap, ctx.policy)
-        errors = [str(f) for f in findings if f.severity == "error" and reach_error(f.path)]
-        hit = (ctx.datamap, errors)
-        with _lock:
-            if len(_valid) > 32:
-                _valid.clear()
-            _valid[id(ctx.datamap)] = hit  # holding the map keeps its id unique
-    return [Refusal("", 0, f"data map error {e.removeprefix('error: ')}") for e in hit[1]]
+    """The data map's validation errors, validated once per data map."""
+    errors = per_map("errors", ctx.datamap, lambda: reach_errors(ctx))
+    return [Refusal("", 0, f"data map error {e.removeprefix('error: ')}") for e in errors]
+
+
+def reach_errors(ctx: Context) -> list[str]:
+    findings = validate(ctx.project, ctx.datamap, ctx.policy)
+    return [str(f) for f in findings if f.severity == "error" and reach_error(f.path)]
 
 
 def reach_error(path: str) -> bool:
