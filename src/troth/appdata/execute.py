@@ -160,7 +160,7 @@ def erase_categories(
     counts: dict[str, int] = {}
     for key, part in found.items():
         columns = withdrawn_columns(part.spec, categories)
-        owned = [tuple(r.values[c] for c in part.spec.primary_key) for r in part.owned()]
+        owned = part.owned_keys()
         if columns and owned:
             with app_statements(conn, key):
                 counts[key] = tombstone(conn, ctx, key, owned, counter, only=columns)
@@ -211,9 +211,7 @@ def set_columns(
     counter = Counter()
     counts: dict[str, int] = {}
     for key, values in changes.items():
-        owned = [
-            tuple(r.values[c] for c in found[key].spec.primary_key) for r in found[key].owned()
-        ]
+        owned = found[key].owned_keys()
         if not owned:
             continue
         table = found[key].table
@@ -240,7 +238,7 @@ def switch_active(
         if rule is None or ctx.datamap.store_of(key) != store:
             continue
         new, old = (rule.set, rule.restore) if deactivate else (rule.restore, rule.set)
-        owned = [tuple(r.values[c] for c in part.spec.primary_key) for r in part.owned()]
+        owned = part.owned_keys()
         done = 0
         with app_statements(conn, key):
             for keys in chunks(owned):

@@ -159,11 +159,8 @@ def check(
 
 def owned_keys(found: Mapping[str, Found]) -> dict[str, list[Key]]:
     """The keys of the subject's own rows per table: what an access request reads."""
-    return {
-        key: [k for k, row in part.rows.items() if row.owner]
-        for key, part in found.items()
-        if any(row.owner for row in part.rows.values())
-    }
+    owned = {key: part.owned_keys() for key, part in found.items()}
+    return {key: keys for key, keys in owned.items() if keys}
 
 
 def account_refusals(key: str, rows: Sequence[Row]) -> list[Refusal]:

@@ -167,6 +167,10 @@ class Found:
     def owned(self) -> list[Row]:
         return [r for r in self.rows.values() if r.owner]
 
+    def owned_keys(self) -> list[Key]:
+        """The primary keys of the subject's own rows (`rows` is keyed by them)."""
+        return [k for k, r in self.rows.items() if r.owner]
+
 
 def table_order(datamap: DataMap) -> list[str]:
     """Tables with every link target before the tables that point to it."""
