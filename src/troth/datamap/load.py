@@ -24,6 +24,7 @@ def load_datamap(project: Project, path: Path | str | None = None) -> DataMap:
     file = Path(path) if path is not None else project.datamap_path
     datamap, document = load_model(file, DataMap)
     check_datamap(datamap, document, str(file))
+    datamap.use_secret(lambda: project.secret_key)
     return datamap
 
 

@@ -32,11 +32,14 @@ they refer to is deleted, the database refuses the erasure and says which key.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Literal, NamedTuple
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
+
+from troth.errors import TrothError
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
 # A table or column name as the app's database has it: spaces and CamelCase too
@@ -125,6 +128,7 @@ class ColumnErase(StrEnum):
     null = "null"
     mask = "mask"  # replace with `mask`
     hash = "hash"  # keyed HMAC pseudonym, stable per value, never a bare hash
+    shred = "shred"  # destroy the vault key the value is sealed under (crypto-shredding)
 
 
 class Column(Strict):
@@ -135,12 +139,41 @@ class Column(Strict):
     blob: Name | None = Field(default=None, description="blob store holding the file at this path")
     provided: bool = Field(default=True, description="the subject provided it (portability)")
     rectify: bool = Field(default=False, description="the subject may correct it")
+    encrypted: bool = Field(
+        default=False,
+        description="holds troth.vault values of field `table.column`; access exports decrypt "
+        "them (see vault.md)",
+    )
+    subject: str | None = Field(
+        default=None,
+        max_length=200,
+        pattern=r"^[^{}]*(\{[A-Za-z_][A-Za-z0-9_]*\}[^{}]*)+$",
+        description="for an encrypted column: the vault subject its values are sealed for, "
+        'from the row\'s columns: "user:{id}", "user:{sender_id}"',
+    )
+    blind_index: bool = Field(
+        default=False,
+        description="holds the vault's keyed blind index of the table's identity on this "
+        "column (troth.vault.blind_index), looked up instead of the value",
+    )
     description: str | None = None
 
     @model_validator(mode="after")
     def _mask_needs_value(self) -> Column:
         if self.erase == ColumnErase.mask and self.mask is None:
             raise PydanticCustomError("mask", "erase: mask needs a `mask` value")
+        if self.encrypted and self.subject is None:
+            raise PydanticCustomError(
+                "subject", 'encrypted: true needs a `subject` such as "user:{id}"'
+            )
+        if self.erase == ColumnErase.shred and not self.encrypted:
+            raise PydanticCustomError(
+                "shred", "erase: shred needs encrypted: true (only vault values can be shredded)"
+            )
+        if self.encrypted and self.blind_index:
+            raise PydanticCustomError(
+                "blind_index", "a blind-index column holds digests, not vault values"
+            )
         return self
 
 
@@ -210,3 +243,15 @@ class DataMap(Strict):
 
     def blob_stores(self) -> dict[str, BlobStore]:
         return {k: v for k, v in self.stores.items() if isinstance(v, BlobStore)}
+
+    _secret: Callable[[], bytes] | None = PrivateAttr(default=None)
+
+    def use_secret(self, secret: Callable[[], bytes]) -> None:
+        """Where the project key comes from (blind-index look-ups need it); load_datamap
+        sets it, and it is read only when a look-up needs it."""
+        self._secret = secret
+
+    def secret(self) -> bytes:
+        if self._secret is None:
+            raise TrothError("a data map not loaded from a project has no key for blind indexes")
+        return self._secret()

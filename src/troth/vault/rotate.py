@@ -1,0 +1,145 @@
+"""Key-encryption-key rotation: every data key re-wrapped under a new KEK.
+
+The app's rows are never touched: a data key stays the same, only its wrapping changes.
+Rotation is resumable: the new KEK is written to the keyring first (a file replaced
+atomically), then data keys are re-wrapped in batches, each batch one transaction; a
+run that finds keys still under an older KEK continues with them instead of making
+another KEK. When none are left, the older KEKs are marked `retired=DATE`; `prune`
+deletes retired KEKs after a retention window, and with them every backup of the key
+store made before the rotation (which may hold keys shredded since).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from sqlalchemy import and_, func, select, update
+
+from troth import ledger
+from troth.vault import tables as t
+from troth.vault.keys import KEK_ENV, KekMissing, Keyring, kek_path, new_kek, write_file
+from troth.vault.vault import Vault, wrap_context
+
+Progress = Callable[[int, int], None]  # (keys re-wrapped, keys to re-wrap)
+BATCH = 500
+ROTATED = "vault.rotated"
+
+
+@dataclass(frozen=True)
+class Rotation:
+    kek_id: str  # the KEK every data key is wrapped under now
+    rewrapped: int
+    new_kek: bool  # this run made the KEK (False: it resumed, or the KMS rotated)
+    retired: list[str]
+
+
+def kek_usage(vault: Vault) -> dict[str, int]:
+    """Data keys per KEK id (shredded keys have none)."""
+    c = t.keys.c
+    query = select(c.kek_id, func.count()).where(c.kek_id.is_not(None)).group_by(c.kek_id)
+    with vault.store.connect() as conn:
+        return {str(k): int(n) for k, n in conn.execute(query)}
+
+
+def rotate(
+    vault: Vault, *, progress: Progress | None = None, batch: int = BATCH, actor: str = "system"
+) -> Rotation:
+    """Re-wrap every data key under a new KEK (or finish an interrupted rotation).
+
+    Every KEK in use must be held first: a missing one fails with KekMissing and
+    nothing changes. With TROTH_VAULT_KEK the operator puts the new KEK first in the
+    variable; the keyring file gets a new KEK here."""
+    if batch < 1:
+        raise KekMissing("--batch must be at least 1")
+    usage = kek_usage(vault)
+    provider = vault.provider(first_use=not usage)
+    missing = sorted(k for k in usage if not provider.holds(k))
+    if missing:
+        raise KekMissing(
+            f"the key provider does not hold KEK {missing[0]!r}, which wraps "
+            f"{usage[missing[0]]:,} data key(s): restore it before rotating (nothing was changed)"
+        )
+    made = False
+    if not any(k != provider.current() for k in usage):
+        if not isinstance(provider, Keyring) or provider.where == KEK_ENV:
+            return Rotation(provider.current(), 0, False, [])
+        write_file(kek_path(vault.project), [new_kek(provider.keks), *provider.keks])
+        vault.reload_provider()
+        made = True
+    current = vault.provider().current()
+    done = rewrap_all(
+        vault, current, sum(n for k, n in usage.items() if k != current), batch, progress
+    )
+    retired = retire_old(vault, current)
+    with vault.store.begin() as conn:
+        ledger.record(conn, ROTATED, actor=actor, data={"kek": current, "rewrapped": done})
+    return Rotation(current, done, made, retired)
+
+
+def rewrap_all(
+    vault: Vault, current: str, total: int, batch: int, progress: Progress | None
+) -> int:
+    c = t.keys.c
+    provider = vault.provider()
+    done = 0
+    pending = and_(c.kek_id.is_not(None), c.kek_id != current)
+    query = select(c.key_id, c.kek_id, c.wrapped).where(pending).order_by(c.key_id).limit(batch)
+    while True:
+        with vault.store.connect() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return done
+        rewrapped = []
+        for row in rows:  # every unwrap before any write: a failure changes nothing
+            context = wrap_context(bytes.fromhex(row.key_id))
+            key = provider.unwrap(row.kek_id, row.wrapped, context)
+            rewrapped.append((row, provider.wrap(current, key, context)))
+        with vault.store.begin() as conn:
+            for row, wrapped in rewrapped:
+                conn.execute(
+                    update(t.keys)
+                    .where(c.key_id == row.key_id, c.kek_id == row.kek_id)
+                    .values(kek_id=current, wrapped=wrapped)
+                )
+        done += len(rows)
+        if progress is not None:
+            progress(done, max(total, done))
+
+
+def retire_old(vault: Vault, current: str) -> list[str]:
+    """Mark the keyring's other KEKs retired today (a file keyring only)."""
+    provider = vault.provider()
+    if not isinstance(provider, Keyring) or provider.where == KEK_ENV:
+        return []
+    today = dt.datetime.now(dt.UTC).date()
+    newly = [k.id for k in provider.keks if k.id != current and k.retired is None]
+    if newly:
+        keks = [replace(k, retired=today) if k.id in newly else k for k in provider.keks]
+        write_file(kek_path(vault.project), keks)
+        vault.reload_provider()
+    return newly
+
+
+def prune(vault: Vault, *, keep_days: int, today: dt.date | None = None) -> list[str]:
+    """Delete the KEKs retired at least `keep_days` ago that wrap no data key; their ids.
+
+    After this, a backup of the key store from before their rotation is unreadable."""
+    if keep_days < 0:
+        raise KekMissing("--keep-days must be 0 or more")
+    provider = vault.provider()
+    if not isinstance(provider, Keyring) or provider.where == KEK_ENV:
+        raise KekMissing(f"{KEK_ENV} is set: remove old KEKs from the variable yourself")
+    usage = kek_usage(vault)
+    day = today or dt.datetime.now(dt.UTC).date()
+    cutoff = day - dt.timedelta(days=keep_days)
+    gone = [
+        k.id
+        for k in provider.keks
+        if k.retired is not None and k.retired <= cutoff and k.id not in usage
+    ]
+    if gone:
+        write_file(kek_path(vault.project), [k for k in provider.keks if k.id not in gone])
+        vault.reload_provider()
+    return gone

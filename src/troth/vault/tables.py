@@ -1,0 +1,31 @@
+"""The vault's table in the engine store (migrations in `migrations/`).
+
+`vault_keys` holds one data key per subject, wrapped under a KEK version, by key id
+(a keyed digest of the subject, never the subject itself). A shredded key keeps its row
+with no key material, so that the vault can say a value was shredded rather than never
+encrypted, and refuses to make a new key for that subject.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from sqlalchemy import Column, DateTime, Index, LargeBinary, String, Table
+
+from troth.store import metadata
+
+keys = Table(
+    "vault_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("kek_id", String(32)),  # null once shredded
+    Column("wrapped", LargeBinary),  # null once shredded
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("shredded_at", DateTime(timezone=True)),
+    Index("vault_keys_kek", "kek_id"),
+)
+
+
+class KeyRow(NamedTuple):
+    kek_id: str | None
+    wrapped: bytes | None
