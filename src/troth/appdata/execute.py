@@ -18,10 +18,12 @@ from sqlalchemy import Connection, and_, case, delete, select, update
 
 from troth.appdata.context import Context, checkpoint
 from troth.appdata.failures import app_statements
+from troth.appdata.guard import people_tables
 from troth.appdata.reach import Found, Key, chunks, key_condition, reflect, scoped, table_order
 from troth.datamap import blob_root
 from troth.datamap.model import PSEUDONYM_HEX, PSEUDONYM_PREFIX, ColumnErase
 from troth.datamap.model import Table as MapTable
+from troth.vault import shred_reads, shred_subjects, vault_for
 
 PSEUDONYM = re.compile(rf"^{PSEUDONYM_PREFIX}[0-9a-f]{{{PSEUDONYM_HEX}}}$")
 
@@ -49,6 +51,7 @@ def erase_store(
     counter = Counter()
     order = [k for k in table_order(ctx.datamap) if ctx.datamap.store_of(k) == store]
     counts: dict[str, dict[str, int]] = {}
+    shred_keys(conn, ctx, order, plan)
     for key in order:
         keys = plan.get(key, {}).get("update", [])
         if keys:
@@ -60,6 +63,40 @@ def erase_store(
             with app_statements(conn, key):
                 counts.setdefault(key, {})["deleted"] = remove(conn, ctx, key, keys, counter)
     return counts
+
+
+def shred_keys(
+    conn: Connection,
+    ctx: Context,
+    order: Sequence[str],
+    plan: Mapping[str, Mapping[str, list[Key]]],
+) -> int:
+    """Destroy the vault keys behind the `erase: shred` columns of the rows the plan
+    changes, before they change (shredding again on a resumed erasure is a no-op).
+
+    Only keys of subjects that the planned account rows name are destroyed: a message
+    the subject received is sealed for its sender, whose key stays."""
+    people = people_tables(ctx.datamap)
+    named: set[str] = set()
+    own: set[str] = set()
+    for key in order:
+        spec = ctx.datamap.tables[key]
+        keys = [*plan.get(key, {}).get("update", []), *plan.get(key, {}).get("delete", [])]
+        columns = sorted(shred_reads(spec))
+        if not keys or not columns:
+            continue
+        table = reflect(conn.engine, ctx.datamap, key)
+        for part in chunks(keys):
+            query = select(*(table.c[c] for c in columns)).where(
+                key_condition(table, spec.primary_key, part)
+            )
+            subjects = shred_subjects(spec, conn.execute(scoped(query, table)).mappings().all())
+            named |= subjects
+            if key in people:
+                own |= subjects
+    if not named & own:
+        return 0
+    return vault_for(ctx.project).shred(named & own)
 
 
 def remove(conn: Connection, ctx: Context, key: str, keys: Sequence[Key], counter: Counter) -> int:

@@ -49,6 +49,7 @@ from troth.appdata.identities import lowered, stored_form, stored_values, within
 from troth.datamap.model import DataMap, Link, TableErase, TableKey
 from troth.datamap.model import Table as MapTable
 from troth.errors import TrothError
+from troth.vault import blind_digest
 
 CHUNK = 500
 MAX_PASSES = 6
@@ -232,11 +233,14 @@ class Reach:
             if key in self.targets and kind != self.request_kind:
                 continue
             values = self.fresh((key, "identity:" + kind, True), self.identities.get(kind, ()))
-            query = lookup(
-                found.table, column, lower=lowered(self.datamap, kind, self.dialect(key))
-            )
+            blind = blind_column(found.spec, column)
+            lower = not blind and lowered(self.datamap, kind, self.dialect(key))
+            query = lookup(found.table, column, lower=lower)
             for part in chunks(values, 50):
-                wanted = stored_values(self.datamap, kind, part)
+                if blind:
+                    wanted = self.blinded(kind, part)
+                else:
+                    wanted = stored_values(self.datamap, kind, part)
                 grew |= self.add(
                     found,
                     query,
@@ -263,6 +267,12 @@ class Reach:
             for part in chunks(self.fresh((key, link.column + ">d", False), parents)):
                 grew |= self.add(found, query, part, None, (target, target_column), via=via)
         return grew
+
+    def blinded(self, kind: str, values: Sequence[str]) -> list[str]:
+        """The blind indexes of identity values (a column the app fills with
+        troth.vault.blind_index instead of the identity itself)."""
+        secret = self.datamap.secret()
+        return [blind_digest(secret, kind, v) for v in values]
 
     def dialect(self, key: str) -> str:
         return self.conns[self.datamap.store_of(key)].dialect.name
@@ -327,11 +337,18 @@ class Reach:
         for kind, column in found.spec.identities.items():
             if not (self.datamap.identities[kind].verified or column in found.spec.primary_key):
                 continue
+            if blind_column(found.spec, column):
+                continue  # a digest names nobody in another table's plain column
             value = stored_form(self.datamap, kind, values[column])
             if value is not None and value not in self.identities.setdefault(kind, set()):
                 self.identities[kind].add(value)
                 grew = True
         return grew
+
+
+def blind_column(spec: MapTable, column: str) -> bool:
+    declared = spec.columns.get(column)
+    return declared is not None and declared.blind_index
 
 
 def resolve(

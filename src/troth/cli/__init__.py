@@ -20,6 +20,7 @@ from troth.cli import (
     request,
     scan,
     server,
+    vault,
 )
 from troth.errors import TrothError
 
@@ -43,6 +44,7 @@ GROUPS = (
     request,
     consent,
     server,
+    vault,
 )
 for module in GROUPS:
     module.register(app)

@@ -10,8 +10,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from troth.cli.common import console
+from troth.cli.common import ProjectOption, console
 from troth.refapp import generate as generate_refapp
+from troth.vault import open_vault
 
 group = typer.Typer(
     help="The reference app: generate its database and blobs.", no_args_is_help=True
@@ -46,8 +47,17 @@ def generate(
     replace: Annotated[
         bool, typer.Option("--replace", help="Drop existing reference-app tables and blobs first.")
     ] = False,
+    vault: Annotated[
+        bool,
+        typer.Option(
+            "--vault",
+            help="Seal messages.body and users.date_of_birth with the project's vault.",
+        ),
+    ] = False,
+    project: ProjectOption = None,
 ) -> None:
     """Create the reference-app tables and fill them with realistic fake data."""
+    sealer = open_vault(project) if vault else None
     columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
         task = bar.add_task("generating", total=None)
@@ -59,7 +69,10 @@ def generate(
             replace=replace,
             as_of=as_of.date() if as_of else None,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            vault=sealer,
         )
+    if sealer is not None:
+        sealer.store.dispose()
     table = Table("table", "rows", title=f"reference app: {stats.users:,} users")
     for name, count in stats.rows.items():
         table.add_row(name, f"{count:,}")

@@ -32,6 +32,8 @@ from troth.refapp import blobs as media
 from troth.refapp.load import Loader, loader_for, target_engine
 from troth.refapp.produce import Plan, chunks
 from troth.refapp.rows import COLUMNS, Chunk
+from troth.refapp.sealed import sealed_chunk
+from troth.vault import Vault
 
 Progress = Callable[[int, int], None]  # (steps done, steps in all)
 
@@ -114,8 +116,10 @@ def generate(
     as_of: dt.date | None = None,
     chunk: int = 5000,
     progress: Progress | None = None,
+    vault: Vault | None = None,
 ) -> GenerateStats:
-    """Create the reference-app tables at `url` and fill them for `users` users.
+    """Create the reference-app tables at `url` and fill them for `users` users; with
+    `vault`, messages.body and users.date_of_birth are sealed (see `refapp.sealed`).
 
     Refuses (TrothError, nothing changed) when the database already has any of the
     tables or the blob folder has blobs, unless `replace`.
@@ -135,7 +139,10 @@ def generate(
                 with conn.begin():
                     _prepare(loader, replace)
                     plan = Plan(users, seed, as_of or dt.datetime.now(dt.UTC).date(), chunk)
-                    _load(chunks(plan), plan.steps, loader, writer, counts, progress)
+                    source = chunks(plan)
+                    if vault is not None:
+                        source = (sealed_chunk(vault, c) for c in source)
+                    _load(source, plan.steps, loader, writer, counts, progress)
                     loader.finish()
             except BaseException:
                 loader.abort()

@@ -15,7 +15,7 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from troth.datamap import blob_root
 from troth.errors import TrothError
 from troth.policy.model import Policy
 from troth.project import PRIVATE_FILE, Project
+from troth.vault import encrypted_columns, open_rows, vault_for
 
 HIDDEN_PREFIX = "user.authorization"  # password hashes and tokens never leave the app
 ID_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -56,6 +57,7 @@ class Sheet:
     key: str
     columns: list[str]
     rows: list[dict[str, Any]]
+    unreadable: dict[str, int] = field(default_factory=dict)  # vault values not opened
 
 
 def sheets(ctx: Context, found: Mapping[str, Found], portable: bool) -> list[Sheet]:
@@ -70,7 +72,11 @@ def sheets(ctx: Context, found: Mapping[str, Found], portable: bool) -> list[She
             for c in found[key].table.columns
             if not hidden(spec.columns.get(c.name), portable)
         ]
-        out.append(Sheet(key, columns, [{c: r.values[c] for c in columns} for r in owned]))
+        values = [dict(r.values) for r in owned]
+        unreadable: dict[str, int] = {}
+        if encrypted_columns(spec):  # the subject reads their own values in the clear
+            unreadable = open_rows(vault_for(ctx.project), key, spec, values)
+        out.append(Sheet(key, columns, [{c: v[c] for c in columns} for v in values], unreadable))
     return out
 
 
@@ -121,7 +127,11 @@ def write_export(
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-    return {"tables": {s.key: len(s.rows) for s in tables}, "files": len(files)}
+    held: dict[str, Any] = {"tables": {s.key: len(s.rows) for s in tables}, "files": len(files)}
+    unreadable = {f: n for s in tables for f, n in s.unreadable.items()}
+    if unreadable:
+        held["unreadable"] = unreadable
+    return held
 
 
 def delete_exports(project: Project, request_ids: Iterable[str]) -> int:

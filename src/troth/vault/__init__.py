@@ -25,7 +25,7 @@ from troth.vault.columns import (
 )
 from troth.vault.default import blind_index, decrypt, encrypt, open_vault, use, vault_for
 from troth.vault.keys import KekMissing, KeyProvider, Keyring, VaultError
-from troth.vault.rotate import Rotation, kek_usage, prune, rotate
+from troth.vault.rotate import Rotation, Status, kek_usage, prune, rotate, status
 from troth.vault.vault import Vault
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "Rotation",
     "Seal",
     "Shredded",
+    "Status",
     "Vault",
     "VaultError",
     "VaultText",
@@ -53,6 +54,7 @@ __all__ = [
     "rotate",
     "shred_reads",
     "shred_subjects",
+    "status",
     "use",
     "vault_for",
 ]

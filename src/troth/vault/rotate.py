@@ -143,3 +143,25 @@ def prune(vault: Vault, *, keep_days: int, today: dt.date | None = None) -> list
         write_file(kek_path(vault.project), [k for k in provider.keks if k.id not in gone])
         vault.reload_provider()
     return gone
+
+
+@dataclass(frozen=True)
+class Status:
+    provider: str  # where the KEKs come from (a file path or TROTH_VAULT_KEK)
+    current: str
+    keks: list[tuple[str, dt.date | None]]  # held KEK ids, with retirement dates
+    usage: dict[str, int]  # data keys per KEK id
+    shredded: int
+
+
+def status(vault: Vault) -> Status:
+    """What the key store holds and which KEKs the provider has; changes nothing."""
+    usage = kek_usage(vault)
+    provider = vault.provider()
+    c = t.keys.c
+    with vault.store.connect() as conn:
+        query = select(func.count()).select_from(t.keys).where(c.shredded_at.is_not(None))
+        shredded = int(conn.execute(query).scalar_one())
+    keks = [(k.id, k.retired) for k in provider.keks] if isinstance(provider, Keyring) else []
+    where = provider.where if isinstance(provider, Keyring) else type(provider).__name__
+    return Status(where, provider.current(), keks, usage, shredded)
