@@ -1,4 +1,4 @@
-"""`troth vault status | rotate | prune` and `troth refapp generate --vault`, as a user runs them."""
+"""`troth vault status | rotate | prune` and `troth refapp generate --vault`, as run."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ purposes:
     categories: [user]
     legal_basis: contract
 rights:
-  offered: [{right: access}, {right: erasure}]
+  offered: [{right: access}, {right: erasure}, {right: deactivation}]
   deadlines: {gdpr: 30}
 """
 
@@ -50,6 +50,7 @@ def vault_datamap() -> str:
     document = yaml.safe_load((EXAMPLES / "datamap.yaml").read_text())
     users = document["tables"]["app.users"]["columns"]
     users["date_of_birth"].update(encrypted=True, subject="user:{id}", erase="shred")
+    document["tables"]["app.users"]["deactivate"].update(hide=["display_name"], subject="user:{id}")
     messages = document["tables"]["app.messages"]
     messages["erase"] = "update"
     messages["columns"]["body"].update(encrypted=True, subject="user:{sender_id}", erase="shred")
@@ -252,3 +253,26 @@ def test_a_moved_value_shows_as_unreadable_in_the_export(sqlite_app: App) -> Non
         (user,) = json.loads(zf.read("data/app/users.json"))
     assert user["date_of_birth"] is None
     shutil.rmtree(app.project.exports_dir)
+
+
+def test_deactivation_moves_hidden_columns_into_the_vault_and_back(app: App) -> None:
+    user_id = busy_user(app)
+    sql = f"SELECT status, display_name FROM users WHERE id = {user_id}"
+    (before,) = rows(app.engine, sql)
+    assert before["display_name"] and before["status"] == "active"
+    done = run(app, "deactivation", user_id)
+    assert done.status == "completed", done.error
+    (hidden,) = rows(app.engine, sql)
+    assert hidden == {"status": "deactivated", "display_name": None}
+    with app.store.connect() as conn:
+        kept = [r.value for r in conn.execute(text("SELECT value FROM vault_held"))]
+    assert len(kept) == 1 and kept[0].startswith("tv1:")
+    assert before["display_name"] not in kept[0]
+    assert run(app, "deactivation", user_id).status == "completed"  # again: nothing lost
+    back = run(app, "reactivation", user_id)
+    assert back.status == "completed" and back.result["rows"] == 1
+    (restored,) = rows(app.engine, sql)
+    assert restored == before
+    run(app, "reactivation", user_id)  # finds the row active: the held copies go
+    with app.store.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM vault_held")).scalar_one() == 0

@@ -42,12 +42,24 @@ from troth.appdata.plan import (
     key_from_json,
     key_to_json,
     read_steps,
+    recollect_blobs,
 )
 from troth.appdata.reach import Found, Key, Row, resolve, table_order
+from troth.appdata.sweep import (
+    Due,
+    Spare,
+    account_values,
+    anonymize_keys,
+    delete_keys,
+    due_keys,
+    due_summary,
+)
+from troth.appdata.times import as_datetime
 
 __all__ = [
     "Account",
     "Context",
+    "Due",
     "Erasure",
     "Found",
     "Key",
@@ -55,13 +67,20 @@ __all__ = [
     "PlanRefused",
     "Refusal",
     "Row",
+    "Spare",
     "TableStep",
     "account_identities",
     "account_tables",
+    "account_values",
+    "anonymize_keys",
+    "as_datetime",
     "blob_counts",
     "check",
     "checkpoint",
     "delete_blobs",
+    "delete_keys",
+    "due_keys",
+    "due_summary",
     "erase_categories",
     "erase_store",
     "erasure_of",
@@ -77,6 +96,7 @@ __all__ = [
     "people_tables",
     "phone_variants",
     "read_steps",
+    "recollect_blobs",
     "rectify_fields",
     "require_valid",
     "resolve",

@@ -23,7 +23,17 @@ from troth.appdata.reach import Found, Key, chunks, key_condition, reflect, scop
 from troth.datamap import blob_root
 from troth.datamap.model import PSEUDONYM_HEX, PSEUDONYM_PREFIX, ColumnErase
 from troth.datamap.model import Table as MapTable
-from troth.vault import shred_reads, shred_subjects, vault_for
+from troth.vault import (
+    column_subject,
+    field_of,
+    held,
+    hold,
+    release,
+    row_ref,
+    shred_reads,
+    shred_subjects,
+    vault_for,
+)
 
 PSEUDONYM = re.compile(rf"^{PSEUDONYM_PREFIX}[0-9a-f]{{{PSEUDONYM_HEX}}}$")
 
@@ -268,7 +278,8 @@ def switch_active(
 ) -> dict[str, int]:
     """Deactivate (or reactivate) the subject's rows per each table's `deactivate` rule.
 
-    Only rows in the opposite state change: an erased tombstone is never reactivated."""
+    Only rows in the opposite state change: an erased tombstone is never reactivated.
+    Columns the rule hides move into the vault first (see `hidden_values`)."""
     counts: dict[str, int] = {}
     for key, part in found.items():
         rule = part.spec.deactivate
@@ -278,6 +289,10 @@ def switch_active(
         owned = part.owned_keys()
         done = 0
         with app_statements(conn, key):
+            if rule.hide:
+                hidden_values(conn, ctx, part, deactivate)
+            if deactivate:
+                new = {**new, **dict.fromkeys(rule.hide)}  # held in the vault now
             for keys in chunks(owned):
                 where = and_(
                     key_condition(part.table, part.spec.primary_key, keys),
@@ -288,3 +303,45 @@ def switch_active(
         if owned:
             counts[key] = done
     return counts
+
+
+def hidden_values(conn: Connection, ctx: Context, part: Found, deactivate: bool) -> None:
+    """Move the rule's `hide` columns of the rows about to switch into the vault
+    (deactivation: sealed and held before the row is emptied) or back (reactivation:
+    the row gets them in this transaction).
+
+    Held values are deleted only once a later request finds the row active with them
+    back in it: deleting them before the app's transaction commits could lose them."""
+    rule = part.spec.deactivate
+    assert rule is not None and rule.subject is not None
+    vault = vault_for(ctx.project)
+    fields = {c: field_of(part.key, c) for c in rule.hide}
+    refs: dict[Key, str] = {}
+    subjects: dict[str, str] = {}
+    for row_key, row in part.rows.items():
+        subject = column_subject(rule.subject, row.values)
+        if row.owner and subject is not None:
+            refs[row_key] = row_ref(vault, part.key, row_key)
+            subjects[refs[row_key]] = subject
+    active = {k for k in refs if in_state(part.rows[k].values, rule.restore)}
+    release(vault, [(f, refs[k]) for k in active for f in fields.values()])
+    if deactivate:
+        items = [
+            (field, refs[k], str(part.rows[k].values[column]))
+            for k in active
+            for column, field in fields.items()
+            if part.rows[k].values[column] is not None
+        ]
+        hold(vault, subjects, items)
+        return
+    switching = [k for k in refs if in_state(part.rows[k].values, rule.set)]
+    back = held(vault, subjects, [(f, refs[k]) for k in switching for f in fields.values()])
+    for k in switching:
+        values = {c: back[(f, refs[k])] for c, f in fields.items() if (f, refs[k]) in back}
+        if values:
+            where = key_condition(part.table, part.spec.primary_key, [k])
+            conn.execute(scoped(update(part.table), part.table).where(where).values(values))
+
+
+def in_state(values: Mapping[str, Any], state: Mapping[str, Any]) -> bool:
+    return all(values.get(c) == v for c, v in state.items())

@@ -87,6 +87,19 @@ def row_action(row: Row, deleted: Mapping[tuple[str, str], set[Any]]) -> TableEr
     return TableErase.delete if gone else None
 
 
+def recollect_blobs(erasure: Erasure, found: Mapping[str, Found]) -> None:
+    """Recompute `erasure.blobs` from the rows it still deletes or updates (after some
+    were moved to what it keeps)."""
+    erasure.blobs = {}
+    for action, per_table in (
+        (TableErase.delete, erasure.delete),
+        (TableErase.update, erasure.update),
+    ):
+        for key, keys in per_table.items():
+            for row_key in keys:
+                collect_blobs(erasure, found[key], found[key].rows[row_key], action)
+
+
 def collect_blobs(out: Erasure, part: Found, row: Row, action: TableErase) -> None:
     for name, column in part.spec.columns.items():
         if column.blob is None or not row.values.get(name):

@@ -18,6 +18,7 @@ from troth.cli import (
     read,
     refapp,
     request,
+    retention,
     scan,
     server,
     vault,
@@ -43,6 +44,7 @@ GROUPS = (
     refapp,
     request,
     consent,
+    retention,
     server,
     vault,
 )

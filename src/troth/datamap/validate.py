@@ -383,6 +383,12 @@ def _referenced_columns(table: Table, at: Loc) -> Iterator[tuple[Loc, str]]:
             yield (*at, "deactivate", "restore", column), column
     for column in table.columns:
         yield (*at, "columns", column), column
+    for name in ("created_at", "last_activity", "deleted_at"):
+        named = getattr(table, name)
+        if named is not None:
+            yield (*at, name), named
+    for column in table.deleted_when or {}:
+        yield (*at, "deleted_when", column), column
 
 
 def _key_findings(name: str, table: Table, live: LiveTable, at: Loc) -> Iterator[Raw]:

@@ -68,6 +68,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "status",
         "created_at",
         "last_active_at",
+        "deleted_at",
     ),
     "profiles": ("user_id", "bio", "avatar_path", "status_text"),
     "devices": (
@@ -300,6 +301,7 @@ def users_chunk(world: World, uids: range) -> Chunk:
                     "deleted",
                     created,
                     active,
+                    None,  # erased before troth kept the date
                 )
             )
             profiles.append((uid, None, None, None))
@@ -324,6 +326,7 @@ def users_chunk(world: World, uids: range) -> Chunk:
                 STATUS_TEXT[p.status[uid]],
                 created,
                 active,
+                None,
             )
         )
         profiles.append(

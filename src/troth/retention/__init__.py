@@ -1,1 +1,42 @@
-"""troth.retention."""
+"""Retention: the policy's periods carried out on the app's data.
+
+Rules of troth.yaml become sweeps through the data map (`rules.py`): rows older than a
+rule's period, by the table's `created_at`, are deleted or anonymized in batches that
+survive a crash (`sweep.py`); accounts the app deleted, inactive accounts (after a
+notice) and accounts under the minimum age are handed to the rights engine
+(`accounts.py`, `age.py`); legal holds (`troth.holds`) keep what they cover.
+
+    plan = plan_retention(ctx, store)        # a dry run: counts per rule and table
+    report = run_retention(ctx, store)       # or rule="web_logs"
+    age_allows(ctx.policy, "2015-04-01", "sign_up")
+"""
+
+from troth.retention.accounts import AccountReport, clear_flag, flagged
+from troth.retention.age import AgeAnswer, age_allows
+from troth.retention.rules import Gap
+from troth.retention.run import (
+    Planned,
+    RetentionPlan,
+    RetentionReport,
+    plan_retention,
+    release,
+    run_retention,
+)
+from troth.retention.settings import RetentionSettings, retention_settings
+
+__all__ = [
+    "AccountReport",
+    "AgeAnswer",
+    "Gap",
+    "Planned",
+    "RetentionPlan",
+    "RetentionReport",
+    "RetentionSettings",
+    "age_allows",
+    "clear_flag",
+    "flagged",
+    "plan_retention",
+    "release",
+    "retention_settings",
+    "run_retention",
+]

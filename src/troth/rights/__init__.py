@@ -17,7 +17,10 @@ from troth.rights.lifecycle import (
     create_request,
     deny_request,
     get_request,
+    insert_request,
     list_requests,
+    needs_approval,
+    new_request,
     verify_request,
 )
 from troth.rights.run import run_queue, run_request
@@ -38,7 +41,10 @@ __all__ = [
     "export_path",
     "find_subject",
     "get_request",
+    "insert_request",
     "list_requests",
+    "needs_approval",
+    "new_request",
     "plan_request",
     "run_queue",
     "run_request",

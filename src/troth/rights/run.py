@@ -46,6 +46,7 @@ from troth.project import Project
 from troth.rights import tables as t
 from troth.rights.copies import COPIES, copies_plan, erase_copies
 from troth.rights.export import write_export
+from troth.rights.held import HELD, held_back, held_reasons, without_held_counts
 from troth.rights.lifecycle import (
     Outcome,
     Prepared,
@@ -70,9 +71,14 @@ def prepare(ctx: Context, store: Store, request: Request) -> Prepared:
     if request.kind != "erasure" or steps_of(store, request.id):
         return Prepared()
     found = find(ctx, request)
-    erasure = erasure_of(ctx.datamap, found)
+    erasure, held = held_back(ctx, store, request, found, erasure_of(ctx.datamap, found))
     overridden = check(ctx, found, touched_by(erasure))
-    return Prepared({**stored_plan(ctx, erasure), COPIES: copies_plan(ctx, request)}, overridden)
+    planned = stored_plan(ctx, erasure)
+    for name, per_table in held.items():
+        part = planned.setdefault(name, {"tables": {}})
+        part[HELD] = per_table
+        part["kept"] = without_held_counts(part.get("kept", {}), per_table)
+    return Prepared({**planned, COPIES: copies_plan(ctx, request)}, overridden)
 
 
 def touched_by(erasure: Erasure) -> dict[str, list[Key]]:
@@ -188,6 +194,7 @@ def erase(ctx: Context, store: Store, request: Request) -> Outcome:
             {"table": key, "rows": n, "reason": ctx.datamap.tables[key].reason}
             for key, n in detail.get("kept", {}).items()
         )
+        kept.extend(held_reasons(detail))
         if name in pending:
             with sql_engine(ctx.project, ctx.datamap, name).begin() as conn:
                 applied = erase_store(conn, ctx, name, keys_of(detail))

@@ -19,11 +19,13 @@ from troth.vault.columns import (
     VaultText,
     column_subject,
     encrypted_columns,
+    field_of,
     open_rows,
     shred_reads,
     shred_subjects,
 )
 from troth.vault.default import blind_index, decrypt, encrypt, open_vault, use, vault_for
+from troth.vault.held import held, hold, release, row_ref
 from troth.vault.keys import KekMissing, KeyProvider, Keyring, VaultError
 from troth.vault.rotate import Rotation, Status, kek_usage, prune, rotate, status
 from troth.vault.vault import Vault
@@ -46,12 +48,17 @@ __all__ = [
     "decrypt",
     "encrypt",
     "encrypted_columns",
+    "field_of",
+    "held",
+    "hold",
     "is_sealed",
     "kek_usage",
     "open_rows",
     "open_vault",
     "prune",
+    "release",
     "rotate",
+    "row_ref",
     "shred_reads",
     "shred_subjects",
     "status",

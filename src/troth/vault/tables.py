@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import Column, DateTime, Index, LargeBinary, String, Table
+from sqlalchemy import Column, DateTime, Index, LargeBinary, String, Table, Text
 
 from troth.store import metadata
 
@@ -29,3 +29,15 @@ keys = Table(
 class KeyRow(NamedTuple):
     kek_id: str | None
     wrapped: bytes | None
+
+
+# Values moved out of the app's rows on deactivation, sealed for their subject, by field
+# and a keyed digest of the row's key; put back and deleted on reactivation.
+held = Table(
+    "vault_held",
+    metadata,
+    Column("field", String(130), primary_key=True),
+    Column("row_ref", String(32), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("held_at", DateTime(timezone=True), nullable=False),
+)
