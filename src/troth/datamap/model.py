@@ -131,9 +131,25 @@ class ColumnErase(StrEnum):
     shred = "shred"  # destroy the vault key the value is sealed under (crypto-shredding)
 
 
+class Anonymize(StrEnum):
+    """What a retention rule that anonymizes does to a column: irreversible, unlike the
+    keyed pseudonym of `erase: hash`, which stays linkable."""
+
+    null = "null"
+    drop = "drop"  # free text becomes the empty string (for NOT NULL text columns)
+    year = "year"  # a date or timestamp becomes the first day of its year
+    month = "month"  # ... of its month
+    network = "network"  # an IPv4 address keeps its /24, an IPv6 address its /48
+    coarse = "coarse"  # a latitude or longitude is rounded to one decimal (about 10 km)
+    keep = "keep"
+
+
 class Column(Strict):
     categories: list[str] = Field(default_factory=list)
     erase: ColumnErase = ColumnErase.keep
+    anonymize: Anonymize | None = Field(
+        default=None, description="what a retention rule that anonymizes does to this column"
+    )
     mask: str | None = None
     reason: str | None = None
     blob: Name | None = Field(default=None, description="blob store holding the file at this path")
@@ -235,6 +251,26 @@ class Table(Strict):
         description="each row is one person's account (default: a link target holding identities)",
     )
     columns: dict[DbName, Column] = Field(default_factory=dict)
+    created_at: DbName | None = Field(
+        default=None, description="when a row was collected: retention counts from it"
+    )
+    sweeps: list[str] | None = Field(
+        default=None,
+        description="the retention rules that sweep this table by created_at (default: "
+        "every rule whose categories its columns hold)",
+    )
+    last_activity: DbName | None = Field(
+        default=None, description="an account's last activity (inactive-account rules)"
+    )
+    deleted_at: DbName | None = Field(
+        default=None, description="when the app itself deleted the account (NULL: it did not)"
+    )
+    deleted_when: dict[DbName, str | int] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1,
+        description="the column and value by which the app marks an account it deleted",
+    )
     description: str | None = None
 
     @model_validator(mode="after")
