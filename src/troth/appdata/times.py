@@ -34,18 +34,24 @@ def stored_cutoff(conn: Connection, column: Column[Any], where: str, cutoff: dt.
     if sample is None:
         return None
     if isinstance(kind, sqltypes.Integer | sqltypes.Numeric | sqltypes.Float):
+        if not isinstance(sample, int | float) or isinstance(sample, bool):
+            raise not_a_time(where)
         seconds = int(cutoff.timestamp())
-        return seconds * 1000 if abs(int(sample)) >= EPOCH_MS else seconds
+        return seconds * 1000 if abs(sample) >= EPOCH_MS else seconds
     return iso_like(str(sample), cutoff, where)
+
+
+def not_a_time(where: str) -> TrothError:
+    return TrothError(
+        f"datamap.yaml {where}: its values are not ISO-8601 dates or timestamps, "
+        "epoch numbers or a date type; retention cannot compare them in time"
+    )
 
 
 def iso_like(sample: str, cutoff: dt.datetime, where: str) -> str:
     shape = ISO.match(sample)
     if shape is None:
-        raise TrothError(
-            f"datamap.yaml {where}: its values are not ISO-8601 dates or timestamps, "
-            "epoch numbers or a date type; retention cannot compare them in time"
-        )
+        raise not_a_time(where)
     sep = shape.group("sep")
     if sep is None:
         return cutoff.strftime("%Y-%m-%d")
