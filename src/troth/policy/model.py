@@ -326,5 +326,11 @@ class Policy(Strict):
     def right(self, kind: RightKind) -> Right | None:
         return next((r for r in self.rights.offered if r.right == kind), None)
 
-    def deadline_days(self, jurisdiction: str | None = None) -> int:
-        return self.rights.deadlines.get(jurisdiction or self.rights.default_jurisdiction, 30)
+    def deadline_days(self, jurisdiction: str | None = None, right: RightKind | None = None) -> int:
+        """Days to answer a request: the right's own deadline where the policy promises
+        one, never later than the jurisdiction's (30 where the policy names none)."""
+        legal = self.rights.deadlines.get(jurisdiction or self.rights.default_jurisdiction, 30)
+        offered = self.right(right) if right is not None else None
+        if offered is not None and offered.deadline_days is not None:
+            return min(offered.deadline_days, legal)
+        return legal

@@ -205,7 +205,7 @@ def new_request(
         "jurisdiction": where,
         "source": source,
         "created_at": now,
-        "due_at": now + dt.timedelta(days=ctx.policy.deadline_days(where)),
+        "due_at": now + dt.timedelta(days=ctx.policy.deadline_days(where, right_of(kind))),
         "updated_at": now,
     }
 
