@@ -1,6 +1,6 @@
 """The vault's value format and the digests it derives from the project key.
 
-A vault value is text: `tv1:` and the URL-safe base64 of key id (16 bytes), nonce
+A vault value is text: `tv1:` and the base64 of key id (16 bytes), nonce
 (12 bytes) and the AES-256-GCM ciphertext with its tag. The associated data binds it to
 the format version, the field (`table.column`) and the key id, which is a keyed digest
 of the subject: a value copied into another column fails to decrypt, and one copied
@@ -9,7 +9,6 @@ into another subject's row names the wrong key id and is refused before decrypti
 
 from __future__ import annotations
 
-import base64
 import binascii
 import functools
 import re
@@ -85,7 +84,7 @@ def check_subject(subject: object) -> str:
 
 
 def pack(key_id: bytes, nonce: bytes, body: bytes) -> str:
-    return PREFIX + base64.urlsafe_b64encode(key_id + nonce + body).decode()
+    return PREFIX + binascii.b2a_base64(key_id + nonce + body, newline=False).decode()
 
 
 def unpack(field: str, value: object) -> bytes:
@@ -93,7 +92,7 @@ def unpack(field: str, value: object) -> bytes:
     if not isinstance(value, str) or not value.startswith(PREFIX):
         raise NotDecryptable(f"{field}: not a vault value")
     try:
-        raw = base64.urlsafe_b64decode(value[len(PREFIX) :])
+        raw = binascii.a2b_base64(value[len(PREFIX) :], strict_mode=True)
     except (binascii.Error, ValueError):
         raise NotDecryptable(f"{field}: not a vault value (bad encoding)") from None
     if len(raw) < KEY_ID + NONCE + TAG:

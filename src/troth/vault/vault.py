@@ -56,6 +56,7 @@ from troth.vault.keys import (
 DEFAULT_CACHE_SECONDS = 60.0
 MAX_CACHED = 100_000
 SHREDDED = "vault.shredded"
+BODY = KEY_ID + NONCE  # where the ciphertext starts in a value's bytes
 # Every vault of this process, so that a shred empties each one's cache at once.
 _open: weakref.WeakSet[Vault] = weakref.WeakSet()
 
@@ -95,6 +96,7 @@ class Vault:
         self.index_key = index_key_of(project.secret_key)
         self._ids: dict[str, bytes] = {}
         self._fields: set[str] = set()
+        self._aad: dict[tuple[str, bytes], bytes] = {}
         self._keys: dict[bytes, Cached] = {}
         self._lock = threading.Lock()
         _open.add(self)
@@ -108,23 +110,24 @@ class Vault:
             self._fields.add(check_field(field))
         if not isinstance(value, str):
             raise VaultError(f"{field}: the vault encrypts text only")
-        key_id = self.key_id(subject)
+        key_id = self._ids.get(subject) or self.key_id(subject)
         aead = self._cipher(key_id, create=True)
         nonce = os.urandom(NONCE)
-        return pack(key_id, nonce, aead.encrypt(nonce, value.encode(), associated(field, key_id)))
+        body = aead.encrypt(nonce, value.encode(), self._associated(field, key_id))
+        return pack(key_id, nonce, body)
 
     def decrypt(self, subject: str, value: str, *, field: str) -> str:
         """The text `encrypt(subject, …, field=field)` sealed; NotDecryptable when it was
         altered, moved to another column or another subject's row; Shredded."""
-        raw = unpack(check_field(field), value)
-        key_id = self.key_id(subject)
+        if field not in self._fields:
+            self._fields.add(check_field(field))
+        raw = unpack(field, value)
+        key_id = self._ids.get(subject) or self.key_id(subject)
         if raw[:KEY_ID] != key_id:
             raise NotDecryptable(f"{field}: the value was sealed for another subject")
         aead = self._cipher(key_id, create=False)
         try:
-            plain = aead.decrypt(
-                raw[KEY_ID : KEY_ID + NONCE], raw[KEY_ID + NONCE :], associated(field, key_id)
-            )
+            plain = aead.decrypt(raw[KEY_ID:BODY], raw[BODY:], self._associated(field, key_id))
         except InvalidTag:
             raise NotDecryptable(
                 f"{field}: the value was altered or belongs to another column"
@@ -210,11 +213,22 @@ class Vault:
         with self._lock:
             self._keys.clear()
 
+    def _associated(self, field: str, key_id: bytes) -> bytes:
+        found = self._aad.get((field, key_id))
+        if found is None:
+            if len(self._aad) >= MAX_CACHED:
+                self._aad.clear()
+            found = self._aad[(field, key_id)] = associated(field, key_id)
+        return found
+
     def _cipher(self, key_id: bytes, *, create: bool) -> AESGCM:
         cached = self._keys.get(key_id)
         now = time.monotonic()
         if cached is not None and cached.expires > now:
             return cached.aead
+        return self._load(key_id, now, create=create)
+
+    def _load(self, key_id: bytes, now: float, *, create: bool) -> AESGCM:
         aead = AESGCM(self._data_key(key_id, create=create))
         with self._lock:
             if len(self._keys) >= MAX_CACHED:
