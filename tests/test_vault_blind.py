@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from troth import rights, vault
+from troth import Troth, rights, vault
 from troth.appdata import load_context, resolve
 from troth.datamap import dispose_engines, load_datamap
 from troth.errors import InvalidInput
@@ -62,7 +62,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[P
     (tmp_path / "troth.yaml").write_text(POLICY)
     project = open_project(tmp_path)
     store = open_store(project.store_url)
-    sealer = vault.Vault(project, store)
+    app = Troth(project, store)
+    sealer = app.vault
     engine = create_engine(f"sqlite:///{tmp_path / 'app.db'}")
     with engine.begin() as conn:
         conn.execute(
@@ -78,7 +79,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[P
                 text("INSERT INTO accounts VALUES (:id, :index, :email)"),
                 {
                     "id": user,
-                    "index": sealer.blind_index("email", email.lower()),
+                    "index": app.blind_index("email", email),
                     "email": sealer.encrypt(subject, email, field="accounts.email"),
                 },
             )

@@ -14,6 +14,7 @@ within that delay (at once for writes through this object).
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from typing import Any
 
+from troth.appdata import load_context, normalize
 from troth.consent.events import (
     ConsentState,
     change_counter,
@@ -35,6 +37,7 @@ from troth.policy import Policy
 from troth.project import Project, open_project
 from troth.rights import take_withdrawals
 from troth.store import Store, open_store
+from troth.vault import Vault
 
 COOKIE = "troth_consent"
 MAX_CACHED_SUBJECTS = 200_000
@@ -70,6 +73,18 @@ class Troth:
 
     def close(self) -> None:
         self.store.dispose()
+
+    @functools.cached_property
+    def vault(self) -> Vault:
+        """Field encryption (troth.vault): `troth.vault.encrypt(subject, value, field=…)`,
+        `decrypt`, `shred`."""
+        return Vault(self.project, self.store)
+
+    def blind_index(self, kind: str, value: str) -> str:
+        """The blind index to store beside a sealed identity: `value` normalized as the
+        data map's identity `kind` (an e-mail lowercased, a phone in E.164), then keyed."""
+        datamap = load_context(self.project).datamap
+        return self.vault.blind_index(kind, normalize(datamap, kind, value))
 
     def allowed(self, subject: str, purpose: str) -> bool:
         """May the app use the subject's data for `purpose` now?"""
