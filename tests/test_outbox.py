@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,18 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 
 from troth.errors import TrothError
-from troth.outbox import Outbox, list_outbox, message_key, read_message, send
+from troth.outbox import (
+    Delivery,
+    Outbox,
+    address_digest,
+    backoff_seconds,
+    delete_messages_to,
+    deliver_spooled,
+    list_outbox,
+    message_key,
+    read_message,
+    send,
+)
 from troth.project import Project, open_project
 
 
@@ -123,12 +135,81 @@ def test_smtp_settings_are_checked(tmp_path: Path) -> None:
         send(open_project(tmp_path), "bob@example.com", "Hi", "body", kind="otp")
 
 
-def test_unreachable_smtp_server_is_a_clear_error(tmp_path: Path) -> None:
+def spooled(project: Project) -> list[Path]:
+    folder = project.outbox_dir / "spool"
+    return sorted(p for p in folder.iterdir() if p.suffix == ".eml") if folder.is_dir() else []
+
+
+def test_unreachable_smtp_server_spools_the_message(tmp_path: Path) -> None:
     (tmp_path / "troth.toml").write_text(
         f'[smtp]\nhost = "127.0.0.1"\nport = {free_port()}\nfrom = "a@example.org"\n'
     )
-    with pytest.raises(TrothError, match=r"SMTP server 127\.0\.0\.1"):
-        send(open_project(tmp_path), "bob@example.com", "Hi", "body", kind="otp")
+    project = open_project(tmp_path)
+    send(project, "bob@example.com", "Hi", "body", kind="otp")  # no error: kept for later
+    (kept,) = spooled(project)
+    assert "bob" not in kept.name and stat.S_IMODE(kept.stat().st_mode) & 0o077 == 0
+    assert deliver_spooled(project) == Delivery(waiting=1)  # not due before its backoff
+    later = deliver_spooled(project, now=time.time() + backoff_seconds(1))
+    assert later == Delivery(retry_later=1)
+    assert [p.name.split("-")[1] for p in spooled(project)] == ["02"]  # its second try failed
+
+
+class RefuseForAWhile(Collect):
+    """An SMTP server that answers 451 (try again later) to the first `refusals` senders."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__()
+        self.refusals = refusals
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if self.refusals > 0:
+            self.refusals -= 1
+            return "451 4.3.0 try again later"
+        envelope.mail_from = address
+        return "250 OK"
+
+
+def test_a_refusing_smtp_server_is_retried_with_backoff_then_delivers(tmp_path: Path) -> None:
+    handler = RefuseForAWhile(refusals=2)
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        (tmp_path / "troth.toml").write_text(
+            f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nstarttls = false\nfrom = "a@example.org"\n'
+        )
+        project = open_project(tmp_path)
+        send(project, "carol@example.com", "Your code", "123456", kind="otp")  # refused: 1st
+        assert handler.messages == [] and len(spooled(project)) == 1
+        start = time.time()
+        assert deliver_spooled(project, now=start + 59) == Delivery(waiting=1)
+        assert deliver_spooled(project, now=start + 61) == Delivery(retry_later=1)  # 2nd
+        assert deliver_spooled(project, now=start + 61 + 119) == Delivery(waiting=1)
+        assert deliver_spooled(project, now=start + 61 + 121) == Delivery(sent=1)
+    finally:
+        controller.stop()
+    assert [m["To"] for m in handler.messages] == ["carol@example.com"]
+    assert spooled(project) == []
+    assert deliver_spooled(project, now=start + 10_000) == Delivery()
+
+
+def test_backoff_doubles_up_to_six_hours() -> None:
+    assert [backoff_seconds(n) for n in (1, 2, 3)] == [60, 120, 240]
+    assert backoff_seconds(40) == 6 * 3600
+
+
+def test_erasure_deletes_spooled_messages_of_the_subject(tmp_path: Path) -> None:
+    (tmp_path / "troth.toml").write_text(
+        f'[smtp]\nhost = "127.0.0.1"\nport = {free_port()}\nfrom = "a@example.org"\n'
+    )
+    project = open_project(tmp_path)
+    send(project, "dan@example.com", "Hi", "body", kind="otp")
+    send(project, "eve@example.com", "Hi", "body", kind="otp")
+    assert delete_messages_to(project, [address_digest(project, "dan@example.com")]) == 1
+    (left,) = spooled(project)
+    assert read_message(left)["To"] == "eve@example.com"
 
 
 def test_outbox_files_are_private(project: Project) -> None:

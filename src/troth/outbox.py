@@ -11,9 +11,14 @@ troth.toml may configure delivery by e-mail::
     from = "privacy@example.com"
 
 Without `[smtp]` every message is written atomically as one file in the outbox folder
-(`[outbox] from` sets the sender there). Addresses and bodies are never logged or put
-into error messages. The folder is owner-only (0700) and every file in it 0600: a
-message holds an address and often a one-time code. An erasure deletes the messages to
+(`[outbox] from` sets the sender there). With it, a message the SMTP server defers (a 4xx
+answer, or no connection) is not lost: it is written to `.troth/outbox/spool/` and
+`deliver_spooled` (the worker's outbox job) sends it again, each message with its own
+exponential backoff (1, 2, 4 … minutes, at most 6 hours between tries), until it is
+delivered or, after MAX_TRIES, set aside as `failed-…` for staff; a permanent (5xx)
+refusal is a MailRefused error. Addresses and bodies are never logged or put into error
+messages. The folder is owner-only (0700) and every file in it 0600: a message holds an
+address and often a one-time code. An erasure deletes the messages to
 the subject's address (`delete_messages_to`).
 """
 
@@ -27,6 +32,7 @@ import re
 import secrets
 import smtplib
 import tempfile
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from email import message_from_bytes
@@ -48,6 +54,27 @@ DEFAULT_FROM = "troth@localhost"
 # an erasure finds the subject's messages without reading everyone's.
 TAG_CHARS = 16
 TAGGED = re.compile(rf"\.to-([0-9a-f]{{{TAG_CHARS}}})\.eml$")
+SPOOL = "spool"
+# A spooled message's name: when it is next due (Unix seconds), how often it was tried.
+SPOOLED = re.compile(r"^(\d{10})-(\d{2})-[0-9a-f]{8}\.to-[0-9a-f]+\.eml$")
+FAILED_PREFIX = "failed-"
+MAX_TRIES = 12
+FIRST_WAIT_SECONDS = 60
+MAX_WAIT_SECONDS = 6 * 3600
+
+
+class MailRefused(TrothError):
+    """The SMTP server refused the message for good (a 5xx answer)."""
+
+
+class MailDeferred(TrothError):
+    """The message could not be handed over now; it is spooled and tried again."""
+
+
+def permanent(exc: Exception) -> bool:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
 
 
 @dataclass(frozen=True)
@@ -159,18 +186,28 @@ class Outbox:
         message = compose(self.sender, to, subject, body, kind)
         if self.smtp is None:
             return self._write(message, kind, key)
+        try:
+            self.deliver(message)
+        except MailDeferred:
+            spool(self.project, message, tries=1)
+        return str(message["Message-ID"])
+
+    def deliver(self, message: EmailMessage) -> None:
+        """Hand one message to the SMTP server; a TrothError naming only the server if
+        it fails (smtplib's errors may quote the recipient)."""
         client = self._connection()
         try:
             client.send_message(message)
         except (OSError, smtplib.SMTPException) as exc:
-            # smtplib's errors may quote the recipient: name the server and the error only
             self.close()
             raise self._failed(exc) from None
-        return str(message["Message-ID"])
 
     def _failed(self, exc: Exception) -> TrothError:
+        """MailRefused for a permanent (5xx) answer, MailDeferred for anything that may
+        pass later: a 4xx answer, a dropped or refused connection."""
         host = self.smtp.host if self.smtp else "?"
-        return TrothError(f"SMTP server {host}: {type(exc).__name__}")
+        kind = MailRefused if permanent(exc) else MailDeferred
+        return kind(f"SMTP server {host}: {type(exc).__name__}")
 
     def _connection(self) -> smtplib.SMTP:
         assert self.smtp is not None
@@ -199,17 +236,92 @@ class Outbox:
         else:
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
             name = f"{stamp}-{kind}-{secrets.token_hex(4)}{suffix}"
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix)  # 0600
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(message.as_bytes())
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, folder / name)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        _write_atomically(folder, folder / name, message.as_bytes())
         return str(message["Message-ID"])
+
+
+def spool(project: Project, message: EmailMessage, *, tries: int, now: float | None = None) -> Path:
+    """Keep a message SMTP did not take, due again after its backoff (atomically)."""
+    folder = project.private_dir(project.outbox_dir / SPOOL)
+    due = int(time.time() if now is None else now) + backoff_seconds(tries)
+    tag = _tag(address_digest(project, str(message["To"])))
+    path = folder / f"{due:010d}-{tries:02d}-{secrets.token_hex(4)}.to-{tag}.eml"
+    _write_atomically(folder, path, message.as_bytes())
+    return path
+
+
+def backoff_seconds(tries: int) -> int:
+    """Wait after the `tries`-th failed try: 1, 2, 4 … minutes, at most MAX_WAIT_SECONDS."""
+    return int(min(FIRST_WAIT_SECONDS * 2 ** (tries - 1), MAX_WAIT_SECONDS))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one pass over the spool did."""
+
+    sent: int = 0
+    retry_later: int = 0
+    gave_up: int = 0
+    waiting: int = 0
+
+
+def deliver_spooled(project: Project, *, now: float | None = None) -> Delivery:
+    """Send the spooled messages that are due; a failure moves a message to its next
+    try (or, after MAX_TRIES, aside as `failed-…`). Without `[smtp]` there is nothing
+    to do. A message is deleted from the spool only once the server took it."""
+    folder = project.outbox_dir / SPOOL
+    if smtp_settings(project) is None or not folder.is_dir():
+        return Delivery()
+    moment = time.time() if now is None else now
+    due, waiting = spooled_due(folder, moment)
+    sent = retry = gave_up = 0
+    with Outbox(project) as box:
+        for path, tries in due:
+            message = _read(path)
+            try:
+                box.deliver(message)
+            except TrothError as exc:
+                if isinstance(exc, MailRefused) or tries >= MAX_TRIES:
+                    os.replace(path, path.with_name(FAILED_PREFIX + path.name))
+                    gave_up += 1
+                else:
+                    spool(project, message, tries=tries + 1, now=moment)
+                    path.unlink()
+                    retry += 1
+                continue
+            path.unlink()
+            sent += 1
+    return Delivery(sent, retry, gave_up, waiting)
+
+
+def spooled_due(folder: Path, moment: float) -> tuple[list[tuple[Path, int]], int]:
+    """The spooled messages due at `moment` (oldest due first, with their tries so far)
+    and how many wait for later."""
+    due, waiting = [], 0
+    for name in sorted(os.listdir(folder)):
+        match = SPOOLED.match(name)
+        if match is None:
+            continue
+        if int(match.group(1)) <= moment:
+            due.append((folder / name, int(match.group(2))))
+        else:
+            waiting += 1
+    return due, waiting
+
+
+def _write_atomically(folder: Path, target: Path, data: bytes) -> None:
+    # 0600, and named like its target so that an erasure finds a half-written one too
+    suffix = target.name[target.name.rindex(".to-") :]
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def send(
@@ -237,13 +349,11 @@ def delete_messages_to(project: Project, digests: Collection[str]) -> int:
 
     A file's name ends with a tag of its recipient's digest, so only the files whose tag
     matches are read (to confirm the address); files from before the tags are all read."""
-    folder = project.outbox_dir
     wanted = set(digests)
-    if not wanted or not folder.is_dir():
-        return 0
     tags = {_tag(d) for d in wanted}
+    folders = [project.outbox_dir, project.outbox_dir / SPOOL]
     deleted = 0
-    for path in _addressed_to(folder, tags):
+    for path in (p for f in folders if wanted and f.is_dir() for p in _addressed_to(f, tags)):
         try:
             if _recipient_digests(project, path) & wanted:
                 path.unlink()

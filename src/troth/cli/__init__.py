@@ -22,6 +22,7 @@ from troth.cli import (
     scan,
     server,
     vault,
+    worker,
 )
 from troth.errors import TrothError
 
@@ -47,6 +48,7 @@ GROUPS = (
     retention,
     server,
     vault,
+    worker,
 )
 for module in GROUPS:
     module.register(app)

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from troth import rights
+from troth import rights, worker
 from troth.cli.common import ProjectOption, console, project_from
 from troth.errors import InvalidInput, Problem, Refused, TrothError
 from troth.project import Project
@@ -100,8 +100,9 @@ def create(
             jurisdiction=jurisdiction,
             source="cli",
         )
-        if verified:
-            rights.verify_request(proj, store, request.id, actor=ACTOR)
+        if verified and request.status == "received":  # not a duplicate of an open one
+            request = rights.verify_request(proj, store, request.id, actor=ACTOR)
+        worker.enqueue(proj, store, [request.id])
     print(request.id)
 
 
@@ -242,6 +243,7 @@ def verify(request_id: IdArg, project: ProjectOption = None) -> None:
     (the privacy center does this itself with a one-time code)."""
     with opened(project) as (proj, store):
         r = rights.verify_request(proj, store, request_id, actor=ACTOR)
+        worker.enqueue(proj, store, [r.id])
     console.print(f"{r.id} {r.status}", highlight=False)
 
 
@@ -250,6 +252,7 @@ def approve(request_id: IdArg, project: ProjectOption = None) -> None:
     """Approve a verified request (when the policy requires approval)."""
     with opened(project) as (proj, store):
         r = rights.approve_request(proj, store, request_id, actor=ACTOR)
+        worker.enqueue(proj, store, [r.id])
     console.print(f"{r.id} {r.status}", highlight=False)
 
 

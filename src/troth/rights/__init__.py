@@ -7,7 +7,7 @@ run_request(project, store, request.id)          # or run_queue(project, store)
 """
 
 from troth.appdata import Plan, TableStep
-from troth.rights.export import export_path
+from troth.rights.export import expire_exports, export_path
 from troth.rights.lifecycle import (
     KINDS,
     MAX_LIST,
@@ -21,9 +21,10 @@ from troth.rights.lifecycle import (
     list_requests,
     needs_approval,
     new_request,
+    retry_request,
     verify_request,
 )
-from troth.rights.run import run_queue, run_request
+from troth.rights.run import queued_requests, run_queue, run_request
 from troth.rights.view import SubjectSummary, find_subject, plan_request
 from troth.rights.withdrawals import take_withdrawals
 
@@ -38,6 +39,7 @@ __all__ = [
     "approve_request",
     "create_request",
     "deny_request",
+    "expire_exports",
     "export_path",
     "find_subject",
     "get_request",
@@ -46,6 +48,8 @@ __all__ = [
     "needs_approval",
     "new_request",
     "plan_request",
+    "queued_requests",
+    "retry_request",
     "run_queue",
     "run_request",
     "take_withdrawals",

@@ -9,10 +9,12 @@ Portability (Art. 20): only the columns the subject provided, as JSON and CSV.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import os
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -143,6 +145,23 @@ def delete_exports(project: Project, request_ids: Iterable[str]) -> int:
         except FileNotFoundError:
             continue
         deleted += 1
+    return deleted
+
+
+def expire_exports(project: Project, older_than: dt.timedelta) -> int:
+    """Delete the ZIPs written more than `older_than` ago; how many were deleted."""
+    folder = project.exports_dir
+    if not folder.is_dir():
+        return 0
+    cutoff = time.time() - older_than.total_seconds()
+    deleted = 0
+    for path in folder.glob("*.zip"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                deleted += 1
+        except FileNotFoundError:  # expired by another worker meanwhile
+            continue
     return deleted
 
 

@@ -10,13 +10,14 @@ taken up again and resumes from its recorded per-store steps.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, select, text, update
 
 from troth import ledger
 from troth.appdata import (
@@ -150,8 +151,13 @@ def create_request(
     purpose: str | None = None,
     jurisdiction: str | None = None,
     source: str = "cli",
+    link_duplicates: bool = True,
 ) -> Request:
-    """Record a new request (status received); every input is checked first."""
+    """Record a new request (status received); every input is checked first.
+
+    With `link_duplicates`, a request for the same subject, kind, purpose and fields as
+    one still open (received, verified, approved or running) is not made again: the open
+    one is returned, and the ledger records the duplicate on it (`request.duplicate`)."""
     row = new_request(
         project,
         kind,
@@ -163,8 +169,36 @@ def create_request(
         source=source,
     )
     with store.begin() as conn:
+        if link_duplicates:
+            same = open_duplicate(conn, row)
+            if same is not None:
+                data = {"kind": same.kind, "source": source}
+                ledger.record(
+                    conn, "request.duplicate", subject=same.subject, ref=same.id, data=data
+                )
+                return same
         insert_request(conn, row)
     return get_request(store, row["id"])
+
+
+def open_duplicate(conn: Connection, row: Mapping[str, Any]) -> Request | None:
+    """The open request `row` would repeat, if any. On PostgreSQL a transaction lock on
+    the subject and kind keeps two concurrent creations from both missing each other."""
+    if conn.dialect.name == "postgresql":
+        digest = hashlib.sha256(f"{row['subject']}/{row['kind']}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big") >> 1
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    c = t.requests.c
+    query = select(t.requests).where(
+        c.subject == row["subject"],
+        c.kind == row["kind"],
+        c.status.in_((*OPEN, "running")),
+    )
+    for found in conn.execute(query.order_by(c.created_at)).mappings():
+        same = from_row(found)
+        if same.purpose == row["purpose"] and same.fields == dict(row["fields"]):
+            return same
+    return None
 
 
 def new_request(
@@ -344,6 +378,16 @@ def deny_request(
     )
 
 
+def retry_request(
+    project: Project, store: Store, request_id: str, *, actor: str = "system"
+) -> Request:
+    """Put a failed request back in the queue (verified, or approved where it needs
+    approval: it had it before it ran); it resumes from its stored plan."""
+    request = get_request(store, request_id)
+    ready = "approved" if needs_approval(load_context(project), request) else "verified"
+    return transition(store, request_id, ("failed",), ready, "retried", actor=actor)
+
+
 def needs_approval(ctx: Context, request: Request) -> bool:
     """Whether staff must approve the request before it runs: the policy says so for its
     right, or it is a correction of an identity (a new e-mail or phone would widen whose
@@ -360,19 +404,10 @@ def runnable(ctx: Context, request: Request) -> bool:
     return request.status == "verified" and not needs_approval(ctx, request)
 
 
-def claim(
-    store: Store,
-    request: Request,
-    *,
-    actor: str,
-    force: bool,
-    prepared: Prepared | None = None,
-) -> Request | None:
+def claim(store: Store, request: Request, *, actor: str, force: bool) -> Request | None:
     """Move the request to running with a fresh lease; None when another worker holds it.
 
-    The prepared plan (per-store steps) is stored in the same transaction, unless steps
-    exist, with a ledger entry for any guard bound staff overrode."""
-    plan = prepared.plan if prepared is not None else None
+    A request is claimed before it is planned, so two workers never both plan it."""
     now = utcnow()
     with store.begin() as conn:
         query = update(t.requests).where(
@@ -386,29 +421,43 @@ def claim(
         if not changed:
             return None
         event = "resumed" if request.status in ("running", "failed") else "started"
-        events = [
-            ledger.Event(
-                f"request.{event}", actor, request.subject, request.id, {"kind": request.kind}
-            )
-        ]
-        if plan is not None and not has_steps(conn, request.id):
-            rows = [
-                {
-                    "request_id": request.id,
-                    "store": name,
-                    "status": "pending",
-                    "detail": dict(detail),
-                    "updated_at": now,
-                }
-                for name, detail in plan.items()
-            ]
-            if rows:
-                conn.execute(insert(t.steps), rows)
-            data = {"kind": request.kind, "stores": sorted(plan)}
-            events.append(ledger.Event("request.planned", actor, request.subject, request.id, data))
-            events.extend(override_events(request, prepared.overridden if prepared else [], actor))
-        ledger.record_many(conn, events)
+        data = {"kind": request.kind}
+        ledger.record(
+            conn,
+            f"request.{event}",
+            actor=actor,
+            subject=request.subject,
+            ref=request.id,
+            data=data,
+        )
     return replace(request, status="running", updated_at=now, error=None)
+
+
+def store_plan(store: Store, request: Request, prepared: Prepared, *, actor: str) -> None:
+    """Store a claimed request's per-store plan, unless steps exist (a resumed request keeps
+    its first plan), with a ledger entry for any guard bound staff overrode."""
+    if prepared.plan is None:
+        return
+    now = utcnow()
+    with store.begin() as conn:
+        if has_steps(conn, request.id):
+            return
+        rows = [
+            {
+                "request_id": request.id,
+                "store": name,
+                "status": "pending",
+                "detail": dict(detail),
+                "updated_at": now,
+            }
+            for name, detail in prepared.plan.items()
+        ]
+        if rows:
+            conn.execute(insert(t.steps), rows)
+        data = {"kind": request.kind, "stores": sorted(prepared.plan)}
+        events = [ledger.Event("request.planned", actor, request.subject, request.id, data)]
+        events.extend(override_events(request, prepared.overridden, actor))
+        ledger.record_many(conn, events)
 
 
 def override_events(

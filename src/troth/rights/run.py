@@ -45,6 +45,7 @@ from troth.errors import AppStoreError, Conflict, TrothError
 from troth.project import Project
 from troth.rights import tables as t
 from troth.rights.copies import COPIES, copies_plan, erase_copies
+from troth.rights.exclusive import running_alone
 from troth.rights.export import write_export
 from troth.rights.held import HELD, held_back, held_reasons, without_held_counts
 from troth.rights.lifecycle import (
@@ -59,6 +60,7 @@ from troth.rights.lifecycle import (
     mark_done,
     needs_approval,
     runnable,
+    store_plan,
     utcnow,
 )
 from troth.rights.recorded import record_effects
@@ -66,8 +68,8 @@ from troth.store import Store
 
 
 def prepare(ctx: Context, store: Store, request: Request) -> Prepared:
-    """An erasure's per-store plan, checked by the guard, when none is stored yet (claim
-    stores it). Other kinds are checked when they run."""
+    """An erasure's per-store plan, checked by the guard, when none is stored yet
+    (`store_plan` stores it). Other kinds are checked when they run."""
     if request.kind != "erasure" or steps_of(store, request.id):
         return Prepared()
     found = find(ctx, request)
@@ -282,17 +284,27 @@ def run_request(
 def start_and_carry_out(
     ctx: Context, store: Store, request: Request, *, actor: str, force: bool
 ) -> Request:
-    """Plan (erasure), claim with the plan in one transaction, then carry out."""
-    if request.identity_value is None:
-        return fail(store, request, "the request no longer holds its identity", actor=actor)
-    with failures_recorded(store, request, actor):
-        prepared = prepare(ctx, store, request)
-    claimed = claim(store, request, actor=actor, force=force, prepared=prepared)
-    if claimed is None:
-        raise Conflict(f"request {request.id} is being run by another worker")
-    with failures_recorded(store, claimed, actor):
-        outcome = perform(ctx, store, claimed)
-    return finish(store, claimed, outcome, actor=actor)
+    """Claim, then plan (an erasure, stored before anything changes), then carry out.
+
+    Claiming first means a request another worker holds is never planned twice; the
+    run lock (`running_alone`) means `force` never takes one from a live runner."""
+    with running_alone(ctx.project, store, request.id) as alone:
+        if not alone:
+            raise Conflict(f"request {request.id} is being run by another worker")
+        current = get_request(store, request.id)  # as it is now that it is ours
+        if current.status != request.status:  # another runner got there first
+            if force and current.status == "completed":
+                return current
+            raise Conflict(f"request {request.id} is {current.status} now")
+        if current.identity_value is None:
+            return fail(store, current, "the request no longer holds its identity", actor=actor)
+        claimed = claim(store, current, actor=actor, force=force)
+        if claimed is None:
+            raise Conflict(f"request {request.id} is being run by another worker")
+        with failures_recorded(store, claimed, actor):
+            store_plan(store, claimed, prepare(ctx, store, claimed), actor=actor)
+            outcome = perform(ctx, store, claimed)
+        return finish(store, claimed, outcome, actor=actor)
 
 
 @contextmanager
@@ -327,6 +339,12 @@ def queued(ctx: Context, store: Store, limit: int) -> list[Request]:
         ).mappings()
         found = [from_row(r) for r in rows]
     return [r for r in found if runnable(ctx, r)]
+
+
+def queued_requests(project: Project, store: Store, limit: int = 1000) -> list[Request]:
+    """The requests a worker should take up now, oldest due date first: verified or
+    approved (and not waiting for approval), and running ones whose lease ran out."""
+    return queued(load_context(project), store, limit)
 
 
 def run_queue(

@@ -14,9 +14,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
-from troth import ledger, rights
+from troth import ledger, rights, worker
 from troth.consent import tables as consent_tables
-from troth.errors import AppStoreError, Refused
+from troth.errors import AppStoreError, Conflict, Refused
 from troth.server import requests
 from troth.server.auth import Staff, device_token, staff_login
 from troth.server.context import Context, context
@@ -156,6 +156,7 @@ def request_action(
     action = form.get("action")
     if action == "approve":
         rights.approve_request(ctx.project, ctx.store, found.id, actor=actor)
+        worker.enqueue(ctx.project, ctx.store, [found.id])
     elif action == "deny":
         reason = form.get("reason", "").strip()[:500]
         if not reason:
@@ -164,7 +165,8 @@ def request_action(
     elif action in ("run", "run_large"):
         # A refusal or an app database error is recorded as failed with its reason, which
         # the request's page shows.
-        with suppress(Refused, AppStoreError):
+        # A job already running it (Conflict) shows on the page as running.
+        with suppress(Refused, AppStoreError, Conflict):
             requests.run(ctx, found, actor=actor, allow_large=action == "run_large")
     else:
         raise HTTPException(422, "Unknown action.")

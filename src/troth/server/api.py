@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from troth import consent, ledger, rights
+from troth import consent, ledger, rights, worker
 from troth.policy.render import render
 from troth.server import requests
 from troth.server.auth import ApiKey
@@ -313,7 +313,9 @@ def plan_json(plan: rights.Plan) -> dict[str, Any]:
 @router.post("/admin/requests/{request_id}/approve", response_model=RequestOut, tags=["admin"])
 def admin_approve(request_id: str, ctx: Ctx, key: ApiKey = Admin) -> RequestOut:
     requests.any_request(ctx, request_id)
-    return request_out(rights.approve_request(ctx.project, ctx.store, request_id, actor=key.owner))
+    approved = rights.approve_request(ctx.project, ctx.store, request_id, actor=key.owner)
+    worker.enqueue(ctx.project, ctx.store, [approved.id])
+    return request_out(approved)
 
 
 @router.post("/admin/requests/{request_id}/deny", response_model=RequestOut, tags=["admin"])

@@ -18,9 +18,9 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from troth import ledger
+from troth import ledger, worker
 from troth.project import Project
-from troth.server import admin, api, center, drp
+from troth.server import admin, api, center, drp, requests
 from troth.server.context import HERE, Context
 from troth.server.fastpath import ConsentCheck
 from troth.server.settings import server_settings
@@ -141,13 +141,23 @@ def with_enum(node: Any, keys: list[str]) -> Any:
     return node
 
 
-def create_app(project: Project, store: Store | None = None) -> FastAPI:
-    """The whole server for `project`, on its engine store (opened and migrated if not given)."""
+def create_app(project: Project, store: Store | None = None, *, run_jobs: bool = False) -> FastAPI:
+    """The whole server for `project`, on its engine store (opened and migrated if not given).
+
+    `run_jobs` (what `troth serve` asks for): on an SQLite engine store, the worker's jobs
+    run in a thread of this process (queued requests, checkpoints, mail, expiry); on
+    PostgreSQL `troth worker` processes run them."""
     settings = server_settings(project)
     ctx = Context(project, store or open_store(project.store_url), settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if run_jobs and ctx.store.dialect == "sqlite":
+            runner = worker.LocalRunner(requests.job_runtime(ctx))  # signs checkpoints too
+            runner.start()
+            yield
+            await run_in_threadpool(runner.stop)
+            return
         sealer = asyncio.create_task(seal_ledger(ctx))
         yield
         sealer.cancel()

@@ -19,7 +19,7 @@ PROTOCOL = "troth.server.asgi:NoDelayProtocol"
 
 
 def app_from_env() -> FastAPI:
-    return create_app(open_project())
+    return create_app(open_project(), run_jobs=True)
 
 
 class NoDelayProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]

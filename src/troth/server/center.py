@@ -35,6 +35,7 @@ from troth.server.web import (
 router = APIRouter(include_in_schema=False)
 Ctx = Annotated[Context, Depends(context)]
 Email = Annotated[str | None, Depends(current_email)]
+CENTER = "privacy_center"
 SELF_SERVICE = ("access", "portability", "deactivation", "reactivation", "erasure", "restriction")
 
 
@@ -155,23 +156,39 @@ def my_new_request(request: Request, ctx: Ctx, email: Email, fields: CheckedForm
         "email",
         email,
         purpose=purpose,
-        source="privacy_center",
+        source=CENTER,
         verified=True,
     )
-    done = requests.run_if_ready(ctx, created)
-    ctx.forget_summary(email)
-    if kind == "erasure" and done.status == "completed":  # the run ended every session
-        response = page(ctx, request, "deleted.html")
-        response.delete_cookie(SESSION_COOKIE, path="/")
-        return response
+    ctx.forget_summary(email)  # the job changes the data; the page is read again after it
     return redirect(f"/me/requests/{created.id}")
 
 
 @router.get("/me/requests/{request_id}", response_class=HTMLResponse)
 def my_request(request_id: str, request: Request, ctx: Ctx, email: Email) -> HTMLResponse:
-    email = signed_in(email)
+    """The request's progress (the job runs it; reloading shows where it is). A completed
+    erasure signed its subject out everywhere, so its page is shown without a session:
+    the unguessable id in the link is all it tells anyone, and all it says is that the
+    account is deleted."""
+    if email is None:
+        return erased_page(ctx, request, request_id)
     found = requests.owned(ctx, request_id, owner_of(ctx, email))
     return page(ctx, request, "request.html", request_info=requests.summary(found))
+
+
+def erased_page(ctx: Context, request: Request, request_id: str) -> HTMLResponse:
+    try:
+        found = requests.any_request(ctx, request_id)
+    except HTTPException:
+        found = None
+    if found is None or (found.kind, found.status, found.source) != (
+        "erasure",
+        "completed",
+        CENTER,
+    ):
+        signed_in(None)
+    response = page(ctx, request, "deleted.html")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
 
 
 @router.get("/me/requests/{request_id}/export")
@@ -219,10 +236,9 @@ def correct_send(request: Request, ctx: Ctx, email: Email, form: CheckedForm) ->
         "email",
         email,
         fields=changes,
-        source="privacy_center",
+        source=CENTER,
         verified=True,
     )
-    requests.run_if_ready(ctx, created)
     ctx.forget_summary(email)
     return redirect(f"/me/requests/{created.id}")
 

@@ -7,18 +7,20 @@ ids are the rights engine's unguessable tokens, and every read checks the owner 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException
 from sqlalchemy import insert, select
 
-from troth import rights
-from troth.errors import AppStoreError, Conflict, NotFound, Refused
+from troth import rights, worker
+from troth.errors import NotFound
 from troth.rights import Request
 from troth.server import tables
 from troth.server.auth import end_subject_sessions
 from troth.server.context import Context
+from troth.store import Store
 
 KINDS = rights.KINDS
 DONE = ("completed", "denied", "failed")
@@ -37,8 +39,13 @@ def create(
     purpose: str | None = None,
     jurisdiction: str | None = None,
 ) -> Request:
-    """Create a request for `owner`; `verified` when the caller has proven the identity."""
-    request = rights.create_request(
+    """Create a request for `owner`; `verified` when the caller has proven the identity.
+
+    The same owner asking again while its request is open gets that request back (the
+    rights engine links the duplicate); another owner always gets a request of its own,
+    which it alone can follow."""
+    made = partial(
+        rights.create_request,
         ctx.project,
         ctx.store,
         kind,
@@ -49,10 +56,17 @@ def create(
         jurisdiction=jurisdiction,
         source=source,
     )
+    request = made()
+    holder = owner_of(ctx, request.id)
+    if holder == owner:
+        return request
+    if holder is not None:
+        request = made(link_duplicates=False)
     with ctx.store.begin() as conn:
         conn.execute(insert(tables.owners).values(request_id=request.id, owner=owner))
     if verified:
         request = rights.verify_request(ctx.project, ctx.store, request.id)
+        worker.enqueue(ctx.project, ctx.store, [request.id])
     return request
 
 
@@ -118,17 +132,15 @@ def run(
     return done
 
 
-def run_if_ready(ctx: Context, request: Request) -> Request:
-    """Run a verified request right away unless it waits for staff approval (the policy
-    wants it, or it corrects an e-mail or phone). A request the guard refuses or the app's
-    database rejects stays failed for staff; the subject sees its status, never the
-    internal reason."""
-    if request.status in ("verified", "approved"):
-        try:
-            return run(ctx, request)
-        except (Refused, AppStoreError, Conflict):
-            return rights.get_request(ctx.store, request.id)
-    return request
+def signed_out_if_erased(store: Store, request: Request) -> None:
+    """After a job finished a request: an erased subject is signed out everywhere."""
+    if request.kind == "erasure" and request.status == "completed":
+        end_subject_sessions(store, request.subject)
+
+
+def job_runtime(ctx: Context) -> worker.Runtime:
+    """What the server's own job thread (SQLite) runs the worker's jobs with."""
+    return worker.Runtime(ctx.project, ctx.store, after_request=[signed_out_if_erased])
 
 
 def summary(request: Request) -> dict[str, Any]:
