@@ -193,16 +193,16 @@ def test_kept_rows_pointing_at_deleted_rows_and_missing_blob_folder(tmp_path: Pa
     (tmp_path / "blobs").rmdir()
     findings = [f"{f.line} {f.path}" for f in validate(project, load_datamap(project))]
     assert findings == [
-        "185 tables.app.messages.links[0]",
-        "186 tables.app.messages.links[1]",
-        "201 tables.app.gifts.links[0]",
-        "202 tables.app.gifts.links[1]",
-        "214 tables.app.orders.links[0]",
+        "191 tables.app.messages.links[0]",
+        "192 tables.app.messages.links[1]",
+        "207 tables.app.gifts.links[0]",
+        "208 tables.app.gifts.links[1]",
+        "221 tables.app.orders.links[0]",
         "24 stores.blobs.path",
         "44 tables.app.users.identities.email",
         "44 tables.app.users.identities.phone",
-        "260 tables.app.newsletter_signups.identities.email",
-        "293 tables.app.support_tickets.identities.email",
+        "272 tables.app.newsletter_signups.identities.email",
+        "308 tables.app.support_tickets.identities.email",
     ]
 
 
@@ -378,3 +378,17 @@ def test_partitions_and_children_are_not_tables_of_their_own(
         "a partition or inheritance child of 'events': reading 'events' reads its rows too; "
         "leave it out of the data map"
     ) in messages
+
+
+def test_retention_columns_are_checked_and_unindexed_ones_get_an_index(tmp_path: Path) -> None:
+    text = (EXAMPLE / "datamap.yaml").read_text()
+    text = text.replace("    last_activity: last_active_at\n", "    last_activity: last_login\n")
+    text = text.replace(
+        "    created_at: visited_at\n", "    created_at: visited_at\n    sweeps: [nope]\n"
+    )
+    project = open_project(reference_project(tmp_path, text))
+    policy = load_policy(EXAMPLE / "troth.yaml")
+    findings = {f.path: f.message for f in validate(project, load_datamap(project), policy)}
+    assert findings["tables.app.users.last_activity"] == "no column 'last_login' in table 'users'"
+    assert findings["tables.app.web_visits.sweeps[0]"].startswith("no retention rule 'nope'")
+    assert not any(p.endswith(".created_at") for p in findings)  # the schema indexes them

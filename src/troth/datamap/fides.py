@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from troth.datamap.load import check_datamap
 from troth.datamap.model import (
+    Anonymize,
     BlobStore,
     Column,
     ColumnErase,
@@ -53,7 +54,8 @@ FIELD_STRATEGY = {
     ColumnErase.mask: "string_rewrite",
     ColumnErase.hash: "hmac",
 }
-COLUMN_ONLY = {"reason", "blob", "provided", "rectify"}
+COLUMN_ONLY = {"reason", "blob", "provided", "rectify", "anonymize"}
+RETENTION = ("created_at", "last_activity", "deleted_at", "deleted_when", "sweeps")
 
 
 class LinkExtra(Strict):
@@ -67,6 +69,7 @@ class ColumnExtra(Strict):
     blob: Name | None = None
     provided: bool = True
     rectify: bool = False
+    anonymize: Anonymize | None = None
 
 
 class TableExtra(Strict):
@@ -78,6 +81,11 @@ class TableExtra(Strict):
     links: dict[str, LinkExtra] = Field(default_factory=dict)  # "column -> store.table.column"
     columns: dict[str, ColumnExtra] = Field(default_factory=dict)
     not_in_columns: list[str] = Field(default_factory=list)
+    created_at: str | None = None
+    last_activity: str | None = None
+    deleted_at: str | None = None
+    deleted_when: dict[str, str | int] | None = None
+    sweeps: list[str] | None = None
 
 
 class Extension(Strict):
@@ -144,6 +152,9 @@ def _table_extension(key: str, table: Table) -> dict[str, Any]:
         out["deactivate"] = table.deactivate.model_dump(mode="json")
     if len(table.primary_key) > 1:
         out["primary_key"] = table.primary_key
+    for name in RETENTION:
+        if getattr(table, name) is not None:
+            out[name] = getattr(table, name)
     links = {
         _link_key(link.column, *link.target(key)): link.model_dump(
             mode="json", exclude={"column", "to"}, exclude_defaults=True
@@ -371,6 +382,7 @@ def _table(store: str, collection: dict[str, Any], ext: TableExtra, notes: list[
         "account": ext.account,
         "deactivate": ext.deactivate,
         "description": collection.get("description"),
+        **{name: getattr(ext, name) for name in RETENTION},
     }
     if primary:
         spec["primary_key"] = primary

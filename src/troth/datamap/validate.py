@@ -111,6 +111,7 @@ def validate(
     name = project.datamap_path.name
     schemas, raw = _live_schemas(project, datamap, db_url)
     raw.extend(_category_findings(datamap, policy))
+    raw.extend(_sweep_findings(datamap, policy))
     raw.extend(_reach_findings(datamap))
     raw.extend(_orphan_findings(datamap))
     raw.extend(_blob_findings(project, datamap))
@@ -361,6 +362,7 @@ def _table_findings(
         if link.column in live.columns:
             yield from _link_findings(key, name, link, live, schemas, (*at, "links", i))
     yield from _deactivate_findings(table, live, at)
+    yield from _timestamp_findings(name, table, live, at)
     for column, spec in table.columns.items():
         if column in live.columns:
             yield from _erase_findings(table, live.columns[column], spec, (*at, "columns", column))
@@ -410,6 +412,29 @@ def _key_findings(name: str, table: Table, live: LiveTable, at: Loc) -> Iterator
             f"primary key ({', '.join(declared)}) is neither the table's primary key nor "
             f"covered by a unique index on NOT NULL columns; {hint}",
         )
+
+
+def _timestamp_findings(name: str, table: Table, live: LiveTable, at: Loc) -> Iterator[Raw]:
+    """Retention reads rows by these columns: without an index every sweep scans."""
+    for field_name in ("created_at", "last_activity", "deleted_at"):
+        column = getattr(table, field_name)
+        if column in live.columns and column not in live.leading:
+            add = create_index(name, column, live)
+            yield (
+                "warning",
+                (*at, field_name),
+                f"retention finds due rows by {column!r}, which no index leads{ADD_INDEX}{add}",
+            )
+
+
+def _sweep_findings(datamap: DataMap, policy: Policy | None) -> Iterator[Raw]:
+    rules = {rule.key for rule in policy.retention} if policy else None
+    for key, table in datamap.tables.items():
+        for i, rule in enumerate(table.sweeps or []):
+            if rules is not None and rule not in rules:
+                known = ", ".join(sorted(rules)) or "none"
+                message = f"no retention rule {rule!r} in troth.yaml (rules: {known})"
+                yield "error", ("tables", key, "sweeps", i), message
 
 
 def _deactivate_findings(table: Table, live: LiveTable, at: Loc) -> Iterator[Raw]:
