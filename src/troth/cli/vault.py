@@ -22,7 +22,8 @@ def status(project: ProjectOption = None) -> None:
     """
     with opened(project) as (proj, store):
         found = vault.status(vault.Vault(proj, store))
-    table = Table("KEK", "data keys", "state", title=f"key-encryption keys ({found.provider})")
+    console.print(f"key-encryption keys from {found.provider}", highlight=False)
+    table = Table("KEK", "data keys", "state")
     for kek_id, retired in found.keks or [(found.current, None)]:
         state = "current" if kek_id == found.current else f"retired {retired or '(pending)'}"
         table.add_row(kek_id, f"{found.usage.get(kek_id, 0):,}", state)

@@ -272,8 +272,10 @@ def read_key(store: Store, key_id: bytes) -> t.KeyRow | None:
 
 
 def count_keys(store: Store) -> int:
+    """Data keys the store holds (shredded ones hold nothing)."""
+    query = select(func.count()).select_from(t.keys).where(t.keys.c.wrapped.is_not(None))
     with store.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(t.keys)).scalar_one())
+        return int(conn.execute(query).scalar_one())
 
 
 def destroy(conn: Connection, ids: Iterable[bytes]) -> list[bytes]:
