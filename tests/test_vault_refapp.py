@@ -8,8 +8,11 @@ copied before the erasure included, while every other subject's values still ope
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -278,3 +281,27 @@ def test_deactivation_moves_hidden_columns_into_the_vault_and_back(app: App) -> 
     run(app, "reactivation", user_id)  # finds the row active: the held copies go
     with app.store.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM vault_held")).scalar_one() == 0
+
+
+def test_sigkill_after_the_shred_resumes_and_shreds_once(sqlite_app: App) -> None:
+    app = sqlite_app
+    user_id = busy_user(app)
+    (before,) = rows(app.engine, f"SELECT status, date_of_birth FROM users WHERE id = {user_id}")
+    created = rights.create_request(app.project, app.store, "erasure", "user_id", str(user_id))
+    request = rights.verify_request(app.project, app.store, created.id)
+    env = {**os.environ, "REFAPP_DB_URL": app.url, "TROTH_RIGHTS_KILL_AT": "statement:1"}
+    command = [sys.executable, "-m", "troth.cli", "request", "run", request.id]
+    command += ["-p", str(app.project.root)]
+    killed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -9, killed.stderr
+    (after_kill,) = rows(app.engine, f"SELECT status FROM users WHERE id = {user_id}")
+    assert after_kill["status"] == before["status"]  # the app's transaction never committed
+    reader = vault.open_vault(app.project.root)
+    assert reader.is_shredded(f"user:{user_id}")  # the key went first, in its own transaction
+    env.pop("TROTH_RIGHTS_KILL_AT")
+    resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert rights.get_request(app.store, request.id).status == "completed"
+    (erased,) = rows(app.engine, f"SELECT status FROM users WHERE id = {user_id}")
+    assert erased["status"] == "deleted"
+    assert len(ledger.entries(app.store, kind="vault.shredded")) == 1
