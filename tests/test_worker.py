@@ -21,8 +21,10 @@ from pathlib import Path
 import pytest
 from procrastinate.periodic import PeriodicDeferrer
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from troth import ledger, rights, worker
+from troth.cli import app as cli
 from troth.datamap import dispose_engines
 from troth.errors import Conflict, TrothError
 from troth.ledger import tables as ledger_tables
@@ -312,3 +314,28 @@ def test_troth_worker_needs_postgresql(on_sqlite: Setup) -> None:
         timeout=60,
     )
     assert ran.returncode != 0 and "needs a PostgreSQL engine store" in ran.stderr
+
+
+def test_worker_cli_shows_pauses_and_retries(on_sqlite: Setup) -> None:
+    root = str(on_sqlite.project.root)
+    runner = CliRunner()
+    [request_id] = on_sqlite.erasures(range(6, 7))
+    with on_sqlite.store.begin() as conn:
+        conn.execute(
+            rights.tables.requests.update()
+            .where(rights.tables.requests.c.id == request_id)
+            .values(status="failed", error="Refused: the plan reaches another account")
+        )
+    shown = runner.invoke(cli, ["worker", "status", "-p", root])
+    assert "0 waiting" in shown.output and "1 failed" in shown.output
+    assert f"failed {request_id} erasure: Refused: the plan reaches another account" in shown.output
+    assert runner.invoke(cli, ["worker", "pause", "-p", root]).output.strip() == "queue paused"
+    assert '"paused": true' in runner.invoke(cli, ["worker", "status", "--json", "-p", root]).output
+    runner.invoke(cli, ["worker", "resume", "-p", root])
+    assert runner.invoke(cli, ["worker", "retry", "-p", root]).exit_code != 0  # ids or --all
+    retried = runner.invoke(cli, ["worker", "retry", "--all-failed", "-p", root])
+    assert retried.output.strip() == f"{request_id} erasure queued again"
+    extended = runner.invoke(
+        cli, ["request", "extend", request_id, "--days", "14", "--reason", "complex", "-p", root]
+    )
+    assert extended.exit_code == 0 and "no e-mail to notify" in extended.output

@@ -49,7 +49,9 @@ def run(
         rt = worker.Runtime(proj, store, after_request=[signed_out_if_erased])
         chosen = concurrency or rt.settings.concurrency
         name = f"{socket.gethostname()}:{os.getpid()}"
-        console.print(f"troth worker {name}: {chosen} at once; Ctrl-C stops", highlight=False)
+        console.print(
+            f"troth worker {name}: {chosen} at once; Ctrl-C stops", highlight=False, soft_wrap=True
+        )
         asyncio.run(worker.work(rt, concurrency=chosen, name=name))
 
 
@@ -72,12 +74,19 @@ def status(
         f"queue {'paused' if now.paused else 'running'}: {now.waiting} waiting "
         f"(oldest {oldest}), {now.running} running, {now.failed} failed",
         highlight=False,
+        soft_wrap=True,
     )
     for w in now.workers:
         doing = ", ".join(w.running) or "idle"
-        console.print(f"worker {w.id} (heartbeat {w.last_heartbeat:%H:%M:%S}): {doing}")
+        console.print(
+            f"worker {w.id} (heartbeat {w.last_heartbeat:%H:%M:%S}): {doing}", soft_wrap=True
+        )
     for r in now.failures:
-        console.print(f"failed {r.id} {r.kind}: {r.error or 'no error recorded'}", highlight=False)
+        console.print(
+            f"failed {r.id} {r.kind}: {r.error or 'no error recorded'}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def status_json(now: worker.QueueStatus) -> dict[str, object]:
@@ -132,7 +141,7 @@ def retry(
     with opened(project) as (proj, store):
         retried = worker.retry_failed(proj, store, None if all_failed else request_ids, actor=ACTOR)
     for request in retried:
-        console.print(f"{request.id} {request.kind} queued again", highlight=False)
+        console.print(f"{request.id} {request.kind} queued again", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

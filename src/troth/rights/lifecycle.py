@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, text, update
 
-from troth import ledger
+from troth import ledger, outbox
 from troth.appdata import (
     Context,
     Refusal,
@@ -54,6 +54,7 @@ LEASE = dt.timedelta(minutes=10)
 SOURCE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 JURISDICTION = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MAX_LIST = 1000
+MAX_EXTENSION_DAYS = 60
 
 
 @dataclass(frozen=True)
@@ -355,16 +356,7 @@ def deny_request(
 
     The reason is kept for years: one that holds an e-mail, a phone number or an IP
     address is refused (the request already names its subject)."""
-    reason = reason.strip()
-    if not reason or len(reason) > 2000:
-        raise problem("reason", "a denial needs a reason of at most 2000 characters")
-    personal = ledger.looks_personal(reason)
-    if personal:
-        raise problem(
-            "reason",
-            f"looks like it holds {personal}; say why without the subject's identity, "
-            "which the request already names",
-        )
+    reason = checked_reason(reason, "a denial")
     return transition(
         store,
         request_id,
@@ -386,6 +378,84 @@ def retry_request(
     request = get_request(store, request_id)
     ready = "approved" if needs_approval(load_context(project), request) else "verified"
     return transition(store, request_id, ("failed",), ready, "retried", actor=actor)
+
+
+def checked_reason(reason: str, what: str) -> str:
+    """A staff reason kept for years and shown to the subject: one to 2000 characters
+    that hold no e-mail, phone number or IP address (the request already names its
+    subject)."""
+    reason = reason.strip()
+    if not reason or len(reason) > 2000:
+        raise problem("reason", f"{what} needs a reason of at most 2000 characters")
+    personal = ledger.looks_personal(reason)
+    if personal:
+        raise problem(
+            "reason",
+            f"looks like it holds {personal}; say why without the subject's identity, "
+            "which the request already names",
+        )
+    return reason
+
+
+def extend_deadline(
+    project: Project,
+    store: Store,
+    request_id: str,
+    days: int,
+    reason: str,
+    *,
+    actor: str = "system",
+) -> tuple[Request, bool]:
+    """Move an open request's due date on by `days` (at most MAX_EXTENSION_DAYS, once:
+    GDPR Art. 12(3) allows two further months, with the reasons told to the subject)
+    and send the subject the notice; the request, and whether a notice could be sent
+    (only to an e-mail address the request still holds)."""
+    reason = checked_reason(reason, "an extension")
+    if isinstance(days, bool) or not 1 <= days <= MAX_EXTENSION_DAYS:
+        raise problem("days", f"an extension is 1 to {MAX_EXTENSION_DAYS} days")
+    if ledger.entries(store, ref=request_id, kind="request.extended", limit=1):
+        raise Conflict(f"request {request_id} was extended once already")
+    with store.begin() as conn:
+        current = fetch(conn, request_id)
+        due = current.due_at + dt.timedelta(days=days)
+        changed = conn.execute(
+            update(t.requests)
+            .where(t.requests.c.id == request_id, t.requests.c.status.in_((*OPEN, "running")))
+            .values(due_at=due, updated_at=utcnow())
+        ).rowcount
+        if not changed:
+            raise Conflict(f"request {request_id} is {current.status}, so it cannot be extended")
+        notified = current.identity_kind == "email" and current.identity_value is not None
+        data = {"kind": current.kind, "days": days, "reason": reason, "notified": notified}
+        ledger.record(
+            conn,
+            "request.extended",
+            actor=actor,
+            subject=current.subject,
+            ref=request_id,
+            data=data,
+        )
+    if notified:
+        assert current.identity_value is not None
+        send_extension_notice(project, current, due, reason)
+    return get_request(store, request_id), notified
+
+
+def send_extension_notice(
+    project: Project, request: Request, due: dt.datetime, reason: str
+) -> None:
+    """The subject's notice of a longer deadline (sent once: the key makes it idempotent)."""
+    assert request.identity_value is not None
+    kind = request.kind.replace("_", " ")
+    body = (
+        f"We need more time for your {kind} request (reference {request.id}).\n\n"
+        f"We will answer by {due:%d %B %Y}. The reason: {reason}\n\n"
+        "The law allows this extension when a request is complex or we receive many; "
+        "you may complain to a data protection authority if you disagree."
+    )
+    subject = "Your privacy request will take longer"
+    key = outbox.message_key(request.id, "extended")
+    outbox.send(project, request.identity_value, subject, body, kind="request.extended", key=key)
 
 
 def needs_approval(ctx: Context, request: Request) -> bool:

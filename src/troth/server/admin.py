@@ -104,7 +104,23 @@ def queue(request: Request, ctx: Ctx, user: StaffUser) -> HTMLResponse:
         rows=rows,
         verify=ctx.ledger_status(),
         counts=consent_counts(ctx),
+        jobs=worker.queue_status(ctx.project, ctx.store, failures=0),
     )
+
+
+@router.post("/queue", response_model=None)
+def queue_action(ctx: Ctx, user: Decider, form: CheckedForm) -> Response:
+    """Pause or resume the job queue on every worker, or queue every failed request again."""
+    action = form.get("action")
+    if action == "pause":
+        worker.pause(ctx.store)
+    elif action == "resume":
+        worker.resume(ctx.store)
+    elif action == "retry_failed":
+        worker.retry_failed(ctx.project, ctx.store, None, actor=f"staff:{user.id}")
+    else:
+        raise HTTPException(422, "Unknown action.")
+    return redirect("/admin")
 
 
 def consent_counts(ctx: Context) -> list[dict[str, Any]]:
@@ -162,6 +178,14 @@ def request_action(
         if not reason:
             raise HTTPException(422, "Give a reason to deny the request.")
         rights.deny_request(ctx.project, ctx.store, found.id, reason, actor=actor)
+    elif action == "retry":
+        worker.retry_failed(ctx.project, ctx.store, [found.id], actor=actor)
+    elif action == "extend":
+        days = form.get("days", "")
+        if not days.isdigit():
+            raise HTTPException(422, "Give the extension in days.")
+        reason = form.get("reason", "")
+        rights.extend_deadline(ctx.project, ctx.store, found.id, int(days), reason, actor=actor)
     elif action in ("run", "run_large"):
         # A refusal or an app database error is recorded as failed with its reason, which
         # the request's page shows.

@@ -21,6 +21,7 @@ from troth.project import Project
 from troth.retention import RetentionReport
 from troth.rights import Request
 from troth.store import Store
+from troth.worker import webhooks
 from troth.worker.control import is_paused
 from troth.worker.settings import WorkerSettings, worker_settings
 
@@ -96,6 +97,14 @@ def sweep_retention(rt: Runtime) -> RetentionReport:
     return retention.run_retention(load_context(rt.project), rt.store)
 
 
+def send_webhooks(rt: Runtime) -> dict[str, int]:
+    """Lifecycle events since the last pass queued for each `[[webhooks]]` URL, and every
+    delivery that is due POSTed (signed; a failure is tried again later)."""
+    now = dt.datetime.now(dt.UTC)
+    webhooks.collect_events(rt.project, rt.store, now)
+    return webhooks.deliver_due(rt.project, rt.store, now)
+
+
 Job = Callable[[Runtime], object]
 
 
@@ -106,4 +115,5 @@ def scheduled_jobs() -> dict[str, Job]:
         "outbox": deliver_mail,
         "exports": expire_exports,
         "retention": sweep_retention,
+        "webhooks": send_webhooks,
     }

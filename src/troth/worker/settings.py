@@ -10,6 +10,7 @@ checkpoint = "* * * * *"        # sign a ledger checkpoint
 outbox = "* * * * *"            # deliver mail that SMTP refused earlier
 exports = "17 * * * *"          # delete expired access ZIPs
 retention = "30 3 * * *"        # troth.retention: sweeps, inactive-account notices, age
+webhooks = "* * * * *"          # lifecycle events to the [[webhooks]] URLs (webhooks.py)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ DEFAULT_SCHEDULES = {
     "outbox": "* * * * *",
     "exports": "17 * * * *",
     "retention": "30 3 * * *",
+    "webhooks": "* * * * *",
 }
 HEARTBEAT_SECONDS = 5.0
 MIN_STALLED_SECONDS = 3 * HEARTBEAT_SECONDS
