@@ -16,10 +16,11 @@ import os
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -30,7 +31,14 @@ from troth.datamap import blob_root
 from troth.errors import TrothError
 from troth.policy.model import Policy
 from troth.project import PRIVATE_FILE, Project
-from troth.vault import encrypted_columns, open_rows, vault_for
+from troth.vault import (
+    SealingWriter,
+    encrypted_columns,
+    is_sealed_file,
+    open_file,
+    open_rows,
+    vault_for,
+)
 
 HIDDEN_PREFIX = "user.authorization"  # password hashes and tokens never leave the app
 ID_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -115,7 +123,8 @@ def write_export(
     files = blob_files(ctx, found, portable)
     fd, temp = tempfile.mkstemp(dir=target.parent, suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", **FAST) as zf:
+        with os.fdopen(fd, "wb") as raw, at_rest(ctx.project, request_id, raw) as out:
+            zf = zipfile.ZipFile(out, "w", **FAST)
             for sheet in tables:
                 name = sheet.key.replace(".", "/")
                 zf.writestr(f"data/{name}.json", to_json(sheet))
@@ -124,6 +133,7 @@ def write_export(
                 zf.write(path, arcname, zipfile.ZIP_STORED)
             if not portable:
                 zf.writestr("summary.html", summary_html(ctx.policy, ctx, tables, len(files)))
+            zf.close()
         os.chmod(temp, PRIVATE_FILE)
         os.replace(temp, target)
     except BaseException:
@@ -136,8 +146,43 @@ def write_export(
     return held
 
 
+def sealed_exports(project: Project) -> bool:
+    """troth.toml `[vault] seal_exports = true`: export ZIPs are kept sealed by the vault
+    and opened only as `read_export` streams them (the download)."""
+    return project.settings.get("vault", {}).get("seal_exports") is True
+
+
+def export_subject(request_id: str) -> str:
+    return f"troth.export:{request_id}"
+
+
+@contextmanager
+def at_rest(project: Project, request_id: str, raw: BinaryIO) -> Iterator[BinaryIO]:
+    """Where the ZIP is written: `raw` itself, or a stream sealing it under a data key of
+    its own, so that the plain ZIP never reaches the disk."""
+    if not sealed_exports(project):
+        yield raw
+        return
+    with SealingWriter(vault_for(project), export_subject(request_id), raw) as sealing:
+        yield cast(BinaryIO, sealing)
+
+
+def read_export(project: Project, request_id: str, size: int = 1 << 20) -> Iterator[bytes]:
+    """The ZIP of request `request_id`, opened chunk by chunk when it is sealed."""
+    with export_path(project, request_id).open("rb") as source:
+        if is_sealed_file(source):
+            yield from open_file(vault_for(project), export_subject(request_id), source)
+            return
+        while chunk := source.read(size):
+            yield chunk
+
+
 def delete_exports(project: Project, request_ids: Iterable[str]) -> int:
-    """Delete the ZIPs of these requests; how many there were (none left: 0)."""
+    """Delete the ZIPs of these requests, and the keys of sealed ones (a copy of the
+    file anywhere is dead then); how many there were (none left: 0)."""
+    request_ids = list(request_ids)
+    if sealed_exports(project) and request_ids:
+        vault_for(project).shred([export_subject(r) for r in request_ids])
     deleted = 0
     for request_id in request_ids:
         try:

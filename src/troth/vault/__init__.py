@@ -25,6 +25,7 @@ from troth.vault.columns import (
     shred_subjects,
 )
 from troth.vault.default import blind_index, decrypt, encrypt, open_vault, use, vault_for
+from troth.vault.files import SealingWriter, is_sealed_file, open_file
 from troth.vault.held import held, hold, release, row_ref
 from troth.vault.keys import KekMissing, KeyProvider, Keyring, VaultError
 from troth.vault.rotate import Rotation, Status, kek_usage, prune, rotate, status
@@ -37,6 +38,7 @@ __all__ = [
     "NotDecryptable",
     "Rotation",
     "Seal",
+    "SealingWriter",
     "Shredded",
     "Status",
     "Vault",
@@ -52,7 +54,9 @@ __all__ = [
     "held",
     "hold",
     "is_sealed",
+    "is_sealed_file",
     "kek_usage",
+    "open_file",
     "open_rows",
     "open_vault",
     "prune",

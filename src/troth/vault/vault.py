@@ -134,6 +134,26 @@ class Vault:
             ) from None
         return plain.decode()
 
+    def encrypt_bytes(self, subject: str, data: bytes, *, field: str, context: bytes) -> bytes:
+        """`data` sealed for `subject` (key id, nonce, ciphertext); `context` is bound too
+        (a file's chunk number and whether it is the last)."""
+        if field not in self._fields:
+            self._fields.add(check_field(field))
+        key_id = self.key_id(subject)
+        nonce = os.urandom(NONCE)
+        aad = associated(field, key_id) + context
+        return key_id + nonce + self._cipher(key_id, create=True).encrypt(nonce, data, aad)
+
+    def decrypt_bytes(self, subject: str, raw: bytes, *, field: str, context: bytes) -> bytes:
+        key_id = self.key_id(subject)
+        if raw[:KEY_ID] != key_id:
+            raise NotDecryptable(f"{field}: the data was sealed for another subject")
+        aead = self._cipher(key_id, create=False)
+        try:
+            return aead.decrypt(raw[KEY_ID:BODY], raw[BODY:], associated(field, key_id) + context)
+        except InvalidTag:
+            raise NotDecryptable(f"{field}: the data was altered, cut or reordered") from None
+
     def blind_index(self, kind: str, normalized: str) -> str:
         """The keyed equality index of an identity value in its normalized form."""
         return blind_index(self.index_key, kind, normalized)
