@@ -337,3 +337,11 @@ def test_a_sweep_killed_mid_batch_resumes_to_the_same_database(
     killed.engine.dispose()
     killed.store.dispose()
     dispose_engines()
+
+
+def test_the_sdk_answers_an_age_check_from_the_policy(refapp: App) -> None:
+    from troth import Troth
+
+    troth = Troth(refapp.project, refapp.store)
+    assert not troth.age_allows("2020-02-02").allowed
+    assert troth.age_allows(dt.date(1990, 2, 2), "purchase").allowed

@@ -576,7 +576,8 @@ def test_lifecycle_and_deadlines(sqlite_app: App) -> None:
         app.project, app.store, "access", "email", "a@b.example", jurisdiction="ccpa"
     )
     assert ccpa.status == "received" and (ccpa.due_at - ccpa.created_at).days == 45
-    gdpr = rights.create_request(app.project, app.store, "access", "email", "a@b.example")
+    # another subject: a second open access request of a@b.example is linked to the first
+    gdpr = rights.create_request(app.project, app.store, "access", "email", "c@d.example")
     assert (gdpr.due_at - gdpr.created_at).days == 30
     with pytest.raises(TrothError, match="must be verified first"):
         rights.run_request(app.project, app.store, gdpr.id)

@@ -14,6 +14,7 @@ within that delay (at once for writes through this object).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
@@ -35,6 +36,7 @@ from troth.consent.subject import InvalidSubject, parse_subject
 from troth.consent.versions import accept_policy
 from troth.policy import Policy
 from troth.project import Project, open_project
+from troth.retention import AgeAction, AgeAnswer, age_allows
 from troth.rights import take_withdrawals
 from troth.store import Store, open_store
 from troth.vault import Vault
@@ -85,6 +87,11 @@ class Troth:
         data map's identity `kind` (an e-mail lowercased, a phone in E.164), then keyed."""
         datamap = load_context(self.project).datamap
         return self.vault.blind_index(kind, normalize(datamap, kind, value))
+
+    def age_allows(self, birth_date: dt.date | str, action: AgeAction = "sign_up") -> AgeAnswer:
+        """May a person born on `birth_date` sign up (or buy, `action="purchase"`) under
+        the policy's age limits? Nothing is stored."""
+        return age_allows(self._policy, birth_date, action)
 
     def allowed(self, subject: str, purpose: str) -> bool:
         """May the app use the subject's data for `purpose` now?"""

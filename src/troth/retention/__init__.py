@@ -12,6 +12,7 @@ notice) and accounts under the minimum age are handed to the rights engine
 """
 
 from troth.retention.accounts import AccountReport, clear_flag, flagged
+from troth.retention.age import Action as AgeAction
 from troth.retention.age import AgeAnswer, age_allows
 from troth.retention.rules import Gap
 from troth.retention.run import (
@@ -26,6 +27,7 @@ from troth.retention.settings import RetentionSettings, retention_settings
 
 __all__ = [
     "AccountReport",
+    "AgeAction",
     "AgeAnswer",
     "Gap",
     "Planned",
