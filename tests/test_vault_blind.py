@@ -142,3 +142,24 @@ def test_the_data_map_checks_vault_columns(tmp_path: Path) -> None:
     (tmp_path / "datamap.yaml").write_text(bad)
     with pytest.raises(InvalidInput, match="subject"):
         load_datamap(open_project(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('subject: "user:{account_id}"', 'subject: "user:{owner}"', "'owner'"),
+        ("blind_index: true, erase", "erase", None),
+        ("email_index: {categories", "email_lookup: {categories", "email_lookup"),
+    ],
+)
+def test_vault_columns_must_be_in_the_table(
+    tmp_path: Path, old: str, new: str, message: str | None
+) -> None:
+    text = DATAMAP.replace(old, new)
+    if message is None:  # the identity's column holds plain values then: fine
+        (tmp_path / "datamap.yaml").write_text(text)
+        load_datamap(open_project(tmp_path))
+        return
+    (tmp_path / "datamap.yaml").write_text(text)
+    with pytest.raises(InvalidInput, match=message):
+        load_datamap(open_project(tmp_path))

@@ -47,6 +47,7 @@ Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
 # a backslash or a control character. Names reach SQL only quoted by SQLAlchemy.
 DB_NAME = r"[^.\s\"'`\\\x00-\x1f](?:[^.\"'`\\\x00-\x1f]{0,62}[^.\s\"'`\\\x00-\x1f])?"
 DB_NAME_MATCH = re.compile(rf"^{DB_NAME}$")
+TEMPLATE_COLUMN = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")  # "user:{id}" names id
 
 
 def db_name(value: str) -> str:
@@ -277,6 +278,30 @@ class Table(Strict):
     def _keep_needs_reason(self) -> Table:
         if self.erase == TableErase.keep and not self.reason:
             raise PydanticCustomError("reason", "erase: keep needs a `reason`")
+        return self
+
+    @model_validator(mode="after")
+    def _vault_columns_known(self) -> Table:
+        known = set(self.columns) | set(self.primary_key)
+        templates = [c.subject for c in self.columns.values() if c.subject]
+        hidden = self.deactivate.hide if self.deactivate else []
+        if self.deactivate and self.deactivate.subject:
+            templates.append(self.deactivate.subject)
+        named = [n for t in templates for n in TEMPLATE_COLUMN.findall(t)]
+        for column in [*named, *hidden]:
+            if column not in known:
+                raise PydanticCustomError(
+                    "vault_column",
+                    "column '{column}' (a vault subject or hidden column) is not in columns",
+                    {"column": column},
+                )
+        for name, column in self.columns.items():
+            if column.blind_index and name not in self.identities.values():
+                raise PydanticCustomError(
+                    "blind_index",
+                    "blind_index column '{column}' is no identity's column in `identities`",
+                    {"column": name},
+                )
         return self
 
 
