@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -216,3 +219,45 @@ def test_the_column_type(v: vault.Vault, tmp_path: Path) -> None:
     assert stored.startswith("tv1:")
     assert v.decrypt("user:1", stored, field="notes.body") == "dear diary"
     engine.dispose()
+
+
+CHILD = """
+import sys, time
+from troth import vault
+v = vault.open_vault(sys.argv[1])
+sealed = sys.argv[2]
+def attempt():
+    try:
+        v.decrypt("user:1", sealed, field="messages.body")
+        return "open"
+    except vault.Shredded:
+        return "shredded"
+print(attempt(), flush=True)
+sys.stdin.readline()
+print(attempt(), flush=True)
+time.sleep(v.cache_seconds + 0.3)
+print(attempt(), flush=True)
+"""
+
+
+def test_another_process_loses_a_shredded_key_within_cache_seconds(
+    v: vault.Vault, store_url: str
+) -> None:
+    (v.project.root / "troth.toml").write_text("[vault]\ncache_seconds = 3.0\n")
+    sealed = v.encrypt("user:1", "hello", field=FIELD)
+    env = {**os.environ, "TROTH_STORE_URL": store_url}
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(v.project.root), sealed],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    assert child.stdout.readline().strip() == "open"
+    v.shred(["user:1"])
+    child.stdin.write("go\n")
+    child.stdin.flush()
+    assert child.stdout.readline().strip() == "open"  # its cached key, for at most 3 s
+    assert child.stdout.readline().strip() == "shredded"
+    assert child.wait(timeout=30) == 0
