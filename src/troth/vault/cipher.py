@@ -83,10 +83,6 @@ def check_subject(subject: object) -> str:
     return subject
 
 
-def pack(key_id: bytes, nonce: bytes, body: bytes) -> str:
-    return PREFIX + binascii.b2a_base64(key_id + nonce + body, newline=False).decode()
-
-
 def unpack(field: str, value: object) -> bytes:
     """The raw bytes of a vault value; NotDecryptable naming the field when it is none."""
     if not isinstance(value, str) or not value.startswith(PREFIX):

@@ -15,8 +15,10 @@ import secrets
 import threading
 import time
 import weakref
+from binascii import b2a_base64
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -30,6 +32,7 @@ from troth.vault import tables as t
 from troth.vault.cipher import (
     KEY_ID,
     NONCE,
+    PREFIX,
     NotDecryptable,
     Shredded,
     associated,
@@ -39,7 +42,6 @@ from troth.vault.cipher import (
     derived_key,
     index_key_of,
     keyed_digest,
-    pack,
     unpack,
 )
 from troth.vault.keys import (
@@ -64,6 +66,15 @@ _open: weakref.WeakSet[Vault] = weakref.WeakSet()
 @dataclass(frozen=True)
 class Cached:
     aead: AESGCM
+    expires: float
+
+
+class Hot(NamedTuple):
+    """What sealing one subject's values of one field needs, until `expires`."""
+
+    aead: AESGCM
+    key_id: bytes
+    aad: bytes
     expires: float
 
 
@@ -96,7 +107,7 @@ class Vault:
         self.index_key = index_key_of(project.secret_key)
         self._ids: dict[str, bytes] = {}
         self._fields: set[str] = set()
-        self._aad: dict[tuple[str, bytes], bytes] = {}
+        self._hot: dict[tuple[str, str], Hot] = {}  # (subject, field) -> ready to use
         self._keys: dict[bytes, Cached] = {}
         self._lock = threading.Lock()
         _open.add(self)
@@ -106,33 +117,46 @@ class Vault:
     def encrypt(self, subject: str, value: str, *, field: str) -> str:
         """`value` sealed for `subject` in `field` ("table.column"); makes the subject's
         data key on first use (Shredded when it was shredded)."""
-        if field not in self._fields:
-            self._fields.add(check_field(field))
-        if not isinstance(value, str):
+        hot = self._hot.get((subject, field))
+        if hot is None or hot.expires <= time.monotonic():
+            hot = self._warm(subject, field, create=True)
+        if value.__class__ is not str:
             raise VaultError(f"{field}: the vault encrypts text only")
-        key_id = self._ids.get(subject) or self.key_id(subject)
-        aead = self._cipher(key_id, create=True)
         nonce = os.urandom(NONCE)
-        body = aead.encrypt(nonce, value.encode(), self._associated(field, key_id))
-        return pack(key_id, nonce, body)
+        body = hot.aead.encrypt(nonce, value.encode(), hot.aad)
+        return PREFIX + b2a_base64(hot.key_id + nonce + body, newline=False).decode()
 
     def decrypt(self, subject: str, value: str, *, field: str) -> str:
         """The text `encrypt(subject, …, field=field)` sealed; NotDecryptable when it was
         altered, moved to another column or another subject's row; Shredded."""
-        if field not in self._fields:
-            self._fields.add(check_field(field))
         raw = unpack(field, value)
-        key_id = self._ids.get(subject) or self.key_id(subject)
-        if raw[:KEY_ID] != key_id:
+        hot = self._hot.get((subject, field))
+        if hot is None or hot.expires <= time.monotonic():
+            if raw[:KEY_ID] != self.key_id(subject):  # before any key is read
+                raise NotDecryptable(f"{field}: the value was sealed for another subject")
+            hot = self._warm(subject, field, create=False)
+        if raw[:KEY_ID] != hot.key_id:
             raise NotDecryptable(f"{field}: the value was sealed for another subject")
-        aead = self._cipher(key_id, create=False)
         try:
-            plain = aead.decrypt(raw[KEY_ID:BODY], raw[BODY:], self._associated(field, key_id))
+            plain = hot.aead.decrypt(raw[KEY_ID:BODY], raw[BODY:], hot.aad)
         except InvalidTag:
             raise NotDecryptable(
                 f"{field}: the value was altered or belongs to another column"
             ) from None
         return plain.decode()
+
+    def _warm(self, subject: str, field: str, *, create: bool) -> Hot:
+        """The cached key of `subject` with the associated data of `field`."""
+        if field not in self._fields:
+            self._fields.add(check_field(field))
+        key_id = self.key_id(subject)
+        aead = self._cipher(key_id, create=create)
+        hot = Hot(aead, key_id, associated(field, key_id), self._keys[key_id].expires)
+        with self._lock:
+            if len(self._hot) >= MAX_CACHED:
+                self._hot.clear()
+            self._hot[(subject, field)] = hot
+        return hot
 
     def encrypt_bytes(self, subject: str, data: bytes, *, field: str, context: bytes) -> bytes:
         """`data` sealed for `subject` (key id, nonce, ciphertext); `context` is bound too
@@ -225,21 +249,17 @@ class Vault:
 
     def forget(self, ids: Iterable[bytes]) -> None:
         """Drop these data keys from the cache (they were shredded)."""
+        gone = set(ids)
         with self._lock:
-            for key_id in ids:
+            for key_id in gone:
                 self._keys.pop(key_id, None)
+            if gone:
+                self._hot = {k: h for k, h in self._hot.items() if h.key_id not in gone}
 
     def drop_cache(self) -> None:
         with self._lock:
             self._keys.clear()
-
-    def _associated(self, field: str, key_id: bytes) -> bytes:
-        found = self._aad.get((field, key_id))
-        if found is None:
-            if len(self._aad) >= MAX_CACHED:
-                self._aad.clear()
-            found = self._aad[(field, key_id)] = associated(field, key_id)
-        return found
+            self._hot.clear()
 
     def _cipher(self, key_id: bytes, *, create: bool) -> AESGCM:
         cached = self._keys.get(key_id)
