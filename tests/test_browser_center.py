@@ -14,6 +14,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ import uvicorn
 from playwright.sync_api import Page, expect
 
 from test_server_support import PASSWORD, REPO, make_project
+from troth import worker
 from troth.server import create_app
 from troth.server.auth import create_api_key, create_staff
 
@@ -52,7 +54,7 @@ def chromium_or_skip() -> None:
 class Live:
     def __init__(self, root: Path, template: Path) -> None:
         self.project = make_project(root, template)
-        self.app = create_app(self.project)
+        self.app = create_app(self.project, run_jobs=True)  # as `troth serve`: jobs in-process
         self.store = self.app.state.ctx.store
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -127,6 +129,17 @@ def adult_email(live: Live) -> str:
     return str(row[0])
 
 
+def reload_until_visible(page: Page, target: Any) -> None:
+    """The request pages show progress on reload (no JavaScript): reload until the job
+    thread has carried the request out."""
+    for _ in range(100):
+        if target.is_visible():
+            return
+        page.wait_for_timeout(100)
+        page.reload()
+    expect(target).to_be_visible()
+
+
 def test_subject_signs_in_downloads_and_deletes(live: Live, page: Page, tmp_path: Path) -> None:
     email = adult_email(live)
     page.goto(live.url + "/")
@@ -147,7 +160,7 @@ def test_subject_signs_in_downloads_and_deletes(live: Live, page: Page, tmp_path
 
     page.get_by_role("button", name="Prepare my download").click()
     link = page.get_by_role("link", name="Download my data (ZIP)")
-    expect(link).to_be_visible()
+    reload_until_visible(page, link)
     with page.expect_download() as download_info:
         link.click()
     saved = tmp_path / "my-data.zip"
@@ -160,7 +173,7 @@ def test_subject_signs_in_downloads_and_deletes(live: Live, page: Page, tmp_path
     shot(page, "center-delete")
     page.get_by_label("I understand that this deletes my account for good.").check()
     page.get_by_role("button", name="Delete my account").click()
-    expect(page.get_by_role("heading", name="Your account is deleted")).to_be_visible()
+    reload_until_visible(page, page.get_by_role("heading", name="Your account is deleted"))
     shot(page, "center-deleted")
     page.goto(live.url + "/me")
     expect(page.get_by_text("Please sign in first.")).to_be_visible()
@@ -170,6 +183,7 @@ def test_staff_approves_and_runs_a_request(live: Live, page: object) -> None:
     from playwright.sync_api import Page, expect
 
     assert isinstance(page, Page)
+    worker.pause(live.store)  # the request waits for staff instead of running on its own
     create_staff(live.store, "officer@example.com", PASSWORD, "privacy_officer")
     key = create_api_key(live.store, "app", ["requests:write"])
     body = {"kind": "access", "identity": {"kind": "email", "value": adult_email(live)}}

@@ -53,12 +53,16 @@ def run_request(rt: Runtime, request_id: str) -> str:
 
     A request that is no longer runnable (done, denied, still waiting for verification
     or approval) is left alone; a failure is recorded on the request for staff."""
+    try:
+        request = rights.get_request(rt.store, request_id)
+    except NotFound:
+        return "missing"
+    if request.status in ("completed", "denied"):  # a job queued again after it ran
+        return request.status
     if is_paused(rt.store):
         raise Paused("the queue is paused")
     try:
         done = rights.run_request(rt.project, rt.store, request_id, actor=ACTOR)
-    except NotFound:
-        return "missing"
     except Conflict:
         return rights.get_request(rt.store, request_id).status
     except TrothError:

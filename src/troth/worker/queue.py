@@ -87,9 +87,17 @@ def register_periodic_jobs(app: App, rt: Runtime) -> None:
 
 
 def defer_requests(app: App, request_ids: Iterable[str]) -> int:
-    """A job for each request not already waiting in the queue; how many were added."""
+    """A job for each request not already waiting in the queue; how many were added.
+
+    One INSERT for all of them; when one already waits (the whole batch is refused by
+    its queueing lock), one at a time."""
+    ids = list(request_ids)
+    jobs = [request_job(app, rid).make_new_job(request_id=rid) for rid in ids]
+    if len(jobs) > 1:
+        with contextlib.suppress(AlreadyEnqueued):
+            return len(app.job_manager.batch_defer_jobs(jobs))
     added = 0
-    for request_id in request_ids:
+    for request_id in ids:
         with contextlib.suppress(AlreadyEnqueued):
             request_job(app, request_id).defer(request_id=request_id)
             added += 1

@@ -14,6 +14,7 @@ from troth.rights import Request
 from troth.store import Store
 from troth.worker.control import is_paused
 from troth.worker.enqueue import enqueue
+from troth.worker.settings import worker_settings
 
 
 @dataclass(frozen=True)
@@ -48,24 +49,26 @@ def queue_status(project: Project, store: Store, *, failures: int = 100) -> Queu
         running=len(running),
         failed=len(failed),
         oldest_waiting=oldest,
-        workers=workers_of(store),
+        workers=workers_of(store, worker_settings(project).stalled_after_seconds),
         failures=failed[:failures],
     )
 
 
-def workers_of(store: Store) -> list[WorkerStatus]:
-    """procrastinate's live workers and the request jobs each is doing (read-only)."""
+def workers_of(store: Store, stalled_after: int) -> list[WorkerStatus]:
+    """procrastinate's live workers (a heartbeat in the last `stalled_after` seconds) and
+    the request jobs each is doing (read-only)."""
     if store.dialect != "postgresql":
         return []
     query = text(
         "SELECT w.id, w.last_heartbeat, j.args->>'request_id' AS request_id "
         "FROM procrastinate_workers w LEFT JOIN procrastinate_jobs j "
         "ON j.worker_id = w.id AND j.status = 'doing' AND j.task_name = 'troth.run_request' "
+        "WHERE w.last_heartbeat > now() - make_interval(secs => :stalled) "
         "ORDER BY w.id"
     )
     found: dict[int, WorkerStatus] = {}
     with store.connect() as conn:
-        for row in conn.execute(query):
+        for row in conn.execute(query, {"stalled": stalled_after}):
             worker = found.setdefault(row.id, WorkerStatus(row.id, row.last_heartbeat))
             if row.request_id:
                 worker.running.append(row.request_id)
