@@ -13,6 +13,8 @@ from sqlalchemy import create_engine, text
 from troth import Troth, rights, vault
 from troth.appdata import load_context, resolve
 from troth.datamap import dispose_engines, load_datamap
+from troth.datamap.dump import to_yaml
+from troth.datamap.fides import read_fides, to_fides
 from troth.errors import InvalidInput
 from troth.project import Project, open_project
 from troth.store import Store, open_store
@@ -163,3 +165,13 @@ def test_vault_columns_must_be_in_the_table(
     (tmp_path / "datamap.yaml").write_text(text)
     with pytest.raises(InvalidInput, match=message):
         load_datamap(open_project(tmp_path))
+
+
+def test_vault_columns_round_trip_through_fides(tmp_path: Path) -> None:
+    (tmp_path / "datamap.yaml").write_text(DATAMAP)
+    original = load_datamap(open_project(tmp_path))
+    path = tmp_path / "fides.yaml"
+    path.write_text(to_yaml(to_fides(original)))
+    imported = read_fides(path)
+    assert imported.notes == []
+    assert imported.datamap.model_dump() == original.model_dump()

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fideslang.models import Dataset
 from pydantic import BaseModel, Field, ValidationError
@@ -54,7 +54,11 @@ FIELD_STRATEGY = {
     ColumnErase.mask: "string_rewrite",
     ColumnErase.hash: "hmac",
 }
-COLUMN_ONLY = {"reason", "blob", "provided", "rectify", "anonymize"}
+COLUMN_ONLY = {"reason", "blob", "provided", "rectify", "anonymize"} | {
+    "encrypted",
+    "subject",
+    "blind_index",
+}
 RETENTION = ("created_at", "last_activity", "deleted_at", "deleted_when", "sweeps")
 
 
@@ -70,6 +74,10 @@ class ColumnExtra(Strict):
     provided: bool = True
     rectify: bool = False
     anonymize: Anonymize | None = None
+    encrypted: bool = False
+    subject: str | None = None
+    blind_index: bool = False
+    erase: Literal[ColumnErase.shred] | None = None  # Fides has no crypto-shredding
 
 
 class TableExtra(Strict):
@@ -165,6 +173,7 @@ def _table_extension(key: str, table: Table) -> dict[str, Any]:
         out["links"] = {k: v for k, v in links.items() if v}
     columns = {
         name: spec.model_dump(mode="json", include=COLUMN_ONLY, exclude_defaults=True)
+        | ({"erase": "shred"} if spec.erase == ColumnErase.shred else {})
         for name, spec in table.columns.items()
     }
     if any(columns.values()):
