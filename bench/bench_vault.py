@@ -38,7 +38,7 @@ PG_ADMIN = os.environ.get("TROTH_BENCH_PG", "postgresql+psycopg://postgres@127.0
 PG_NAME = "troth_bench_vault"
 FIELD = "messages.body"
 SUBJECTS = 1_000
-MESSAGES = {"body": {"encrypted": True, "subject": "user:{sender_id}"}}
+MESSAGES = {"sender_id": {}, "body": {"encrypted": True, "subject": "user:{sender_id}"}}
 
 
 def fresh_project(name: str) -> Path:
