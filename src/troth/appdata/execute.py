@@ -19,7 +19,16 @@ from sqlalchemy import Connection, and_, case, delete, select, update
 from troth.appdata.context import Context, checkpoint
 from troth.appdata.failures import app_statements
 from troth.appdata.guard import people_tables
-from troth.appdata.reach import Found, Key, chunks, key_condition, reflect, scoped, table_order
+from troth.appdata.reach import (
+    CHUNK,
+    Found,
+    Key,
+    chunks,
+    key_condition,
+    reflect,
+    scoped,
+    table_order,
+)
 from troth.datamap import blob_root
 from troth.datamap.model import PSEUDONYM_HEX, PSEUDONYM_PREFIX, ColumnErase
 from troth.datamap.model import Table as MapTable
@@ -109,12 +118,19 @@ def shred_keys(
     return vault_for(ctx.project).shred(named & own)
 
 
-def remove(conn: Connection, ctx: Context, key: str, keys: Sequence[Key], counter: Counter) -> int:
+def remove(
+    conn: Connection,
+    ctx: Context,
+    key: str,
+    keys: Sequence[Key],
+    counter: Counter,
+    chunk: int = CHUNK,
+) -> int:
     table = reflect(conn.engine, ctx.datamap, key)
     pk = ctx.datamap.tables[key].primary_key
     done = 0
     for batch in leaves_first(conn, ctx, key, keys):
-        for part in chunks(batch):
+        for part in chunks(batch, chunk):
             statement = scoped(delete(table), table).where(key_condition(table, pk, part))
             done += conn.execute(statement).rowcount
             counter.step()

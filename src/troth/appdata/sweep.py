@@ -12,6 +12,7 @@ import datetime as dt
 import ipaddress
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -21,12 +22,18 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
     func,
+    literal,
     not_,
+    null,
     or_,
     select,
     tuple_,
     update,
+)
+from sqlalchemy import (
+    cast as sql_cast,
 )
 from sqlalchemy.sql import sqltypes
 
@@ -39,6 +46,8 @@ from troth.appdata.times import EPOCH_MS, as_datetime, stored_cutoff
 from troth.datamap import sql_engine
 from troth.datamap.model import Anonymize, Link
 from troth.errors import TrothError
+
+SWEEP_CHUNK = 5000  # keys per statement in a sweep (a batch is written in one or a few)
 
 
 @dataclass(frozen=True)
@@ -156,7 +165,7 @@ def delete_tree(
         child_keys = keys_referring(conn, ctx, child, link.column, values)
         delete_tree(conn, ctx, child, child_keys, counts, path | {child})
     with app_statements(conn, table_key):
-        gone = remove(conn, ctx, table_key, keys, Counter())
+        gone = remove(conn, ctx, table_key, keys, Counter(), SWEEP_CHUNK)
     counts[table_key] = counts.get(table_key, 0) + gone
 
 
@@ -213,13 +222,16 @@ def anonymize_keys(
     acting = {c: a for c, a in actions.items() if a != Anonymize.keep}
     if not acting:
         return 0
+    in_sql = {c: sql_anonymized(table.c[c], a) for c, a in acting.items()}
     done = 0
     with app_statements(conn, table_key):
-        for part in chunks(keys):
+        for part in chunks(keys, SWEEP_CHUNK):
             where = key_condition(table, pk, part)
-            if all(is_fixed(a) for a in acting.values()):
-                values = {c: fixed_value(a) for c, a in acting.items()}
-                changed = or_(*(differs(table.c[c], v) for c, v in values.items()))
+            if all(v is not None for v in in_sql.values()):
+                values = {c: v for c, v in in_sql.items() if v is not None}
+                changed = or_(
+                    *(differs(as_kept(table.c[c], acting[c]), v) for c, v in values.items())
+                )
                 statement = scoped(update(table), table).where(where, changed).values(values)
                 done += conn.execute(statement).rowcount
                 continue
@@ -230,16 +242,54 @@ def anonymize_keys(
     return done
 
 
+def sql_anonymized(column: ColumnElement[Any], action: Anonymize) -> ColumnElement[Any] | None:
+    """`action` as an SQL expression of `column` (the same result `anonymized` gives in
+    Python), or None where it takes Python: an IP's network, epoch numbers, coordinates
+    kept as text."""
+    kind = column.type
+    if action in (Anonymize.null, Anonymize.drop):
+        return literal(fixed_value(action), type_=kind) if action == Anonymize.drop else null()
+    if action == Anonymize.coarse and isinstance(kind, sqltypes.Float | sqltypes.Numeric):
+        return func.round(sql_cast(column, sqltypes.Numeric(30, 10)), 1)
+    if action in (Anonymize.year, Anonymize.month) and isinstance(kind, sqltypes.String):
+        return iso_start(column, action)
+    return None
+
+
+def iso_start(column: ColumnElement[Any], action: Anonymize) -> ColumnElement[Any]:
+    """ISO text cut to its year or month, the rest of its shape kept with zeros (what
+    `coarse_time` does); text that does not start like a date becomes NULL."""
+    head = (
+        func.substr(column, 1, 7) + "-01"
+        if action == Anonymize.month
+        else (func.substr(column, 1, 4) + "-01-01")
+    )
+    tail: ColumnElement[Any] = func.substr(column, 11)
+    for digit in "123456789":
+        tail = func.replace(tail, digit, "0")
+    return case((column.like("____-__-__%"), head + tail), else_=null())
+
+
+def as_kept(column: ColumnElement[Any], action: Anonymize) -> ColumnElement[Any]:
+    """The stored value as `differs` compares it: a rounded coordinate in a single
+    precision column (MariaDB's FLOAT) reads back as 52.5000038..., still the same."""
+    if action == Anonymize.coarse:
+        return sql_cast(column, sqltypes.Numeric(30, 1))
+    return column
+
+
+def differs(column: ColumnElement[Any], value: ColumnElement[Any]) -> ColumnElement[bool]:
+    """The row's value would change (NULL to NULL is no change)."""
+    return or_(and_(column.is_(None), value.is_not(None)), and_(column.is_not(None),
+               or_(value.is_(None), column != value)))  # fmt: skip
+
+
 def is_fixed(action: Anonymize) -> bool:
     return action in (Anonymize.null, Anonymize.drop)
 
 
 def fixed_value(action: Anonymize) -> str | None:
     return None if action == Anonymize.null else ""
-
-
-def differs(column: ColumnElement[Any], value: str | None) -> ColumnElement[bool]:
-    return column.is_not(None) if value is None else or_(column.is_(None), column != value)
 
 
 def generalized_rows(
@@ -310,11 +360,12 @@ def network_of(value: str) -> str | None:
 
 
 def coarse_number(value: Any, kind: sqltypes.TypeEngine[Any]) -> Any:
+    """One decimal, half away from zero (as SQL's round does)."""
     try:
-        rounded = round(float(value), 1)
-    except (TypeError, ValueError):
+        rounded = Decimal(str(value)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    except (InvalidOperation, ValueError):
         return None
-    return str(rounded) if isinstance(kind, sqltypes.String) else rounded
+    return str(rounded) if isinstance(kind, sqltypes.String) else float(rounded)
 
 
 def account_values(
