@@ -222,3 +222,31 @@ def test_serve_runs_queued_requests_in_process(server: Server) -> None:
     request_id = page.rsplit("/", 1)[1]
     kinds = [e.kind for e in ledger.entries(server.store, ref=request_id)]
     assert "request.completed" in kinds and kinds.count("request.started") == 1
+
+
+# --- verification reminders ------------------------------------------------------------
+
+
+def test_unverified_requests_are_reminded_once(app: Setup) -> None:
+    email = account_email(app, 8)
+    made = rights.create_request(app.project, app.store, "access", "email", email.upper())
+    rights.create_request(app.project, app.store, "access", "user_id", "9")  # no address
+    day = dt.timedelta(days=1)
+    assert rights.remind_unverified(app.project, app.store, older_than=day) == 0  # too new
+    later = dt.datetime.now(dt.UTC) + 2 * day
+    assert rights.remind_unverified(app.project, app.store, older_than=day, now=later) == 1
+    assert rights.remind_unverified(app.project, app.store, older_than=day, now=later) == 0
+    (reminder,) = list_outbox(app.project, kind="request.reminder")
+    assert reminder.to == email and made.id in read_message(reminder.path).get_content()
+    assert ledger.entries(app.store, ref=made.id, kind="request.reminded")
+
+
+def test_signing_in_verifies_the_subjects_waiting_requests(server: Server) -> None:
+    email = server.emails(1)[0]
+    made = rights.create_request(server.project, server.store, "access", "email", email)
+    other = rights.create_request(server.project, server.store, "access", "user_id", "3")
+    server.sign_in(email)
+    assert rights.get_request(server.store, made.id).status == "verified"
+    assert rights.get_request(server.store, other.id).status == "received"
+    verified = ledger.entries(server.store, ref=made.id, kind="request.verified")
+    assert verified[0].actor == "subject"

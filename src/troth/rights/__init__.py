@@ -22,6 +22,7 @@ from troth.rights.lifecycle import (
     list_requests,
     needs_approval,
     new_request,
+    remind_unverified,
     retry_request,
     verify_request,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "new_request",
     "plan_request",
     "queued_requests",
+    "remind_unverified",
     "retry_request",
     "run_queue",
     "run_request",

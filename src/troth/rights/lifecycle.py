@@ -458,6 +458,52 @@ def send_extension_notice(
     outbox.send(project, request.identity_value, subject, body, kind="request.extended", key=key)
 
 
+def remind_unverified(
+    project: Project, store: Store, *, older_than: dt.timedelta, now: dt.datetime | None = None
+) -> int:
+    """Remind, once, each subject whose request still waits for verification after
+    `older_than` (only those made with an e-mail address: nothing else can be written
+    to); how many were reminded. Signing in to the privacy center with that address
+    verifies the request."""
+    cutoff = (now or utcnow()) - older_than
+    reminded = 0
+    for request in list_requests(store, "received", limit=MAX_LIST):
+        if request.identity_kind != "email" or request.identity_value is None:
+            continue
+        if request.created_at > cutoff:
+            continue
+        if ledger.entries(store, ref=request.id, kind="request.reminded", limit=1):
+            continue
+        send_reminder(project, request)
+        with store.begin() as conn:
+            data = {"kind": request.kind}
+            ledger.record(
+                conn, "request.reminded", subject=request.subject, ref=request.id, data=data
+            )
+        reminded += 1
+    return reminded
+
+
+def send_reminder(project: Project, request: Request) -> None:
+    assert request.identity_value is not None
+    kind = request.kind.replace("_", " ")
+    body = (
+        f"We received a {kind} request for this address on {request.created_at:%d %B %Y} "
+        f"(reference {request.id}).\n\nIt waits until you confirm that the address is "
+        "yours: sign in to our privacy center with it (we send a code to this address) "
+        "and the request goes ahead. If you did not ask for it, ignore this message."
+    )
+    key = outbox.message_key(request.id, "reminder")
+    outbox.send(
+        project,
+        request.identity_value,
+        "Please confirm your privacy request",
+        body,
+        kind="request.reminder",
+        key=key,
+    )
+
+
 def needs_approval(ctx: Context, request: Request) -> bool:
     """Whether staff must approve the request before it runs: the policy says so for its
     right, or it is a correction of an identity (a new e-mail or phone would widen whose

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from troth import consent, ledger, outbox, rights
+from troth import consent, ledger, outbox, rights, worker
 from troth.consent.subject import InvalidSubject, normalize
 from troth.datamap import DataMap, TableKey
 from troth.policy import Policy, taxonomy
@@ -96,7 +96,21 @@ def signin_check(request: Request, ctx: Ctx, fields: CheckedForm) -> Response:
         return page(ctx, request, "code.html", 401, email=email, error=message)
     with ctx.store.begin() as conn:
         ledger.record(conn, "subject.signin", subject=owner_of(ctx, email))
+    verify_waiting(ctx, email)
     return sign_in(ctx, request, "subject", "/me", email=email)
+
+
+def verify_waiting(ctx: Context, email: str) -> None:
+    """The code just proved the address: the subject's requests made with it that waited
+    for verification (from the API or the CLI) go ahead."""
+    waiting = rights.list_requests(ctx.store, "received", subject=owner_of(ctx, email))
+    verified = [
+        rights.verify_request(ctx.project, ctx.store, r.id, actor="subject").id
+        for r in waiting
+        if r.identity_kind == "email"
+    ]
+    if verified:
+        worker.enqueue(ctx.project, ctx.store, verified)
 
 
 @router.post("/signout")

@@ -94,6 +94,13 @@ def expire_exports(rt: Runtime) -> int:
     return rights.expire_exports(rt.project, dt.timedelta(days=rt.settings.export_days))
 
 
+def remind_unverified(rt: Runtime) -> int:
+    """Subjects whose requests wait for verification after `[worker] remind_after_hours`,
+    reminded once each."""
+    hours = dt.timedelta(hours=rt.settings.remind_after_hours)
+    return rights.remind_unverified(rt.project, rt.store, older_than=hours)
+
+
 def sweep_retention(rt: Runtime) -> RetentionReport:
     """troth.retention's sweeps, inactive-account notices and age sweeps, in crash-safe
     batches; the erasures they hand to the rights engine are queued by the next pass
@@ -118,6 +125,7 @@ def scheduled_jobs() -> dict[str, Job]:
         "checkpoint": sign_checkpoint,
         "outbox": deliver_mail,
         "exports": expire_exports,
+        "reminders": remind_unverified,
         "retention": sweep_retention,
         "webhooks": send_webhooks,
     }

@@ -4,11 +4,13 @@
 concurrency = 4                 # jobs one `troth worker` runs at once
 stalled_after_seconds = 30      # a worker silent this long is dead: its job runs elsewhere
 export_days = 30                # access ZIPs are deleted this many days after they were made
+remind_after_hours = 48         # a request still unverified then: its subject is reminded once
 
 [worker.schedules]              # cron syntax (minute hour day month weekday)
 checkpoint = "* * * * *"        # sign a ledger checkpoint
 outbox = "* * * * *"            # deliver mail that SMTP refused earlier
 exports = "17 * * * *"          # delete expired access ZIPs
+reminders = "0 9 * * *"         # remind subjects who have not finished verification
 retention = "30 3 * * *"        # troth.retention: sweeps, inactive-account notices, age
 webhooks = "* * * * *"          # lifecycle events to the [[webhooks]] URLs (webhooks.py)
 """
@@ -27,6 +29,7 @@ DEFAULT_SCHEDULES = {
     "checkpoint": "* * * * *",
     "outbox": "* * * * *",
     "exports": "17 * * * *",
+    "reminders": "0 9 * * *",
     "retention": "30 3 * * *",
     "webhooks": "* * * * *",
 }
@@ -39,6 +42,7 @@ class WorkerSettings:
     concurrency: int = 4
     stalled_after_seconds: int = 30
     export_days: int = 30
+    remind_after_hours: int = 48
     schedules: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SCHEDULES))
 
 
@@ -50,7 +54,9 @@ def worker_settings(project: Project) -> WorkerSettings:
     concurrency = whole(table, "concurrency", 4, 1, 64)
     stalled = whole(table, "stalled_after_seconds", 30, int(MIN_STALLED_SECONDS), 3600)
     days = whole(table, "export_days", 30, 1, 3650)
-    return WorkerSettings(concurrency, stalled, days, schedules(table.get("schedules", {})))
+    remind = whole(table, "remind_after_hours", 48, 1, 24 * 90)
+    crons = schedules(table.get("schedules", {}))
+    return WorkerSettings(concurrency, stalled, days, remind, crons)
 
 
 def whole(table: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
