@@ -155,12 +155,17 @@ KEY_TYPES: dict[str, tuple[type, Callable[[Any], Any], Callable[[Any], Any]]] = 
 }
 
 
+PLAIN = {int, str}
+
+
 def key_to_json(key: Key) -> list[Any]:
     """A primary key as JSON for the stored plan; `key_from_json` gives it back equal."""
     return [encoded(value) for value in key]
 
 
 def encoded(value: Any) -> Any:
+    if type(value) in PLAIN:  # most keys: no tag to look for
+        return value
     for tag, (kind, dump, _load) in KEY_TYPES.items():
         if isinstance(value, kind):
             return {tag: dump(value)}
