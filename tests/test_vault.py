@@ -17,7 +17,7 @@ from troth import ledger, vault
 from troth.project import Project, open_project
 from troth.store import open_store
 from troth.vault import tables as vt
-from troth.vault.keys import KEK_ENV, kek_path, read_file
+from troth.vault.keys import KEK_ENV, create_file, kek_path, new_kek, read_file
 
 FIELD = "messages.body"
 
@@ -261,3 +261,12 @@ def test_another_process_loses_a_shredded_key_within_cache_seconds(
     assert child.stdout.readline().strip() == "open"  # its cached key, for at most 3 s
     assert child.stdout.readline().strip() == "shredded"
     assert child.wait(timeout=30) == 0
+
+
+def test_the_first_kek_is_made_once_when_two_processes_race(v: vault.Vault) -> None:
+    path = kek_path(v.project)
+    first, second = new_kek([]), new_kek([])
+    create_file(path, [first])
+    create_file(path, [second])  # the loser of the race reads the winner's file
+    assert [k.key for k in read_file(path)] == [first.key]
+    assert sorted(p.name for p in path.parent.iterdir() if ".part" in p.name) == []

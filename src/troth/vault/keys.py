@@ -169,19 +169,36 @@ def unique(keks: list[Kek], where: str) -> list[Kek]:
 
 def write_file(path: Path, keks: Iterable[Kek]) -> None:
     """Replace the keyring file atomically (temp file, fsync, rename), owner-only."""
+    os.replace(staged(path, keks), path)
+
+
+def create_file(path: Path, keks: Iterable[Kek]) -> None:
+    """Write the keyring file only if there is none: when two processes make the first
+    KEK at once, one file wins (a hard link cannot replace a file) and both use it."""
+    temp = staged(path, keks)
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        pass
+    finally:
+        temp.unlink()
+
+
+def staged(path: Path, keks: Iterable[Kek]) -> Path:
+    """The keyring's text in a private temp file beside `path`, flushed to disk."""
     lines = [
         f"{k.id} {k.key.hex()}" + (f" retired={k.retired.isoformat()}" if k.retired else "")
         for k in keks
     ]
     text = "# troth vault key-encryption keys: the first line is current\n" + "\n".join(lines)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temp = path.with_name(path.name + ".part")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    temp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
     with os.fdopen(fd, "w") as out:
         out.write(text + "\n")
         out.flush()
         os.fsync(out.fileno())
-    os.replace(temp, path)
+    return temp
 
 
 def new_kek(existing: Iterable[Kek]) -> Kek:

@@ -49,10 +49,10 @@ from troth.vault.keys import (
     KekMissing,
     KeyProvider,
     VaultError,
+    create_file,
     kek_path,
     new_kek,
     provider_for,
-    write_file,
 )
 
 DEFAULT_CACHE_SECONDS = 60.0
@@ -238,7 +238,7 @@ class Vault:
                     f"the key store holds {held:,} data key(s): restore the file "
                     "(nothing was changed)"
                 )
-            write_file(path, [new_kek([])])
+            create_file(path, [new_kek([])])
             self._provider = provider_for(self.project)
             assert self._provider is not None
         return self._provider
