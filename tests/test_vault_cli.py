@@ -38,6 +38,9 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_generate_status_rotate_prune(root: Path) -> None:
+    before = troth(root, "vault", "status")
+    assert before.stdout.strip() == "no key-encryption key yet: the first sealed value makes one"
+    assert not kek_path(open_project(root)).exists()
     made = troth(root, "refapp", "generate", "--users", "10", "--vault")
     assert made.returncode == 0, made.stderr
     shown = troth(root, "vault", "status")

@@ -22,6 +22,9 @@ def status(project: ProjectOption = None) -> None:
     """
     with opened(project) as (proj, store):
         found = vault.status(vault.Vault(proj, store))
+    if not found.current:
+        console.print("no key-encryption key yet: the first sealed value makes one")
+        return
     console.print(f"key-encryption keys from {found.provider}", highlight=False)
     table = Table("KEK", "data keys", "state")
     for kek_id, retired in found.keks or [(found.current, None)]:

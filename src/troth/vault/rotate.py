@@ -19,7 +19,15 @@ from sqlalchemy import and_, func, select, update
 
 from troth import ledger
 from troth.vault import tables as t
-from troth.vault.keys import KEK_ENV, KekMissing, Keyring, kek_path, new_kek, write_file
+from troth.vault.keys import (
+    KEK_ENV,
+    KekMissing,
+    Keyring,
+    kek_path,
+    new_kek,
+    provider_for,
+    write_file,
+)
 from troth.vault.vault import Vault, wrap_context
 
 Progress = Callable[[int, int], None]  # (keys re-wrapped, keys to re-wrap)
@@ -157,11 +165,13 @@ class Status:
 def status(vault: Vault) -> Status:
     """What the key store holds and which KEKs the provider has; changes nothing."""
     usage = kek_usage(vault)
-    provider = vault.provider()
     c = t.keys.c
     with vault.store.connect() as conn:
         query = select(func.count()).select_from(t.keys).where(c.shredded_at.is_not(None))
         shredded = int(conn.execute(query).scalar_one())
+    if not usage and provider_for(vault.project) is None:
+        return Status("nowhere yet", "", [], {}, shredded)  # made with the first value
+    provider = vault.provider()
     keks = [(k.id, k.retired) for k in provider.keks] if isinstance(provider, Keyring) else []
     where = provider.where if isinstance(provider, Keyring) else type(provider).__name__
     return Status(where, provider.current(), keks, usage, shredded)
