@@ -345,3 +345,33 @@ def test_the_sdk_answers_an_age_check_from_the_policy(refapp: App) -> None:
     troth = Troth(refapp.project, refapp.store)
     assert not troth.age_allows("2020-02-02").allowed
     assert troth.age_allows(dt.date(1990, 2, 2), "purchase").allowed
+
+
+def test_a_hold_keeps_what_a_consent_withdrawal_would_erase_until_released(refapp: App) -> None:
+    datamap = refapp.root / "datamap.yaml"
+    located = "categories: [user.location.precise]\n"
+    datamap.write_text(datamap.read_text().replace(located, located + '        erase: "null"\n'))
+    ctx = refapp.ctx()
+    uid = account(refapp, "id IN (SELECT author_id FROM stories WHERE latitude IS NOT NULL)")
+    located_rows = "SELECT COUNT(*) FROM stories WHERE author_id = :u AND latitude IS NOT NULL"
+    before = refapp.scalar(located_rows, u=uid)
+    hold = holds.place_hold(ctx, refapp.store, reason="Dispute", actor="dpo",
+                            identities=[("user_id", str(uid))])  # fmt: skip
+    purpose = "functional.service.precise_location"  # the only purpose locations are kept for
+    request = rights.create_request(refapp.project, refapp.store, "withdraw_consent", "user_id",
+                                    str(uid), purpose=purpose)  # fmt: skip
+    rights.verify_request(refapp.project, refapp.store, request.id)
+    done = rights.run_request(refapp.project, refapp.store, request.id)
+    assert done.result["categories_erased"] == ["user.location.precise"]
+    assert refapp.scalar(located_rows, u=uid) == before > 0
+    assert any(hold.id in k["reason"] for k in done.result["kept"])
+
+    [again] = retention.release(ctx, refapp.store, hold.id, actor="dpo")
+
+    redone = rights.get_request(refapp.store, again)
+    assert (redone.kind, redone.purpose, redone.status) == (
+        "withdraw_consent",
+        purpose,
+        "completed",
+    )
+    assert refapp.scalar(located_rows, u=uid) == 0

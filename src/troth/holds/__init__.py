@@ -12,11 +12,13 @@ erasures a hold postponed are asked for again when it is released or ends.
 from troth.holds.apply import (
     Held,
     case_spares,
-    held_in_erasure,
+    changed_by,
+    held_among,
     held_rows,
     holds_on,
     standing_holds,
     without_held,
+    without_rows,
 )
 from troth.holds.register import (
     CaseFilter,
@@ -36,9 +38,10 @@ __all__ = [
     "Hold",
     "Postponed",
     "case_spares",
+    "changed_by",
     "expired_holds",
     "get_hold",
-    "held_in_erasure",
+    "held_among",
     "held_rows",
     "holds_on",
     "list_holds",
@@ -47,4 +50,5 @@ __all__ = [
     "release_hold",
     "standing_holds",
     "without_held",
+    "without_rows",
 ]

@@ -3,6 +3,7 @@ a retention sweep skips them."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 from troth.appdata import (
@@ -37,20 +38,18 @@ def holds_on(ctx: Context, holds: Sequence[Hold], identity_kind: str, value: str
     return [h for h in holds if refs & set(h.subjects)]
 
 
-def held_in_erasure(
+def held_among(
     ctx: Context,
     holds: Sequence[Hold],
     identity_kind: str,
     value: str,
     found: Mapping[str, Found],
-    erasure: Erasure,
+    changed: Mapping[str, Sequence[Key]],
 ) -> Held:
-    """The rows of `erasure` each standing hold keeps: all of them for a hold on the
-    subject, the matching rows of its table for a case."""
+    """Which of the rows a request would change (`changed`, keys per table) each standing
+    hold keeps: all of them for a hold on the subject, the matching rows of its table
+    for a case."""
     held: Held = {}
-    changed = {**erasure.delete}
-    for key, keys in erasure.update.items():
-        changed[key] = [*changed.get(key, []), *keys]
     for hold in holds_on(ctx, holds, identity_kind, value):
         held[hold.id] = {key: list(keys) for key, keys in changed.items() if keys}
     for hold in holds:
@@ -58,14 +57,23 @@ def held_in_erasure(
             continue
         part = found[hold.case.table]
         wanted = set(hold.case.values)
+        column = hold.case.column
         keys = [
             k
             for k in changed[hold.case.table]
-            if comparable(part.rows[k].values.get(hold.case.column)) in wanted
+            if comparable(part.rows[k].values.get(column)) in wanted
         ]
         if keys:
             held[hold.id] = {hold.case.table: keys}
     return held
+
+
+def changed_by(erasure: Erasure) -> dict[str, list[Key]]:
+    """The keys an erasure deletes or updates, per table."""
+    changed = {key: list(keys) for key, keys in erasure.delete.items()}
+    for key, keys in erasure.update.items():
+        changed[key] = [*changed.get(key, []), *keys]
+    return changed
 
 
 def comparable(value: object) -> object:
@@ -88,6 +96,20 @@ def without_held(erasure: Erasure, held: Held, found: Mapping[str, Found]) -> Er
     if gone:
         recollect_blobs(out, found)
     return out
+
+
+def without_rows(found: Mapping[str, Found], held: Held) -> dict[str, Found]:
+    """`found` less the rows `held` keeps."""
+    gone: dict[str, set[Key]] = {}
+    for per_table in held.values():
+        for table, keys in per_table.items():
+            gone.setdefault(table, set()).update(keys)
+    return {
+        key: dataclasses.replace(
+            part, rows={k: r for k, r in part.rows.items() if k not in gone.get(key, ())}
+        )
+        for key, part in found.items()
+    }
 
 
 def held_rows(ctx: Context, holds: Sequence[Hold]) -> dict[str, set[Key]]:

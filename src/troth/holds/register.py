@@ -7,6 +7,7 @@ reference (court order, dispute number), who placed it and an optional end date.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 from collections.abc import Sequence
@@ -59,10 +60,12 @@ class Hold:
 
 @dataclass(frozen=True)
 class Postponed:
-    """An erasure a hold held back, to be asked for again when the hold is gone."""
+    """A request whose erasure a hold held back, to be asked for again when it is gone."""
 
     hold_id: str
     request_id: str
+    kind: str  # erasure | withdraw_consent
+    purpose: str | None
     identity_kind: str
     identity_value: str
 
@@ -213,7 +216,14 @@ def take_postponed(conn: Connection, hold_id: str) -> list[Postponed]:
     """The postponed erasures of `hold_id` that no other standing hold still holds."""
     rows = conn.execute(select(t.postponed).where(t.postponed.c.hold_id == hold_id)).mappings()
     waiting = [
-        Postponed(r["hold_id"], r["request_id"], r["identity_kind"], r["identity_value"])
+        Postponed(
+            r["hold_id"],
+            r["request_id"],
+            r["kind"],
+            r["purpose"],
+            r["identity_kind"],
+            r["identity_value"],
+        )
         for r in rows
         if r["identity_value"]
     ]
@@ -229,20 +239,18 @@ def take_postponed(conn: Connection, hold_id: str) -> list[Postponed]:
     return [w for w in waiting if w.request_id not in others]
 
 
-def postpone(
-    store: Store, holds: Sequence[Hold], request_id: str, identity_kind: str, value: str
-) -> None:
-    """Remember that `holds` held back part of an erasure (once per hold and request)."""
+def postpone(store: Store, holds: Sequence[Hold], waiting: Postponed) -> None:
+    """Remember that `holds` held back part of a request's erasure (once per hold)."""
     with store.begin() as conn:
         for hold in holds:
             present = conn.execute(
                 select(t.postponed.c.hold_id).where(
-                    t.postponed.c.hold_id == hold.id, t.postponed.c.request_id == request_id
+                    t.postponed.c.hold_id == hold.id,
+                    t.postponed.c.request_id == waiting.request_id,
                 )
             ).first()
             if present is None:
-                row = {"hold_id": hold.id, "request_id": request_id, "created_at": utcnow()}
-                row |= {"identity_kind": identity_kind, "identity_value": value}
+                row = {**dataclasses.asdict(waiting), "hold_id": hold.id, "created_at": utcnow()}
                 conn.execute(insert(t.postponed).values(row))
 
 

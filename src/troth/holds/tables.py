@@ -39,6 +39,8 @@ postponed = Table(
     metadata,
     Column("hold_id", String(32), ForeignKey("holds_holds.id"), primary_key=True),
     Column("request_id", String(32), primary_key=True),
+    Column("kind", String(32), nullable=False),  # erasure | withdraw_consent
+    Column("purpose", String(200)),
     Column("identity_kind", String(63), nullable=False),
     Column("identity_value", String(254)),
     Column("created_at", DateTime(timezone=True), nullable=False),

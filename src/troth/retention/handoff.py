@@ -20,12 +20,13 @@ def request_for(
     *,
     source: str,
     actor: str,
+    purpose: str | None = None,
     also: Callable[[Connection, str], None] | None = None,
 ) -> str:
     """Create the request verified (nobody needs to prove an identity to troth itself),
     with `also(conn, request_id)` in the same transaction, then run it unless the policy
     wants staff to approve it first. Returns its id."""
-    row = new_request(ctx.project, kind, identity_kind, value, source=source)
+    row = new_request(ctx.project, kind, identity_kind, value, purpose=purpose, source=source)
     row["status"] = "verified"
     with store.begin() as conn:
         insert_request(conn, row, actor=actor)

@@ -182,9 +182,17 @@ def kept_by_holds(ctx: Context, store: Store, sweeps: list[TableSweep]) -> Kept:
 
 def release(ctx: Context, store: Store, hold_id: str, *, actor: str) -> list[str]:
     """Release a hold and ask again for the erasures it postponed; their request ids."""
+    waiting = holds.release_hold(store, hold_id, actor=actor)
     return [
         request_for(
-            ctx, store, "erasure", w.identity_kind, w.identity_value, source="hold", actor=actor
+            ctx,
+            store,
+            w.kind,
+            w.identity_kind,
+            w.identity_value,
+            purpose=w.purpose,
+            source="hold",
+            actor=actor,
         )
-        for w in holds.release_hold(store, hold_id, actor=actor)
+        for w in waiting
     ]

@@ -3,11 +3,11 @@ remembers the request so that it runs again when the hold is released or ends.""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from troth import holds
-from troth.appdata import Context, Erasure, Found
+from troth.appdata import Context, Erasure, Found, Key
 from troth.rights.lifecycle import Request
 from troth.store import Store
 
@@ -18,22 +18,36 @@ def held_back(
     ctx: Context, store: Store, request: Request, found: Mapping[str, Found], erasure: Erasure
 ) -> tuple[Erasure, dict[str, dict[str, dict[str, int]]]]:
     """`erasure` without what standing holds keep, and per store what each kept."""
+    held, kept = withheld(ctx, store, request, found, holds.changed_by(erasure))
+    return (holds.without_held(erasure, held, found), kept) if held else (erasure, {})
+
+
+def withheld(
+    ctx: Context,
+    store: Store,
+    request: Request,
+    found: Mapping[str, Found],
+    changed: Mapping[str, Sequence[Key]],
+) -> tuple[holds.Held, dict[str, dict[str, dict[str, int]]]]:
+    """The rows of `changed` the standing holds keep (per hold), and per store what each
+    kept, by its description; the request is remembered for when they are gone."""
     standing = holds.standing_holds(store)
     if not standing:
-        return erasure, {}
+        return {}, {}
     assert request.identity_value is not None
     kind, value = request.identity_kind, request.identity_value
-    held = holds.held_in_erasure(ctx, standing, kind, value, found, erasure)
+    held = holds.held_among(ctx, standing, kind, value, found, changed)
     if not held:
-        return erasure, {}
+        return {}, {}
     by_id = {h.id: h for h in standing}
-    holds.postpone(store, [by_id[i] for i in held], request.id, kind, value)
+    waiting = holds.Postponed("", request.id, request.kind, request.purpose, kind, value)
+    holds.postpone(store, [by_id[i] for i in held], waiting)
     kept: dict[str, dict[str, dict[str, int]]] = {}
     for hold_id, per_table in held.items():
         for table, keys in per_table.items():
             part = kept.setdefault(ctx.datamap.store_of(table), {}).setdefault(table, {})
             part[by_id[hold_id].describe()] = len(keys)
-    return holds.without_held(erasure, held, found), kept
+    return held, kept
 
 
 def held_reasons(detail: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -51,3 +65,8 @@ def without_held_counts(
     """Kept counts per table less the rows a hold kept (reported with their hold)."""
     out = {t: n - sum(held.get(t, {}).values()) for t, n in kept.items()}
     return {t: n for t, n in out.items() if n > 0}
+
+
+def kept_entries(kept: Mapping[str, Mapping[str, Mapping[str, int]]]) -> list[dict[str, Any]]:
+    """`kept` (per store, as `withheld` gives it) as a result's `kept` entries."""
+    return [entry for per_store in kept.values() for entry in held_reasons({HELD: per_store})]

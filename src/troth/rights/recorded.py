@@ -22,7 +22,9 @@ from troth.appdata import (
 from troth.consent import current_consent, only_under, record_consent
 from troth.datamap import sql_engine
 from troth.errors import TrothError
+from troth.holds import without_rows
 from troth.policy.model import ConsentMode, LegalBasis, Policy
+from troth.rights.held import kept_entries, withheld
 from troth.rights.lifecycle import Request
 from troth.store import Store
 
@@ -87,18 +89,23 @@ def erase_withdrawn(
     allowed |= {p.key for p in ctx.policy.purposes if p.consent == ConsentMode.none}
     categories = sorted({c for key in purposes for c in only_under(ctx.policy, key, allowed)})
     rows: dict[str, int] = {}
+    kept: dict[str, dict[str, dict[str, int]]] = {}
     if categories:
         with ctx.reading() as conns:
             everywhere = resolve(ctx.datamap, conns, request.identity_kind, request.identity_value)
-        check(ctx, everywhere, erased_keys(everywhere, categories))
+        erased = erased_keys(everywhere, categories)
+        check(ctx, everywhere, erased)
+        held, kept = withheld(ctx, store, request, everywhere, erased)
         for name in ctx.datamap.sql_stores():
             with sql_engine(ctx.project, ctx.datamap, name).begin() as conn:
                 found = resolve(
                     ctx.datamap, {name: conn}, request.identity_kind, request.identity_value
                 )
+                found = without_rows(found, held)
                 check(ctx, found, erased_keys(found, categories))
                 rows.update(erase_categories(conn, ctx, found, categories))
-    return {"categories_erased": categories, "rows": sum(rows.values()), "tables": rows}
+    result = {"categories_erased": categories, "rows": sum(rows.values()), "tables": rows}
+    return {**result, "kept": kept_entries(kept)} if kept else result
 
 
 def erased_keys(found: dict[str, Found], categories: list[str]) -> dict[str, list[Key]]:

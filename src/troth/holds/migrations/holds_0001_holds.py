@@ -41,6 +41,8 @@ def upgrade() -> None:
         "holds_postponed",
         sa.Column("hold_id", sa.String(32), sa.ForeignKey("holds_holds.id"), primary_key=True),
         sa.Column("request_id", sa.String(32), primary_key=True),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("purpose", sa.String(200)),
         sa.Column("identity_kind", sa.String(63), nullable=False),
         sa.Column("identity_value", sa.String(254)),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
