@@ -131,7 +131,8 @@ def remove(
     done = 0
     for batch in leaves_first(conn, ctx, key, keys):
         for part in chunks(batch, chunk):
-            statement = scoped(delete(table), table).where(key_condition(table, pk, part))
+            where = key_condition(table, pk, part, conn.dialect.name)
+            statement = scoped(delete(table), table).where(where)
             done += conn.execute(statement).rowcount
             counter.step()
     return done

@@ -26,7 +26,8 @@ from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError
-from sqlalchemy import ColumnElement, bindparam, func
+from sqlalchemy import ColumnElement, any_, bindparam, func
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnClause
 
 from troth.datamap.detect import checked_address
@@ -294,6 +295,12 @@ def email_forms(kind: str, value: str) -> set[str]:
         return {value}
 
 
-def within(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
-    """`column IN (values)` as one expanding parameter (no per-value expression objects)."""
+def within(
+    column: ColumnElement[Any], values: Sequence[Any], dialect: str | None = None
+) -> ColumnElement[bool]:
+    """`column IN (values)` as one expanding parameter (no per-value expression objects);
+    on PostgreSQL, given its `dialect`, `column = ANY(array)`: one parameter however many
+    values, where an IN list of thousands costs more to parse than to run."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(bindparam(None, list(values), expanding=True))

@@ -137,10 +137,12 @@ def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield values[start : start + size]
 
 
-def key_condition(table: Table, pk: Sequence[str], keys: Sequence[Key]) -> ColumnElement[bool]:
+def key_condition(
+    table: Table, pk: Sequence[str], keys: Sequence[Key], dialect: str | None = None
+) -> ColumnElement[bool]:
     """`pk IN (keys)`: a plain IN for one column; for a composite key, row values behind
     an IN on the first column, which lets SQLite use the primary key's index too."""
-    first = within(table.c[pk[0]], sorted({k[0] for k in keys}))
+    first = within(table.c[pk[0]], sorted({k[0] for k in keys}), dialect)
     if len(pk) == 1:
         return first
     return and_(first, tuple_(*(table.c[c] for c in pk)).in_(list(keys)))

@@ -226,7 +226,7 @@ def anonymize_keys(
     done = 0
     with app_statements(conn, table_key):
         for part in chunks(keys, SWEEP_CHUNK):
-            where = key_condition(table, pk, part)
+            where = key_condition(table, pk, part, conn.dialect.name)
             if all(v is not None for v in in_sql.values()):
                 values = {c: v for c, v in in_sql.items() if v is not None}
                 changed = or_(
