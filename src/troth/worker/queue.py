@@ -1,8 +1,11 @@
 """The job queue on PostgreSQL: procrastinate, with troth's jobs as its tasks.
 
-Every runnable request is one `troth.run_request` job whose queueing lock and lock are
-the request id: at most one such job waits in the queue, and at most one runs at a time
-on any machine. Each worker sends a heartbeat every HEARTBEAT_SECONDS; every worker
+Every runnable request is one `troth.run_request` job whose queueing lock is the
+request id: at most one such job waits in the queue. At most one runs the request at a
+time on any machine because running it takes the request's run lock (`troth.rights`),
+which a second job finds held and leaves (procrastinate's own job `lock` is not used
+for requests: its check scans every waiting job with a lock, per fetch, which made a
+deep queue quadratic). Each worker sends a heartbeat every HEARTBEAT_SECONDS; every worker
 also looks for jobs of workers silent for `[worker] stalled_after_seconds` and puts
 them back in the queue, where another worker takes them up and the request resumes
 from its stored plan. Periodic jobs (checkpoint, outbox, exports …) follow the cron
@@ -114,9 +117,8 @@ async def defer_requests_async(app: App, request_ids: Iterable[str]) -> int:
 
 
 def request_job(app: App, request_id: str) -> JobDeferrer:
-    """The request's job: its id is both its queueing lock (one waits at a time) and its
-    lock (one runs at a time)."""
-    return app.configure_task(RUN_REQUEST, lock=request_id, queueing_lock=request_id)
+    """The request's job, with its id as queueing lock (one waits at a time)."""
+    return app.configure_task(RUN_REQUEST, queueing_lock=request_id)
 
 
 async def recover_stalled(app: App, stalled_after: float) -> int:
