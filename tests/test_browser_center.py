@@ -206,3 +206,25 @@ def test_staff_approves_and_runs_a_request(live: Live, page: object) -> None:
     expect(page.get_by_text("completed", exact=True)).to_be_visible()
     expect(page.get_by_role("cell", name="request.approved")).to_be_visible()
     shot(page, "admin-request-done")
+
+
+def test_a_privacy_officer_places_and_releases_a_legal_hold(live: Live, page: object) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    create_staff(live.store, "dpo@example.com", PASSWORD, "privacy_officer")
+    page.goto(live.url + "/admin")
+    page.get_by_label("Login").fill("dpo@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Retention").click()
+    expect(page.get_by_role("heading", name="Due now")).to_be_visible()
+    expect(page.get_by_text("No legal hold stands.")).to_be_visible()
+    page.get_by_label("Reason").fill("Inquiry by the authorities")
+    page.get_by_label("Reference (court order, case number)").fill("CLD/2026/118")
+    page.get_by_label("Subjects, one per line").fill(f"email:{adult_email(live)}")
+    page.get_by_role("button", name="Place the hold").click()
+    expect(page.get_by_role("cell", name="CLD/2026/118")).to_be_visible()
+    shot(page, "admin-retention-hold")
+    page.get_by_role("button", name="Release").click()
+    expect(page.get_by_text("No legal hold stands.")).to_be_visible()
