@@ -21,7 +21,7 @@ from sqlalchemy import Engine, create_engine, text
 from troth import holds, ledger, retention, rights
 from troth.appdata import load_context
 from troth.datamap import dispose_engines
-from troth.errors import InvalidInput
+from troth.errors import InvalidInput, NotFound
 from troth.outbox import list_outbox
 from troth.project import Project, open_project
 from troth.refapp import generate
@@ -371,3 +371,36 @@ def test_a_hold_keeps_what_a_consent_withdrawal_would_erase_until_released(refap
         "completed",
     )
     assert refapp.scalar(located_rows, u=uid) == 0
+
+
+def test_the_commands_as_an_operator_runs_them(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from troth.cli import app as cli
+
+    made = make_app(tmp_path / "p", sqlite_url, monkeypatch)
+    root = str(made.root)
+    runner = CliRunner()
+    plan = runner.invoke(cli, ["retention", "plan", "-p", root])
+    assert plan.exit_code == 0 and "web_logs" in plan.output and "not swept" in plan.output
+    placed = runner.invoke(cli, ["hold", "place", "--subject", "user_id:1", "--reason", "Court",
+                                 "--reference", "C-1", "--actor", "dpo", "-p", root])  # fmt: skip
+    assert placed.exit_code == 0, placed.output
+    hold_id = placed.output.split()[2].rstrip(":")
+    listed = runner.invoke(cli, ["hold", "list", "-p", root], env={"COLUMNS": "200"})
+    assert hold_id in listed.output and "C-1" in listed.output
+    ran = runner.invoke(cli, ["retention", "run", "--rule", "web_logs", "-p", root])
+    assert ran.exit_code == 0 and "app.web_visits" in ran.output
+    bad = runner.invoke(cli, ["hold", "place", "--subject", "user_id", "--reason", "x", "-p", root])
+    assert isinstance(bad.exception, InvalidInput)  # `troth` exits with 2, nothing placed
+    released = runner.invoke(cli, ["hold", "release", hold_id, "-p", root])
+    assert released.exit_code == 0 and "Released" in released.output
+    unknown = runner.invoke(cli, ["retention", "run", "--rule", "nope", "-p", root])
+    assert isinstance(unknown.exception, NotFound)  # exit 3
+    young = runner.invoke(cli, ["age-check", "2020-01-01", "-p", root])
+    assert young.exit_code == 1 and "under 13" in young.output
+    made.engine.dispose()
+    made.store.dispose()
+    dispose_engines()

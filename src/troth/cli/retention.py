@@ -114,7 +114,9 @@ def place_command(
         str | None, typer.Option("--reference", help="Court order, case no.")
     ] = None,
     ends: Annotated[str | None, typer.Option("--ends", help="End date, YYYY-MM-DD.")] = None,
-    actor: Annotated[str, typer.Option("--actor", help="Who places it.")] = "cli",
+    actor: Annotated[
+        str, typer.Option("--actor", help="Who places it (a name, not an e-mail address).")
+    ] = "cli",
     project: ProjectOption = None,
 ) -> None:
     """Place a legal hold on subjects or a case; erasures and sweeps keep what it covers."""
