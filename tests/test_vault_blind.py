@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from collections.abc import Iterator
@@ -110,7 +111,8 @@ def test_an_encrypted_identity_is_found_through_its_blind_index(
     request = rights.create_request(proj, store, "access", "email", "ANN.LEE@example.com")
     done = rights.run_request(proj, store, rights.verify_request(proj, store, request.id).id)
     assert done.result["tables"] == {"app.accounts": 1, "app.notes": 1}
-    with zipfile.ZipFile(rights.export_path(proj, done.id)) as zf:
+    data = b"".join(rights.read_export(proj, done.id))
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
         (account,) = json.loads(zf.read("data/app/accounts.json"))
         (note,) = json.loads(zf.read("data/app/notes.json"))
     assert account["email"] == PEOPLE[1] and note["body"] == "note of 1"

@@ -7,7 +7,7 @@ run_request(project, store, request.id)          # or run_queue(project, store)
 """
 
 from troth.appdata import Plan, TableStep
-from troth.rights.export import expire_exports, export_path
+from troth.rights.export import expire_exports, export_path, read_export
 from troth.rights.lifecycle import (
     KINDS,
     MAX_LIST,
@@ -52,6 +52,7 @@ __all__ = [
     "new_request",
     "plan_request",
     "queued_requests",
+    "read_export",
     "remind_unverified",
     "retry_request",
     "run_queue",

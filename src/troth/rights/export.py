@@ -147,9 +147,12 @@ def write_export(
 
 
 def sealed_exports(project: Project) -> bool:
-    """troth.toml `[vault] seal_exports = true`: export ZIPs are kept sealed by the vault
-    and opened only as `read_export` streams them (the download)."""
-    return project.settings.get("vault", {}).get("seal_exports") is True
+    """Export ZIPs are kept sealed by the vault and opened only as `read_export` streams
+    them (the download), unless troth.toml says `[vault] seal_exports = false`."""
+    value = project.settings.get("vault", {}).get("seal_exports", True)
+    if not isinstance(value, bool):
+        raise TrothError("troth.toml [vault] seal_exports: must be true or false")
+    return value
 
 
 def export_subject(request_id: str) -> str:

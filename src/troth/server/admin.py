@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
 from troth import ledger, rights, worker
@@ -198,12 +198,12 @@ def request_action(
 
 
 @router.get("/requests/{request_id}/export")
-def request_export(request_id: str, ctx: Ctx, user: Decider) -> FileResponse:
+def request_export(request_id: str, ctx: Ctx, user: Decider) -> Response:
     found = requests.any_request(ctx, request_id)
-    path = requests.export_file(ctx, found)
+    download = requests.export_download(ctx, found, f"{found.id}.zip")
     with ctx.store.begin() as conn:
         ledger.record(conn, "staff.export_download", actor=f"staff:{user.id}", ref=found.id)
-    return FileResponse(path, media_type="application/zip", filename=f"{found.id}.zip")
+    return download
 
 
 @router.get("/datamap", response_class=HTMLResponse)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from fastapi.responses import FileResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from troth import consent, ledger, rights, worker
@@ -132,16 +132,15 @@ def request_status(
 
 @router.get(
     "/requests/{request_id}/export",
-    response_class=FileResponse,
+    response_class=StreamingResponse,
     tags=["requests"],
     responses={200: {"content": {"application/zip": {}}}},
 )
 def request_export(
     request_id: str, ctx: Ctx, key: ApiKey = Depends(api_key("requests:write"))
-) -> FileResponse:
+) -> StreamingResponse:
     request = requests.owned(ctx, request_id, key.owner)
-    path = requests.export_file(ctx, request)
-    return FileResponse(path, media_type="application/zip", filename=f"{request.id}.zip")
+    return requests.export_download(ctx, request, f"{request.id}.zip")
 
 
 # --- consent -------------------------------------------------------------------------

@@ -7,7 +7,12 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from markupsafe import Markup
 
 from troth import consent, ledger, outbox, rights, worker
@@ -206,11 +211,10 @@ def erased_page(ctx: Context, request: Request, request_id: str) -> HTMLResponse
 
 
 @router.get("/me/requests/{request_id}/export")
-def my_export(request_id: str, ctx: Ctx, email: Email) -> FileResponse:
+def my_export(request_id: str, ctx: Ctx, email: Email) -> StreamingResponse:
     email = signed_in(email)
     found = requests.owned(ctx, request_id, owner_of(ctx, email))
-    path = requests.export_file(ctx, found)
-    return FileResponse(path, media_type="application/zip", filename="my-data.zip")
+    return requests.export_download(ctx, found, "my-data.zip")
 
 
 def correctable(datamap: DataMap) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException
+from fastapi.responses import StreamingResponse
 from sqlalchemy import insert, select
 
 from troth import rights, worker
@@ -108,6 +109,15 @@ def subject_requests(ctx: Context, subject_ref: str) -> list[Request]:
         return []
     about = rights.list_requests(ctx.store, subject=subject_ref, limit=1000)
     return sorted((r for r in about if r.id in mine), key=lambda r: r.created_at, reverse=True)
+
+
+def export_download(ctx: Context, request: Request, filename: str) -> StreamingResponse:
+    """The finished access export of `request` as a download, opened from the vault as
+    it streams when it is sealed at rest (404/409 saying why there is none)."""
+    export_file(ctx, request)
+    headers = {"content-disposition": f'attachment; filename="{filename}"'}
+    chunks = rights.read_export(ctx.project, request.id)
+    return StreamingResponse(chunks, media_type="application/zip", headers=headers)
 
 
 def export_file(ctx: Context, request: Request) -> Path:

@@ -84,7 +84,11 @@ def release(hold_id: str, ctx: Ctx, user: Decider, form: CheckedForm) -> Redirec
 
 class AgeCheckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    birth_date: dt.date = Field(description="Not stored and not logged.")
+    birth_date: str = Field(
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        examples=["2010-04-01"],
+        description="YYYY-MM-DD; not stored, not logged.",
+    )
     action: Literal["sign_up", "purchase"] = "sign_up"
 
 
