@@ -173,13 +173,9 @@ def test_an_inactive_account_gets_a_notice_and_activity_spares_it(refapp: App) -
     notices = list_outbox(refapp.project, kind="retention-notice")
     assert len(notices) == noticed
     cutoff = iso(NOW - dt.timedelta(days=1095 - 30))
-    inactive = sorted(
-        r[0]
-        for r in refapp.engine.connect().execute(
-            text("SELECT id FROM users WHERE last_active_at < :c AND status <> 'deleted'"),
-            {"c": cutoff},
-        )
-    )
+    query = text("SELECT id FROM users WHERE last_active_at < :c AND status <> 'deleted'")
+    with refapp.engine.connect() as conn:  # closed: MariaDB keeps a metadata lock otherwise
+        inactive = sorted(r[0] for r in conn.execute(query, {"c": cutoff}))
     spared, erased = inactive[0], inactive[1]
     refapp.execute("UPDATE users SET last_active_at = :n WHERE id = :u", n=iso(NOW), u=spared)
 
@@ -319,8 +315,8 @@ def test_a_sweep_killed_mid_batch_resumes_to_the_same_database(
     subprocess.run(command, env=env, check=True)
 
     after = dump(killed.engine)
-    columns = {t: list(killed.engine.connect().execute(text(f"SELECT * FROM {t}")).keys())
-               for t in due}  # fmt: skip
+    with killed.engine.connect() as conn:
+        columns = {t: list(conn.execute(text(f"SELECT * FROM {t}")).keys()) for t in due}
     for table, rows in before.items():
         if table in due:
             at = columns[table].index(due[table])
