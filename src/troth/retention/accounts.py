@@ -11,7 +11,7 @@ that nothing is done twice.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,16 +55,38 @@ class Mark:
     activity: str | None
 
 
-def candidates(ctx: Context, due: Due, batch_size: int) -> Iterator[list[Key]]:
-    """The due account keys, a batch at a time."""
+def account_due(rule: AccountRule, now: dt.datetime, notice_days: int) -> Due:
+    """The accounts `rule` acts on now: deleted `days` ago, or inactive for that long
+    (a noticed rule's from the day its notice goes, `notice_days` earlier)."""
+    if rule.column is None:
+        return Due(rule.table, None, where=rule.where)
+    cutoff = now - dt.timedelta(days=rule.days)
+    if rule.trigger != Trigger.last_activity:
+        return Due(rule.table, rule.column, cutoff, where=rule.where)
+    if rule.notify_first:
+        cutoff += dt.timedelta(days=notice_days)
+    return Due(rule.table, rule.column, cutoff, unless=rule.where)
+
+
+Candidate = tuple[Key, str, "Mark | None"]  # account key, subject pseudonym, its mark
+
+
+def due_accounts(
+    ctx: Context, store: Store, rule: AccountRule, due: Due, batch_size: int
+) -> Iterator[list[Candidate]]:
+    """The due accounts a batch at a time, each with its pseudonym and what the rule
+    already did to it (one query per batch)."""
     engine = sql_engine(ctx.project, ctx.datamap, ctx.datamap.store_of(due.table))
+    kind = key_identity(ctx, rule.table)
     after: Key | None = None
     while True:
         with engine.connect() as conn:
             keys = due_keys(conn, ctx, due, after=after, limit=batch_size)
         if not keys:
             return
-        yield keys
+        refs = [ctx.project.subject_ref(kind, str(key[0])) for key in keys]
+        marks = read_marks(store, rule.rule, refs)
+        yield [(key, ref, marks.get(ref)) for key, ref in zip(keys, refs, strict=True)]
         after = keys[-1]
 
 
@@ -101,12 +123,9 @@ def deleted(
     """Accounts the app deleted `days` ago (by deleted_at, or since troth first saw
     them marked deleted) are erased."""
     cutoff = now - dt.timedelta(days=rule.days)
-    due = Due(rule.table, rule.column, cutoff if rule.column else None, where=rule.where)
-    kind = key_identity(ctx, rule.table)
-    for keys in candidates(ctx, due, batch_size):
-        for key in keys:
-            ref = ctx.project.subject_ref(kind, str(key[0]))
-            mark = read_mark(store, rule.rule, ref)
+    due = account_due(rule, now, notice_days=0)
+    for batch in due_accounts(ctx, store, rule, due, batch_size):
+        for key, ref, mark in batch:
             if mark is None and rule.column is None:
                 with store.begin() as conn:
                     insert_mark(conn, rule, ref, key, "seen", now)
@@ -128,19 +147,16 @@ def inactive(
     notice_days: int,
 ) -> None:
     assert rule.column is not None
-    erase_before = now - dt.timedelta(days=rule.days)
     lead = dt.timedelta(days=notice_days if rule.notify_first else 0)
-    due = Due(rule.table, rule.column, erase_before + lead, unless=rule.where)
-    kind = key_identity(ctx, rule.table)
+    due = account_due(rule, now, notice_days)
     email = email_column(ctx, rule.table)
+    columns = [rule.column, *([email] if email else [])]
     seen: set[str] = set()
-    for keys in candidates(ctx, due, batch_size):
-        values = account_values(ctx, rule.table, keys, [rule.column, *([email] if email else [])])
-        for key in keys:
-            ref = ctx.project.subject_ref(kind, str(key[0]))
+    for batch in due_accounts(ctx, store, rule, due, batch_size):
+        values = account_values(ctx, rule.table, [key for key, _ref, _mark in batch], columns)
+        for key, ref, mark in batch:
             seen.add(ref)
             activity = str(values[key][rule.column])
-            mark = read_mark(store, rule.rule, ref)
             if mark is not None and mark.state == "handed":
                 continue
             if rule.notify_first and (mark is None or mark.activity != activity):
@@ -229,14 +245,18 @@ def hand_over(
     report.requests.append(request_id)
 
 
-def read_mark(store: Store, rule: str, ref: str) -> Mark | None:
-    query = select(t.marks).where(t.marks.c.rule == rule, t.marks.c.account == ref)
+def read_marks(store: Store, rule: str, refs: Sequence[str]) -> dict[str, Mark]:
+    """What `rule` did to each of these accounts, by pseudonym (absent: nothing yet)."""
+    query = select(t.marks).where(t.marks.c.rule == rule, t.marks.c.account.in_(list(refs)))
     with store.connect() as conn:
-        row = conn.execute(query).mappings().first()
-    if row is None:
-        return None
-    seen = row["seen_at"] if row["seen_at"].tzinfo else row["seen_at"].replace(tzinfo=dt.UTC)
-    return Mark(row["state"], seen, row["activity"])
+        rows = list(conn.execute(query).mappings())
+    return {
+        row["account"]: Mark(row["state"], aware(row["seen_at"]), row["activity"]) for row in rows
+    }
+
+
+def aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def insert_mark(

@@ -15,14 +15,7 @@ from troth import ledger
 from troth.appdata import Context, Due, account_tables
 from troth.errors import InvalidInput, Problem
 from troth.policy.model import Policy
-from troth.retention.accounts import (
-    AccountReport,
-    candidates,
-    hand_over,
-    insert_mark,
-    key_identity,
-    read_mark,
-)
+from troth.retention.accounts import AccountReport, due_accounts, hand_over, insert_mark
 from troth.retention.rules import AccountRule
 from troth.store import Store
 
@@ -94,21 +87,23 @@ def age_rule(ctx: Context) -> AccountRule | None:
     return None
 
 
+def underage_due(ctx: Context, rule: AccountRule, now: dt.datetime) -> Due:
+    """Accounts whose birth date is after today less the policy's minimum age."""
+    assert rule.column is not None and ctx.policy.children.minimum_age is not None
+    cutoff = years_ago(now.date(), ctx.policy.children.minimum_age)
+    return Due(rule.table, rule.column, cutoff, newer=True, unless=rule.where)
+
+
 def sweep_underage(
     ctx: Context, store: Store, rule: AccountRule, *, now: dt.datetime, batch_size: int
 ) -> AccountReport:
     """Accounts born after today less the minimum age, handled per `on_underage`: erased,
     deactivated (suspend), or flagged for staff review."""
-    assert rule.column is not None and ctx.policy.children.minimum_age is not None
     report = AccountReport(rule.rule)
-    cutoff = years_ago(now.date(), ctx.policy.children.minimum_age)
-    due = Due(rule.table, rule.column, cutoff, newer=True, unless=rule.where)
-    kind = key_identity(ctx, rule.table)
     on_underage = ctx.policy.children.on_underage
-    for keys in candidates(ctx, due, batch_size):
-        for key in keys:
-            ref = ctx.project.subject_ref(kind, str(key[0]))
-            if read_mark(store, rule.rule, ref) is not None:
+    for batch in due_accounts(ctx, store, rule, underage_due(ctx, rule, now), batch_size):
+        for key, ref, mark in batch:
+            if mark is not None:
                 continue
             if on_underage == "delete":
                 hand_over(ctx, store, rule, report, ref, key, "erasure", now)

@@ -16,11 +16,10 @@ from troth import holds
 from troth.appdata import Context, Due, due_summary, require_valid
 from troth.datamap import sql_engine
 from troth.errors import NotFound
-from troth.policy.model import Trigger
-from troth.retention.accounts import AccountReport, sweep_accounts
-from troth.retention.age import AGE_RULE, age_rule, sweep_underage, years_ago
+from troth.retention.accounts import AccountReport, account_due, sweep_accounts
+from troth.retention.age import AGE_RULE, age_rule, sweep_underage, underage_due
 from troth.retention.handoff import request_for
-from troth.retention.rules import AccountRule, Compiled, Gap, TableSweep, compile_rules
+from troth.retention.rules import Compiled, Gap, TableSweep, compile_rules
 from troth.retention.settings import retention_settings
 from troth.retention.sweep import Kept, sweep_table, swept_before
 from troth.store import Store
@@ -73,9 +72,7 @@ def plan_retention(ctx: Context, store: Store, *, now: dt.datetime | None = None
     settings = retention_settings(ctx.project)
     plan = RetentionPlan(gaps=rules.gaps, holds=len(holds.standing_holds(store)))
     for sweep in rules.sweeps:
-        cutoff = now - dt.timedelta(days=sweep.days)
-        due = Due(sweep.table, sweep.column, cutoff, since=swept_before(store, sweep))
-        count, oldest = summary(ctx, due)
+        count, oldest = summary(ctx, sweep_due(store, sweep, now))
         plan.sweeps.append(
             Planned(sweep.rule, sweep.table, sweep.action, sweep.days, count, oldest)
         )
@@ -84,24 +81,17 @@ def plan_retention(ctx: Context, store: Store, *, now: dt.datetime | None = None
         count, oldest = summary(ctx, due)
         plan.accounts.append(Planned(rule.rule, rule.table, "erasure", rule.days, count, oldest))
     underage = age_rule(ctx)
-    if underage is not None and ctx.policy.children.minimum_age is not None:
-        cutoff = years_ago(now.date(), ctx.policy.children.minimum_age)
-        due = Due(underage.table, underage.column, cutoff, newer=True, unless=underage.where)
-        count, _oldest = summary(ctx, due)
+    if underage is not None:
+        count, _oldest = summary(ctx, underage_due(ctx, underage, now))
         action = ctx.policy.children.on_underage
         plan.accounts.append(Planned(underage.rule, underage.table, action, 0, count, None))
     return plan
 
 
-def account_due(rule: AccountRule, now: dt.datetime, notice_days: int) -> Due:
-    cutoff = now - dt.timedelta(days=rule.days)
-    if rule.column is None:
-        return Due(rule.table, None, where=rule.where)
-    if rule.notify_first:  # noticed accounts count from the day their notice goes
-        cutoff += dt.timedelta(days=notice_days)
-    if rule.trigger == Trigger.last_activity:
-        return Due(rule.table, rule.column, cutoff, unless=rule.where)
-    return Due(rule.table, rule.column, cutoff, where=rule.where)
+def sweep_due(store: Store, sweep: TableSweep, now: dt.datetime) -> Due:
+    """The rows `sweep` has left to do now: due by its period, not swept before."""
+    cutoff = now - dt.timedelta(days=sweep.days)
+    return Due(sweep.table, sweep.column, cutoff, since=swept_before(store, sweep))
 
 
 def summary(ctx: Context, due: Due) -> tuple[int, dt.datetime | None]:
@@ -159,9 +149,7 @@ def run_sweep(
     tick = None
     if progress is not None:
         label = f"{sweep.rule}: {sweep.table}"
-        cutoff = now - dt.timedelta(days=sweep.days)
-        due = Due(sweep.table, sweep.column, cutoff, since=swept_before(store, sweep))
-        total, _oldest = summary(ctx, due)
+        total, _oldest = summary(ctx, sweep_due(store, sweep, now))
         progress(label, 0, total)
 
         def tick(n: int) -> None:
