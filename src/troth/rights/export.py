@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import IO, Any, BinaryIO, cast
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -48,6 +48,8 @@ FAST: dict[str, Any] = {"compression": zipfile.ZIP_DEFLATED, "compresslevel": 1}
 # A spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(...) sends
 # data away when clicked); OWASP's advice is to prefix a single quote.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Rows are opened from the vault and written this many at a time.
+BATCH = 1000
 _templates = Environment(
     loader=PackageLoader("troth.rights", "templates"), autoescape=select_autoescape()
 )
@@ -60,34 +62,58 @@ def export_path(project: Project, request_id: str) -> Path:
     return project.exports_dir / f"{request_id}.zip"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Sheet:
-    """One table of an export: its name, columns and rows."""
+    """One table of an export as written: its columns, how many rows, and which columns
+    held a value in any of them (the summary is built from these, not from rows)."""
 
     key: str
     columns: list[str]
-    rows: list[dict[str, Any]]
+    rows: int = 0
+    filled: set[str] = field(default_factory=set)
     unreadable: dict[str, int] = field(default_factory=dict)  # vault values not opened
 
 
-def sheets(ctx: Context, found: Mapping[str, Found], portable: bool) -> list[Sheet]:
-    out = []
-    for key in table_order(ctx.datamap):
-        owned = found[key].owned() if key in found else []
-        if not owned:
-            continue
-        spec = found[key].spec
-        columns = [
-            c.name
-            for c in found[key].table.columns
-            if not hidden(spec.columns.get(c.name), portable)
-        ]
-        values = [dict(r.values) for r in owned]
-        unreadable: dict[str, int] = {}
-        if encrypted_columns(spec):  # the subject reads their own values in the clear
-            unreadable = open_rows(vault_for(ctx.project), key, spec, values)
-        out.append(Sheet(key, columns, [{c: v[c] for c in columns} for v in values], unreadable))
-    return out
+def visible_columns(part: Found, portable: bool) -> list[str]:
+    return [
+        c.name for c in part.table.columns if not hidden(part.spec.columns.get(c.name), portable)
+    ]
+
+
+def batches(
+    ctx: Context, part: Found, sheet: Sheet, failed: dict[str, int]
+) -> Iterator[list[dict[str, Any]]]:
+    """The subject's rows of one table, BATCH at a time, vault values opened (the subject
+    reads their own values in the clear; those that cannot be are counted in `failed`),
+    only the sheet's columns kept."""
+    owned = part.owned()
+    sealed = bool(encrypted_columns(part.spec))
+    for start in range(0, len(owned), BATCH):
+        values = [dict(r.values) for r in owned[start : start + BATCH]]
+        if sealed:
+            for name, n in open_rows(vault_for(ctx.project), part.key, part.spec, values).items():
+                failed[name] = failed.get(name, 0) + n
+        yield [{c: v[c] for c in sheet.columns} for v in values]
+
+
+def write_sheet(zf: zipfile.ZipFile, ctx: Context, part: Found, sheet: Sheet) -> None:
+    """data/<table>.json, then data/<table>.csv, each written a batch at a time (a ZIP
+    takes one entry at a time, and a spool of the CSV would put plain rows on disk)."""
+    name = "data/" + sheet.key.replace(".", "/")
+    with zf.open(f"{name}.json", "w", force_zip64=True) as raw:
+        out = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        for batch in batches(ctx, part, sheet, sheet.unreadable):
+            write_json(out, batch, first=sheet.rows == 0)
+            sheet.rows += len(batch)
+            sheet.filled.update(c for c in sheet.columns if any(r[c] is not None for r in batch))
+        out.write("\n]\n")
+        out.detach()
+    with zf.open(f"{name}.csv", "w", force_zip64=True) as raw:
+        out = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        writer = csv_writer(out, sheet.columns)
+        for batch in batches(ctx, part, sheet, {}):  # counted with the JSON already
+            writer.writerows(inert_rows(batch))
+        out.detach()
 
 
 def hidden(column: Any, portable: bool) -> bool:
@@ -119,16 +145,16 @@ def write_export(
     """Write the ZIP atomically (temp file, then rename); returns what it holds."""
     target = export_path(ctx.project, request_id)
     ctx.project.private_dir(target.parent)
-    tables = sheets(ctx, found, portable)
     files = blob_files(ctx, found, portable)
+    tables: list[Sheet] = []
     fd, temp = tempfile.mkstemp(dir=target.parent, suffix=".part")
     try:
         with os.fdopen(fd, "wb") as raw, at_rest(ctx.project, request_id, raw) as out:
             zf = zipfile.ZipFile(out, "w", **FAST)
-            for sheet in tables:
-                name = sheet.key.replace(".", "/")
-                zf.writestr(f"data/{name}.json", to_json(sheet))
-                zf.writestr(f"data/{name}.csv", to_csv(sheet))
+            for key in table_order(ctx.datamap):
+                if key in found and any(r.owner for r in found[key].rows.values()):
+                    tables.append(Sheet(key, visible_columns(found[key], portable)))
+                    write_sheet(zf, ctx, found[key], tables[-1])
             for arcname, path in files:
                 zf.write(path, arcname, zipfile.ZIP_STORED)
             if not portable:
@@ -139,7 +165,7 @@ def write_export(
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-    held: dict[str, Any] = {"tables": {s.key: len(s.rows) for s in tables}, "files": len(files)}
+    held: dict[str, Any] = {"tables": {s.key: s.rows for s in tables}, "files": len(files)}
     unreadable = {f: n for s in tables for f, n in s.unreadable.items()}
     if unreadable:
         held["unreadable"] = unreadable
@@ -213,21 +239,24 @@ def expire_exports(project: Project, older_than: dt.timedelta) -> int:
     return deleted
 
 
-def to_json(sheet: Sheet) -> str:
-    """A JSON array with one row per line: readable, and written by json's C encoder
-    (`indent` would switch to the pure-Python one, several times slower)."""
-    rows = (json.dumps(row, ensure_ascii=False, default=str) for row in sheet.rows)
-    return "[\n" + ",\n".join(rows) + "\n]\n"
+def write_json(out: IO[str], rows: list[dict[str, Any]], first: bool) -> None:
+    """Part of a JSON array with one row per line: readable, and written by json's C
+    encoder (`indent` would switch to the pure-Python one, several times slower)."""
+    lines = ",\n".join(json.dumps(row, ensure_ascii=False, default=str) for row in rows)
+    out.write(("[\n" if first else ",\n") + lines)
 
 
-def to_csv(sheet: Sheet) -> str:
-    """The rows as CSV, with text cells a spreadsheet would run as formulas neutralized
-    (the JSON beside it keeps every value as it is)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, sheet.columns)
+def csv_writer(out: IO[str], columns: list[str]) -> csv.DictWriter[str]:
+    """A CSV writer with its header written; give it rows through `inert_rows`."""
+    writer = csv.DictWriter(out, columns)
     writer.writeheader()
-    writer.writerows({k: inert(v) for k, v in row.items()} for row in sheet.rows)
-    return buffer.getvalue()
+    return writer
+
+
+def inert_rows(rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Rows with text cells a spreadsheet would run as formulas neutralized (the JSON
+    beside the CSV keeps every value as it is)."""
+    return ({k: inert(v) for k, v in row.items()} for row in rows)
 
 
 def inert(value: Any) -> Any:
@@ -248,7 +277,7 @@ def held_categories(ctx: Context, tables: list[Sheet]) -> set[str]:
     for sheet in tables:
         spec = ctx.datamap.tables[sheet.key]
         for name, column in spec.columns.items():
-            if any(row.get(name) is not None for row in sheet.rows):
+            if name in sheet.filled:
                 held.update(column.categories)
     return held
 
