@@ -248,69 +248,6 @@ def test_admin_queue_plan_approve_deny_verify(server: Server) -> None:
     assert verify["ok"] is True and verify["checked"] > 0
 
 
-# --- Data Rights Protocol ------------------------------------------------------------
-
-
-def drp_body(email: str, exercise: str = "access", **extra: Any) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    return {
-        "agent-id": "agent-1",
-        "business-id": "test-app",
-        "issued-at": now.isoformat(),
-        "expires-at": (now + timedelta(minutes=10)).isoformat(),
-        "drp.version": "0.9.4",
-        "exercise": exercise,
-        "regime": "ccpa",
-        "email": email,
-        **extra,
-    }
-
-
-def test_drp_discovery_exercise_and_status(server: Server) -> None:
-    found = server.client.get("/.well-known/data-rights.json").json()
-    assert found["version"] == "0.9.4"
-    assert {"access", "deletion", "sale:opt_out"} <= set(found["actions"])
-    assert found["api_base"].endswith("/v1")
-    agent = server.key("requests:write")
-    email = server.emails(1)[0]
-    made = server.client.post("/v1/data-rights-request", json=drp_body(email), headers=agent)
-    assert made.status_code == 200, made.text
-    status = made.json()
-    assert status["status"] == "in_progress"
-    expected = datetime.fromisoformat(status["expected_by"])
-    received = datetime.fromisoformat(status["received_at"])
-    # ccpa allows 45 days; the policy promises an erasure within 30
-    assert expected - received == timedelta(days=30)
-    again = server.client.get(f"/v1/data-rights-request/{status['request_id']}", headers=agent)
-    assert again.json()["request_id"] == status["request_id"]
-    other = server.key("requests:write")
-    stranger = server.client.get(f"/v1/data-rights-request/{status['request_id']}", headers=other)
-    assert stranger.status_code == 403
-
-
-@pytest.mark.parametrize(
-    "change",
-    [
-        {"exercise": "teleport"},
-        {"email": None},
-        {"expires-at": "2001-01-01T00:00:00+00:00"},
-        {"issued-at": "yesterday"},
-        {"regime": "mars"},
-    ],
-)
-def test_drp_bad_input(server: Server, change: dict[str, Any]) -> None:
-    body = {**drp_body("someone@example.com"), **change}
-    agent = server.key("requests:write")
-    response = server.client.post("/v1/data-rights-request", json=body, headers=agent)
-    assert response.status_code in (400, 422), response.text
-    assert server.client.get("/api/admin/requests", headers=server.key("admin")).json() == []
-
-
-def test_drp_needs_an_agent_key(server: Server) -> None:
-    body = drp_body("someone@example.com")
-    assert server.client.post("/v1/data-rights-request", json=body).status_code == 401
-
-
 def test_consent_check_fast_path_agrees_with_the_route(server: Server) -> None:
     read, write = server.key("consent:read"), server.key("consent:write")
     body = {"subject": "user_id:8", "choices": {"marketing.communications.email": True}}

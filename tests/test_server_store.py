@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from test_server_support import PASSWORD, Server, start
+from test_server_support import PASSWORD, Server
 from troth.cli import app as cli
 from troth.errors import TrothError
 from troth.project import init_project
@@ -24,15 +23,6 @@ from troth.server.auth import (
 from troth.store import open_store
 
 pytest_plugins = ["test_server_support"]
-
-
-@pytest.fixture
-def on_store(
-    tmp_path: Path, refapp_template: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Server]:
-    monkeypatch.delenv("REFAPP_DB_URL", raising=False)
-    monkeypatch.delenv("TROTH_STORE_URL", raising=False)
-    yield from start(tmp_path / "project", refapp_template, store_url)
 
 
 def test_request_flow_on_each_store(on_store: Server) -> None:

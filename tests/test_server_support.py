@@ -174,3 +174,12 @@ def server(
     monkeypatch.delenv("REFAPP_DB_URL", raising=False)
     monkeypatch.delenv("TROTH_STORE_URL", raising=False)
     yield from start(tmp_path / "project", refapp_template)
+
+
+@pytest.fixture
+def on_store(
+    tmp_path: Path, refapp_template: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Server]:
+    monkeypatch.delenv("REFAPP_DB_URL", raising=False)
+    monkeypatch.delenv("TROTH_STORE_URL", raising=False)
+    yield from start(tmp_path / "project", refapp_template, store_url)

@@ -14,6 +14,7 @@ from troth import worker
 from troth.cli.common import ProjectOption, console, opened
 from troth.errors import TrothError
 from troth.rights import Request
+from troth.server import drp_status
 from troth.server.auth import end_subject_sessions
 from troth.store import Store
 
@@ -46,7 +47,8 @@ def run(
     if ctx.invoked_subcommand is not None:
         return
     with opened(project) as (proj, store):
-        rt = worker.Runtime(proj, store, after_request=[signed_out_if_erased])
+        hooks = [signed_out_if_erased, drp_status.after_request(proj)]
+        rt = worker.Runtime(proj, store, after_request=hooks)
         chosen = concurrency or rt.settings.concurrency
         name = f"{socket.gethostname()}:{os.getpid()}"
         console.print(

@@ -1,69 +1,147 @@
-"""Data Rights Protocol (Consumer Reports DRP 0.9) endpoints mapped onto the rights engine.
+"""Data Rights Protocol 1.0 endpoints (Consumer Reports' DRP) mapped onto the rights engine.
 
-An authorized agent is an API key with the `requests:write` scope: its key is the
-agent's pair-wise bearer token. Requests are plain JSON; the spec's libsodium message
-signatures are not checked (a deployment fronts this with the key, not a signature).
+An authorized agent listed in troth.toml `[[drp.agents]]` pairs with `POST /v1/agent/{id}`
+(a body signed with its Ed25519 key) and gets its pairwise bearer token; every exercise
+and revoke after is signed too and carries the token. Errors are the protocol's
+`{"code", "message", "fatal"}`; a refused body changes nothing.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 
 from troth import rights
-from troth.server import requests
-from troth.server.auth import ApiKey
+from troth.errors import TrothError
+from troth.server import drp_agents, drp_status, requests
 from troth.server.context import Context, context
-from troth.server.web import ERRORS, StrictJsonRoute, api_key
+from troth.server.drp_status import StatusOut
 
-router = APIRouter(tags=["data rights protocol"], responses=ERRORS, route_class=StrictJsonRoute)
-Ctx = Annotated[Context, Depends(context)]
-DRP_VERSION = "0.9.4"
-DrpStatus = Literal["open", "in_progress", "fulfilled", "denied"]
-DrpReason = Literal["other", "no_match"]
-# DRP action -> rights request kind
+DRP_VERSION = "1.0"
+# DRP action -> rights request kind (the 0.9 spellings are still accepted)
 ACTIONS = {
-    "sale:opt_out": "opt_out_sale",
+    "sale:opt-out": "opt_out_sale",
     "deletion": "erasure",
     "access": "access",
     "access:categories": "access",
     "access:specific": "access",
 }
-# rights status -> (DRP status, reason)
-STATUSES: dict[str, tuple[DrpStatus, DrpReason | None]] = {
-    "received": ("open", None),
-    "verified": ("in_progress", None),
-    "approved": ("in_progress", None),
-    "running": ("in_progress", None),
-    "completed": ("fulfilled", None),
-    "denied": ("denied", "other"),
-    "failed": ("denied", "other"),
+OLD_ACTIONS = {"sale:opt_out": "opt_out_sale"}
+Ctx = Annotated[Context, Depends(context)]
+M = TypeVar("M", bound=BaseModel)
+TOO_LATE = "the request has already been carried out or closed; it cannot be revoked"
+
+
+class DrpRoute(APIRoute):
+    """Every error as the protocol's `{code, message, fatal}` body."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def protocol_errors(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except HTTPException as exc:
+                return error(exc.status_code, str(exc.detail), exc.headers)
+            except RequestValidationError as exc:
+                return error(400, invalid_fields(exc.errors()))
+            except TrothError as exc:  # e.g. troth.toml's [drp] table is wrong
+                return error(exc.http_status, str(exc))
+
+        return protocol_errors
+
+
+def error(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    body = {"code": str(status), "message": message, "fatal": False}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def invalid_fields(errors: Any) -> str:
+    """Which fields are wrong, never their values (they may be personal data)."""
+    names = sorted({".".join(str(part) for part in e["loc"] if part != "body") for e in errors})
+    return "invalid or missing: " + ", ".join(names)
+
+
+class DrpErrorOut(BaseModel):
+    """The protocol's error: the HTTP status as text, what is wrong, whether it is final."""
+
+    code: str
+    message: str
+    fatal: bool
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": DrpErrorOut, "description": text}
+    for status, text in (
+        (400, "Not a signed JSON body, a field is invalid, or the times are wrong."),
+        (401, "A paired agent's bearer token is required."),
+        (403, "Forged, another agent's, or addressed to another business."),
+        (404, "No such request."),
+        (409, "Already received (a replay), or too late to revoke."),
+    )
 }
+SIGNED = {
+    "requestBody": {
+        "required": True,
+        "content": {"text/plain": {"schema": {"type": "string", "format": "byte"}}},
+        "description": "A base64 libsodium signed message whose message is a JSON object.",
+    }
+}
+router = APIRouter(tags=["data rights protocol"], responses=ERRORS, route_class=DrpRoute)
 
 
 class ExerciseIn(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="allow")
-    agent_id: str = Field(alias="agent-id", min_length=1, max_length=100)
-    business_id: str = Field(alias="business-id", min_length=1, max_length=100)
-    issued_at: datetime = Field(alias="issued-at")
-    expires_at: datetime = Field(alias="expires-at")
-    drp_version: str = Field(alias="drp.version", max_length=16)
-    exercise: Literal["sale:opt_out", "deletion", "access", "access:categories", "access:specific"]
+    drp_version: Literal["1.0"] = Field(alias="drp.version")
+    exercise: Literal[
+        "sale:opt-out", "sale:opt_out", "deletion", "access", "access:categories", "access:specific"
+    ]
     regime: Literal["ccpa", "voluntary"] | None = None
+    relationships: list[Annotated[str, Field(max_length=100)]] = Field(default=[], max_length=20)
+    status_callback: HttpUrl | None = Field(default=None)
+    agent_request_id: str | None = Field(default=None, alias="agent-request-id", max_length=100)
     email: str | None = Field(default=None, max_length=320)
     phone_number: str | None = Field(default=None, max_length=40)
 
 
-class StatusOut(BaseModel):
-    request_id: str
-    status: DrpStatus
-    reason: DrpReason | None = None
-    received_at: datetime | None = None
-    expected_by: datetime | None = None
-    processing_details: str | None = None
+class RevokeIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class PairedOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    agent_id: str = Field(alias="agent-id")
+    token: str
+
+
+def parsed(model: type[M], body: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise HTTPException(400, invalid_fields(exc.errors())) from None
+
+
+def calling_agent(request: Request, ctx: Ctx) -> drp_agents.Agent:
+    """The agent whose pairwise token the request carries; 401 otherwise."""
+    given = request.headers.get("authorization", "")
+    for agent in drp_agents.agents(ctx.project).values():
+        if drp_agents.authorized(ctx.project, agent.id, given):
+            return agent
+    raise HTTPException(401, "a paired agent's bearer token is required")
+
+
+Caller = Annotated[drp_agents.Agent, Depends(calling_agent)]
+
+
+def api_base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/v1"
 
 
 @router.get("/.well-known/data-rights.json")
@@ -71,58 +149,110 @@ def discovery(request: Request) -> dict[str, Any]:
     """Where agents send requests and which actions this business supports."""
     return {
         "version": DRP_VERSION,
-        "api_base": str(request.base_url).rstrip("/") + "/v1",
+        "api_base": api_base(request),
         "actions": list(ACTIONS),
         "user_relationships": [],
     }
 
 
-def status_out(request: rights.Request) -> StatusOut:
-    info = requests.summary(request)
-    status, reason = STATUSES.get(info["status"], ("in_progress", None))
-    if info["no_data"]:  # the protocol's word for "we hold nothing about this person"
-        status, reason = "denied", "no_match"
-    return StatusOut(
-        request_id=info["id"],
-        status=status,
-        reason=reason,
-        received_at=info["created_at"],
-        expected_by=info["due_at"],
-    )
+@router.post(
+    "/v1/agent/{agent_id}",
+    response_model=PairedOut,
+    response_model_by_alias=True,
+    openapi_extra=SIGNED,
+)
+async def pair(agent_id: str, request: Request, ctx: Ctx) -> PairedOut:
+    """Pair an agent: its signed body gets back its pairwise bearer token."""
+    raw = await request.body()
+    drp_agents.signed_body(ctx.project, ctx.store, agent_id, raw)
+    return PairedOut(agent_id=agent_id, token=drp_agents.token(ctx.project, agent_id))
 
 
-@router.post("/v1/data-rights-request", response_model=StatusOut)
-def exercise(
-    body: ExerciseIn, ctx: Ctx, key: ApiKey = Depends(api_key("requests:write"))
-) -> StatusOut:
-    """Exercise a right on behalf of a user the agent has verified."""
-    if body.expires_at.astimezone(UTC) < datetime.now(UTC):
-        raise HTTPException(400, "the request has expired (expires-at is in the past)")
-    if body.email:
-        identity = ("email", body.email)
-    elif body.phone_number:
-        identity = ("phone", body.phone_number)
+@router.get("/v1/agent/{agent_id}")
+def agent_status(agent_id: str, agent: Caller) -> dict[str, Any]:
+    """200 while the agent's token is good with this business; 403 for another agent."""
+    if agent.id != agent_id:
+        raise HTTPException(403, "the token does not belong to this agent")
+    return {}
+
+
+@router.post("/v1/data-rights-request", response_model=StatusOut, response_model_by_alias=True)
+async def exercise(request: Request, ctx: Ctx, agent: Caller) -> StatusOut:
+    """Exercise a right on behalf of a user the agent has verified (a signed body)."""
+    body = drp_agents.signed_body(ctx.project, ctx.store, agent.id, await request.body())
+    wanted = parsed(ExerciseIn, body)
+    if wanted.email:
+        identity = ("email", wanted.email)
+    elif wanted.phone_number:
+        identity = ("phone", wanted.phone_number)
     else:
-        raise HTTPException(422, "give the user's email or phone_number")
-    jurisdiction = "ccpa" if body.regime == "ccpa" else None
-    request = requests.create(
+        raise HTTPException(400, "give the user's email or phone_number")
+    made = requests.create(
         ctx,
-        key.owner,
-        ACTIONS[body.exercise],
+        owner(agent.id),
+        {**ACTIONS, **OLD_ACTIONS}[wanted.exercise],
         *identity,
         source="drp",
         verified=True,
-        jurisdiction=jurisdiction,
+        jurisdiction="ccpa" if wanted.regime == "ccpa" else None,
     )
-    return status_out(request)
+    callback = str(wanted.status_callback) if wanted.status_callback else None
+    drp_status.record(
+        ctx.store, made.id, agent.id, api_base(request), wanted.agent_request_id, callback
+    )
+    return status_out(ctx, made.id)
 
 
-@router.get("/v1/data-rights-request/{request_id}", response_model=StatusOut)
-def status(
-    request_id: str, ctx: Ctx, key: ApiKey = Depends(api_key("requests:write"))
-) -> StatusOut:
-    """The request's status; 403 when another agent manages it (DRP 2.02.1)."""
+@router.get(
+    "/v1/data-rights-request/{request_id}", response_model=StatusOut, response_model_by_alias=True
+)
+def status(request_id: str, ctx: Ctx, agent: Caller) -> StatusOut:
+    """The request's status; 403 when another agent manages it."""
+    mine(ctx, request_id, agent.id)
+    return status_out(ctx, request_id)
+
+
+@router.delete(
+    "/v1/data-rights-request/{request_id}",
+    response_model=StatusOut,
+    response_model_by_alias=True,
+    openapi_extra=SIGNED,
+)
+async def revoke(request_id: str, request: Request, ctx: Ctx, agent: Caller) -> StatusOut:
+    """Withdraw a request that has not been carried out yet (a signed body)."""
+    found = mine(ctx, request_id, agent.id)
+    body = drp_agents.signed_body(ctx.project, ctx.store, agent.id, await request.body())
+    parsed(RevokeIn, body)
+    if found.status not in ("received", "verified", "approved"):
+        raise HTTPException(409, TOO_LATE)
+    done = rights.deny_request(
+        ctx.project, ctx.store, request_id, "revoked by the authorized agent", actor="drp"
+    )
+    drp_status.mark_revoked(ctx.store, request_id)
+    drp_status.call_back(ctx.project, ctx.store, done)
+    return status_out(ctx, request_id)
+
+
+@router.get("/v1/data-rights-request/{request_id}/results")
+def results(request_id: str, ctx: Ctx, agent: Caller) -> StreamingResponse:
+    """A fulfilled access request's export (the status's `results_url`)."""
+    found = mine(ctx, request_id, agent.id)
+    return requests.export_download(ctx, found, f"{request_id}.zip")
+
+
+def owner(agent_id: str) -> str:
+    return f"drp:{agent_id}"
+
+
+def mine(ctx: Context, request_id: str, agent_id: str) -> rights.Request:
     found = requests.any_request(ctx, request_id)
-    if requests.owner_of(ctx, request_id) != key.owner:
+    if requests.owner_of(ctx, request_id) != owner(agent_id):
         raise HTTPException(403, "another agent manages this request")
-    return status_out(found)
+    return found
+
+
+def status_out(ctx: Context, request_id: str) -> StatusOut:
+    row = drp_status.recorded(ctx.store, request_id)
+    if row is None:
+        raise HTTPException(404, "no such request")
+    return drp_status.status_of(ctx.project, rights.get_request(ctx.store, request_id), row)

@@ -18,7 +18,7 @@ from sqlalchemy import insert, select
 from troth import rights, worker
 from troth.errors import NotFound
 from troth.rights import Request
-from troth.server import tables
+from troth.server import drp_status, tables
 from troth.server.auth import end_subject_sessions
 from troth.server.context import Context
 from troth.store import Store
@@ -150,7 +150,8 @@ def signed_out_if_erased(store: Store, request: Request) -> None:
 
 def job_runtime(ctx: Context) -> worker.Runtime:
     """What the server's own job thread (SQLite) runs the worker's jobs with."""
-    return worker.Runtime(ctx.project, ctx.store, after_request=[signed_out_if_erased])
+    hooks = [signed_out_if_erased, drp_status.after_request(ctx.project)]
+    return worker.Runtime(ctx.project, ctx.store, after_request=hooks)
 
 
 def summary(request: Request) -> dict[str, Any]:

@@ -92,3 +92,22 @@ code_failures = Table(
     Index("server_code_failures_email", "email_hash", "at"),
     Index("server_code_failures_ip", "ip_hash", "at"),
 )
+
+drp_seen = Table(
+    "server_drp_seen",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("expires_at", When, nullable=False),
+    Index("server_drp_seen_expires", "expires_at"),
+)
+
+drp_requests = Table(
+    "server_drp_requests",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("agent_id", String(100), nullable=False),
+    Column("agent_request_id", String(100)),
+    Column("status_callback", String(2000)),
+    Column("api_base", String(500), nullable=False),
+    Column("revoked_at", When),
+)

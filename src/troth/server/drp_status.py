@@ -1,0 +1,183 @@
+"""Data Rights Protocol 1.0 request statuses, mapped from troth's, and status callbacks.
+
+Each DRP request remembers its agent, the agent's own request id, where to call back,
+the API base its results URL is made from, and when the agent revoked it. A callback is
+a POST of the status object to the agent's `status_callback` with the agent's pairwise
+token, made when a job finishes a request and when the agent revokes one; it is best
+effort (the agent can always poll the status endpoint).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select, update
+
+from troth import rights, worker
+from troth.project import Project
+from troth.rights import Request
+from troth.server import drp_agents, tables
+from troth.store import Store
+
+log = logging.getLogger(__name__)
+CALLBACK_TIMEOUT_SECONDS = 5.0
+DrpStatus = Literal["open", "in_progress", "fulfilled", "revoked", "denied", "expired"]
+DrpReason = Literal[
+    "need_user_verification",
+    "suspected_fraud",
+    "insufficient_verification",
+    "no_match",
+    "claim_not_covered",
+    "outside_jurisdiction",
+    "too_many_requests",
+    "other",
+]
+# troth status -> DRP status
+STATUSES: dict[str, DrpStatus] = {
+    "received": "open",
+    "verified": "in_progress",
+    "approved": "in_progress",
+    "running": "in_progress",
+    "failed": "in_progress",  # staff retry or deny a failed request; it is not final
+    "completed": "fulfilled",
+    "denied": "denied",
+}
+# words in a staff denial reason -> the protocol's reason
+DENIALS: tuple[tuple[tuple[str, ...], DrpReason], ...] = (
+    (("fraud",), "suspected_fraud"),
+    (("verif", "identity"), "insufficient_verification"),
+    (("no match", "not found", "unknown"), "no_match"),
+    (("jurisdiction",), "outside_jurisdiction"),
+    (("too many", "duplicate"), "too_many_requests"),
+    (("not covered", "exempt"), "claim_not_covered"),
+)
+
+
+class StatusOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    request_id: str
+    agent_request_id: str | None = Field(default=None, alias="agent-request-id")
+    status: DrpStatus
+    reason: DrpReason | None = None
+    processing_details: str | None = None
+    received_at: datetime | None = None
+    expected_by: datetime | None = None
+    results_url: str | None = None
+    expires_at: datetime | None = None
+
+
+def record(
+    store: Store,
+    request_id: str,
+    agent_id: str,
+    api_base: str,
+    agent_request_id: str | None,
+    status_callback: str | None,
+) -> None:
+    """Remember the agent's request id, callback and API base (kept from the first ask)."""
+    row = {
+        "request_id": request_id,
+        "agent_id": agent_id,
+        "agent_request_id": agent_request_id,
+        "status_callback": status_callback,
+        "api_base": api_base,
+    }
+    with store.begin() as conn:
+        known = conn.execute(
+            select(tables.drp_requests.c.request_id).where(
+                tables.drp_requests.c.request_id == request_id
+            )
+        ).first()
+        if known is None:
+            conn.execute(tables.drp_requests.insert().values(**row))
+
+
+def mark_revoked(store: Store, request_id: str) -> None:
+    with store.begin() as conn:
+        conn.execute(
+            update(tables.drp_requests)
+            .where(tables.drp_requests.c.request_id == request_id)
+            .values(revoked_at=datetime.now(UTC))
+        )
+
+
+def recorded(store: Store, request_id: str) -> dict[str, Any] | None:
+    with store.connect() as conn:
+        row = conn.execute(
+            select(tables.drp_requests).where(tables.drp_requests.c.request_id == request_id)
+        ).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def denial(reason: str | None) -> DrpReason:
+    text = (reason or "").lower()
+    for words, drp_reason in DENIALS:
+        if any(word in text for word in words):
+            return drp_reason
+    return "other"
+
+
+def results(project: Project, request: Request, api_base: str) -> dict[str, Any]:
+    """Where a fulfilled access can be downloaded, and until when."""
+    path = Path(rights.export_path(project, request.id))
+    if request.kind != "access" or not path.is_file():
+        return {}
+    made = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    keep = timedelta(days=worker.worker_settings(project).export_days)
+    return {
+        "results_url": f"{api_base}/data-rights-request/{request.id}/results",
+        "expires_at": made + keep,
+    }
+
+
+def status_of(project: Project, request: Request, row: dict[str, Any]) -> StatusOut:
+    """The protocol's status of `request`, which the agent of `row` made."""
+    due = request.due_at.replace(tzinfo=UTC) if request.due_at.tzinfo is None else request.due_at
+    fields: dict[str, Any] = {"status": STATUSES.get(request.status, "in_progress")}
+    if row.get("revoked_at") is not None:
+        fields = {"status": "revoked", "processing_details": "revoked by the agent"}
+    elif request.status == "completed" and request.result.get("found") is False:
+        fields = {"status": "denied", "reason": "no_match"}
+        fields["processing_details"] = "no data about this person was found"
+    elif request.status == "completed":
+        fields.update(results(project, request, row["api_base"]))
+    elif request.status == "denied":
+        fields.update(reason=denial(request.reason), processing_details=request.reason)
+    elif request.status == "failed":
+        fields["processing_details"] = "delayed: staff are looking into an error"
+    return StatusOut(
+        request_id=request.id,
+        agent_request_id=row.get("agent_request_id"),
+        received_at=request.created_at,
+        expected_by=due,
+        **fields,
+    )
+
+
+def call_back(project: Project, store: Store, request: Request) -> None:
+    """POST the request's status to its agent's callback, when it gave one."""
+    row = recorded(store, request.id)
+    if row is None or not row.get("status_callback"):
+        return
+    body = status_of(project, request, row).model_dump(mode="json", by_alias=True)
+    headers = {"authorization": f"Bearer {drp_agents.token(project, row['agent_id'])}"}
+    try:
+        httpx.post(
+            row["status_callback"], json=body, headers=headers, timeout=CALLBACK_TIMEOUT_SECONDS
+        ).raise_for_status()
+    except httpx.HTTPError as exc:
+        log.warning("DRP status callback for request %s failed: %s", request.id, type(exc).__name__)
+
+
+def after_request(project: Project) -> worker.AfterRequest:
+    """A worker hook calling back the agent of each DRP request a job finished."""
+
+    def hook(store: Store, request: Request) -> None:
+        call_back(project, store, request)
+
+    return hook

@@ -1,0 +1,350 @@
+"""Data Rights Protocol 1.0 conformance, played as an authorized agent would: an Ed25519
+key pair, pairing, signed exercise and revoke bodies (and forged, expired, replayed and
+wrongly addressed ones), status polls, status callbacks and the access download."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import httpx
+import pytest
+from nacl.signing import SigningKey
+
+from test_server_support import Server
+from troth.server import requests as server_requests
+from troth.worker.jobs import run_request
+
+pytest_plugins = ["test_server_support"]
+
+BUSINESS = "test-app"
+
+
+class Agent:
+    """An authorized agent: its signing key, its id, and the server it talks to."""
+
+    def __init__(self, server: Server, agent_id: str = "agent-1") -> None:
+        self.server, self.id, self.key = server, agent_id, SigningKey.generate()
+        self.token = ""
+
+    @property
+    def verify_key(self) -> str:
+        return base64.b64encode(bytes(self.key.verify_key)).decode()
+
+    def envelope(self, **extra: Any) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        return {
+            "agent-id": self.id,
+            "business-id": BUSINESS,
+            "issued-at": now.isoformat(),
+            "expires-at": (now + timedelta(minutes=15)).isoformat(),
+            **extra,
+        }
+
+    def sign(self, body: dict[str, Any], key: SigningKey | None = None) -> bytes:
+        return base64.b64encode(bytes((key or self.key).sign(json.dumps(body).encode())))
+
+    def headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.token}", "content-type": "text/plain"}
+
+    def pair(self) -> httpx.Response:
+        signed = self.sign(self.envelope())
+        response = self.server.client.post(f"/v1/agent/{self.id}", content=signed)
+        if response.status_code == 200:
+            self.token = response.json()["token"]
+        return response
+
+    def exercise_body(self, email: str, action: str = "access", **extra: Any) -> dict[str, Any]:
+        return self.envelope(
+            **{"drp.version": "1.0", "exercise": action, "regime": "ccpa", "email": email},
+            **extra,
+        )
+
+    def exercise(self, body: dict[str, Any] | bytes) -> httpx.Response:
+        content = body if isinstance(body, bytes) else self.sign(body)
+        return self.server.client.post(
+            "/v1/data-rights-request", content=content, headers=self.headers()
+        )
+
+    def status(self, request_id: str) -> httpx.Response:
+        return self.server.client.get(
+            f"/v1/data-rights-request/{request_id}", headers=self.headers()
+        )
+
+    def revoke(self, request_id: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        signed = self.sign(body or self.envelope(reason="changed my mind"))
+        return self.server.client.request(
+            "DELETE",
+            f"/v1/data-rights-request/{request_id}",
+            content=signed,
+            headers=self.headers(),
+        )
+
+
+def register(server: Server, *agents: Agent) -> None:
+    listed = [{"id": a.id, "verify_key": a.verify_key} for a in agents]
+    server.project.settings["drp"] = {"business_id": BUSINESS, "agents": listed}
+
+
+@pytest.fixture
+def agent(server: Server) -> Agent:
+    made = Agent(server)
+    register(server, made)
+    assert made.pair().status_code == 200
+    return made
+
+
+def protocol_error(response: httpx.Response, status: int) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"code", "message", "fatal"} and body["code"] == str(status)
+    return str(body["message"])
+
+
+def queue_is_empty(server: Server) -> bool:
+    admin = server.key("admin")
+    return server.client.get("/api/admin/requests", headers=admin).json() == []
+
+
+def run(server: Server, request_id: str) -> str:
+    """What the worker does with a queued request (its hooks call the agent back)."""
+    return run_request(server_requests.job_runtime(server.client.app.state.ctx), request_id)
+
+
+# --- discovery and pairing -----------------------------------------------------------
+
+
+def test_discovery_names_1_0_and_its_actions(server: Server) -> None:
+    found = server.client.get("/.well-known/data-rights.json").json()
+    assert found["version"] == "1.0"
+    assert {"access", "deletion", "sale:opt-out"} <= set(found["actions"])
+    assert found["api_base"].endswith("/v1") and found["user_relationships"] == []
+
+
+def test_pairing_gives_a_pairwise_token_the_agent_status_accepts(server: Server) -> None:
+    first, second = Agent(server, "agent-1"), Agent(server, "agent-2")
+    register(server, first, second)
+    paired = first.pair()
+    assert paired.json() == {"agent-id": "agent-1", "token": first.token}
+    second.pair()
+    assert first.token and second.token and first.token != second.token
+    ok = server.client.get("/v1/agent/agent-1", headers=first.headers())
+    assert ok.status_code == 200 and ok.json() == {}
+    crossed = server.client.get("/v1/agent/agent-1", headers=second.headers())
+    protocol_error(crossed, 403)
+    protocol_error(server.client.get("/v1/agent/agent-1"), 401)
+
+
+def test_pairing_refuses_strangers_forgeries_and_replays(server: Server) -> None:
+    agent, stranger = Agent(server), Agent(server, "agent-9")
+    register(server, agent)
+    protocol_error(stranger.pair(), 403)
+    forged = agent.sign(agent.envelope(), key=SigningKey.generate())
+    protocol_error(server.client.post("/v1/agent/agent-1", content=forged), 403)
+    protocol_error(server.client.post("/v1/agent/agent-1", content=b"{not base64"), 400)
+    signed = agent.sign(agent.envelope())
+    assert server.client.post("/v1/agent/agent-1", content=signed).status_code == 200
+    protocol_error(server.client.post("/v1/agent/agent-1", content=signed), 409)
+
+
+def test_a_wrong_drp_table_is_a_protocol_error_naming_the_key(server: Server) -> None:
+    server.project.settings["drp"] = {"business_id": BUSINESS, "agents": [{"id": "a"}]}
+    message = protocol_error(Agent(server, "a").pair(), 400)
+    assert "[[drp.agents]] #1" in message and "verify_key" in message
+
+
+# --- exercise ------------------------------------------------------------------------
+
+
+def test_signed_access_is_fulfilled_with_its_download(server: Server, agent: Agent) -> None:
+    email = server.emails(1)[0]
+    made = agent.exercise(agent.exercise_body(email, **{"agent-request-id": "aa-17"}))
+    assert made.status_code == 200, made.text
+    status = made.json()
+    assert status["status"] == "in_progress" and status["agent-request-id"] == "aa-17"
+    assert datetime.fromisoformat(status["expected_by"]) > datetime.fromisoformat(
+        status["received_at"]
+    )
+    assert run(server, status["request_id"]) == "completed"
+    done = agent.status(status["request_id"]).json()
+    assert done["status"] == "fulfilled" and done["agent-request-id"] == "aa-17"
+    assert datetime.fromisoformat(done["expires_at"]) > datetime.now(UTC) + timedelta(days=29)
+    path = done["results_url"].removeprefix("http://testserver")
+    download = server.client.get(path, headers=agent.headers())
+    assert download.status_code == 200 and download.content[:2] == b"PK"
+    assert server.client.get(path).status_code == 401
+
+
+@pytest.mark.parametrize("action", ["sale:opt-out", "sale:opt_out", "deletion"])
+def test_actions_old_and_new_names(server: Server, agent: Agent, action: str) -> None:
+    made = agent.exercise(agent.exercise_body(server.emails(1)[0], action))
+    assert made.status_code == 200, made.text
+    kind = {"deletion": "erasure"}.get(action, "opt_out_sale")
+    admin = server.key("admin")
+    listed = server.client.get("/api/admin/requests", headers=admin).json()
+    assert [r["kind"] for r in listed] == [kind]
+
+
+def test_an_unknown_person_is_no_match(server: Server, agent: Agent) -> None:
+    made = agent.exercise(agent.exercise_body("nobody-here@example.com")).json()
+    assert run(server, made["request_id"]) == "completed"
+    status = agent.status(made["request_id"]).json()
+    assert status["status"] == "denied" and status["reason"] == "no_match"
+    assert status["processing_details"] and status.get("results_url") is None
+
+
+def test_a_staff_denial_maps_to_the_protocol_reason(server: Server, agent: Agent) -> None:
+    made = agent.exercise(agent.exercise_body(server.emails(1)[0])).json()
+    admin = server.key("admin")
+    server.client.post(
+        f"/api/admin/requests/{made['request_id']}/deny",
+        json={"reason": "suspected fraud: the account was closed"},
+        headers=admin,
+    )
+    status = agent.status(made["request_id"]).json()
+    assert status["status"] == "denied" and status["reason"] == "suspected_fraud"
+    assert status["processing_details"] == "suspected fraud: the account was closed"
+
+
+def later(minutes: int) -> str:
+    return (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"agent-id": "agent-2"}, 403),
+        ({"business-id": "another-shop"}, 403),
+        ({"issued-at": later(60)}, 400),
+        ({"expires-at": "2001-01-01T00:00:00+00:00"}, 400),
+        ({"expires-at": later(3 * 24 * 60)}, 400),
+        ({"issued-at": "yesterday"}, 400),
+        ({"drp.version": "0.9.4"}, 400),
+        ({"exercise": "teleport"}, 400),
+        ({"regime": "mars"}, 400),
+        ({"email": None}, 400),
+        ({"status_callback": "not a url"}, 400),
+    ],
+)
+def test_bad_exercises_change_nothing(
+    server: Server, agent: Agent, change: dict[str, Any], status: int
+) -> None:
+    email = server.emails(1)[0]
+    body = {**agent.exercise_body(email), **change}
+    message = protocol_error(agent.exercise(body), status)
+    assert email not in message
+    assert queue_is_empty(server)
+
+
+def test_forged_unsigned_replayed_and_unpaired_exercises(server: Server, agent: Agent) -> None:
+    email = server.emails(1)[0]
+    body = agent.exercise_body(email)
+    protocol_error(agent.exercise(agent.sign(body, key=SigningKey.generate())), 403)
+    unsigned = server.client.post(
+        "/v1/data-rights-request", content=json.dumps(body), headers=agent.headers()
+    )
+    protocol_error(unsigned, 400)
+    no_token = server.client.post("/v1/data-rights-request", content=agent.sign(body))
+    protocol_error(no_token, 401)
+    assert queue_is_empty(server)
+    signed = agent.sign(body)
+    assert agent.exercise(signed).status_code == 200
+    protocol_error(agent.exercise(signed), 409)
+
+
+def test_another_agent_cannot_read_or_revoke(server: Server) -> None:
+    mine, theirs = Agent(server, "agent-1"), Agent(server, "agent-2")
+    register(server, mine, theirs)
+    mine.pair(), theirs.pair()
+    made = mine.exercise(mine.exercise_body(server.emails(1)[0])).json()
+    protocol_error(theirs.status(made["request_id"]), 403)
+    protocol_error(theirs.revoke(made["request_id"]), 403)
+    protocol_error(mine.status("no-such-request"), 404)
+
+
+# --- revoke and callbacks ------------------------------------------------------------
+
+
+class Callbacks:
+    """An agent's status callback endpoint on a local port, keeping what it receives."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict[str, Any]]] = []
+        got = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                size = int(self.headers["content-length"])
+                got.append((self.headers["authorization"], json.loads(self.rfile.read(size))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.http = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_port}/drp/status"
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def callbacks() -> Iterator[Callbacks]:
+    made = Callbacks()
+    yield made
+    made.http.shutdown()
+    made.http.server_close()
+
+
+def test_callback_when_a_job_finishes(server: Server, agent: Agent, callbacks: Callbacks) -> None:
+    body = agent.exercise_body(server.emails(1)[0], status_callback=callbacks.url)
+    made = agent.exercise(body).json()
+    run(server, made["request_id"])
+    [(authorization, status)] = callbacks.received
+    assert authorization == f"Bearer {agent.token}"
+    assert status["request_id"] == made["request_id"] and status["status"] == "fulfilled"
+
+
+def test_revoke_before_it_runs(server: Server, agent: Agent, callbacks: Callbacks) -> None:
+    body = agent.exercise_body(server.emails(1)[0], "deletion", status_callback=callbacks.url)
+    made = agent.exercise(body).json()
+    forged = agent.sign(agent.envelope(reason="x"), key=SigningKey.generate())
+    forged_revoke = server.client.request(
+        "DELETE",
+        f"/v1/data-rights-request/{made['request_id']}",
+        content=forged,
+        headers=agent.headers(),
+    )
+    protocol_error(forged_revoke, 403)
+    assert agent.status(made["request_id"]).json()["status"] == "in_progress"
+    revoked = agent.revoke(made["request_id"])
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["status"] == "revoked"
+    assert agent.status(made["request_id"]).json()["status"] == "revoked"
+    assert [s["status"] for _, s in callbacks.received] == ["revoked"]
+    protocol_error(agent.revoke(made["request_id"]), 409)
+
+
+def test_a_finished_request_cannot_be_revoked(server: Server, agent: Agent) -> None:
+    made = agent.exercise(agent.exercise_body(server.emails(1)[0])).json()
+    run(server, made["request_id"])
+    protocol_error(agent.revoke(made["request_id"]), 409)
+    assert agent.status(made["request_id"]).json()["status"] == "fulfilled"
+
+
+# --- every engine store --------------------------------------------------------------
+
+
+def test_pair_exercise_replay_and_revoke_on_each_store(on_store: Server) -> None:
+    agent = Agent(on_store)
+    register(on_store, agent)
+    assert agent.pair().status_code == 200
+    signed = agent.sign(agent.exercise_body(on_store.emails(1)[0], "deletion"))
+    made = agent.exercise(signed).json()
+    protocol_error(agent.exercise(signed), 409)
+    assert agent.revoke(made["request_id"]).json()["status"] == "revoked"
+    assert agent.status(made["request_id"]).json()["status"] == "revoked"
