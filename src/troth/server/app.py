@@ -20,7 +20,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from troth import ledger, worker
 from troth.project import Project
-from troth.server import admin, api, center, drp, requests
+from troth.server import admin, api, center, drp, gpc, requests
 from troth.server import retention as retention_pages
 from troth.server.context import HERE, Context
 from troth.server.fastpath import ConsentCheck
@@ -190,7 +190,7 @@ def create_app(project: Project, store: Store | None = None, *, run_jobs: bool =
         return FileResponse(BANNER, media_type="text/javascript")
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    routers = [module.router for module in (api, drp, center, admin)]
+    routers = [module.router for module in (api, drp, gpc, center, admin)]
     routers += [retention_pages.router, retention_pages.api]
     for router in routers:
         app.include_router(router)
