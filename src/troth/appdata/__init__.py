@@ -31,7 +31,8 @@ from troth.appdata.guard import (
     people_tables,
     require_valid,
 )
-from troth.appdata.identities import normalize, phone_variants
+from troth.appdata.identities import normalize, phone_variants, stored_form
+from troth.appdata.owners import OWNER, Owner, owned_rows, owner_of
 from troth.appdata.plan import (
     Erasure,
     Plan,
@@ -50,6 +51,7 @@ from troth.appdata.sweep import (
     Spare,
     account_values,
     anonymize_keys,
+    anonymized,
     delete_keys,
     due_keys,
     due_summary,
@@ -57,12 +59,14 @@ from troth.appdata.sweep import (
 from troth.appdata.times import as_datetime
 
 __all__ = [
+    "OWNER",
     "Account",
     "Context",
     "Due",
     "Erasure",
     "Found",
     "Key",
+    "Owner",
     "Plan",
     "PlanRefused",
     "Refusal",
@@ -73,6 +77,7 @@ __all__ = [
     "account_tables",
     "account_values",
     "anonymize_keys",
+    "anonymized",
     "as_datetime",
     "blob_counts",
     "check",
@@ -93,6 +98,8 @@ __all__ = [
     "load_context",
     "normalize",
     "owned_keys",
+    "owned_rows",
+    "owner_of",
     "people_tables",
     "phone_variants",
     "read_steps",
@@ -101,6 +108,7 @@ __all__ = [
     "require_valid",
     "resolve",
     "set_columns",
+    "stored_form",
     "switch_active",
     "table_order",
     "withdrawn_columns",

@@ -21,6 +21,7 @@ from troth.cli import (
     retention,
     scan,
     server,
+    share,
     vault,
     worker,
 )
@@ -46,6 +47,7 @@ GROUPS = (
     request,
     consent,
     retention,
+    share,
     server,
     vault,
     worker,

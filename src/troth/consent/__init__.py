@@ -4,6 +4,7 @@ Subjects are app identities `kind:value` (`user_id:42`, `cookie:abc`, `email:bob
 the store keeps only their keyed pseudonyms (`Project.subject_ref`).
 """
 
+from troth.consent.among import refused_among
 from troth.consent.api import api_payload, apply_choices, purposes_payload
 from troth.consent.erasure import (
     PendingErasure,
@@ -65,5 +66,6 @@ __all__ = [
     "record_consent",
     "record_gpc",
     "record_many",
+    "refused_among",
     "resolve_subject",
 ]

@@ -89,6 +89,7 @@ def cross_issues(doc: dict[str, Any]) -> Iterator[Issue]:
     yield from purpose_references(doc)
     yield from consent_rules(doc)
     yield from sale_rules(doc)
+    yield from recipient_rules(doc)
     yield from retention_periods(doc)
     yield from jurisdiction(doc)
 
@@ -205,6 +206,44 @@ def sale_rules(doc: dict[str, Any]) -> Iterator[Issue]:
                         (section, i, "sale_or_share"),
                         ("contradicts sells_or_shares: false at the top level"),
                     )
+
+
+def recipient_rules(doc: dict[str, Any]) -> Iterator[Issue]:
+    """A recipient's consent gate is a consent purpose; `sold` is a kind of sale or share;
+    a use it may never make is none of its purposes."""
+    modes = {e.get("key"): e.get("consent", "none") for _, e in entries(doc, "purposes")}
+    for i, entry in entries(doc, "recipients"):
+        gate = entry.get("consent")
+        if isinstance(gate, str) and modes.get(gate, "none") == "none":
+            known = [k for k, mode in modes.items() if isinstance(k, str) and mode != "none"]
+            yield (
+                ("recipients", i, "consent"),
+                f"{gate!r} is not a purpose with consent: opt_in or opt_out"
+                + did_you_mean(gate, known),
+            )
+        if entry.get("sold") is True and entry.get("sale_or_share") is not True:
+            yield ("recipients", i, "sold"), "a sale is a sale or share: set sale_or_share: true"
+        aggregate = entry.get("aggregate")
+        if isinstance(aggregate, dict):
+            yield from aggregate_categories(doc, i, aggregate)
+        for j, use in strings(entry, "never_for"):
+            for _, key in strings(entry, "purposes"):
+                if key == use or key.startswith(use + "."):
+                    yield (
+                        ("recipients", i, "never_for", j),
+                        f"the recipient's purpose {key!r} is a use it may never make",
+                    )
+
+
+def aggregate_categories(doc: dict[str, Any], i: int, aggregate: dict[str, Any]) -> Iterator[Issue]:
+    known = set(taxonomy.fideslang_categories()) | set(declared_keys(doc, "categories"))
+    for field in ("dimensions", "sums"):
+        for j, key in strings(aggregate, field):
+            if key not in known:
+                yield (
+                    ("recipients", i, "aggregate", field, j),
+                    unknown("data category", key, known, "categories"),
+                )
 
 
 def retention_periods(doc: dict[str, Any]) -> Iterator[Issue]:

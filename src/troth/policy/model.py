@@ -201,15 +201,44 @@ class Purpose(Strict):
     note: str | None = None
 
 
+class Aggregation(Strict):
+    """How aggregates for a recipient are cut: people (and rows) counted by dimensions,
+    groups of fewer than `min_group` people suppressed, optional differential privacy."""
+
+    dimensions: list[str] = Field(
+        default_factory=list,
+        description="categories whose columns group the counts; the recipient's by default",
+    )
+    sums: list[str] = Field(
+        default_factory=list, description="categories of numeric columns summed per group"
+    )
+    min_group: int = Field(default=10, ge=2, le=10_000)
+    epsilon: float | None = Field(
+        default=None, gt=0, le=10, description="Laplace noise on the counts, this epsilon"
+    )
+
+
 class Recipient(Strict):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
     type: RecipientType
-    receives: Form
+    receives: Form = Field(description="the most identifying form it may receive")
     categories: list[str] = Field(default_factory=list)
     purposes: list[str] = Field(default_factory=list)
     sale_or_share: bool = False
+    sold: bool = Field(
+        default=False,
+        description="the disclosure is a sale (for money or other value), not only sharing",
+    )
+    consent: str | None = Field(
+        default=None, description="the consent purpose a subject must allow to be disclosed"
+    )
+    never_for: list[str] = Field(
+        default_factory=list, description="uses the recipient may never make (e.g. marketing)"
+    )
+    aggregate: Aggregation | None = None
     condition: str | None = None
+    quote: str | None = Field(default=None, description="the policy's own words about it")
     note: str | None = None
 
 
@@ -308,6 +337,10 @@ class Policy(Strict):
     collection: list[Collection] = Field(default_factory=list)
     purposes: list[Purpose] = Field(default_factory=list)
     recipients: list[Recipient] = Field(default_factory=list)
+    recipients_closed: bool | None = Field(
+        default=None,
+        description="the text says personal data goes only to the recipients listed",
+    )
     retention: list[RetentionRule] = Field(default_factory=list)
     rights: Rights = Rights()
     children: Children = Children()
@@ -322,6 +355,9 @@ class Policy(Strict):
 
     def purpose(self, key: str) -> Purpose | None:
         return next((p for p in self.purposes if p.key == key), None)
+
+    def recipient(self, key: str) -> Recipient | None:
+        return next((r for r in self.recipients if r.key == key), None)
 
     def right(self, kind: RightKind) -> Right | None:
         return next((r for r in self.rights.offered if r.right == kind), None)

@@ -26,11 +26,13 @@ from troth.rights.lifecycle import (
     retry_request,
     verify_request,
 )
+from troth.rights.recorded import EVERY_PURPOSE, standing_limits
 from troth.rights.run import queued_requests, run_queue, run_request
 from troth.rights.view import SubjectSummary, find_subject, plan_request
 from troth.rights.withdrawals import take_withdrawals
 
 __all__ = [
+    "EVERY_PURPOSE",
     "KINDS",
     "MAX_LIST",
     "STATUSES",
@@ -57,6 +59,7 @@ __all__ = [
     "retry_request",
     "run_queue",
     "run_request",
+    "standing_limits",
     "take_withdrawals",
     "verify_request",
 ]

@@ -16,7 +16,7 @@ import os
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +27,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from troth.appdata.context import Context
 from troth.appdata.execute import inside
 from troth.appdata.reach import Found, table_order
+from troth.cells import inert
 from troth.datamap import blob_root
+from troth.disclosures import Disclosure
 from troth.errors import TrothError
 from troth.policy.model import Policy
 from troth.project import PRIVATE_FILE, Project
@@ -45,9 +47,6 @@ ID_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_
 # JSON and CSV shrink nearly as much at level 1 as at 6, in a fraction of the time; blob files
 # (audio, images) are compressed already and are stored as they are.
 FAST: dict[str, Any] = {"compression": zipfile.ZIP_DEFLATED, "compresslevel": 1}
-# A spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(...) sends
-# data away when clicked); OWASP's advice is to prefix a single quote.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Rows are opened from the vault and written this many at a time.
 BATCH = 1000
 _templates = Environment(
@@ -140,7 +139,12 @@ def blob_files(ctx: Context, found: Mapping[str, Found], portable: bool) -> list
 
 
 def write_export(
-    ctx: Context, request_id: str, found: Mapping[str, Found], portable: bool
+    ctx: Context,
+    request_id: str,
+    found: Mapping[str, Found],
+    portable: bool,
+    *,
+    disclosed: Sequence[Disclosure] = (),
 ) -> dict[str, Any]:
     """Write the ZIP atomically (temp file, then rename); returns what it holds."""
     target = export_path(ctx.project, request_id)
@@ -158,7 +162,8 @@ def write_export(
             for arcname, path in files:
                 zf.write(path, arcname, zipfile.ZIP_STORED)
             if not portable:
-                zf.writestr("summary.html", summary_html(ctx.policy, ctx, tables, len(files)))
+                summary = summary_html(ctx.policy, ctx, tables, len(files), disclosed)
+                zf.writestr("summary.html", summary)
             zf.close()
         os.chmod(temp, PRIVATE_FILE)
         os.replace(temp, target)
@@ -259,12 +264,6 @@ def inert_rows(rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     return ({k: inert(v) for k, v in row.items()} for row in rows)
 
 
-def inert(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def covers(declared: list[str], held: set[str]) -> bool:
     """A declared category covers a held one when either is a prefix of the other."""
     return any(
@@ -282,13 +281,21 @@ def held_categories(ctx: Context, tables: list[Sheet]) -> set[str]:
     return held
 
 
-def summary_html(policy: Policy, ctx: Context, tables: list[Sheet], files: int) -> str:
+def summary_html(
+    policy: Policy,
+    ctx: Context,
+    tables: list[Sheet],
+    files: int,
+    disclosed: Sequence[Disclosure] = (),
+) -> str:
+    """The summary page: what is held, why, who may receive it and who did, how long."""
     held = held_categories(ctx, tables)
     return _templates.get_template("summary.html").render(
         policy=policy,
         categories=sorted(held),
         purposes=[p for p in policy.purposes if covers(p.categories, held)],
-        recipients=[r for r in policy.recipients if covers(r.categories, held)],
+        recipients=policy.recipients,
+        disclosed=[(d, policy.recipient(d.recipient)) for d in disclosed],
         retention=[r for r in policy.retention if covers(r.categories, held)],
         tables=tables,
         files=files,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from troth.appdata import (
     Context,
     Found,
@@ -24,9 +26,12 @@ from troth.datamap import sql_engine
 from troth.errors import TrothError
 from troth.holds import without_rows
 from troth.policy.model import ConsentMode, LegalBasis, Policy
+from troth.rights import tables as t
 from troth.rights.held import kept_entries, withheld
 from troth.rights.lifecycle import Request
 from troth.store import Store
+
+EVERY_PURPOSE = "*"
 
 EFFECTS = {
     "restriction": "processing restricted to storage and legal claims",
@@ -115,3 +120,20 @@ def erased_keys(found: dict[str, Found], categories: list[str]) -> dict[str, lis
         for key, keys in owned_keys(found).items()
         if withdrawn_columns(found[key].spec, categories)
     }
+
+
+def standing_limits(store: Store) -> dict[str, set[str]]:
+    """Pseudonym -> the purposes its completed objections stopped, with EVERY_PURPOSE
+    for a restriction: what a disclosure must respect. Read whole: such requests are
+    few, and a disclosure checks every person it carries against them."""
+    c = t.requests.c
+    query = select(c.subject, c.kind, c.purpose).where(
+        c.kind.in_(("restriction", "objection")), c.status == "completed"
+    )
+    limits: dict[str, set[str]] = {}
+    with store.connect() as conn:
+        for subject, kind, purpose in conn.execute(query):
+            stopped = EVERY_PURPOSE if kind == "restriction" else purpose
+            if stopped is not None:
+                limits.setdefault(subject, set()).add(stopped)
+    return limits

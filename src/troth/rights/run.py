@@ -45,6 +45,7 @@ from troth.errors import AppStoreError, Conflict, TrothError
 from troth.project import Project
 from troth.rights import tables as t
 from troth.rights.copies import COPIES, copies_plan, erase_copies
+from troth.rights.disclosed import past_disclosures
 from troth.rights.exclusive import running_alone
 from troth.rights.export import write_export
 from troth.rights.held import HELD, held_back, held_reasons, without_held_counts
@@ -94,7 +95,7 @@ def touched_by(erasure: Erasure) -> dict[str, list[Key]]:
 
 def perform(ctx: Context, store: Store, request: Request) -> Outcome:
     if request.kind in ("access", "portability"):
-        return export(ctx, request, portable=request.kind == "portability")
+        return export(ctx, store, request, portable=request.kind == "portability")
     if request.kind == "erasure":
         return erase(ctx, store, request)
     if request.kind in ("rectification", "deactivation", "reactivation"):
@@ -110,10 +111,11 @@ def find(ctx: Context, request: Request) -> dict[str, Found]:
         return resolve(ctx.datamap, conns, request.identity_kind, request.identity_value)
 
 
-def export(ctx: Context, request: Request, *, portable: bool) -> Outcome:
+def export(ctx: Context, store: Store, request: Request, *, portable: bool) -> Outcome:
     found = find(ctx, request)
     overridden = check(ctx, found, owned_keys(found))
-    held = write_export(ctx, request.id, found, portable)
+    disclosed = past_disclosures(ctx, store, found)
+    held = write_export(ctx, request.id, found, portable, disclosed=disclosed)
     rows = sum(held["tables"].values())
     result = {"rows": rows, "found": bool(rows or held.get("files")), **held}
     return Outcome(result, overridden=overridden)

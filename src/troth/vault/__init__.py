@@ -23,6 +23,7 @@ from troth.vault.columns import (
     open_rows,
     shred_reads,
     shred_subjects,
+    template_columns,
 )
 from troth.vault.default import blind_index, decrypt, encrypt, open_vault, use, vault_for
 from troth.vault.files import SealingWriter, is_sealed_file, open_file
@@ -66,6 +67,7 @@ __all__ = [
     "shred_reads",
     "shred_subjects",
     "status",
+    "template_columns",
     "use",
     "vault_for",
 ]

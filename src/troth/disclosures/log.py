@@ -1,0 +1,142 @@
+"""What left the company: each export to a recipient, and the people it carried.
+
+An export is recorded in one transaction with its ledger entry (counts, never personal
+data) and one row per person under their pseudonym, so that an access request can tell
+a person who received their data, when and why (GDPR Art. 15(1)(c)).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, desc, insert, select
+
+from troth import ledger
+from troth.disclosures import tables as t
+from troth.errors import NotFound
+from troth.store import Store
+
+CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """One export to one recipient, as the record keeps it."""
+
+    recipient: str
+    form: str
+    purposes: tuple[str, ...]
+    legal_basis: str
+    categories: tuple[str, ...]
+    rows: int
+    people: int
+    file_sha256: str
+    actor: str
+    excluded: dict[str, int] = field(default_factory=dict)
+    reference: str | None = None
+    id: str = ""
+    created_at: dt.datetime | None = None
+
+
+def new_id() -> str:
+    return "d" + secrets.token_urlsafe(12)
+
+
+def record_export(
+    store: Store, disclosure: Disclosure, subjects: Collection[str], *, ledger_data: Any = None
+) -> Disclosure:
+    """Record `disclosure` and the pseudonyms of the people it carried, with one
+    `sharing.export` ledger entry; all or nothing."""
+    done = Disclosure(
+        **{**disclosure.__dict__, "id": disclosure.id or new_id(), "created_at": utcnow()}
+    )
+    with store.begin() as conn:
+        conn.execute(insert(t.exports).values(row_of(done)))
+        insert_subjects(conn, done.id, sorted(subjects))
+        data = {
+            "recipient": done.recipient,
+            "form": done.form,
+            "purposes": list(done.purposes),
+            "legal_basis": done.legal_basis,
+            "categories": list(done.categories),
+            "rows": done.rows,
+            "people": done.people,
+            "excluded": done.excluded,
+            "file_sha256": done.file_sha256,
+            "reference": done.reference,
+        } | (ledger_data or {})
+        ledger.record(conn, "sharing.export", actor=done.actor, ref=done.id, data=data)
+    return done
+
+
+def insert_subjects(conn: Connection, export_id: str, subjects: Sequence[str]) -> None:
+    for start in range(0, len(subjects), CHUNK):
+        part = subjects[start : start + CHUNK]
+        conn.execute(insert(t.subjects), [{"export_id": export_id, "subject": s} for s in part])
+
+
+def row_of(d: Disclosure) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "recipient": d.recipient,
+        "form": d.form,
+        "purposes": list(d.purposes),
+        "legal_basis": d.legal_basis,
+        "categories": list(d.categories),
+        "rows": d.rows,
+        "people": d.people,
+        "excluded": d.excluded,
+        "file_sha256": d.file_sha256,
+        "reference": d.reference,
+        "actor": d.actor,
+        "created_at": d.created_at,
+    }
+
+
+def disclosure_of(row: Any) -> Disclosure:
+    values = dict(row._mapping)
+    values["purposes"] = tuple(values["purposes"])
+    values["categories"] = tuple(values["categories"])
+    values["created_at"] = aware(values["created_at"])
+    return Disclosure(**values)
+
+
+def list_exports(store: Store, recipient: str | None = None, limit: int = 100) -> list[Disclosure]:
+    """The newest exports first, of one recipient or of all."""
+    query = select(t.exports).order_by(desc(t.exports.c.created_at)).limit(limit)
+    if recipient is not None:
+        query = query.where(t.exports.c.recipient == recipient)
+    with store.connect() as conn:
+        return [disclosure_of(row) for row in conn.execute(query)]
+
+
+def get_export(store: Store, export_id: str) -> Disclosure:
+    with store.connect() as conn:
+        row = conn.execute(select(t.exports).where(t.exports.c.id == export_id)).one_or_none()
+    if row is None:
+        raise NotFound("no export has this id")
+    return disclosure_of(row)
+
+
+def disclosures_to(store: Store, subjects: Iterable[str]) -> list[Disclosure]:
+    """Every export that carried one of the pseudonyms `subjects` (one person's
+    identities), oldest first."""
+    refs = sorted(set(subjects))
+    if not refs:
+        return []
+    carried = select(t.subjects.c.export_id).where(t.subjects.c.subject.in_(refs))
+    query = select(t.exports).where(t.exports.c.id.in_(carried)).order_by(t.exports.c.created_at)
+    with store.connect() as conn:
+        return [disclosure_of(row) for row in conn.execute(query)]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -1,0 +1,322 @@
+"""`share_export`: one recipient's file, exactly what the policy lets it receive.
+
+Account tables are read first: each account is in or out (consent, objections,
+restrictions, deactivation, age), and the rest of its people's rows follow it. Rows are
+streamed in batches; the file is written beside its name, the disclosure recorded (the
+ledger entry, and the pseudonym of every person carried), and only then put in place: a
+crash leaves either nothing or a recorded disclosure, never an unrecorded file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from troth.appdata import OWNER, Context, find_accounts, owned_rows, owner_of, stored_form
+from troth.disclosures import Disclosure, new_id, record_export
+from troth.errors import Invalid, Refused
+from troth.policy.model import Form, Recipient, RecipientType
+from troth.sharing.aggregate import Aggregate
+from troth.sharing.forms import PERSON, keyed, recipient_key
+from troth.sharing.people import Gate, account_columns, refs_of
+from troth.sharing.register import (
+    PERSONAL,
+    check_form,
+    check_purpose,
+    gate_purposes,
+    legal_basis,
+    recipient_of,
+    shared_categories,
+)
+from troth.sharing.sources import Plan, Source, is_account, plan_sources
+from troth.sharing.write import ShareFile, format_of
+from troth.store import Store
+from troth.vault import open_rows, vault_for
+
+BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Only:
+    """An export limited to one person (a disclosure request): the account key values
+    and identities found for them."""
+
+    accounts: dict[str, set[str]]  # account table -> key values
+    identities: set[tuple[str, str]]  # (kind, normalized value)
+
+
+@dataclass
+class ShareReport:
+    recipient: str
+    form: str
+    format: str
+    path: str
+    tables: dict[str, int] = field(default_factory=dict)
+    people: int = 0
+    excluded: dict[str, int] = field(default_factory=dict)
+    suppressed_groups: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    dropped: dict[str, list[str]] = field(default_factory=dict)
+    disclosure: str = ""
+    sha256: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def share_export(
+    ctx: Context,
+    store: Store,
+    recipient_key: str,
+    out: Path,
+    *,
+    form: Form | None = None,
+    fmt: str | None = None,
+    purpose: str | None = None,
+    actor: str = "cli",
+    only: Only | None = None,
+    reference: str | None = None,
+    batch: int = BATCH,
+) -> ShareReport:
+    """Write what `recipient_key` may receive to `out` and record the disclosure."""
+    recipient = recipient_of(ctx.policy, recipient_key)
+    chosen = form or recipient.receives
+    check_form(ctx.policy, recipient, chosen)
+    if recipient.type == RecipientType.authority and only is None:
+        raise Refused(
+            f"recipient {recipient.key} is an authority: its disclosures go through a request "
+            "with a reference and a privacy officer's approval (troth share request)"
+        )
+    purposes = check_purpose(ctx.policy, recipient, purpose)
+    categories = shared_categories(ctx.policy, recipient, purposes)
+    settings = recipient.aggregate
+    plan = plan_sources(
+        ctx,
+        categories,
+        chosen,
+        recipient_key_of(ctx, recipient),
+        dimensions=settings.dimensions if settings else None,
+        sums=settings.sums if settings else None,
+    )
+    if not plan.sources:
+        raise Refused(
+            f"nothing of what recipient {recipient.key} receives can leave as {chosen.value} "
+            f"data (held in: {', '.join(plan.dropped) or 'no table of the data map'})"
+        )
+    fmt = format_of(out, fmt)
+    if fmt == "csv" and len(plan.sources) > 1:
+        tables = ", ".join(s.table for s in plan.sources)
+        raise Invalid(f"--out: recipient {recipient.key} receives {tables}; write .zip or .jsonl")
+    gate = Gate.open(
+        ctx, store, recipient, gate_purposes(recipient, purposes), consent_applies=only is None
+    )
+    report = ShareReport(recipient.key, chosen.value, fmt, str(out))
+    report.skipped, report.dropped = plan.skipped, plan.dropped
+    run = Run(ctx, gate, recipient, chosen, only, batch)
+    written = ShareFile(out, report.format)
+    try:
+        run.write_all(plan, written, report)
+        report.disclosure = new_id()
+        written.add_json("report.json", report.as_dict())
+        report.sha256 = written.finish()
+        record(store, report, recipient, purposes, categories, run, actor, reference)
+    except BaseException:
+        written.discard()
+        raise
+    written.publish()
+    return report
+
+
+def recipient_key_of(ctx: Context, recipient: Recipient) -> bytes:
+    versions = ctx.project.settings.get("sharing", {}).get("key_versions", {})
+    version = versions.get(recipient.key, 1) if isinstance(versions, dict) else 1
+    return recipient_key(ctx.project, recipient.key, int(version))
+
+
+def record(
+    store: Store,
+    report: ShareReport,
+    recipient: Recipient,
+    purposes: list[str],
+    categories: list[str],
+    run: Run,
+    actor: str,
+    reference: str | None,
+) -> None:
+    report.people = len(run.carried)
+    report.excluded = dict(run.gate.excluded)
+    disclosure = Disclosure(
+        id=report.disclosure,
+        recipient=recipient.key,
+        form=report.form,
+        purposes=tuple(purposes),
+        legal_basis=legal_basis(run.ctx.policy, recipient, purposes),
+        categories=tuple(categories),
+        rows=sum(report.tables.values()),
+        people=report.people,
+        excluded=report.excluded,
+        file_sha256=report.sha256,
+        actor=actor,
+        reference=reference,
+    )
+    personal = run.form in PERSONAL
+    record_export(store, disclosure, run.carried if personal else ())
+
+
+@dataclass
+class Run:
+    """One export's state: who is in, and whom the file carries."""
+
+    ctx: Context
+    gate: Gate
+    recipient: Recipient
+    form: Form
+    only: Only | None
+    batch: int
+    admitted: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> key -> ref
+    decided: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    carried: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.key = recipient_key_of(self.ctx, self.recipient)
+
+    def write_all(self, plan: Plan, out: ShareFile, report: ShareReport) -> None:
+        for source in sorted(plan.sources, key=lambda s: not is_account(s.owner)):
+            if self.form == Form.aggregate:
+                rows, suppressed = self.aggregate(source)
+                report.suppressed_groups[source.table] = suppressed
+                columns = list(rows[0]) if rows else [*source.dimensions, "people"]
+                report.tables[source.table] = out.table(source.table, columns, [rows])
+            else:
+                columns = source.out_columns(self.form)
+                report.tables[source.table] = out.table(source.table, columns, self.rows(source))
+
+    def rows(self, source: Source) -> Iterator[list[dict[str, Any]]]:
+        for batch in self.kept_batches(source):
+            yield [self.leaving(source, person, row) for person, row in batch]
+
+    def leaving(self, source: Source, person: str, row: dict[str, Any]) -> dict[str, Any]:
+        out = {PERSON: keyed(self.key, "person", person)} if self.form == Form.pseudonym else {}
+        out.update((name, change(row.get(name))) for name, change in source.columns.items())
+        return out
+
+    def aggregate(self, source: Source) -> tuple[list[dict[str, Any]], int]:
+        settings = self.recipient.aggregate
+        cut = Aggregate(
+            source.dimensions,
+            list(source.sums),
+            settings.min_group if settings else 10,
+            settings.epsilon if settings else None,
+        )
+        for batch in self.kept_batches(source, by_person=True):
+            for person, row in batch:
+                cut.add(person, row)
+        return cut.release()
+
+    def kept_batches(
+        self, source: Source, *, by_person: bool = False
+    ) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+        """(person's pseudonym, row) for the rows of people who are in, vault values open."""
+        spec = self.ctx.datamap.tables[source.table]
+        reads = list(source.reads)
+        for rows in owned_rows(
+            self.ctx, source.table, reads, source.owner, self.batch, by_owner=by_person
+        ):
+            people = self.people_of(source, rows)
+            kept = [(ref, row) for ref, row in zip(people, rows, strict=True) if ref is not None]
+            if any(c.encrypted for c in spec.columns.values()):
+                open_rows(vault_for(self.ctx.project), source.table, spec, [r for _, r in kept])
+            self.carried.update(ref for ref, _ in kept)
+            yield kept
+
+    def people_of(self, source: Source, rows: list[dict[str, Any]]) -> list[str | None]:
+        """Each row's person's pseudonym, None where the person is out."""
+        owner = source.owner
+        if (
+            owner.account is not None
+            and is_account(owner)
+            and owner.account.key not in self.admitted
+        ):
+            return self.admit_accounts(source, rows)
+        if owner.account is not None:
+            admitted = self.accounts_in(owner.account.key)
+            return [admitted.get(str(row[OWNER])) for row in rows]
+        return self.identities_in(owner.kind or "", rows)
+
+    def admit_accounts(self, source: Source, rows: list[dict[str, Any]]) -> list[str | None]:
+        """Gate the account rows of one batch, remembering who is in for other tables."""
+        assert source.owner.account is not None
+        account = source.owner.account
+        spec = self.ctx.datamap.tables[account.key]
+        admitted = self.admitted.setdefault(f"{account.key}:partial", {})
+        candidates: dict[Hashable, list[str]] = {}
+        for row in rows:
+            key = str(row[OWNER])
+            if self.only is not None and key not in self.only.accounts.get(account.key, set()):
+                continue
+            state = self.gate.account_state(spec, row) if self.only is None else None
+            if state is not None:
+                self.gate.excluded[state] += 1
+                continue
+            candidates[key] = refs_of(self.ctx, spec, row)
+        allowed = self.gate.admit(candidates)
+        out: list[str | None] = []
+        for row in rows:
+            key = str(row[OWNER])
+            if key in allowed:
+                admitted[key] = self.key_ref(account.kind, key)
+            out.append(admitted.get(key) if key in allowed else None)
+        return out
+
+    def accounts_in(self, account_table: str) -> dict[str, str]:
+        """The accounts of `account_table` that are in (one gating pass when no source
+        read the account table itself)."""
+        done = self.admitted.get(account_table)
+        if done is not None:
+            return done
+        partial = self.admitted.pop(f"{account_table}:partial", None)
+        if partial is None:
+            partial = self.gate_pass(account_table)
+        self.admitted[account_table] = partial
+        return partial
+
+    def gate_pass(self, account_table: str) -> dict[str, str]:
+        owner = owner_of(self.ctx.datamap, account_table)
+        assert owner is not None
+        source = Source(
+            account_table, owner, {}, tuple(account_columns(self.ctx.datamap.tables[account_table]))
+        )
+        for rows in owned_rows(self.ctx, account_table, list(source.reads), owner, self.batch):
+            self.admit_accounts(source, rows)
+        return self.admitted.pop(f"{account_table}:partial", {})
+
+    def identities_in(self, kind: str, rows: list[dict[str, Any]]) -> list[str | None]:
+        """Rows owned by an identity: the account it names decides, else its own state."""
+        datamap = self.ctx.datamap
+        values = [stored_form(datamap, kind, row[OWNER]) for row in rows]
+        new = sorted({v for v in values if v is not None and (kind, v) not in self.decided})
+        if new:
+            self.decide(kind, new)
+        return [self.decided.get((kind, v)) if v is not None else None for v in values]
+
+    def decide(self, kind: str, values: list[str]) -> None:
+        named = find_accounts(self.ctx.project, kind, values, normalized=True)
+        loose: dict[Hashable, list[str]] = {}
+        for value in values:
+            account = named.get(value)
+            if account is not None:
+                self.decided[(kind, value)] = self.accounts_in(account.table).get(account.value)
+            elif self.only is None or (kind, value) in self.only.identities:
+                loose[value] = [self.ctx.project.subject_ref(kind, value)]
+            else:
+                self.decided[(kind, value)] = None
+        allowed = self.gate.admit(loose)
+        for loose_value, refs in loose.items():
+            self.decided[(kind, str(loose_value))] = refs[0] if loose_value in allowed else None
+
+    def key_ref(self, kind: str, key: str) -> str:
+        value = stored_form(self.ctx.datamap, kind, key)
+        return self.ctx.project.subject_ref(kind, value or key)

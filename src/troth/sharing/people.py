@@ -1,0 +1,123 @@
+"""Who is in: a person's data goes to a recipient only if, at this moment, their consent
+state allows the recipient's purposes and no objection, restriction, deactivation or age
+limit stops it. Every person left out is counted under the reason."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from troth.appdata import Context, as_datetime, stored_form
+from troth.consent import refused_among
+from troth.datamap.model import Table as MapTable
+from troth.errors import TrothError
+from troth.policy.model import Recipient
+from troth.retention import age_allows
+from troth.rights import EVERY_PURPOSE, standing_limits
+from troth.store import Store
+
+BIRTH_DATE = "user.demographic.date_of_birth"
+
+
+@dataclass
+class Gate:
+    """Decides, batch by batch, which people a disclosure may carry."""
+
+    ctx: Context
+    store: Store
+    recipient: Recipient
+    purposes: list[str]
+    limits: dict[str, set[str]] = field(default_factory=dict)
+    excluded: Counter[str] = field(default_factory=Counter)
+    consent_applies: bool = True
+
+    @classmethod
+    def open(
+        cls, ctx: Context, store: Store, recipient: Recipient, purposes: list[str], *,
+        consent_applies: bool = True,
+    ) -> Gate:  # fmt: skip
+        return cls(
+            ctx, store, recipient, purposes, standing_limits(store), Counter(), consent_applies
+        )
+
+    def admit(self, people: Mapping[Hashable, Sequence[str]]) -> set[Hashable]:
+        """The people (each known by its pseudonyms) this disclosure may carry."""
+        if not self.consent_applies:
+            return set(people)
+        refused = refused_among(self.store, self.ctx.policy, people, self.purposes)
+        admitted = set()
+        for person, refs in people.items():
+            reason = refused.get(person) or self.limited(refs)
+            if reason is None:
+                admitted.add(person)
+            else:
+                self.excluded[reason] += 1
+        return admitted
+
+    def limited(self, refs: Sequence[str]) -> str | None:
+        for ref in refs:
+            stopped = self.limits.get(ref)
+            if not stopped:
+                continue
+            if EVERY_PURPOSE in stopped:
+                return "processing restricted"
+            if any(p == s or p.startswith(s + ".") for p in self.purposes for s in stopped):
+                return "objected"
+        return None
+
+    def account_state(self, spec: MapTable, row: Mapping[str, Any]) -> str | None:
+        """Why an account row is out whatever its consent says: deleted by the app,
+        deactivated, or under the policy's minimum age."""
+        if spec.deleted_at is not None and row.get(spec.deleted_at) is not None:
+            return "account deleted"
+        if spec.deleted_when and matches(spec.deleted_when, row):
+            return "account deleted"
+        if spec.deactivate is not None and matches(spec.deactivate.set, row):
+            return "account deactivated"
+        born = birth_column(spec)
+        if born is not None and self.ctx.policy.children.minimum_age is not None:
+            return underage(self.ctx, row.get(born))
+        return None
+
+
+def matches(values: Mapping[str, object], row: Mapping[str, Any]) -> bool:
+    return all(str(row.get(column)) == str(value) for column, value in values.items())
+
+
+def birth_column(spec: MapTable) -> str | None:
+    return next((n for n, c in spec.columns.items() if BIRTH_DATE in c.categories), None)
+
+
+def underage(ctx: Context, value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    when = as_datetime(value)
+    try:
+        if when is None:
+            raise ValueError(value)
+        allowed = age_allows(ctx.policy, when.date()).allowed
+    except (TrothError, ValueError):
+        return "birth date unreadable"
+    return None if allowed else "under the minimum age"
+
+
+def account_columns(spec: MapTable) -> list[str]:
+    """The columns `Gate.account_state` and the pseudonyms of an account need."""
+    wanted = [*spec.identities.values()]
+    wanted += [spec.deleted_at] if spec.deleted_at else []
+    wanted += list(spec.deleted_when or {})
+    wanted += list(spec.deactivate.set) if spec.deactivate else []
+    wanted += [c for c in [birth_column(spec)] if c]
+    return list(dict.fromkeys(wanted))
+
+
+def refs_of(ctx: Context, spec: MapTable, row: Mapping[str, Any]) -> list[str]:
+    """The pseudonyms of every identity the account row holds."""
+    refs = []
+    for kind, column in spec.identities.items():
+        value = stored_form(ctx.datamap, kind, row.get(column))
+        if value is not None:
+            refs.append(ctx.project.subject_ref(kind, value))
+    return refs

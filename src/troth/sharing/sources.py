@@ -1,0 +1,150 @@
+"""What of the app's data a recipient receives: the tables holding its categories, the
+columns that leave (and in which shape), and how each row names its person."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.sql import sqltypes
+
+from troth.appdata import Context, Owner, anonymized, owner_of, table_order
+from troth.datamap.model import Column, DataMap
+from troth.policy.model import Form
+from troth.sharing.forms import PERSON, Role, role_of, transform
+from troth.sharing.people import account_columns
+from troth.vault import template_columns
+
+Transform = Callable[[Any], Any]
+TEXT, NUMBER = sqltypes.String(), sqltypes.Float()
+
+
+@dataclass(frozen=True)
+class Source:
+    table: str
+    owner: Owner
+    columns: dict[str, Transform]  # column that leaves -> its value as it leaves
+    reads: tuple[str, ...]  # the columns read from the store
+    dimensions: dict[str, Transform] = field(default_factory=dict)
+    sums: tuple[str, ...] = ()
+
+    def out_columns(self, form: Form) -> list[str]:
+        return ([PERSON] if form == Form.pseudonym else []) + list(self.columns)
+
+
+def covers(declared: list[str], held: list[str]) -> bool:
+    return any(h == d or h.startswith(d + ".") for d in declared for h in held)
+
+
+@dataclass(frozen=True)
+class Plan:
+    sources: list[Source]
+    skipped: dict[str, str]  # table -> why it is not exported
+    dropped: dict[str, list[str]]  # table -> columns the form does not let leave
+
+
+def plan_sources(
+    ctx: Context,
+    categories: list[str],
+    form: Form,
+    key: bytes,
+    *,
+    dimensions: list[str] | None = None,
+    sums: list[str] | None = None,
+) -> Plan:
+    """The tables and columns a recipient of `categories` receives in `form`."""
+    datamap = ctx.datamap
+    sources, skipped, dropped = [], {}, {}
+    for table in table_order(datamap):
+        if datamap.store_of(table) not in datamap.sql_stores():
+            continue
+        spec = datamap.tables[table]
+        held = {n: c for n, c in spec.columns.items() if covers(categories, c.categories)}
+        if not held:
+            continue
+        owner = owner_of(datamap, table)
+        if owner is None:
+            skipped[table] = "its rows name no person the data map can tell"
+            continue
+        if form == Form.aggregate:
+            sources.append(aggregate_source(datamap, table, owner, held, dimensions, sums))
+            continue
+        columns, gone = leaving(datamap, table, held, form, key)
+        if gone:
+            dropped[table] = gone
+        if columns:
+            sources.append(Source(table, owner, columns, reads_of(datamap, table, owner, columns)))
+    return Plan(sources, skipped, dropped)
+
+
+def leaving(
+    datamap: DataMap, table: str, held: dict[str, Column], form: Form, key: bytes
+) -> tuple[dict[str, Transform], list[str]]:
+    columns: dict[str, Transform] = {}
+    gone = []
+    for name, column in held.items():
+        role = role_of(datamap, table, name, column)
+        category = column.categories[0] if column.categories else name
+        change = transform(form, role, category, key, generalizer(role))
+        if change is None:
+            gone.append(name)
+        else:
+            columns[name] = change
+    return columns, gone
+
+
+def generalizer(role: Role) -> Transform:
+    action = role.generalize
+    if action is None:
+        return lambda value: value
+    return lambda value: anonymized(value, action, TEXT if isinstance(value, str) else NUMBER)
+
+
+def aggregate_source(
+    datamap: DataMap,
+    table: str,
+    owner: Owner,
+    held: dict[str, Column],
+    dimensions: list[str] | None,
+    sums: list[str] | None,
+) -> Source:
+    dims: dict[str, Transform] = {}
+    summed = []
+    for name, column in held.items():
+        role = role_of(datamap, table, name, column)
+        if role.identifier or role.free_text:
+            continue
+        if sums and covers(sums, column.categories):
+            summed.append(name)
+        elif not dimensions or covers(dimensions, column.categories):
+            dims[name] = generalizer(role)
+    picked = {
+        name: generalizer(role_of(datamap, table, name, held[name])) for name in [*dims, *summed]
+    }
+    return Source(table, owner, {}, reads_of(datamap, table, owner, picked), dims, tuple(summed))
+
+
+def reads_of(
+    datamap: DataMap, table: str, owner: Owner, columns: dict[str, Transform]
+) -> tuple[str, ...]:
+    """The columns to read: those that leave, those their vault subjects are made of,
+    and on an account table what decides whether the account is in."""
+    wanted = [*columns, *vault_reads(datamap, table, list(columns))]
+    if is_account(owner):
+        wanted += account_columns(datamap.tables[table])
+    return tuple(dict.fromkeys(wanted))
+
+
+def is_account(owner: Owner) -> bool:
+    return owner.account is not None and not owner.hops
+
+
+def vault_reads(datamap: DataMap, table: str, names: list[str]) -> list[str]:
+    spec = datamap.tables[table]
+    return [
+        used
+        for name in names
+        if spec.columns[name].encrypted and spec.columns[name].subject
+        for used in template_columns(str(spec.columns[name].subject))
+    ]
