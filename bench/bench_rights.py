@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -134,18 +134,28 @@ CHILDREN = (
 )
 
 
+# Keys per statement in the floors: below every backend's bind-parameter limit (PostgreSQL
+# and MariaDB 65,535, SQLite 32,766), so a subject of any size runs; a pair takes two.
+CHUNK = 10_000
+
+
+def chunks(values: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
 def in_list(values: list[Any]) -> tuple[str, dict[str, Any]]:
     names = {f"v{i}": v for i, v in enumerate(values)}
     return "(" + ", ".join(f":{n}" for n in names) + ")" if names else "(NULL)", names
 
 
 def select_in(conn: Connection, table: str, column: str, values: list[Any]) -> list[Any]:
-    if not values:
-        return []
-    sql, params = in_list(values)
-    return list(
-        conn.execute(text(f"SELECT * FROM {table} WHERE {column} IN {sql}"), params).mappings()
-    )
+    rows: list[Any] = []
+    for chunk in chunks(values):
+        sql, params = in_list(chunk)
+        found = conn.execute(text(f"SELECT * FROM {table} WHERE {column} IN {sql}"), params)
+        rows.extend(found.mappings())
+    return rows
 
 
 def floor_reads(conn: Connection, email: str) -> dict[str, list[Any]]:
@@ -202,8 +212,7 @@ def floor_erase(conn: Connection, email: str, key: bytes) -> None:
                 "id": user["id"],
             },
         )
-    orders = [o["id"] for o in rows["orders"]]
-    if orders:
+    for orders in chunks([o["id"] for o in rows["orders"]]):
         sql, params = in_list(orders)
         conn.execute(
             text(
@@ -223,12 +232,11 @@ def floor_erase(conn: Connection, email: str, key: bytes) -> None:
         "newsletter_signups",
     ):
         pk = "user_id" if table == "profiles" else "id"
-        keys = sorted({r[pk] for r in rows[table]})
-        if keys:
+        for keys in chunks(sorted({r[pk] for r in rows[table]})):
             sql, params = in_list(keys)
             conn.execute(text(f"DELETE FROM {table} WHERE {pk} IN {sql}"), params)
-    follows = sorted({(f["follower_id"], f["followee_id"]) for f in rows["follows"]})
-    if follows:
+    pairs_of = sorted({(f["follower_id"], f["followee_id"]) for f in rows["follows"]})
+    for follows in chunks(pairs_of, CHUNK // 3):
         pairs = {f"a{i}": a for i, (a, _b) in enumerate(follows)}
         pairs |= {f"b{i}": b for i, (_a, b) in enumerate(follows)}
         tuples = ", ".join(f"(:a{i}, :b{i})" for i in range(len(follows)))
