@@ -255,7 +255,7 @@ LINT = {
     # access, restriction or portability; denies selling but not sharing (it shares hashed
     # e-mail addresses for ads).
     "justuno": ["GDPR-13-1c"] * 8
-    + ["GDPR-13-1f", "GDPR-13-2a"]
+    + ["GDPR-4-5", "GDPR-13-1f", "GDPR-13-2a"]
     + ["GDPR-13-2b"] * 3
     + ["GDPR-13-2d", "GDPR-13-2f", "CCPA-130-a5C", "CCPA-110-a", "CCPA-125-a"],
     # Phonebook and precise location are "with your permission" (consent); deletion after
@@ -272,7 +272,15 @@ LINT = {
     + ["GDPR-13-1c"] * 5
     + ["GDPR-13-1f", "GDPR-13-2a"]
     + ["GDPR-13-2b"] * 3
-    + ["GDPR-13-2d", "GDPR-13-2f", "CCPA-110-c3", "CCPA-110-a", "CCPA-125-a", "CCPA-130-a1"]
+    + [
+        "GDPR-13-2c",
+        "GDPR-13-2d",
+        "GDPR-13-2f",
+        "CCPA-110-c3",
+        "CCPA-110-a",
+        "CCPA-125-a",
+        "CCPA-130-a1",
+    ]
     + ["CCPA-7011-contact", "CCPA-7011-date"],
     # "as long as necessary to ..." names purposes, not a period or criteria (WP260 rev.01
     # para. 48 deems that insufficient); whether account data must be provided is not said;

@@ -11,7 +11,6 @@ Layout::
 from __future__ import annotations
 
 import functools
-import hashlib
 import hmac
 import os
 import secrets
@@ -98,8 +97,7 @@ class Project:
 
     def keyed_hash(self, purpose: str, value: str) -> str:
         """HMAC-SHA256 of `value` under the project key, separated by `purpose`."""
-        mac = hmac.new(self.secret_key, f"{purpose}\x00{value}".encode(), hashlib.sha256)
-        return mac.hexdigest()
+        return hmac.digest(self.secret_key, f"{purpose}\x00{value}".encode(), "sha256").hex()
 
     def subject_ref(self, identity_kind: str, normalized_value: str) -> str:
         """The ledger's name for a subject: never the raw identity."""

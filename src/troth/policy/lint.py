@@ -13,6 +13,7 @@ from troth.policy import words
 from troth.policy.model import (
     Channel,
     ConsentMode,
+    Form,
     LegalBasis,
     Policy,
     RightKind,
@@ -114,6 +115,16 @@ def recipients(policy: Policy) -> Iterator[Finding]:
         yield gdpr(
             "13-1e", "13(1)(e)", "names no recipients or categories of recipients", "recipients"
         )
+    for i, r in enumerate(policy.recipients):
+        if r.receives == Form.hashed:
+            yield gdpr(
+                "4-5",
+                "4(5)",
+                f"recipient {r.key} receives hashed identifiers: a dictionary of e-mail "
+                "addresses or phone numbers reverses a plain hash, so this is personal data "
+                "(pseudonymised at best), not anonymous",
+                f"recipients[{i}].receives",
+            )
 
 
 def transfers(policy: Policy) -> Iterator[Finding]:

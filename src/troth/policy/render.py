@@ -236,19 +236,26 @@ def sharing(policy: Policy) -> Section:
     section = Section("troth-share", "Who we share it with")
     if not policy.recipients:
         section.p("This notice names no recipients of personal data.")
+    if policy.recipients_closed:
+        section.p("We share personal information only with the recipients listed here.")
     if policy.recipients:
         head = ("Recipient", "Kind", "What they receive", "Data", "For", "When, and notes")
         rows = [recipient(policy, r) for r in policy.recipients]
         section.blocks.append(Block("table", head=head, cells=rows))
     if policy.sells_or_shares is False:
         section.p("We do not sell or share your personal information.")
-    sold = [r.name for r in policy.recipients if r.sale_or_share]
-    sold += [p.name for p in policy.purposes if p.sale_or_share]
-    if policy.sells_or_shares or sold:
+    sold = [r.name for r in policy.recipients if r.sold]
+    shared = [r.name for r in policy.recipients if r.sale_or_share and not r.sold]
+    shared += [p.name for p in policy.purposes if p.sale_or_share]
+    if sold:
         section.p(
-            "Some disclosures count as a sale or sharing of personal information under "
-            f"California law ({words.join(sold) or 'not itemized'}). "
-            "You can opt out of them at any time."
+            f"We sell personal information to {words.join(sold)}. "
+            "You can opt out of the sale at any time."
+        )
+    if shared or (policy.sells_or_shares and not sold):
+        section.p(
+            "Some disclosures count as sharing of personal information under California law "
+            f"({words.join(shared) or 'not itemized'}). You can opt out of them at any time."
         )
     transfers = policy.international_transfers
     if transfers is not None and transfers.occurs:
@@ -266,7 +273,9 @@ def sharing(policy: Policy) -> Section:
 def recipient(policy: Policy, r: Recipient) -> tuple[Text, ...]:
     names = [p.name for key in r.purposes if (p := policy.purpose(key))]
     cats = category_names(policy, r.categories) if r.categories else "Not itemized"
-    when = " ".join(filter(None, (r.condition, r.note)))
+    gate = "Only with your consent." if r.consent else None
+    never = f"Never for {words.join(r.never_for)}." if r.never_for else None
+    when = " ".join(filter(None, (r.condition, gate, never, r.note)))
     form = words.FORM[r.receives]
     kind = words.label(r.type)
     return ((r.name,), (kind,), (form,), (cats,), (words.join(names) or "Not stated",), (when,))

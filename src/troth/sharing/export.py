@@ -253,6 +253,7 @@ class Run:
         spec = self.ctx.datamap.tables[account.key]
         admitted = self.admitted.setdefault(f"{account.key}:partial", {})
         candidates: dict[Hashable, list[str]] = {}
+        key_refs: dict[str, str] = {}
         for row in rows:
             key = str(row[OWNER])
             if self.only is not None and key not in self.only.accounts.get(account.key, set()):
@@ -261,15 +262,16 @@ class Run:
             if state is not None:
                 self.gate.excluded[state] += 1
                 continue
-            candidates[key] = refs_of(self.ctx, spec, row)
+            refs = refs_of(self.ctx, spec, row)
+            candidates[key] = list(refs.values())
+            key_refs[key] = refs.get(account.kind) or self.ctx.project.subject_ref(
+                account.kind, key
+            )
         allowed = self.gate.admit(candidates)
-        out: list[str | None] = []
-        for row in rows:
-            key = str(row[OWNER])
-            if key in allowed:
-                admitted[key] = self.key_ref(account.kind, key)
-            out.append(admitted.get(key) if key in allowed else None)
-        return out
+        admitted.update((key, key_refs[key]) for key in key_refs if key in allowed)
+        return [
+            admitted.get(str(row[OWNER])) if str(row[OWNER]) in allowed else None for row in rows
+        ]
 
     def accounts_in(self, account_table: str) -> dict[str, str]:
         """The accounts of `account_table` that are in (one gating pass when no source
@@ -316,7 +318,3 @@ class Run:
         allowed = self.gate.admit(loose)
         for loose_value, refs in loose.items():
             self.decided[(kind, str(loose_value))] = refs[0] if loose_value in allowed else None
-
-    def key_ref(self, kind: str, key: str) -> str:
-        value = stored_form(self.ctx.datamap, kind, key)
-        return self.ctx.project.subject_ref(kind, value or key)

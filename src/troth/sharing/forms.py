@@ -60,8 +60,7 @@ def recipient_key(project: Project, recipient: str, version: int = 1) -> bytes:
 
 
 def keyed(key: bytes, kind: str, value: str) -> str:
-    digest = hmac.new(key, f"{kind}\x00{value}".encode(), hashlib.sha256).hexdigest()
-    return "ps_" + digest[:40]
+    return "ps_" + hmac.digest(key, f"{kind}\x00{value}".encode(), "sha256").hex()[:40]
 
 
 def match_hash(category: str, value: Any) -> str:

@@ -113,11 +113,11 @@ def account_columns(spec: MapTable) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
-def refs_of(ctx: Context, spec: MapTable, row: Mapping[str, Any]) -> list[str]:
-    """The pseudonyms of every identity the account row holds."""
-    refs = []
+def refs_of(ctx: Context, spec: MapTable, row: Mapping[str, Any]) -> dict[str, str]:
+    """The pseudonym of every identity the account row holds, by kind."""
+    refs = {}
     for kind, column in spec.identities.items():
         value = stored_form(ctx.datamap, kind, row.get(column))
         if value is not None:
-            refs.append(ctx.project.subject_ref(kind, value))
+            refs[kind] = ctx.project.subject_ref(kind, value)
     return refs
