@@ -11,7 +11,13 @@ stores. Rights, consent and the parts above use only the names in `__all__`.
     check(ctx, found, owned_keys(found))      # raises PlanRefused, changes nothing
 """
 
-from troth.appdata.accounts import Account, account_identities, account_tables, find_accounts
+from troth.appdata.accounts import (
+    Account,
+    AccountTable,
+    account_identities,
+    account_tables,
+    find_accounts,
+)
 from troth.appdata.context import Context, checkpoint, load_context
 from troth.appdata.execute import (
     delete_blobs,
@@ -61,6 +67,7 @@ from troth.appdata.times import as_datetime
 __all__ = [
     "OWNER",
     "Account",
+    "AccountTable",
     "Context",
     "Due",
     "Erasure",

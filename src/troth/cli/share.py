@@ -140,8 +140,7 @@ def approve_command(
     request_id: str, actor: ActorOption = "cli", project: ProjectOption = None
 ) -> None:
     """Approve a disclosure request (not your own)."""
-    with opened(project) as (_proj, store):
-        sharing.decide(store, request_id, actor, approve=True)
+    decide(request_id, actor, project, approve=True)
     console.print(f"Approved {request_id}: `troth share disclose {request_id} --out FILE`")
 
 
@@ -150,9 +149,13 @@ def deny_command(
     request_id: str, actor: ActorOption = "cli", project: ProjectOption = None
 ) -> None:
     """Deny a disclosure request."""
-    with opened(project) as (_proj, store):
-        sharing.decide(store, request_id, actor, approve=False)
+    decide(request_id, actor, project, approve=False)
     console.print(f"Denied {request_id}.")
+
+
+def decide(request_id: str, actor: str, project: Path | None, *, approve: bool) -> None:
+    with opened(project) as (_proj, store):
+        sharing.decide(store, request_id, actor, approve=approve)
 
 
 @group.command("disclose")

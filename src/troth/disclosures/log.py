@@ -7,6 +7,7 @@ a person who received their data, when and why (GDPR Art. 15(1)(c)).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 from collections.abc import Collection, Iterable, Sequence
@@ -46,29 +47,15 @@ def new_id() -> str:
     return "d" + secrets.token_urlsafe(12)
 
 
-def record_export(
-    store: Store, disclosure: Disclosure, subjects: Collection[str], *, ledger_data: Any = None
-) -> Disclosure:
+def record_export(store: Store, disclosure: Disclosure, subjects: Collection[str]) -> Disclosure:
     """Record `disclosure` and the pseudonyms of the people it carried, with one
     `sharing.export` ledger entry; all or nothing."""
-    done = Disclosure(
-        **{**disclosure.__dict__, "id": disclosure.id or new_id(), "created_at": utcnow()}
-    )
+    done = dataclasses.replace(disclosure, id=disclosure.id or new_id(), created_at=utcnow())
+    row = row_of(done)
     with store.begin() as conn:
-        conn.execute(insert(t.exports).values(row_of(done)))
+        conn.execute(insert(t.exports).values(row))
         insert_subjects(conn, done.id, sorted(subjects))
-        data = {
-            "recipient": done.recipient,
-            "form": done.form,
-            "purposes": list(done.purposes),
-            "legal_basis": done.legal_basis,
-            "categories": list(done.categories),
-            "rows": done.rows,
-            "people": done.people,
-            "excluded": done.excluded,
-            "file_sha256": done.file_sha256,
-            "reference": done.reference,
-        } | (ledger_data or {})
+        data = {k: v for k, v in row.items() if k not in ("id", "actor", "created_at")}
         ledger.record(conn, "sharing.export", actor=done.actor, ref=done.id, data=data)
     return done
 

@@ -13,7 +13,7 @@ notice) and accounts under the minimum age are handed to the rights engine
 
 from troth.retention.accounts import AccountReport, clear_flag, flagged
 from troth.retention.age import Action as AgeAction
-from troth.retention.age import AgeAnswer, age_allows
+from troth.retention.age import AgeAnswer, age_allows, birth_date_column
 from troth.retention.rules import Gap
 from troth.retention.run import (
     Planned,
@@ -35,6 +35,7 @@ __all__ = [
     "RetentionReport",
     "RetentionSettings",
     "age_allows",
+    "birth_date_column",
     "clear_flag",
     "flagged",
     "plan_retention",

@@ -13,6 +13,7 @@ from typing import Literal
 
 from troth import ledger
 from troth.appdata import Context, Due, account_tables
+from troth.datamap.model import Table as MapTable
 from troth.errors import InvalidInput, Problem
 from troth.policy.model import Policy
 from troth.retention.accounts import AccountReport, due_accounts, hand_over, insert_mark
@@ -80,11 +81,16 @@ def age_rule(ctx: Context) -> AccountRule | None:
         return None
     for account in account_tables(ctx.datamap):
         spec = ctx.datamap.tables[account.key]
-        for column, held in spec.columns.items():
-            if BIRTH_DATE in held.categories:
-                unless = dict(spec.deleted_when or {})
-                return AccountRule(AGE_RULE, None, account.key, column, 0, unless)
+        column = birth_date_column(spec)
+        if column is not None:
+            unless = dict(spec.deleted_when or {})
+            return AccountRule(AGE_RULE, None, account.key, column, 0, unless)
     return None
+
+
+def birth_date_column(spec: MapTable) -> str | None:
+    """The column of `spec` that holds a birth date, by its category."""
+    return next((n for n, c in spec.columns.items() if BIRTH_DATE in c.categories), None)
 
 
 def underage_due(ctx: Context, rule: AccountRule, now: dt.datetime) -> Due:

@@ -15,10 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from troth.appdata import OWNER, Context, find_accounts, owned_rows, owner_of, stored_form
+from troth.appdata import (
+    OWNER,
+    AccountTable,
+    Context,
+    Owner,
+    find_accounts,
+    owned_rows,
+    stored_form,
+)
 from troth.disclosures import Disclosure, new_id, record_export
 from troth.errors import Invalid, Refused
-from troth.policy.model import Form, Recipient, RecipientType
+from troth.policy.model import Aggregation, Form, Recipient, RecipientType
 from troth.sharing.aggregate import Aggregate
 from troth.sharing.forms import PERSON, keyed, recipient_key
 from troth.sharing.people import Gate, account_columns, refs_of
@@ -93,11 +101,12 @@ def share_export(
     purposes = check_purpose(ctx.policy, recipient, purpose)
     categories = shared_categories(ctx.policy, recipient, purposes)
     settings = recipient.aggregate
+    key = recipient_key_of(ctx, recipient)
     plan = plan_sources(
         ctx,
         categories,
         chosen,
-        recipient_key_of(ctx, recipient),
+        key,
         dimensions=settings.dimensions if settings else None,
         sums=settings.sums if settings else None,
     )
@@ -115,7 +124,7 @@ def share_export(
     )
     report = ShareReport(recipient.key, chosen.value, fmt, str(out))
     report.skipped, report.dropped = plan.skipped, plan.dropped
-    run = Run(ctx, gate, recipient, chosen, only, batch)
+    run = Run(ctx, gate, recipient, chosen, only, batch, key)
     written = ShareFile(out, report.format)
     try:
         run.write_all(plan, written, report)
@@ -176,12 +185,13 @@ class Run:
     form: Form
     only: Only | None
     batch: int
-    admitted: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> key -> ref
+    key: bytes
+    # account table -> key value -> pseudonym of the accounts that are in: `gating` while
+    # the table's rows stream, `admitted` once all were gated
+    gating: dict[str, dict[str, str]] = field(default_factory=dict)
+    admitted: dict[str, dict[str, str]] = field(default_factory=dict)
     decided: dict[tuple[str, str], str | None] = field(default_factory=dict)
     carried: set[str] = field(default_factory=set)
-
-    def __post_init__(self) -> None:
-        self.key = recipient_key_of(self.ctx, self.recipient)
 
     def write_all(self, plan: Plan, out: ShareFile, report: ShareReport) -> None:
         for source in sorted(plan.sources, key=lambda s: not is_account(s.owner)):
@@ -204,13 +214,8 @@ class Run:
         return out
 
     def aggregate(self, source: Source) -> tuple[list[dict[str, Any]], int]:
-        settings = self.recipient.aggregate
-        cut = Aggregate(
-            source.dimensions,
-            list(source.sums),
-            settings.min_group if settings else 10,
-            settings.epsilon if settings else None,
-        )
+        settings = self.recipient.aggregate or Aggregation()
+        cut = Aggregate(source.dimensions, list(source.sums), settings.min_group, settings.epsilon)
         for batch in self.kept_batches(source, by_person=True):
             for person, row in batch:
                 cut.add(person, row)
@@ -234,24 +239,18 @@ class Run:
 
     def people_of(self, source: Source, rows: list[dict[str, Any]]) -> list[str | None]:
         """Each row's person's pseudonym, None where the person is out."""
-        owner = source.owner
-        if (
-            owner.account is not None
-            and is_account(owner)
-            and owner.account.key not in self.admitted
-        ):
-            return self.admit_accounts(source, rows)
-        if owner.account is not None:
-            admitted = self.accounts_in(owner.account.key)
-            return [admitted.get(str(row[OWNER])) for row in rows]
-        return self.identities_in(owner.kind or "", rows)
-
-    def admit_accounts(self, source: Source, rows: list[dict[str, Any]]) -> list[str | None]:
-        """Gate the account rows of one batch, remembering who is in for other tables."""
-        assert source.owner.account is not None
         account = source.owner.account
+        if account is None:
+            return self.identities_in(source.owner.kind or "", rows)
+        if is_account(source.owner) and account.key not in self.admitted:
+            return self.admit_accounts(account, rows)
+        admitted = self.accounts_in(account)
+        return [admitted.get(str(row[OWNER])) for row in rows]
+
+    def admit_accounts(self, account: AccountTable, rows: list[dict[str, Any]]) -> list[str | None]:
+        """Gate the account rows of one batch, remembering who is in for other tables."""
         spec = self.ctx.datamap.tables[account.key]
-        admitted = self.admitted.setdefault(f"{account.key}:partial", {})
+        admitted = self.gating.setdefault(account.key, {})
         candidates: dict[Hashable, list[str]] = {}
         key_refs: dict[str, str] = {}
         for row in rows:
@@ -273,27 +272,17 @@ class Run:
             admitted.get(str(row[OWNER])) if str(row[OWNER]) in allowed else None for row in rows
         ]
 
-    def accounts_in(self, account_table: str) -> dict[str, str]:
-        """The accounts of `account_table` that are in (one gating pass when no source
-        read the account table itself)."""
-        done = self.admitted.get(account_table)
-        if done is not None:
-            return done
-        partial = self.admitted.pop(f"{account_table}:partial", None)
-        if partial is None:
-            partial = self.gate_pass(account_table)
-        self.admitted[account_table] = partial
-        return partial
-
-    def gate_pass(self, account_table: str) -> dict[str, str]:
-        owner = owner_of(self.ctx.datamap, account_table)
-        assert owner is not None
-        source = Source(
-            account_table, owner, {}, tuple(account_columns(self.ctx.datamap.tables[account_table]))
-        )
-        for rows in owned_rows(self.ctx, account_table, list(source.reads), owner, self.batch):
-            self.admit_accounts(source, rows)
-        return self.admitted.pop(f"{account_table}:partial", {})
+    def accounts_in(self, account: AccountTable) -> dict[str, str]:
+        """The accounts of `account` that are in, gated in a pass of their own when no
+        source read the account table itself."""
+        done = self.admitted.get(account.key)
+        if done is None:
+            if account.key not in self.gating:
+                columns = account_columns(self.ctx.datamap.tables[account.key])
+                for rows in owned_rows(self.ctx, account.key, columns, Owner(account), self.batch):
+                    self.admit_accounts(account, rows)
+            done = self.admitted[account.key] = self.gating.pop(account.key, {})
+        return done
 
     def identities_in(self, kind: str, rows: list[dict[str, Any]]) -> list[str | None]:
         """Rows owned by an identity: the account it names decides, else its own state."""
@@ -310,7 +299,8 @@ class Run:
         for value in values:
             account = named.get(value)
             if account is not None:
-                self.decided[(kind, value)] = self.accounts_in(account.table).get(account.value)
+                table = AccountTable(account.table, account.kind)
+                self.decided[(kind, value)] = self.accounts_in(table).get(account.value)
             elif self.only is None or (kind, value) in self.only.identities:
                 loose[value] = [self.ctx.project.subject_ref(kind, value)]
             else:

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from troth.datamap.model import Anonymize, Column, DataMap
 from troth.policy.model import Form
+from troth.policy.taxonomy import covered_by_any, covers
 from troth.project import Project
 
 IDENTIFYING = (
@@ -47,10 +48,6 @@ PERSON = "subject"  # the column naming the person in pseudonym exports
 Transform = Callable[[Any], Any]
 
 
-def under(category: str, prefixes: tuple[str, ...]) -> bool:
-    return any(category == p or category.startswith(p + ".") for p in prefixes)
-
-
 def recipient_key(project: Project, recipient: str, version: int = 1) -> bytes:
     """The recipient's own pseudonym key, derived from the project key with HKDF."""
     info = f"troth.sharing.pseudonym:{recipient}:v{version}".encode()
@@ -66,7 +63,7 @@ def keyed(key: bytes, kind: str, value: str) -> str:
 def match_hash(category: str, value: Any) -> str:
     """SHA-256 hex of the value as ad platforms normalize it."""
     text = str(value).strip()
-    if under(category, ("user.contact.phone_number",)):
+    if covers("user.contact.phone_number", category):
         text = "+" + "".join(ch for ch in text if ch.isdigit()) if text else text
     else:
         text = text.lower()
@@ -90,14 +87,14 @@ def role_of(datamap: DataMap, table_key: str, name: str, column: Column) -> Role
         name in spec.identities.values()
         or name in spec.primary_key
         or linked
-        or any(under(c, IDENTIFYING) for c in column.categories)
+        or any(covered_by_any(c, IDENTIFYING) for c in column.categories)
     )
-    free = any(under(c, FREE_TEXT) for c in column.categories)
+    free = any(covered_by_any(c, FREE_TEXT) for c in column.categories)
     general: Anonymize | None = column.anonymize
     general = None if general == Anonymize.keep else general
     for category in column.categories:
         general = general or next(
-            (a for prefix, a in GENERALIZED.items() if under(category, (prefix,))), None
+            (a for prefix, a in GENERALIZED.items() if covers(prefix, category)), None
         )
     return Role(identifier, free, general)
 

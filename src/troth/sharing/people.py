@@ -14,11 +14,9 @@ from troth.consent import refused_among
 from troth.datamap.model import Table as MapTable
 from troth.errors import TrothError
 from troth.policy.model import Recipient
-from troth.retention import age_allows
+from troth.retention import age_allows, birth_date_column
 from troth.rights import EVERY_PURPOSE, standing_limits
 from troth.store import Store
-
-BIRTH_DATE = "user.demographic.date_of_birth"
 
 
 @dataclass
@@ -76,7 +74,7 @@ class Gate:
             return "account deleted"
         if spec.deactivate is not None and matches(spec.deactivate.set, row):
             return "account deactivated"
-        born = birth_column(spec)
+        born = birth_date_column(spec)
         if born is not None and self.ctx.policy.children.minimum_age is not None:
             return underage(self.ctx, row.get(born))
         return None
@@ -84,10 +82,6 @@ class Gate:
 
 def matches(values: Mapping[str, object], row: Mapping[str, Any]) -> bool:
     return all(str(row.get(column)) == str(value) for column, value in values.items())
-
-
-def birth_column(spec: MapTable) -> str | None:
-    return next((n for n, c in spec.columns.items() if BIRTH_DATE in c.categories), None)
 
 
 def underage(ctx: Context, value: Any) -> str | None:
@@ -109,7 +103,7 @@ def account_columns(spec: MapTable) -> list[str]:
     wanted += [spec.deleted_at] if spec.deleted_at else []
     wanted += list(spec.deleted_when or {})
     wanted += list(spec.deactivate.set) if spec.deactivate else []
-    wanted += [c for c in [birth_column(spec)] if c]
+    wanted += [c for c in [birth_date_column(spec)] if c]
     return list(dict.fromkeys(wanted))
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.sql import sqltypes
 from troth.appdata import Context, Owner, anonymized, owner_of, table_order
 from troth.datamap.model import Column, DataMap
 from troth.policy.model import Form
+from troth.policy.taxonomy import covered_by_any
 from troth.sharing.forms import PERSON, Role, role_of, transform
 from troth.sharing.people import account_columns
 from troth.vault import template_columns
@@ -34,7 +35,8 @@ class Source:
 
 
 def covers(declared: list[str], held: list[str]) -> bool:
-    return any(h == d or h.startswith(d + ".") for d in declared for h in held)
+    """Whether one of the `held` categories falls under a `declared` one."""
+    return any(covered_by_any(h, declared) for h in held)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ class Hashing(io.RawIOBase):
     """A binary file that hashes what goes through it."""
 
     def __init__(self, out: IO[bytes]) -> None:
-        self.out, self.digest, self.size = out, hashlib.sha256(), 0
+        self.out, self.digest = out, hashlib.sha256()
 
     def writable(self) -> bool:
         return True
@@ -39,7 +39,6 @@ class Hashing(io.RawIOBase):
     def write(self, data: bytes) -> int:  # type: ignore[override]
         self.out.write(data)
         self.digest.update(data)
-        self.size += len(data)
         return len(data)
 
 
