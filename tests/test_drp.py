@@ -17,12 +17,14 @@ import pytest
 from nacl.signing import SigningKey
 
 from test_server_support import Server
+from troth.consent import current_consent
 from troth.server import requests as server_requests
 from troth.worker.jobs import run_request
 
 pytest_plugins = ["test_server_support"]
 
 BUSINESS = "test-app"
+SALE = "advertising.third_party"  # the test policy's one sale/sharing purpose
 
 
 class Agent:
@@ -53,7 +55,7 @@ class Agent:
         return {"authorization": f"Bearer {self.token}", "content-type": "text/plain"}
 
     def pair(self) -> httpx.Response:
-        signed = self.sign(self.envelope())
+        signed = self.sign(self.envelope(**{"drp.version": "1.0"}))
         response = self.server.client.post(f"/v1/agent/{self.id}", content=signed)
         if response.status_code == 200:
             self.token = response.json()["token"]
@@ -99,11 +101,18 @@ def agent(server: Server) -> Agent:
     return made
 
 
-def protocol_error(response: httpx.Response, status: int) -> str:
+def protocol_error(response: httpx.Response, status: int, *, fatal: bool | None = None) -> str:
+    """The message of the protocol's error (section 3.06), checking its shape."""
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"code", "message", "fatal"} and body["code"] == str(status)
+    assert fatal is None or body["fatal"] is fatal
     return str(body["message"])
+
+
+def pairing_refused(response: httpx.Response) -> None:
+    """Section 2.05.1: a pairing that fails validation is a 403 with no response body."""
+    assert response.status_code == 403 and response.content == b"", response.text
 
 
 def queue_is_empty(server: Server) -> bool:
@@ -119,11 +128,13 @@ def run(server: Server, request_id: str) -> str:
 # --- discovery and pairing -----------------------------------------------------------
 
 
-def test_discovery_names_1_0_and_its_actions(server: Server) -> None:
+def test_discovery_is_the_business_discovery_document(server: Server, agent: Agent) -> None:
     found = server.client.get("/.well-known/data-rights.json").json()
-    assert found["version"] == "1.0"
-    assert {"access", "deletion", "sale:opt-out"} <= set(found["actions"])
-    assert found["api_base"].endswith("/v1") and found["user_relationships"] == []
+    assert found["id"] == BUSINESS and found["name"] == "Test App Privacy Policy"
+    assert found["api_base"] == "http://testserver/v1"
+    every = {"access", "deletion", "sale:opt-out", "sale:opt-in"}
+    assert every | {"access:categories", "access:specific"} == set(found["supported_actions"])
+    assert found["supported_verifications"] == ["email", "phone_number"]
 
 
 def test_pairing_gives_a_pairwise_token_the_agent_status_accepts(server: Server) -> None:
@@ -137,19 +148,26 @@ def test_pairing_gives_a_pairwise_token_the_agent_status_accepts(server: Server)
     assert ok.status_code == 200 and ok.json() == {}
     crossed = server.client.get("/v1/agent/agent-1", headers=second.headers())
     protocol_error(crossed, 403)
-    protocol_error(server.client.get("/v1/agent/agent-1"), 401)
+    protocol_error(server.client.get("/v1/agent/agent-1"), 403)
+    protocol_error(server.client.get("/v1/agent/agent-9", headers=first.headers()), 403)
 
 
 def test_pairing_refuses_strangers_forgeries_and_replays(server: Server) -> None:
     agent, stranger = Agent(server), Agent(server, "agent-9")
     register(server, agent)
-    protocol_error(stranger.pair(), 403)
-    forged = agent.sign(agent.envelope(), key=SigningKey.generate())
-    protocol_error(server.client.post("/v1/agent/agent-1", content=forged), 403)
-    protocol_error(server.client.post("/v1/agent/agent-1", content=b"{not base64"), 400)
-    signed = agent.sign(agent.envelope())
+    pairing_refused(stranger.pair())
+    version = {"drp.version": "1.0"}
+    forged = agent.sign(agent.envelope(**version), key=SigningKey.generate())
+    pairing_refused(server.client.post("/v1/agent/agent-1", content=forged))
+    pairing_refused(server.client.post("/v1/agent/agent-1", content=b"{not base64"))
+    for wrong in ({"drp.version": "0.9.4"}, {"business-id": "another-shop"}, {}):
+        body = agent.sign(agent.envelope(**wrong))
+        pairing_refused(server.client.post("/v1/agent/agent-1", content=body))
+    as_other = agent.sign(agent.envelope(**version, **{"agent-id": "agent-9"}))
+    pairing_refused(server.client.post("/v1/agent/agent-1", content=as_other))
+    signed = agent.sign(agent.envelope(**version))
     assert server.client.post("/v1/agent/agent-1", content=signed).status_code == 200
-    protocol_error(server.client.post("/v1/agent/agent-1", content=signed), 409)
+    pairing_refused(server.client.post("/v1/agent/agent-1", content=signed))
 
 
 def test_a_wrong_drp_table_is_a_protocol_error_naming_the_key(server: Server) -> None:
@@ -166,13 +184,14 @@ def test_signed_access_is_fulfilled_with_its_download(server: Server, agent: Age
     made = agent.exercise(agent.exercise_body(email, **{"agent-request-id": "aa-17"}))
     assert made.status_code == 200, made.text
     status = made.json()
-    assert status["status"] == "in_progress" and status["agent-request-id"] == "aa-17"
+    assert status["status"] == "in_progress" and status["agent_request_id"] == "aa-17"
     assert datetime.fromisoformat(status["expected_by"]) > datetime.fromisoformat(
         status["received_at"]
     )
+    assert not {"reason", "results_url", "expires_at"} & set(status)  # no value, no key
     assert run(server, status["request_id"]) == "completed"
     done = agent.status(status["request_id"]).json()
-    assert done["status"] == "fulfilled" and done["agent-request-id"] == "aa-17"
+    assert done["status"] == "fulfilled" and done["agent_request_id"] == "aa-17"
     assert datetime.fromisoformat(done["expires_at"]) > datetime.now(UTC) + timedelta(days=29)
     path = done["results_url"].removeprefix("http://testserver")
     download = server.client.get(path, headers=agent.headers())
@@ -198,17 +217,26 @@ def test_an_unknown_person_is_no_match(server: Server, agent: Agent) -> None:
     assert status["processing_details"] and status.get("results_url") is None
 
 
-def test_a_staff_denial_maps_to_the_protocol_reason(server: Server, agent: Agent) -> None:
+@pytest.mark.parametrize(
+    ("words", "reason"),
+    [
+        ("suspected fraud: the account was closed", "suspected_fraud"),
+        ("identity could not be confirmed", "insuf_verification"),
+        ("outside our jurisdiction", "outside_jurisdiction"),
+        ("the shop is closing", "other"),
+    ],
+)
+def test_a_staff_denial_maps_to_the_protocol_reason(
+    server: Server, agent: Agent, words: str, reason: str
+) -> None:
     made = agent.exercise(agent.exercise_body(server.emails(1)[0])).json()
     admin = server.key("admin")
     server.client.post(
-        f"/api/admin/requests/{made['request_id']}/deny",
-        json={"reason": "suspected fraud: the account was closed"},
-        headers=admin,
+        f"/api/admin/requests/{made['request_id']}/deny", json={"reason": words}, headers=admin
     )
     status = agent.status(made["request_id"]).json()
-    assert status["status"] == "denied" and status["reason"] == "suspected_fraud"
-    assert status["processing_details"] == "suspected fraud: the account was closed"
+    assert status["status"] == "denied" and status["reason"] == reason
+    assert status["processing_details"] == words
 
 
 def later(minutes: int) -> str:
@@ -244,17 +272,32 @@ def test_bad_exercises_change_nothing(
 def test_forged_unsigned_replayed_and_unpaired_exercises(server: Server, agent: Agent) -> None:
     email = server.emails(1)[0]
     body = agent.exercise_body(email)
-    protocol_error(agent.exercise(agent.sign(body, key=SigningKey.generate())), 403)
+    protocol_error(agent.exercise(agent.sign(body, key=SigningKey.generate())), 403, fatal=True)
     unsigned = server.client.post(
         "/v1/data-rights-request", content=json.dumps(body), headers=agent.headers()
     )
-    protocol_error(unsigned, 400)
+    protocol_error(unsigned, 400, fatal=True)
     no_token = server.client.post("/v1/data-rights-request", content=agent.sign(body))
-    protocol_error(no_token, 401)
+    protocol_error(no_token, 401, fatal=False)  # pair, then send it again
     assert queue_is_empty(server)
     signed = agent.sign(body)
     assert agent.exercise(signed).status_code == 200
-    protocol_error(agent.exercise(signed), 409)
+    protocol_error(agent.exercise(signed), 409, fatal=True)
+
+
+def test_an_expired_exercise_is_a_fatal_error(server: Server, agent: Agent) -> None:
+    """Section 2.01: requests after expires-at are discarded with a `fatal` error."""
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    body = {**agent.exercise_body(server.emails(1)[0]), "expires-at": past}
+    assert "expired" in protocol_error(agent.exercise(body), 400, fatal=True)
+    assert queue_is_empty(server)
+
+
+def test_the_exercise_url_with_a_trailing_slash(server: Server, agent: Agent) -> None:
+    """Section 2.01: implementors may still take the pre-0.9.3 trailing slash."""
+    signed = agent.sign(agent.exercise_body(server.emails(1)[0], "deletion"))
+    made = server.client.post("/v1/data-rights-request/", content=signed, headers=agent.headers())
+    assert made.status_code == 200 and made.json()["status"] == "in_progress", made.text
 
 
 def test_another_agent_cannot_read_or_revoke(server: Server) -> None:
@@ -301,12 +344,16 @@ def callbacks() -> Iterator[Callbacks]:
 
 
 def test_callback_when_a_job_finishes(server: Server, agent: Agent, callbacks: Callbacks) -> None:
-    body = agent.exercise_body(server.emails(1)[0], status_callback=callbacks.url)
+    body = agent.exercise_body(
+        server.emails(1)[0], status_callback=callbacks.url, **{"agent-request-id": "aa-3"}
+    )
     made = agent.exercise(body).json()
     run(server, made["request_id"])
     [(authorization, status)] = callbacks.received
     assert authorization == f"Bearer {agent.token}"
     assert status["request_id"] == made["request_id"] and status["status"] == "fulfilled"
+    assert status["agent_request_id"] == "aa-3" and "reason" not in status
+    assert status == agent.status(made["request_id"]).json()
 
 
 def test_revoke_before_it_runs(server: Server, agent: Agent, callbacks: Callbacks) -> None:
@@ -329,11 +376,72 @@ def test_revoke_before_it_runs(server: Server, agent: Agent, callbacks: Callback
     protocol_error(agent.revoke(made["request_id"]), 409)
 
 
+def test_a_revoke_body_of_only_a_reason(server: Server, agent: Agent) -> None:
+    """Section 2.04's body is `{"reason": ...}` alone (OSIRAA sends exactly that): it is
+    taken on its signature; addressing claims, when a body has them, must be right."""
+    first, second = (
+        agent.exercise(agent.exercise_body(email, "deletion")).json()["request_id"]
+        for email in server.emails(2)
+    )
+    bare = {"reason": "I don't want my account deleted."}
+    assert agent.revoke(first, bare).json()["status"] == "revoked"
+    elsewhere = agent.envelope(reason="x", **{"business-id": "another-shop"})
+    protocol_error(agent.revoke(second, elsewhere), 403, fatal=True)
+    forged = agent.sign(bare, key=SigningKey.generate())
+    forged_revoke = server.client.request(
+        "DELETE", f"/v1/data-rights-request/{second}", content=forged, headers=agent.headers()
+    )
+    protocol_error(forged_revoke, 403)
+    assert agent.status(second).json()["status"] == "in_progress"
+    assert agent.revoke(second, bare).json()["status"] == "revoked"  # the same bytes again
+
+
 def test_a_finished_request_cannot_be_revoked(server: Server, agent: Agent) -> None:
     made = agent.exercise(agent.exercise_body(server.emails(1)[0])).json()
     run(server, made["request_id"])
     protocol_error(agent.revoke(made["request_id"]), 409)
     assert agent.status(made["request_id"]).json()["status"] == "fulfilled"
+
+
+# --- sale:opt-in ----------------------------------------------------------------------
+
+
+def sale_allowed(server: Server, email: str) -> bool:
+    return current_consent(server.project, server.store, f"email:{email}")[SALE].allowed
+
+
+@pytest.mark.parametrize("action", ["sale:opt-in", "sale:opt_in"])
+def test_opt_in_after_opt_out_allows_the_sale_again(
+    server: Server, agent: Agent, action: str
+) -> None:
+    email = server.emails(1)[0]
+    out = agent.exercise(agent.exercise_body(email, "sale:opt-out")).json()
+    assert run(server, out["request_id"]) == "completed"
+    assert not sale_allowed(server, email)
+    made = agent.exercise(agent.exercise_body(email, action, **{"agent-request-id": "aa-9"}))
+    assert made.status_code == 200, made.text
+    status = made.json()
+    assert status["status"] == "fulfilled" and status["agent_request_id"] == "aa-9"
+    assert SALE in status["processing_details"] and "results_url" not in status
+    assert sale_allowed(server, email)
+    assert agent.status(status["request_id"]).json() == status
+    protocol_error(agent.revoke(status["request_id"]), 409)
+    results = f"/v1/data-rights-request/{status['request_id']}/results"
+    protocol_error(server.client.get(results, headers=agent.headers()), 404)
+
+
+def test_opt_in_for_an_unknown_person_is_no_match(server: Server, agent: Agent) -> None:
+    made = agent.exercise(agent.exercise_body("nobody-here@example.com", "sale:opt-in")).json()
+    assert made["status"] == "denied" and made["reason"] == "no_match"
+    assert queue_is_empty(server)
+
+
+def test_another_agent_cannot_read_an_opt_in(server: Server) -> None:
+    mine, theirs = Agent(server, "agent-1"), Agent(server, "agent-2")
+    register(server, mine, theirs)
+    mine.pair(), theirs.pair()
+    made = mine.exercise(mine.exercise_body(server.emails(1)[0], "sale:opt-in")).json()
+    protocol_error(theirs.status(made["request_id"]), 403)
 
 
 # --- every engine store --------------------------------------------------------------

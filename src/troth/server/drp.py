@@ -8,7 +8,9 @@ and revoke after is signed too and carries the token. Errors are the protocol's
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Coroutine, Mapping
+from functools import partial
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -19,22 +21,26 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 
 from troth import rights
 from troth.errors import TrothError
-from troth.server import drp_agents, drp_status, requests
+from troth.server import drp_agents, drp_consent, drp_status, requests
 from troth.server.context import Context, context
 from troth.server.drp_status import StatusOut
 
 DRP_VERSION = "1.0"
-# DRP action -> rights request kind (the 0.9 spellings are still accepted)
+# DRP action -> rights request kind; `sale:opt-in` is a consent decision (drp_consent)
 ACTIONS = {
     "sale:opt-out": "opt_out_sale",
+    "sale:opt-in": "",
     "deletion": "erasure",
     "access": "access",
     "access:categories": "access",
     "access:specific": "access",
 }
-OLD_ACTIONS = {"sale:opt_out": "opt_out_sale"}
+# the 0.9 spellings (OSIRAA 1.0 still sends `sale:opt_in`)
+OLD_ACTIONS = {"sale:opt_out": "sale:opt-out", "sale:opt_in": "sale:opt-in"}
+VERIFICATIONS = {"email": "email", "phone_number": "phone"}  # DRP claim -> identity kind
 Ctx = Annotated[Context, Depends(context)]
 M = TypeVar("M", bound=BaseModel)
+REVOCABLE = ("received", "verified", "approved")  # not yet run nor closed
 TOO_LATE = "the request has already been carried out or closed; it cannot be revoked"
 
 
@@ -48,7 +54,8 @@ class DrpRoute(APIRoute):
             try:
                 return await handler(request)
             except HTTPException as exc:
-                return error(exc.status_code, str(exc.detail), exc.headers)
+                fatal = isinstance(exc, drp_agents.Refused)
+                return error(exc.status_code, str(exc.detail), exc.headers, fatal=fatal)
             except RequestValidationError as exc:
                 return error(400, invalid_fields(exc.errors()))
             except TrothError as exc:  # e.g. troth.toml's [drp] table is wrong
@@ -57,8 +64,12 @@ class DrpRoute(APIRoute):
         return protocol_errors
 
 
-def error(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    body = {"code": str(status), "message": message, "fatal": False}
+def error(
+    status: int, message: str, headers: Mapping[str, str] | None = None, *, fatal: bool = False
+) -> JSONResponse:
+    """The protocol's error (section 3.06); `fatal` when the same body can never succeed,
+    so the agent should not send it again."""
+    body = {"code": str(status), "message": message, "fatal": fatal}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -69,7 +80,8 @@ def invalid_fields(errors: Any) -> str:
 
 
 class DrpErrorOut(BaseModel):
-    """The protocol's error: the HTTP status as text, what is wrong, whether it is final."""
+    """The protocol's error: the HTTP status as text, what is wrong, whether retrying the
+    same body is pointless."""
 
     code: str
     message: str
@@ -81,7 +93,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     for status, text in (
         (400, "Not a signed JSON body, a field is invalid, or the times are wrong."),
         (401, "A paired agent's bearer token is required."),
-        (403, "Forged, another agent's, or addressed to another business."),
+        (403, "Forged, another agent's, or addressed to another business (pairing: no body)."),
         (404, "No such request."),
         (409, "Already received (a replay), or too late to revoke."),
     )
@@ -100,7 +112,14 @@ class ExerciseIn(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="allow")
     drp_version: Literal["1.0"] = Field(alias="drp.version")
     exercise: Literal[
-        "sale:opt-out", "sale:opt_out", "deletion", "access", "access:categories", "access:specific"
+        "sale:opt-out",
+        "sale:opt-in",
+        "sale:opt_out",
+        "sale:opt_in",
+        "deletion",
+        "access",
+        "access:categories",
+        "access:specific",
     ]
     regime: Literal["ccpa", "voluntary"] | None = None
     relationships: list[Annotated[str, Field(max_length=100)]] = Field(default=[], max_length=20)
@@ -108,6 +127,11 @@ class ExerciseIn(BaseModel):
     agent_request_id: str | None = Field(default=None, alias="agent-request-id", max_length=100)
     email: str | None = Field(default=None, max_length=320)
     phone_number: str | None = Field(default=None, max_length=40)
+
+
+class PairIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    drp_version: Literal["1.0"] = Field(alias="drp.version")
 
 
 class RevokeIn(BaseModel):
@@ -145,85 +169,112 @@ def api_base(request: Request) -> str:
 
 
 @router.get("/.well-known/data-rights.json")
-def discovery(request: Request) -> dict[str, Any]:
-    """Where agents send requests and which actions this business supports."""
+def discovery(request: Request, ctx: Ctx) -> dict[str, Any]:
+    """This business's entry for the DRP service directory (the Business Discovery
+    Document, section 3.05.2): where agents send requests and what they may ask."""
     return {
-        "version": DRP_VERSION,
+        "id": drp_agents.business_id(ctx.project),
+        "name": ctx.policy().policy.name,
         "api_base": api_base(request),
-        "actions": list(ACTIONS),
-        "user_relationships": [],
+        "supported_actions": list(ACTIONS),
+        "supported_verifications": list(VERIFICATIONS),
     }
 
 
-@router.post(
-    "/v1/agent/{agent_id}",
-    response_model=PairedOut,
-    response_model_by_alias=True,
-    openapi_extra=SIGNED,
-)
-async def pair(agent_id: str, request: Request, ctx: Ctx) -> PairedOut:
-    """Pair an agent: its signed body gets back its pairwise bearer token."""
-    raw = await request.body()
-    drp_agents.signed_body(ctx.project, ctx.store, agent_id, raw)
+@router.post("/v1/agent/{agent_id}", response_model=PairedOut, openapi_extra=SIGNED)
+async def pair(agent_id: str, request: Request, ctx: Ctx) -> PairedOut | Response:
+    """Pair an agent: its signed body gets back its pairwise bearer token. A body that
+    fails validation is a 403 with no body, as section 2.05.1 says."""
+    try:
+        body = drp_agents.signed_body(ctx.project, ctx.store, agent_id, await request.body())
+        parsed(PairIn, body)
+    except HTTPException:
+        return Response(status_code=403)
     return PairedOut(agent_id=agent_id, token=drp_agents.token(ctx.project, agent_id))
 
 
 @router.get("/v1/agent/{agent_id}")
-def agent_status(agent_id: str, agent: Caller) -> dict[str, Any]:
-    """200 while the agent's token is good with this business; 403 for another agent."""
-    if agent.id != agent_id:
+def agent_status(agent_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
+    """200 `{}` while the token is good for this agent; 403 for any other token."""
+    drp_agents.agent(ctx.project, agent_id)
+    given = request.headers.get("authorization", "")
+    if not drp_agents.authorized(ctx.project, agent_id, given):
         raise HTTPException(403, "the token does not belong to this agent")
     return {}
 
 
-@router.post("/v1/data-rights-request", response_model=StatusOut, response_model_by_alias=True)
+@router.post("/v1/data-rights-request", response_model=StatusOut, response_model_exclude_none=True)
+@router.post(
+    "/v1/data-rights-request/",
+    include_in_schema=False,
+    response_model=StatusOut,
+    response_model_exclude_none=True,
+)
 async def exercise(request: Request, ctx: Ctx, agent: Caller) -> StatusOut:
     """Exercise a right on behalf of a user the agent has verified (a signed body)."""
     body = drp_agents.signed_body(ctx.project, ctx.store, agent.id, await request.body())
     wanted = parsed(ExerciseIn, body)
-    if wanted.email:
-        identity = ("email", wanted.email)
-    elif wanted.phone_number:
-        identity = ("phone", wanted.phone_number)
-    else:
-        raise HTTPException(400, "give the user's email or phone_number")
+    action = OLD_ACTIONS.get(wanted.exercise, wanted.exercise)
+    identity = identity_of(wanted)
+    callback = str(wanted.status_callback) if wanted.status_callback else None
+    remember = partial(
+        drp_status.record,
+        ctx.store,
+        agent_id=agent.id,
+        api_base=api_base(request),
+        agent_request_id=wanted.agent_request_id,
+        status_callback=callback,
+    )
+    if action == "sale:opt-in":
+        request_id = str(uuid.uuid4())
+        settled = drp_consent.opt_in(ctx.project, ctx.store, ctx.policy(), request_id, identity)
+        remember(request_id=request_id, settled=settled)
+        return status_out(ctx, request_id)
     made = requests.create(
         ctx,
         owner(agent.id),
-        {**ACTIONS, **OLD_ACTIONS}[wanted.exercise],
+        ACTIONS[action],
         *identity,
         source="drp",
         verified=True,
         jurisdiction="ccpa" if wanted.regime == "ccpa" else None,
     )
-    callback = str(wanted.status_callback) if wanted.status_callback else None
-    drp_status.record(
-        ctx.store, made.id, agent.id, api_base(request), wanted.agent_request_id, callback
-    )
+    remember(request_id=made.id)
     return status_out(ctx, made.id)
 
 
+def identity_of(wanted: ExerciseIn) -> tuple[str, str]:
+    """The troth identity of the user: the `email` claim, else `phone_number`."""
+    if wanted.email:
+        return "email", wanted.email
+    if wanted.phone_number:
+        return "phone", wanted.phone_number
+    raise HTTPException(400, "give the user's email or phone_number")
+
+
 @router.get(
-    "/v1/data-rights-request/{request_id}", response_model=StatusOut, response_model_by_alias=True
+    "/v1/data-rights-request/{request_id}",
+    response_model=StatusOut,
+    response_model_exclude_none=True,
 )
 def status(request_id: str, ctx: Ctx, agent: Caller) -> StatusOut:
     """The request's status; 403 when another agent manages it."""
-    mine(ctx, request_id, agent.id)
-    return status_out(ctx, request_id)
+    return drp_status.current(ctx.project, ctx.store, mine(ctx, request_id, agent.id))
 
 
 @router.delete(
     "/v1/data-rights-request/{request_id}",
-    response_model=StatusOut,
-    response_model_by_alias=True,
     openapi_extra=SIGNED,
+    response_model=StatusOut,
+    response_model_exclude_none=True,
 )
 async def revoke(request_id: str, request: Request, ctx: Ctx, agent: Caller) -> StatusOut:
     """Withdraw a request that has not been carried out yet (a signed body)."""
-    found = mine(ctx, request_id, agent.id)
-    body = drp_agents.signed_body(ctx.project, ctx.store, agent.id, await request.body())
+    row = mine(ctx, request_id, agent.id)
+    body = drp_agents.revoke_body(ctx.project, ctx.store, agent.id, await request.body())
     parsed(RevokeIn, body)
-    if found.status not in ("received", "verified", "approved"):
+    found = None if row["settled"] else rights.get_request(ctx.store, request_id)
+    if found is None or found.status not in REVOCABLE:
         raise HTTPException(409, TOO_LATE)
     done = rights.deny_request(
         ctx.project, ctx.store, request_id, "revoked by the authorized agent", actor="drp"
@@ -236,23 +287,28 @@ async def revoke(request_id: str, request: Request, ctx: Ctx, agent: Caller) -> 
 @router.get("/v1/data-rights-request/{request_id}/results")
 def results(request_id: str, ctx: Ctx, agent: Caller) -> StreamingResponse:
     """A fulfilled access request's export (the status's `results_url`)."""
-    found = mine(ctx, request_id, agent.id)
-    return requests.export_download(ctx, found, f"{request_id}.zip")
+    if mine(ctx, request_id, agent.id)["settled"]:
+        raise HTTPException(404, "this request has no results to download")
+    return requests.export_download(
+        ctx, rights.get_request(ctx.store, request_id), f"{request_id}.zip"
+    )
 
 
 def owner(agent_id: str) -> str:
     return f"drp:{agent_id}"
 
 
-def mine(ctx: Context, request_id: str, agent_id: str) -> rights.Request:
-    found = requests.any_request(ctx, request_id)
-    if requests.owner_of(ctx, request_id) != owner(agent_id):
+def mine(ctx: Context, request_id: str, agent_id: str) -> dict[str, Any]:
+    """The DRP record of `request_id`: 404 when there is none, 403 for another agent's."""
+    row = drp_status.recorded(ctx.store, request_id) if len(request_id) <= 64 else None
+    if row is None:
+        raise HTTPException(404, "no such request")
+    if row["agent_id"] != agent_id:
         raise HTTPException(403, "another agent manages this request")
-    return found
+    return row
 
 
 def status_out(ctx: Context, request_id: str) -> StatusOut:
     row = drp_status.recorded(ctx.store, request_id)
-    if row is None:
-        raise HTTPException(404, "no such request")
-    return drp_status.status_of(ctx.project, rights.get_request(ctx.store, request_id), row)
+    assert row is not None  # recorded just before
+    return drp_status.current(ctx.project, ctx.store, row)

@@ -8,7 +8,8 @@ verify_key = "base64 Ed25519 public key"  # from the agent's service directory e
 
 A signed body is the libsodium combined form (signature + message) in base64, sent as
 text/plain; the message is a JSON object. A body is accepted once: its signature's hash
-is kept until it expires, so the same body sent again is a replay.
+is kept until it expires, so the same body sent again is a replay. A refused body is a
+`Refused` error: the protocol's `fatal`, since the same body can never succeed.
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ from troth.store import Store
 CLOCK_SKEW = timedelta(minutes=5)
 LONGEST_LIFE = timedelta(days=1)
 MAX_ID = 60  # request owners are `drp:<id>`, at most 64 characters
+ENVELOPE = {"agent-id", "business-id", "issued-at", "expires-at"}
+
+
+class Refused(HTTPException):
+    """A signed body this business will never accept as it is (the error is `fatal`)."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,7 @@ def agents(project: Project) -> dict[str, Agent]:
 def agent(project: Project, agent_id: str) -> Agent:
     found = agents(project).get(agent_id)
     if found is None:
-        raise HTTPException(403, "this agent is not registered with this business")
+        raise Refused(403, "this agent is not registered with this business")
     return found
 
 
@@ -93,17 +99,19 @@ def opened(raw: bytes, key: VerifyKey) -> dict[str, Any]:
     try:
         signed = base64.b64decode(raw.strip(), validate=True)
     except (binascii.Error, ValueError):
-        raise HTTPException(400, "the body must be a base64 libsodium signed message") from None
+        raise Refused(400, "the body must be a base64 libsodium signed message") from None
     try:
         message = key.verify(signed)
     except (BadSignatureError, ValueError):
-        raise HTTPException(403, "the signature does not match this agent's key") from None
+        raise Refused(403, "the signature does not match this agent's key") from None
     try:
         body = json.loads(message, object_pairs_hook=no_duplicate_keys)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise HTTPException(400, "the signed message is not JSON") from None
+        raise Refused(400, "the signed message is not JSON") from None
+    except HTTPException as exc:  # a key named twice
+        raise Refused(exc.status_code, str(exc.detail)) from None
     if not isinstance(body, dict):
-        raise HTTPException(400, "the signed message must be a JSON object")
+        raise Refused(400, "the signed message must be a JSON object")
     return body
 
 
@@ -111,7 +119,7 @@ def when(body: dict[str, Any], name: str) -> datetime:
     try:
         value = datetime.fromisoformat(str(body[name]))
     except (KeyError, ValueError):
-        raise HTTPException(400, f"{name} must be an RFC 3339 time") from None
+        raise Refused(400, f"{name} must be an ISO 8601 time") from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -119,23 +127,38 @@ def checked(project: Project, agent_id: str, body: dict[str, Any]) -> datetime:
     """The body's expires-at once it is addressed from `agent_id` to this business and
     within its lifetime; 400/403 otherwise."""
     if body.get("agent-id") != agent_id:
-        raise HTTPException(403, "agent-id does not match the agent that signed")
+        raise Refused(403, "agent-id does not match the agent that signed")
     if body.get("business-id") != business_id(project):
-        raise HTTPException(403, "business-id does not name this business")
+        raise Refused(403, "business-id does not name this business")
     issued, expires, now = when(body, "issued-at"), when(body, "expires-at"), datetime.now(UTC)
     if issued > now + CLOCK_SKEW:
-        raise HTTPException(400, "issued-at is in the future")
+        raise Refused(400, "issued-at is in the future")
     if expires < now:
-        raise HTTPException(400, "the request has expired (expires-at is in the past)")
+        raise Refused(400, "the request has expired (expires-at is in the past)")
     if expires <= issued or expires - issued > LONGEST_LIFE:
-        raise HTTPException(400, "expires-at must follow issued-at by at most a day")
+        raise Refused(400, "expires-at must follow issued-at by at most a day")
     return expires
 
 
 def signed_body(project: Project, store: Store, agent_id: str, raw: bytes) -> dict[str, Any]:
     """A verified, addressed, fresh body from `agent_id`, refused when seen before."""
     body = opened(raw, agent(project, agent_id).verify_key)
-    expires = checked(project, agent_id, body)
+    forget_after(store, raw, checked(project, agent_id, body))
+    return body
+
+
+def revoke_body(project: Project, store: Store, agent_id: str, raw: bytes) -> dict[str, Any]:
+    """A verified revoke body from `agent_id`. The protocol's revoke body is only
+    `{"reason": ...}` (section 2.04): the addressing and times are checked, and the
+    body kept against replays, when it carries them, as a careful agent's does."""
+    body = opened(raw, agent(project, agent_id).verify_key)
+    if ENVELOPE & body.keys():
+        forget_after(store, raw, checked(project, agent_id, body))
+    return body
+
+
+def forget_after(store: Store, raw: bytes, expires: datetime) -> None:
+    """Keep the body's hash until `expires`; a replay (the same body again) is a 409."""
     digest = hashlib.sha256(raw.strip()).hexdigest()
     with store.begin() as conn:
         conn.execute(
@@ -144,5 +167,4 @@ def signed_body(project: Project, store: Store, agent_id: str, raw: bytes) -> di
         try:
             conn.execute(insert(tables.drp_seen).values(digest=digest, expires_at=expires))
         except IntegrityError:
-            raise HTTPException(409, "this signed request was already received") from None
-    return body
+            raise Refused(409, "this signed request was already received") from None

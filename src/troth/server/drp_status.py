@@ -1,7 +1,8 @@
 """Data Rights Protocol 1.0 request statuses, mapped from troth's, and status callbacks.
 
 Each DRP request remembers its agent, the agent's own request id, where to call back,
-the API base its results URL is made from, and when the agent revoked it. A callback is
+the API base its results URL is made from, and when the agent revoked it; an exercise
+settled at once (`sale:opt-in`, which has no rights request) keeps its final status. A callback is
 a POST of the status object to the agent's `status_callback` with the agent's pairwise
 token, made when a job finishes a request and when the agent revokes one; it is best
 effort (the agent can always poll the status endpoint).
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from sqlalchemy import select, update
 
 from troth import rights, worker
@@ -30,7 +31,7 @@ DrpStatus = Literal["open", "in_progress", "fulfilled", "revoked", "denied", "ex
 DrpReason = Literal[
     "need_user_verification",
     "suspected_fraud",
-    "insufficient_verification",
+    "insuf_verification",
     "no_match",
     "claim_not_covered",
     "outside_jurisdiction",
@@ -50,7 +51,7 @@ STATUSES: dict[str, DrpStatus] = {
 # words in a staff denial reason -> the protocol's reason
 DENIALS: tuple[tuple[tuple[str, ...], DrpReason], ...] = (
     (("fraud",), "suspected_fraud"),
-    (("verif", "identity"), "insufficient_verification"),
+    (("verif", "identity"), "insuf_verification"),
     (("no match", "not found", "unknown"), "no_match"),
     (("jurisdiction",), "outside_jurisdiction"),
     (("too many", "duplicate"), "too_many_requests"),
@@ -59,9 +60,11 @@ DENIALS: tuple[tuple[tuple[str, ...], DrpReason], ...] = (
 
 
 class StatusOut(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    """The protocol's Exercise Status object (section 3.03); fields without a value are
+    left out of the JSON."""
+
     request_id: str
-    agent_request_id: str | None = Field(default=None, alias="agent-request-id")
+    agent_request_id: str | None = None
     status: DrpStatus
     reason: DrpReason | None = None
     processing_details: str | None = None
@@ -78,14 +81,18 @@ def record(
     api_base: str,
     agent_request_id: str | None,
     status_callback: str | None,
+    settled: dict[str, Any] | None = None,
 ) -> None:
-    """Remember the agent's request id, callback and API base (kept from the first ask)."""
+    """Remember the agent's request id, callback and API base (kept from the first ask);
+    `settled`: the final status fields of an exercise done at once."""
     row = {
         "request_id": request_id,
         "agent_id": agent_id,
         "agent_request_id": agent_request_id,
         "status_callback": status_callback,
         "api_base": api_base,
+        "settled": settled,
+        "received_at": datetime.now(UTC) if settled is not None else None,
     }
     with store.begin() as conn:
         known = conn.execute(
@@ -135,6 +142,18 @@ def results(project: Project, request: Request, api_base: str) -> dict[str, Any]
     }
 
 
+def current(project: Project, store: Store, row: dict[str, Any]) -> StatusOut:
+    """The protocol's status of the request `row` records."""
+    if row["settled"] is not None:
+        return StatusOut(
+            request_id=row["request_id"],
+            agent_request_id=row["agent_request_id"],
+            received_at=row["received_at"],
+            **row["settled"],
+        )
+    return status_of(project, rights.get_request(store, row["request_id"]), row)
+
+
 def status_of(project: Project, request: Request, row: dict[str, Any]) -> StatusOut:
     """The protocol's status of `request`, which the agent of `row` made."""
     due = request.due_at.replace(tzinfo=UTC) if request.due_at.tzinfo is None else request.due_at
@@ -164,7 +183,7 @@ def call_back(project: Project, store: Store, request: Request) -> None:
     row = recorded(store, request.id)
     if row is None or not row.get("status_callback"):
         return
-    body = status_of(project, request, row).model_dump(mode="json", by_alias=True)
+    body = status_of(project, request, row).model_dump(mode="json", exclude_none=True)
     headers = {"authorization": f"Bearer {drp_agents.token(project, row['agent_id'])}"}
     try:
         httpx.post(

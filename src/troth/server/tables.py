@@ -8,7 +8,7 @@ e-mail the pages need travels in the subject's own cookie (`auth.subject_cookie`
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, String, Table, Text
 
 from troth.store import metadata
 
@@ -110,4 +110,6 @@ drp_requests = Table(
     Column("status_callback", String(2000)),
     Column("api_base", String(500), nullable=False),
     Column("revoked_at", When),
+    Column("settled", JSON),  # the final status of an exercise done at once (sale:opt-in)
+    Column("received_at", When),  # when such an exercise came (others: their request's)
 )
