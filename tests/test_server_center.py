@@ -277,7 +277,7 @@ def test_admin_needs_login(server: Server) -> None:
     assert wrong.status_code == 401 and "Wrong login or password" in wrong.text
 
 
-def test_privacy_officer_approves_and_runs(server: Server) -> None:
+def test_privacy_officer_runs_what_needs_no_approval(server: Server) -> None:
     officer, token = server.staff_client("privacy_officer")
     api = server.key("requests:write")
     body = {"kind": "access", "identity": {"kind": "email", "value": server.emails(1)[0]}}
@@ -288,12 +288,13 @@ def test_privacy_officer_approves_and_runs(server: Server) -> None:
     assert "Plan preview" in detail.text and "app.users" in detail.text
     assert "request.created" in detail.text
     path = f"/admin/requests/{request_id}"
-    approved = officer.post(path, data={"csrf": token, "action": "approve"})
-    assert "approved" in approved.text
+    # The policy asks no approval for access: there is no Approve button, and no approving.
+    assert 'value="approve"' not in detail.text
+    assert officer.post(path, data={"csrf": token, "action": "approve"}).status_code == 409
     ran = officer.post(path, data={"csrf": token, "action": "run"})
     assert "completed" in ran.text and "Download export" in ran.text
     assert officer.get(path + "/export").status_code == 200
-    assert officer.post(path, data={"csrf": token, "action": "explode"}).status_code == 422
+    assert officer.post(path, data={"csrf": token, "action": "explode"}).status_code == 409
 
 
 def test_support_sees_metadata_but_not_exports(server: Server) -> None:

@@ -37,6 +37,7 @@ entries = sa.Table(
     sa.Column("hash", HASH_TYPE, nullable=False),
     sa.Index("ledger_entries_ref", "ref"),
     sa.Index("ledger_entries_kind", "kind"),
+    sa.Index("ledger_entries_actor", "actor", "seq"),
 )
 
 head = sa.Table(

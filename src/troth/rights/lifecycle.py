@@ -352,7 +352,8 @@ def approve_request(
 def deny_request(
     project: Project, store: Store, request_id: str, reason: str, *, actor: str = "system"
 ) -> Request:
-    """Refuse a request that has not run; the reason is shown to staff and the subject.
+    """Refuse a request that has not run, or that failed (staff give up on it rather than
+    retry); the reason is shown to staff and the subject.
 
     The reason is kept for years: one that holds an e-mail, a phone number or an IP
     address is refused (the request already names its subject)."""
@@ -360,7 +361,7 @@ def deny_request(
     return transition(
         store,
         request_id,
-        OPEN,
+        (*OPEN, "failed"),
         "denied",
         "denied",
         actor=actor,

@@ -1,4 +1,4 @@
-"""The admin console at /admin: the request queue, decisions, audit trail, data map.
+"""The admin console at /admin: the request queue, decisions, audit trail, charts, data map.
 
 Every staff role sees request metadata and the audit trail; only admin and
 privacy_officer approve, deny, run, and download exports (support never sees them).
@@ -7,7 +7,7 @@ privacy_officer approve, deny, run, and download exports (support never sees the
 from __future__ import annotations
 
 from contextlib import suppress
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from troth import ledger, rights, worker
 from troth.consent import tables as consent_tables
 from troth.errors import AppStoreError, Conflict, Refused
-from troth.server import requests
+from troth.server import audit, charts, reports, requests
 from troth.server.auth import Staff, device_token, staff_login
 from troth.server.context import Context, context
 from troth.server.web import (
@@ -151,15 +151,20 @@ def request_detail(request_id: str, request: Request, ctx: Ctx, user: StaffUser)
     plan = None
     if decides and found.status not in requests.DONE:
         plan = rights.plan_request(ctx.project, ctx.store, found.id)
+    error = found.error if decides and found.status == "failed" else None
     return page(
         ctx,
         request,
         "admin/request.html",
         user=user,
         info=requests.summary(found),
-        error=found.error if decides and found.status == "failed" else None,
+        error=error,
+        error_words=requests.failure_in_words(error) if error else None,
+        actions=requests.actions(ctx, found) if decides else [],
         plan=plan,
         trail=ledger.entries(ctx.store, ref=found.id),
+        logins=audit.staff_logins(ctx.store),
+        actor_name=audit.actor_name,
     )
 
 
@@ -170,7 +175,16 @@ def request_action(
     found = requests.any_request(ctx, request_id)
     actor = f"staff:{user.id}"
     action = form.get("action")
-    if action == "approve":
+    permitted = requests.actions(ctx, found)
+    if "run" in permitted:
+        permitted.append("run_large")
+    if action not in permitted:
+        message = f"That cannot be done to a {found.status} request; reload it to see what can."
+        raise HTTPException(409, message)
+    if action == "verify":
+        rights.verify_request(ctx.project, ctx.store, found.id, actor=actor)
+        worker.enqueue(ctx.project, ctx.store, [found.id])
+    elif action == "approve":
         rights.approve_request(ctx.project, ctx.store, found.id, actor=actor)
         worker.enqueue(ctx.project, ctx.store, [found.id])
     elif action == "deny":
@@ -186,14 +200,12 @@ def request_action(
             raise HTTPException(422, "Give the extension in days.")
         reason = form.get("reason", "")
         rights.extend_deadline(ctx.project, ctx.store, found.id, int(days), reason, actor=actor)
-    elif action in ("run", "run_large"):
+    else:  # run or run_large
         # A refusal or an app database error is recorded as failed with its reason, which
         # the request's page shows.
         # A job already running it (Conflict) shows on the page as running.
         with suppress(Refused, AppStoreError, Conflict):
             requests.run(ctx, found, actor=actor, allow_large=action == "run_large")
-    else:
-        raise HTTPException(422, "Unknown action.")
     return redirect(f"/admin/requests/{found.id}")
 
 
@@ -209,3 +221,61 @@ def request_export(request_id: str, ctx: Ctx, user: Decider) -> Response:
 @router.get("/datamap", response_class=HTMLResponse)
 def datamap(request: Request, ctx: Ctx, user: StaffUser) -> HTMLResponse:
     return page(ctx, request, "admin/datamap.html", user=user, datamap=ctx.datamap())
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_trail(request: Request, ctx: Ctx, user: StaffUser) -> HTMLResponse:
+    """The ledger, newest first, by kind of event, request, staff member and date."""
+    kinds = ledger.kinds(ctx.store)
+    logins = audit.staff_logins(ctx.store)
+    filters = audit.read_filters(request.query_params, kinds, logins)
+    found = [] if filters.problems else audit.find(ctx.store, filters)
+    shown = found[: audit.PAGE]
+    older = filters.query(before=shown[-1].seq) if len(found) > audit.PAGE else None
+    return page(
+        ctx,
+        request,
+        "admin/audit.html",
+        422 if filters.problems else 200,
+        user=user,
+        kinds=kinds,
+        logins=logins,
+        filters=filters,
+        entries=shown,
+        older=older,
+        actor_name=audit.actor_name,
+        details=audit.details,
+    )
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports_page(request: Request, ctx: Ctx, user: StaffUser) -> HTMLResponse:
+    """Charts: requests per week by kind with the on-time share, open requests by days to
+    their deadline, and consent rates per purpose per week."""
+    now = datetime.now(UTC)
+    weeks = reports.weekly_requests(ctx.store, now)
+    kinds = sorted({kind for week in weeks for kind in week.kinds})
+    deadlines = reports.open_by_deadline(ctx.store, now)
+    purposes = [p for p in ctx.policy().purposes if p.consent.value != "none"]
+    rates = reports.consent_rates(ctx.store, [p.key for p in purposes], now)
+    starts = [week.start for week in weeks]
+    return page(
+        ctx,
+        request,
+        "admin/reports.html",
+        user=user,
+        weeks=weeks,
+        kinds=kinds,
+        colours=[charts.colour(i) for i in range(len(kinds))],
+        deadlines=deadlines,
+        purposes=purposes,
+        rates=rates,
+        weekly_chart=charts.weekly_requests(
+            starts, [w.kinds for w in weeks], [w.on_time_share for w in weeks], kinds
+        ),
+        deadline_chart=charts.deadline_bars(deadlines),
+        consent_chart=charts.rate_lines(
+            starts, [rates[p.key] for p in purposes], [p.name for p in purposes]
+        ),
+        purpose_colours=[charts.colour(i) for i in range(len(purposes))],
+    )

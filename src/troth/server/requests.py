@@ -15,7 +15,8 @@ from fastapi import HTTPException
 from fastapi.responses import StreamingResponse
 from sqlalchemy import insert, select
 
-from troth import rights, worker
+from troth import ledger, rights, worker
+from troth.appdata import load_context
 from troth.errors import NotFound
 from troth.rights import Request
 from troth.server import drp_status, tables
@@ -25,6 +26,40 @@ from troth.store import Store
 
 KINDS = rights.KINDS
 DONE = ("completed", "denied", "failed")
+OPEN = ("received", "verified", "approved")
+# A failure's stored text, matched by what it contains, and what staff can do about it.
+FAILURES = (
+    (
+        "FOREIGN KEY",
+        "The app's database refused to change rows that other rows still point to. "
+        "Change the data map so those rows are kept or go too, then retry.",
+    ),
+    (
+        "NOT NULL",
+        "The app's database needs a value that this request would clear. Keep that column "
+        "in the data map (or give it a mask), then retry.",
+    ),
+    (
+        "UNIQUE",
+        "The new value is already taken by another account, so the app's database refused "
+        "it. Ask the person for another value, or deny the request.",
+    ),
+    (
+        "was refused; nothing was changed",
+        "troth stopped before changing anything: the plan would reach other people's data "
+        "or more rows than one person has. Check the plan below; fix the data map and retry, "
+        "or deny the request.",
+    ),
+    (
+        "no longer holds its identity",
+        "The request no longer holds the identity it was made with, so troth cannot find "
+        "the person's data. Deny it and ask the person to make a new request.",
+    ),
+    (
+        "in the app's store",
+        "The app's database failed or could not be reached. Check that it is running, then retry.",
+    ),
+)
 
 
 def create(
@@ -152,6 +187,35 @@ def job_runtime(ctx: Context) -> worker.Runtime:
     """What the server's own job thread (SQLite) runs the worker's jobs with."""
     hooks = [signed_out_if_erased, drp_status.after_request(ctx.project)]
     return worker.Runtime(ctx.project, ctx.store, after_request=hooks)
+
+
+def failure_in_words(error: str) -> str:
+    """What a failed request's stored error means for staff, in plain words."""
+    for found, words in FAILURES:
+        if found in error:
+            return words
+    return "It stopped with the error below. Fix its cause, then retry, or deny the request."
+
+
+def actions(ctx: Context, request: Request) -> list[str]:
+    """The decisions staff can take on `request` now; the console shows a button for each
+    of these and no other, so no button answers with an error."""
+    status = request.status
+    found = []
+    if status == "received":
+        found.append("verify")
+    if status == "verified" and rights.needs_approval(load_context(ctx.project), request):
+        found.append("approve")
+    elif status in ("verified", "approved", "failed"):
+        found.append("run")
+    if status == "failed":
+        found.append("retry")
+    if status in (*OPEN, "failed"):
+        found.append("deny")
+    extended = ledger.entries(ctx.store, ref=request.id, kind="request.extended", limit=1)
+    if status in (*OPEN, "running") and not extended:
+        found.append("extend")
+    return found
 
 
 def summary(request: Request) -> dict[str, Any]:
