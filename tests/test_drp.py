@@ -423,6 +423,7 @@ def test_opt_in_after_opt_out_allows_the_sale_again(
     status = made.json()
     assert status["status"] == "fulfilled" and status["agent_request_id"] == "aa-9"
     assert SALE in status["processing_details"] and "results_url" not in status
+    assert datetime.fromisoformat(status["received_at"]).tzinfo is not None
     assert sale_allowed(server, email)
     assert agent.status(status["request_id"]).json() == status
     protocol_error(agent.revoke(status["request_id"]), 409)

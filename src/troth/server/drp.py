@@ -173,7 +173,7 @@ def discovery(request: Request, ctx: Ctx) -> dict[str, Any]:
     """This business's entry for the DRP service directory (the Business Discovery
     Document, section 3.05.2): where agents send requests and what they may ask."""
     return {
-        "id": drp_agents.business_id(ctx.project),
+        "id": ctx.project.settings.get("drp", {}).get("business_id"),  # None: not set up
         "name": ctx.policy().policy.name,
         "api_base": api_base(request),
         "supported_actions": list(ACTIONS),

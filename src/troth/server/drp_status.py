@@ -142,13 +142,18 @@ def results(project: Project, request: Request, api_base: str) -> dict[str, Any]
     }
 
 
+def aware(when: datetime) -> datetime:
+    """`when` in UTC: SQLite gives back the times it keeps without their zone."""
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
 def current(project: Project, store: Store, row: dict[str, Any]) -> StatusOut:
     """The protocol's status of the request `row` records."""
     if row["settled"] is not None:
         return StatusOut(
             request_id=row["request_id"],
             agent_request_id=row["agent_request_id"],
-            received_at=row["received_at"],
+            received_at=aware(row["received_at"]),
             **row["settled"],
         )
     return status_of(project, rights.get_request(store, row["request_id"]), row)
@@ -156,7 +161,6 @@ def current(project: Project, store: Store, row: dict[str, Any]) -> StatusOut:
 
 def status_of(project: Project, request: Request, row: dict[str, Any]) -> StatusOut:
     """The protocol's status of `request`, which the agent of `row` made."""
-    due = request.due_at.replace(tzinfo=UTC) if request.due_at.tzinfo is None else request.due_at
     fields: dict[str, Any] = {"status": STATUSES.get(request.status, "in_progress")}
     if row.get("revoked_at") is not None:
         fields = {"status": "revoked", "processing_details": "revoked by the agent"}
@@ -172,8 +176,8 @@ def status_of(project: Project, request: Request, row: dict[str, Any]) -> Status
     return StatusOut(
         request_id=request.id,
         agent_request_id=row.get("agent_request_id"),
-        received_at=request.created_at,
-        expected_by=due,
+        received_at=aware(request.created_at),
+        expected_by=aware(request.due_at),
         **fields,
     )
 
