@@ -17,6 +17,7 @@ import pytest
 from nacl.signing import SigningKey
 
 from test_server_support import Server
+from troth import rights
 from troth.consent import current_consent
 from troth.server import requests as server_requests
 from troth.worker.jobs import run_request
@@ -137,6 +138,11 @@ def test_discovery_is_the_business_discovery_document(server: Server, agent: Age
     assert found["supported_verifications"] == ["email", "phone_number"]
 
 
+def test_discovery_before_drp_is_set_up_names_no_business(server: Server) -> None:
+    found = server.client.get("/.well-known/data-rights.json")
+    assert found.status_code == 200 and found.json()["id"] is None
+
+
 def test_pairing_gives_a_pairwise_token_the_agent_status_accepts(server: Server) -> None:
     first, second = Agent(server, "agent-1"), Agent(server, "agent-2")
     register(server, first, second)
@@ -237,6 +243,17 @@ def test_a_staff_denial_maps_to_the_protocol_reason(
     status = agent.status(made["request_id"]).json()
     assert status["status"] == "denied" and status["reason"] == reason
     assert status["processing_details"] == words
+
+
+def test_an_extension_moves_expected_by_and_says_why(server: Server, agent: Agent) -> None:
+    """Section 3.08: an extended request's `processing_details` gives the reason."""
+    made = agent.exercise(agent.exercise_body(server.emails(1)[0])).json()
+    rights.extend_deadline(server.project, server.store, made["request_id"], 20, "many records")
+    status = agent.status(made["request_id"]).json()
+    assert status["status"] == "in_progress"
+    assert status["processing_details"] == "extended by 20 days: many records"
+    moved = datetime.fromisoformat(status["expected_by"]) - timedelta(days=20)
+    assert moved == datetime.fromisoformat(made["expected_by"])
 
 
 def later(minutes: int) -> str:
@@ -399,7 +416,7 @@ def test_a_revoke_body_of_only_a_reason(server: Server, agent: Agent) -> None:
 def test_a_finished_request_cannot_be_revoked(server: Server, agent: Agent) -> None:
     made = agent.exercise(agent.exercise_body(server.emails(1)[0])).json()
     run(server, made["request_id"])
-    protocol_error(agent.revoke(made["request_id"]), 409)
+    protocol_error(agent.revoke(made["request_id"]), 409, fatal=True)
     assert agent.status(made["request_id"]).json()["status"] == "fulfilled"
 
 

@@ -275,7 +275,7 @@ async def revoke(request_id: str, request: Request, ctx: Ctx, agent: Caller) -> 
     parsed(RevokeIn, body)
     found = None if row["settled"] else rights.get_request(ctx.store, request_id)
     if found is None or found.status not in REVOCABLE:
-        raise HTTPException(409, TOO_LATE)
+        raise drp_agents.Refused(409, TOO_LATE)  # it never will be: fatal
     done = rights.deny_request(
         ctx.project, ctx.store, request_id, "revoked by the authorized agent", actor="drp"
     )

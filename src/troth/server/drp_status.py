@@ -19,7 +19,7 @@ import httpx
 from pydantic import BaseModel
 from sqlalchemy import select, update
 
-from troth import rights, worker
+from troth import ledger, rights, worker
 from troth.project import Project
 from troth.rights import Request
 from troth.server import drp_agents, tables
@@ -156,10 +156,10 @@ def current(project: Project, store: Store, row: dict[str, Any]) -> StatusOut:
             received_at=aware(row["received_at"]),
             **row["settled"],
         )
-    return status_of(project, rights.get_request(store, row["request_id"]), row)
+    return status_of(project, store, rights.get_request(store, row["request_id"]), row)
 
 
-def status_of(project: Project, request: Request, row: dict[str, Any]) -> StatusOut:
+def status_of(project: Project, store: Store, request: Request, row: dict[str, Any]) -> StatusOut:
     """The protocol's status of `request`, which the agent of `row` made."""
     fields: dict[str, Any] = {"status": STATUSES.get(request.status, "in_progress")}
     if row.get("revoked_at") is not None:
@@ -173,6 +173,8 @@ def status_of(project: Project, request: Request, row: dict[str, Any]) -> Status
         fields.update(reason=denial(request.reason), processing_details=request.reason)
     elif request.status == "failed":
         fields["processing_details"] = "delayed: staff are looking into an error"
+    else:
+        fields.update(extension(store, request.id))
     return StatusOut(
         request_id=request.id,
         agent_request_id=row.get("agent_request_id"),
@@ -182,12 +184,22 @@ def status_of(project: Project, request: Request, row: dict[str, Any]) -> Status
     )
 
 
+def extension(store: Store, request_id: str) -> dict[str, Any]:
+    """Why the deadline was extended, when it was (section 3.08: `expected_by` moved on
+    and `processing_details` says why)."""
+    found = ledger.entries(store, ref=request_id, kind="request.extended", exact_kind=True, limit=1)
+    if not found:
+        return {}
+    data = found[0].data
+    return {"processing_details": f"extended by {data['days']} days: {data['reason']}"}
+
+
 def call_back(project: Project, store: Store, request: Request) -> None:
     """POST the request's status to its agent's callback, when it gave one."""
     row = recorded(store, request.id)
     if row is None or not row.get("status_callback"):
         return
-    body = status_of(project, request, row).model_dump(mode="json", exclude_none=True)
+    body = status_of(project, store, request, row).model_dump(mode="json", exclude_none=True)
     headers = {"authorization": f"Bearer {drp_agents.token(project, row['agent_id'])}"}
     try:
         httpx.post(
