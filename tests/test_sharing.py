@@ -28,6 +28,7 @@ from troth.policy.lint import lint
 from troth.policy.model import Form
 from troth.project import Project, open_project
 from troth.refapp import generate
+from troth.sharing import requests as sharing_requests
 from troth.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -330,6 +331,35 @@ def test_authorities_need_an_approved_request_with_a_reference(justuno: App) -> 
         sharing.decide(justuno.store, asked.id, "olga", approve=False)
 
 
+def test_a_disclosure_racing_another_is_refused_and_leaves_no_file(
+    justuno: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request is marked done in the transaction recording the disclosure: of two
+    runs that both found it approved, the one finishing second records nothing."""
+    ctx = justuno.ctx()
+    asked = sharing.request_disclosure(
+        ctx, justuno.store, "government_officials", ("email", "visitor5@example.com"),
+        reference="Case 9", actor="ann",
+    )  # fmt: skip
+    sharing.decide(justuno.store, asked.id, "olga", approve=True)
+    real, raced = sharing_requests.share_export, list[sharing.ShareReport]()
+
+    def racing(*args: Any, **options: Any) -> sharing.ShareReport:
+        if not raced:  # the other run starts after this one read the request, and wins
+            monkeypatch.setattr(sharing_requests, "share_export", real)
+            out = justuno.root / "one.zip"
+            raced.append(sharing.export_request(ctx, justuno.store, asked.id, out, actor="olga"))
+        return real(*args, **options)
+
+    monkeypatch.setattr(sharing_requests, "share_export", racing)
+    with pytest.raises(Conflict, match="meanwhile"):
+        sharing.export_request(ctx, justuno.store, asked.id, justuno.root / "two.zip", actor="olga")
+    assert [d.id for d in disclosures.list_exports(justuno.store)] == [raced[0].disclosure]
+    assert sharing.get_request(justuno.store, asked.id).export_id == raced[0].disclosure
+    assert sorted(p.name for p in justuno.root.iterdir() if p.suffix == ".zip") == ["one.zip"]
+    assert not list(justuno.root.glob(".*partial"))
+
+
 def test_lint_says_a_hash_is_not_anonymous() -> None:
     findings = lint(load_policy(POLICIES / "justuno.yaml"))
     assert any("data_provider receives hashed" in f.message for f in findings)
@@ -486,6 +516,60 @@ def test_justorders_consent_gated_sharing_leaves_out_those_without_consent(tmp_p
     assert {r["email"] for r in out if r["table"] == "app.customers"} == {"c2@example.my"}
     assert [r["item"] for r in out if r["table"] == "app.order_lines"] == ["item 2"]  # two hops
     assert report.excluded == {"processing restricted": 1, "consent withdrawn": 1, "no consent": 3}
+
+
+GIFT_CARDS = """
+CREATE TABLE gift_cards (
+    id INTEGER PRIMARY KEY, sender_id INTEGER REFERENCES customers(id),
+    recipient_id INTEGER REFERENCES customers(id), message TEXT
+);
+"""
+
+GIFT_CARD_MAP = """
+  app.gift_cards:
+    links:
+      - {column: sender_id, to: customers.id, owner: true}
+      - {column: recipient_id, to: customers.id, owner: true}
+    columns:
+      message: {categories: [user.content.private]}
+"""
+
+
+def test_a_row_of_two_people_leaves_only_when_both_are_in(tmp_path: Path) -> None:
+    """A gift card belongs to its sender and its recipient: one who did not consent keeps
+    it from leaving (counted as withheld); the self-link `referred_by` on the account
+    table changes nothing."""
+    schema = CUSTOMERS.replace("phone TEXT)", "phone TEXT, referred_by INTEGER)") + GIFT_CARDS
+    datamap = (
+        CUSTOMER_MAP.replace(
+            "      phone: {categories: [user.contact.phone_number]}\n",
+            "      phone: {categories: [user.contact.phone_number]}\n"
+            "    links: [{column: referred_by, to: customers.id, owner: false}]\n",
+        )
+        + GIFT_CARD_MAP
+    )
+    rows = [f"INSERT INTO customers VALUES ({i}, 'c{i}@example.my', NULL, {i - 1 or 'NULL'})"
+            for i in range(1, 5)]  # fmt: skip
+    cards = [(1, 1, 2), (2, 1, 3), (3, 3, 1), (4, 2, None), (5, 4, 2)]
+    rows += [f"INSERT INTO gift_cards VALUES ({i}, {s}, {r or 'NULL'}, 'card {i}')"
+             for i, s, r in cards]  # fmt: skip
+    app = own_app(tmp_path / "justorder", "justorder", schema, datamap, rows)
+    try:
+        for customer in (1, 2, 4):
+            record_choices(app.project, app.store, f"customer_id:{customer}",
+                           {"third_party_sharing": True}, source="api")  # fmt: skip
+        report = app.export("with_consent", "partner.jsonl")
+        out = lines(app.root / "partner.jsonl")
+    finally:
+        app.engine.dispose()
+        app.store.dispose()
+    assert sorted(r["id"] for r in out if r["table"] == "app.customers") == [1, 2, 4]
+    # 2 (to 3) and 3 (from 3) are also customer 3's, who did not consent
+    assert [r["message"] for r in out if r["table"] == "app.gift_cards"] == [
+        "card 1", "card 4", "card 5",
+    ]  # fmt: skip
+    assert report.withheld == {"app.gift_cards": 1}  # card 3's sender is out: not withheld
+    assert report.excluded == {"no consent": 1}
 
 
 # ---- the reference app, on every engine ------------------------------------------------

@@ -38,7 +38,7 @@ from troth.appdata.guard import (
     require_valid,
 )
 from troth.appdata.identities import normalize, phone_variants, stored_form
-from troth.appdata.owners import OWNER, Owner, owned_rows, owner_of
+from troth.appdata.owners import OWNER, Owner, co_owners, owned_rows, owner_of
 from troth.appdata.plan import (
     Erasure,
     Plan,
@@ -89,6 +89,7 @@ __all__ = [
     "blob_counts",
     "check",
     "checkpoint",
+    "co_owners",
     "delete_blobs",
     "delete_keys",
     "due_keys",

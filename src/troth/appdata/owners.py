@@ -62,6 +62,24 @@ def owner_of(datamap: DataMap, table_key: str) -> Owner | None:
     return None
 
 
+def co_owners(datamap: DataMap, table_key: str, owner: Owner) -> dict[str, AccountTable]:
+    """The other people a row of `table_key` belongs to besides `owner`: each of its own
+    owner links that holds an account's key (a gift's recipient beside its sender), by
+    column. An account table's own links (who invited whom) do not make co-owners."""
+    if owner.account is None or not owner.hops:
+        return {}
+    accounts = {a.key: a for a in account_tables(datamap)}
+    found = {}
+    for link in datamap.tables[table_key].links:
+        target, column = link.target(table_key)
+        account = accounts.get(target)
+        if not link.owner or account is None or link.column == owner.hops[0].column:
+            continue
+        if datamap.tables[target].identities.get(account.kind) == column:
+            found[link.column] = account
+    return found
+
+
 def owner_chain(datamap: DataMap, start: str, accounts: set[str]) -> tuple[Hop, ...]:
     """The shortest chain of owner links in one store from `start` to an account table."""
     store = datamap.store_of(start)

@@ -116,7 +116,9 @@ def create_api_key_command(
     name: Annotated[str, typer.Argument(help="What the key is for, e.g. the app's name.")],
     scopes: Annotated[
         list[str],
-        typer.Option("--scope", help="requests:write, consent:read, consent:write or admin."),
+        typer.Option(
+            "--scope", help="requests:write, consent:read, consent:write, sharing or admin."
+        ),
     ],
     project: ProjectOption = None,
 ) -> None:

@@ -79,6 +79,8 @@ def show(report: sharing.ShareReport) -> None:
     )
     for reason, count in sorted(report.excluded.items()):
         console.print(f"  left out, {reason}: {count:,}")
+    for name, rows in report.withheld.items():
+        console.print(f"  withheld, rows also of someone left out: {name} {rows:,}")
     for name, columns in report.dropped.items():
         console.print(f"  not sent in this form: {name} {', '.join(columns)}")
     for name, why in report.skipped.items():

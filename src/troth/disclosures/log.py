@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,9 +47,15 @@ def new_id() -> str:
     return "d" + secrets.token_urlsafe(12)
 
 
-def record_export(store: Store, disclosure: Disclosure, subjects: Collection[str]) -> Disclosure:
+def record_export(
+    store: Store,
+    disclosure: Disclosure,
+    subjects: Collection[str],
+    also: Callable[[Connection, str], None] | None = None,
+) -> Disclosure:
     """Record `disclosure` and the pseudonyms of the people it carried, with one
-    `sharing.export` ledger entry; all or nothing."""
+    `sharing.export` ledger entry; all or nothing, together with `also(conn, id)` (the
+    caller's own bookkeeping, such as a disclosure request marked done)."""
     done = dataclasses.replace(disclosure, id=disclosure.id or new_id(), created_at=utcnow())
     row = row_of(done)
     with store.begin() as conn:
@@ -57,6 +63,8 @@ def record_export(store: Store, disclosure: Disclosure, subjects: Collection[str
         insert_subjects(conn, done.id, sorted(subjects))
         data = {k: v for k, v in row.items() if k not in ("id", "actor", "created_at")}
         ledger.record(conn, "sharing.export", actor=done.actor, ref=done.id, data=data)
+        if also is not None:
+            also(conn, done.id)
     return done
 
 

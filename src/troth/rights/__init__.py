@@ -7,7 +7,7 @@ run_request(project, store, request.id)          # or run_queue(project, store)
 """
 
 from troth.appdata import Plan, TableStep
-from troth.rights.export import expire_exports, export_path, read_export
+from troth.rights.export import expire_exports, export_path, read_export, sealed_exports
 from troth.rights.lifecycle import (
     KINDS,
     MAX_LIST,
@@ -59,6 +59,7 @@ __all__ = [
     "retry_request",
     "run_queue",
     "run_request",
+    "sealed_exports",
     "standing_limits",
     "take_withdrawals",
     "verify_request",

@@ -7,7 +7,7 @@
 
 Who may do what:
 - app backends: API keys (`Authorization: Bearer troth_<id>_<secret>`, stored hashed)
-  with scopes requests:write, consent:read, consent:write, admin (admin implies all);
+  with scopes requests:write, consent:read, consent:write, sharing, admin (admin implies all);
 - DRP authorized agents: an API key with requests:write is the agent's bearer token;
 - staff: login + password (scrypt) at /admin, an HttpOnly SameSite=Lax session cookie;
   guessing is throttled per IP and per login (a lock of at most minutes, which a browser

@@ -22,6 +22,7 @@ from troth import ledger, worker
 from troth.project import Project
 from troth.server import admin, api, center, drp, gpc, requests
 from troth.server import retention as retention_pages
+from troth.server import sharing as sharing_pages
 from troth.server.context import HERE, Context
 from troth.server.fastpath import ConsentCheck
 from troth.server.settings import server_settings
@@ -191,7 +192,12 @@ def create_app(project: Project, store: Store | None = None, *, run_jobs: bool =
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     routers = [module.router for module in (api, drp, gpc, center, admin)]
-    routers += [retention_pages.router, retention_pages.api]
+    routers += [
+        retention_pages.router,
+        retention_pages.api,
+        sharing_pages.router,
+        sharing_pages.api,
+    ]
     for router in routers:
         app.include_router(router)
     app.state.routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]

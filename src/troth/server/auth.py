@@ -25,7 +25,7 @@ from troth.server import tables
 from troth.store import Store
 
 ROLES = ("admin", "privacy_officer", "support")
-SCOPES = ("requests:write", "consent:read", "consent:write", "admin")
+SCOPES = ("requests:write", "consent:read", "consent:write", "sharing", "admin")
 MIN_PASSWORD = 10
 STAFF_SESSION = timedelta(hours=8)
 SUBJECT_SESSION = timedelta(hours=1)

@@ -11,6 +11,7 @@ Authorities receive data only through an approved `request_disclosure`.
 """
 
 from troth.sharing.export import Only, ShareReport, share_export
+from troth.sharing.kept import expire_kept, find_kept, kept_dir, media_type, read_kept
 from troth.sharing.register import RANK, allowed_forms, recipient_of
 from troth.sharing.requests import (
     DisclosureRequest,
@@ -28,9 +29,14 @@ __all__ = [
     "ShareReport",
     "allowed_forms",
     "decide",
+    "expire_kept",
     "export_request",
+    "find_kept",
     "get_request",
+    "kept_dir",
     "list_requests",
+    "media_type",
+    "read_kept",
     "recipient_of",
     "request_disclosure",
     "share_export",

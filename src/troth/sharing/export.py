@@ -10,10 +10,13 @@ crash leaves either nothing or a recorded disclosure, never an unrecorded file.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Hashable, Iterator
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Connection
 
 from troth.appdata import (
     OWNER,
@@ -29,6 +32,7 @@ from troth.errors import Invalid, Refused
 from troth.policy.model import Aggregation, Form, Recipient, RecipientType
 from troth.sharing.aggregate import Aggregate
 from troth.sharing.forms import PERSON, keyed, recipient_key
+from troth.sharing.kept import kept_path, seal_of
 from troth.sharing.people import Gate, account_columns, refs_of
 from troth.sharing.register import (
     PERSONAL,
@@ -68,6 +72,7 @@ class ShareReport:
     suppressed_groups: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     dropped: dict[str, list[str]] = field(default_factory=dict)
+    withheld: dict[str, int] = field(default_factory=dict)  # rows that are also someone's out
     disclosure: str = ""
     sha256: str = ""
 
@@ -79,7 +84,7 @@ def share_export(
     ctx: Context,
     store: Store,
     recipient_key: str,
-    out: Path,
+    out: Path | None,
     *,
     form: Form | None = None,
     fmt: str | None = None,
@@ -88,8 +93,14 @@ def share_export(
     only: Only | None = None,
     reference: str | None = None,
     batch: int = BATCH,
+    on_record: Callable[[Connection, str], None] | None = None,
 ) -> ShareReport:
-    """Write what `recipient_key` may receive to `out` and record the disclosure."""
+    """Write what `recipient_key` may receive to `out` and record the disclosure.
+
+    With `out` None troth keeps the file for download (`troth.sharing.kept`), sealed
+    at rest, in `fmt` (default zip). `on_record(conn, disclosure_id)` runs in the
+    transaction that records the disclosure: if it raises, nothing is recorded and the
+    file is discarded."""
     recipient = recipient_of(ctx.policy, recipient_key)
     chosen = form or recipient.receives
     check_form(ctx.policy, recipient, chosen)
@@ -115,6 +126,11 @@ def share_export(
             f"nothing of what recipient {recipient.key} receives can leave as {chosen.value} "
             f"data (held in: {', '.join(plan.dropped) or 'no table of the data map'})"
         )
+    disclosure_id = new_id()
+    seal = None
+    if out is None:
+        fmt = format_of(Path("kept.zip"), fmt)
+        out, seal = kept_path(ctx.project, disclosure_id, fmt), seal_of(ctx.project, disclosure_id)
     fmt = format_of(out, fmt)
     if fmt == "csv" and len(plan.sources) > 1:
         tables = ", ".join(s.table for s in plan.sources)
@@ -125,13 +141,14 @@ def share_export(
     report = ShareReport(recipient.key, chosen.value, fmt, str(out))
     report.skipped, report.dropped = plan.skipped, plan.dropped
     run = Run(ctx, gate, recipient, chosen, only, batch, key)
-    written = ShareFile(out, report.format)
+    written = ShareFile(out, report.format, seal)
     try:
         run.write_all(plan, written, report)
-        report.disclosure = new_id()
+        report.disclosure, report.people = disclosure_id, len(run.carried)
+        report.excluded, report.withheld = dict(gate.excluded), dict(run.withheld)
         written.add_json("report.json", report.as_dict())
         report.sha256 = written.finish()
-        record(store, report, recipient, purposes, categories, run, actor, reference)
+        record(store, report, recipient, purposes, categories, run, actor, reference, on_record)
     except BaseException:
         written.discard()
         raise
@@ -154,9 +171,8 @@ def record(
     run: Run,
     actor: str,
     reference: str | None,
+    on_record: Callable[[Connection, str], None] | None,
 ) -> None:
-    report.people = len(run.carried)
-    report.excluded = dict(run.gate.excluded)
     disclosure = Disclosure(
         id=report.disclosure,
         recipient=recipient.key,
@@ -172,7 +188,7 @@ def record(
         reference=reference,
     )
     personal = run.form in PERSONAL
-    record_export(store, disclosure, run.carried if personal else ())
+    record_export(store, disclosure, run.carried if personal else (), on_record)
 
 
 @dataclass
@@ -192,6 +208,7 @@ class Run:
     admitted: dict[str, dict[str, str]] = field(default_factory=dict)
     decided: dict[tuple[str, str], str | None] = field(default_factory=dict)
     carried: set[str] = field(default_factory=set)
+    withheld: Counter[str] = field(default_factory=Counter)  # table -> rows of someone out
 
     def write_all(self, plan: Plan, out: ShareFile, report: ShareReport) -> None:
         for source in sorted(plan.sources, key=lambda s: not is_account(s.owner)):
@@ -245,7 +262,28 @@ class Run:
         if is_account(source.owner) and account.key not in self.admitted:
             return self.admit_accounts(account, rows)
         admitted = self.accounts_in(account)
-        return [admitted.get(str(row[OWNER])) for row in rows]
+        people = [admitted.get(str(row[OWNER])) for row in rows]
+        if source.co_owners:
+            people = self.with_co_owners(source, rows, people)
+        return people
+
+    def with_co_owners(
+        self, source: Source, rows: list[dict[str, Any]], people: list[str | None]
+    ) -> list[str | None]:
+        """A row belonging to several people leaves only if all of them are in (the rest
+        are counted as withheld); for one person's disclosure, if they are any of them."""
+        others = [(column, self.accounts_in(a)) for column, a in source.co_owners.items()]
+        decided: list[str | None] = []
+        for row, person in zip(rows, people, strict=True):
+            held = [(row[c], admitted) for c, admitted in others if row[c] is not None]
+            if self.only is not None:
+                person = person or next((admitted.get(str(v)) for v, admitted in held
+                                         if str(v) in admitted), None)  # fmt: skip
+            elif person is not None and not all(str(v) in admitted for v, admitted in held):
+                self.withheld[source.table] += 1
+                person = None
+            decided.append(person)
+        return decided
 
     def admit_accounts(self, account: AccountTable, rows: list[dict[str, Any]]) -> list[str | None]:
         """Gate the account rows of one batch, remembering who is in for other tables."""

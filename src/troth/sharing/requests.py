@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from troth import ledger
 from troth.appdata import Context, find_accounts, normalize
@@ -111,9 +111,17 @@ def decide(store: Store, request_id: str, actor: str, *, approve: bool) -> Discl
 
 
 def export_request(
-    ctx: Context, store: Store, request_id: str, out: Path, *, actor: str, fmt: str | None = None
+    ctx: Context,
+    store: Store,
+    request_id: str,
+    out: Path | None,
+    *,
+    actor: str,
+    fmt: str | None = None,
 ) -> ShareReport:
-    """Export an approved request's person to its authority, once."""
+    """Export an approved request's person to its authority, once: the request is
+    marked done in the transaction that records the disclosure, so a second run (or
+    one racing this) is refused and its file discarded."""
     current = get_request(store, request_id)
     if current.status != "approved":
         raise Refused(
@@ -130,18 +138,21 @@ def export_request(
         {a.table: {a.value} for a in accounts.values()},
         {(kind, value)},
     )
-    report = share_export(
-        ctx, store, current.recipient, out, fmt=fmt, actor=actor, only=only,
-        reference=current.reference,
-    )  # fmt: skip
-    with store.begin() as conn:
-        conn.execute(
+
+    def mark_done(conn: Connection, disclosure_id: str) -> None:
+        done = conn.execute(
             update(t.requests)
-            .where(t.requests.c.id == request_id)
-            .values(status="done", identity_value=None, export_id=report.disclosure)
-        )
+            .where(t.requests.c.id == request_id, t.requests.c.status == "approved")
+            .values(status="done", identity_value=None, export_id=disclosure_id)
+        ).rowcount
+        if done != 1:
+            raise Conflict(f"request {request_id} was disclosed meanwhile")
         ledger.record(conn, "sharing.done", actor=actor, ref=request_id)
-    return report
+
+    return share_export(
+        ctx, store, current.recipient, out, fmt=fmt, actor=actor, only=only,
+        reference=current.reference, on_record=mark_done,
+    )  # fmt: skip
 
 
 def get_request(store: Store, request_id: str) -> DisclosureRequest:

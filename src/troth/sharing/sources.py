@@ -3,13 +3,14 @@ columns that leave (and in which shape), and how each row names its person."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.sql import sqltypes
 
-from troth.appdata import Context, Owner, anonymized, owner_of, table_order
+from troth.appdata import AccountTable, Context, Owner, anonymized, co_owners, owner_of, table_order
 from troth.datamap.model import Column, DataMap
 from troth.policy.model import Form
 from troth.policy.taxonomy import covered_by_any
@@ -29,6 +30,8 @@ class Source:
     reads: tuple[str, ...]  # the columns read from the store
     dimensions: dict[str, Transform] = field(default_factory=dict)
     sums: tuple[str, ...] = ()
+    # the other people each row belongs to, by the column holding their account's key
+    co_owners: dict[str, AccountTable] = field(default_factory=dict)
 
     def out_columns(self, form: Form) -> list[str]:
         return ([PERSON] if form == Form.pseudonym else []) + list(self.columns)
@@ -69,15 +72,23 @@ def plan_sources(
         if owner is None:
             skipped[table] = "its rows name no person the data map can tell"
             continue
+        others = co_owners(datamap, table, owner)
         if form == Form.aggregate:
-            sources.append(aggregate_source(datamap, table, owner, held, dimensions, sums))
+            source = aggregate_source(datamap, table, owner, held, dimensions, sums)
+            sources.append(with_co_owners(source, others))
             continue
         columns, gone = leaving(datamap, table, held, form, key)
         if gone:
             dropped[table] = gone
         if columns:
-            sources.append(Source(table, owner, columns, reads_of(datamap, table, owner, columns)))
+            source = Source(table, owner, columns, reads_of(datamap, table, owner, columns))
+            sources.append(with_co_owners(source, others))
     return Plan(sources, skipped, dropped)
+
+
+def with_co_owners(source: Source, others: dict[str, AccountTable]) -> Source:
+    reads = tuple(dict.fromkeys([*source.reads, *others]))
+    return dataclasses.replace(source, reads=reads, co_owners=others)
 
 
 def leaving(

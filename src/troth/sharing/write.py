@@ -1,6 +1,7 @@
 """The file a recipient gets: CSV (one table, formula-safe cells), JSON Lines (a
 `table` field on every line) or a ZIP of one CSV per table. Written beside its final
-name, hashed as it is written, and put in place only once the disclosure is recorded."""
+name, hashed as it is written (the plain bytes the recipient gets, also when troth keeps
+the file sealed), and put in place only once the disclosure is recorded."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import IO, Any
 
 from troth.cells import inert
 from troth.errors import Invalid
+from troth.vault import SealingWriter, Vault
 
 FORMATS = ("csv", "jsonl", "zip")
 
@@ -30,7 +32,7 @@ def format_of(out: Path, given: str | None) -> str:
 class Hashing(io.RawIOBase):
     """A binary file that hashes what goes through it."""
 
-    def __init__(self, out: IO[bytes]) -> None:
+    def __init__(self, out: IO[bytes] | SealingWriter) -> None:
         self.out, self.digest = out, hashlib.sha256()
 
     def writable(self) -> bool:
@@ -63,12 +65,15 @@ class TextOut:
 class ShareFile:
     """One export file, table after table."""
 
-    def __init__(self, out: Path, fmt: str) -> None:
+    def __init__(self, out: Path, fmt: str, seal: tuple[Vault, str] | None = None) -> None:
+        """`seal`: the vault and subject to seal the file under, so that the plain bytes
+        never reach the disk."""
         self.final, self.fmt = out, fmt
         self.partial = out.with_name(f".{out.name}.partial")
         fd = os.open(self.partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         self.raw = os.fdopen(fd, "wb")
-        self.hashing = Hashing(self.raw)
+        self.sealing = SealingWriter(*seal, self.raw) if seal else None
+        self.hashing = Hashing(self.sealing or self.raw)
         self.zip = (
             zipfile.ZipFile(self.hashing, "w", zipfile.ZIP_DEFLATED) if fmt == "zip" else None
         )
@@ -104,6 +109,8 @@ class ShareFile:
             self.zip.close()
         if self.text is not None:
             self.text.flush()
+        if self.sealing is not None:
+            self.sealing.close()
         self.raw.flush()
         os.fsync(self.raw.fileno())
         self.raw.close()

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from troth import ledger, outbox, retention, rights
+from troth import ledger, outbox, retention, rights, sharing
 from troth.appdata import load_context
 from troth.errors import Conflict, NotFound, TrothError
 from troth.project import Project
@@ -90,8 +90,11 @@ def deliver_mail(rt: Runtime) -> outbox.Delivery:
 
 
 def expire_exports(rt: Runtime) -> int:
-    """Access and portability ZIPs older than `[worker] export_days`, deleted."""
-    return rights.expire_exports(rt.project, dt.timedelta(days=rt.settings.export_days))
+    """Access and portability ZIPs, and the shared exports troth keeps for download,
+    older than `[worker] export_days`, deleted."""
+    older_than = dt.timedelta(days=rt.settings.export_days)
+    shared = sharing.expire_kept(rt.project, older_than.total_seconds())
+    return rights.expire_exports(rt.project, older_than) + shared
 
 
 def remind_unverified(rt: Runtime) -> int:
