@@ -10,6 +10,7 @@ scope. An export run here is kept by troth, sealed at rest, for `[worker] export
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from contextlib import suppress
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ from troth.errors import NotFound
 from troth.policy.model import Form, RecipientType
 from troth.server.admin import Decider, StaffUser
 from troth.server.api import Identity, Input
+from troth.server.audit import actor_name, staff_logins
 from troth.server.auth import ApiKey
 from troth.server.context import Context, context
 from troth.server.web import ERRORS, CheckedForm, StrictJsonRoute, api_key, page, redirect
@@ -88,7 +90,6 @@ def sharing_page(request: Request, ctx: Ctx, user: StaffUser) -> HTMLResponse:
         "admin/sharing.html",
         user=user,
         policy=policy,
-        forms={r.key: [f.value for f in sharing.allowed_forms(r)] for r in policy.recipients},
         exporters=[r for r in policy.recipients if r.type != RecipientType.authority],
         authorities=[r for r in policy.recipients if r.type == RecipientType.authority],
         exports=disclosures.list_exports(ctx.store, limit=50),
@@ -96,6 +97,7 @@ def sharing_page(request: Request, ctx: Ctx, user: StaffUser) -> HTMLResponse:
         me=f"staff:{user.id}",
         kinds=sorted(ctx.datamap().identities),
         formats=FORMATS,
+        who=names(ctx),
     )
 
 
@@ -122,7 +124,16 @@ def export_page(disclosure_id: str, request: Request, ctx: Ctx, user: StaffUser)
     if user.can_decide:
         with suppress(NotFound):
             kept = sharing.find_kept(ctx.project, found.id).name
-    return page(ctx, request, "admin/sharing_export.html", user=user, export=found, kept=kept)
+    return page(
+        ctx, request, "admin/sharing_export.html", user=user, export=found, kept=kept,
+        who=names(ctx),
+    )  # fmt: skip
+
+
+def names(ctx: Context) -> Callable[[str], str]:
+    """Who did it, in words (a staff login, an API key), for the templates."""
+    logins = staff_logins(ctx.store)
+    return lambda actor: actor_name(actor, logins)
 
 
 @router.get("/exports/{disclosure_id}/file")
