@@ -281,7 +281,7 @@ def test_bad_exercises_change_nothing(
 ) -> None:
     email = server.emails(1)[0]
     body = {**agent.exercise_body(email), **change}
-    message = protocol_error(agent.exercise(body), status)
+    message = protocol_error(agent.exercise(body), status, fatal=True)  # it was used up
     assert email not in message
     assert queue_is_empty(server)
 

@@ -149,7 +149,7 @@ def parsed(model: type[M], body: dict[str, Any]) -> M:
     try:
         return model.model_validate(body)
     except ValidationError as exc:
-        raise HTTPException(400, invalid_fields(exc.errors())) from None
+        raise drp_agents.Refused(400, invalid_fields(exc.errors())) from None
 
 
 def calling_agent(request: Request, ctx: Ctx) -> drp_agents.Agent:
@@ -249,7 +249,7 @@ def identity_of(wanted: ExerciseIn) -> tuple[str, str]:
         return "email", wanted.email
     if wanted.phone_number:
         return "phone", wanted.phone_number
-    raise HTTPException(400, "give the user's email or phone_number")
+    raise drp_agents.Refused(400, "give the user's email or phone_number")
 
 
 @router.get(

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import HTTPException
-
 from troth.consent import InvalidSubject, Subject, record_many
 from troth.consent.events import ConsentRecord
 from troth.consent.subject import account_subjects, parse_in, project_datamap
 from troth.policy import ConsentMode, Policy
 from troth.project import Project
+from troth.server.drp_agents import Refused
 from troth.store import Store
 
 
@@ -29,7 +28,7 @@ def account_of(project: Project, identity_kind: str, value: str) -> Subject | No
     try:
         subject = parse_in(project_datamap(project), f"{identity_kind}:{value}")
     except InvalidSubject as exc:
-        raise HTTPException(400, str(exc)) from None
+        raise Refused(400, str(exc)) from None
     return account_subjects(project, {subject}).get(subject)
 
 
