@@ -215,6 +215,27 @@ def test_actions_old_and_new_names(server: Server, agent: Agent, action: str) ->
     assert [r["kind"] for r in listed] == [kind]
 
 
+def test_an_unverified_email_waits_for_staff(server: Server, agent: Agent) -> None:
+    """Section 3.04: `email_verified` false means the agent has not verified it."""
+    body = agent.exercise_body(server.emails(1)[0], "deletion", email_verified=False)
+    made = agent.exercise(body).json()
+    assert made["status"] == "open" and "verify" in made["processing_details"]
+    assert run(server, made["request_id"]) == "received"  # not runnable yet
+    rights.verify_request(server.project, server.store, made["request_id"])
+    assert run(server, made["request_id"]) == "completed"
+    assert agent.status(made["request_id"]).json()["status"] == "fulfilled"
+
+
+@pytest.mark.parametrize(
+    ("action", "status"), [("sale:opt-out", "in_progress"), ("access", "open")]
+)
+def test_only_an_opt_out_goes_ahead_unverified(
+    server: Server, agent: Agent, action: str, status: str
+) -> None:
+    body = agent.exercise_body(server.emails(1)[0], action, email_verified=False)
+    assert agent.exercise(body).json()["status"] == status
+
+
 def test_an_unknown_person_is_no_match(server: Server, agent: Agent) -> None:
     made = agent.exercise(agent.exercise_body("nobody-here@example.com")).json()
     assert run(server, made["request_id"]) == "completed"
@@ -446,6 +467,16 @@ def test_opt_in_after_opt_out_allows_the_sale_again(
     protocol_error(agent.revoke(status["request_id"]), 409)
     results = f"/v1/data-rights-request/{status['request_id']}/results"
     protocol_error(server.client.get(results, headers=agent.headers()), 404)
+
+
+def test_an_unverified_opt_in_is_denied(server: Server, agent: Agent) -> None:
+    email = server.emails(1)[0]
+    out = agent.exercise(agent.exercise_body(email, "sale:opt-out", email_verified=False))
+    assert run(server, out.json()["request_id"]) == "completed"
+    body = agent.exercise_body(email, "sale:opt-in", email_verified=False)
+    made = agent.exercise(body).json()
+    assert made["status"] == "denied" and made["reason"] == "insuf_verification"
+    assert not sale_allowed(server, email)
 
 
 def test_opt_in_for_an_unknown_person_is_no_match(server: Server, agent: Agent) -> None:

@@ -126,7 +126,15 @@ class ExerciseIn(BaseModel):
     status_callback: HttpUrl | None = Field(default=None)
     agent_request_id: str | None = Field(default=None, alias="agent-request-id", max_length=100)
     email: str | None = Field(default=None, max_length=320)
+    email_verified: bool | None = None
     phone_number: str | None = Field(default=None, max_length=40)
+    phone_number_verified: bool | None = None
+
+    @property
+    def unverified(self) -> bool:
+        """The agent says it has not verified the claim troth goes by (section 3.04)."""
+        claim = self.email_verified if self.email else self.phone_number_verified
+        return claim is False
 
 
 class PairIn(BaseModel):
@@ -211,7 +219,11 @@ def agent_status(agent_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
     response_model_exclude_none=True,
 )
 async def exercise(request: Request, ctx: Ctx, agent: Caller) -> StatusOut:
-    """Exercise a right on behalf of a user the agent has verified (a signed body)."""
+    """Exercise a right on behalf of a user the agent has verified (a signed body).
+
+    A claim the agent marks unverified (`email_verified: false`) leaves an access or a
+    deletion `open` until staff verify it, and denies an opt-in; an opt-out of sale
+    needs no verification (the CCPA forbids asking for it)."""
     body = drp_agents.signed_body(ctx.project, ctx.store, agent.id, await request.body())
     wanted = parsed(ExerciseIn, body)
     action = OLD_ACTIONS.get(wanted.exercise, wanted.exercise)
@@ -227,7 +239,9 @@ async def exercise(request: Request, ctx: Ctx, agent: Caller) -> StatusOut:
     )
     if action == "sale:opt-in":
         request_id = str(uuid.uuid4())
-        settled = drp_consent.opt_in(ctx.project, ctx.store, ctx.policy(), request_id, identity)
+        settled = drp_consent.opt_in(
+            ctx.project, ctx.store, ctx.policy(), request_id, identity, not wanted.unverified
+        )
         remember(request_id=request_id, settled=settled)
         return status_out(ctx, request_id)
     made = requests.create(
@@ -236,7 +250,7 @@ async def exercise(request: Request, ctx: Ctx, agent: Caller) -> StatusOut:
         ACTIONS[action],
         *identity,
         source="drp",
-        verified=True,
+        verified=action == "sale:opt-out" or not wanted.unverified,
         jurisdiction="ccpa" if wanted.regime == "ccpa" else None,
     )
     remember(request_id=made.id)

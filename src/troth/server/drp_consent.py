@@ -33,9 +33,18 @@ def account_of(project: Project, identity_kind: str, value: str) -> Subject | No
 
 
 def opt_in(
-    project: Project, store: Store, policy: Policy, request_id: str, identity: tuple[str, str]
+    project: Project,
+    store: Store,
+    policy: Policy,
+    request_id: str,
+    identity: tuple[str, str],
+    verified: bool,
 ) -> dict[str, Any]:
-    """Record the opt-in; the status fields it ends with (fulfilled or denied)."""
+    """Record the opt-in; the status fields it ends with (fulfilled or denied). An
+    identity the agent has not verified is denied: an opt-in allows a sale."""
+    if not verified:
+        details = "the agent has not verified this person's e-mail or phone number"
+        return {"status": "denied", "reason": "insuf_verification", "processing_details": details}
     purposes = sale_purposes(policy)
     if not purposes:
         details = "this business does not sell or share personal information"

@@ -173,6 +173,8 @@ def status_of(project: Project, store: Store, request: Request, row: dict[str, A
         fields.update(reason=denial(request.reason), processing_details=request.reason)
     elif request.status == "failed":
         fields["processing_details"] = "delayed: staff are looking into an error"
+    elif request.status == "received":
+        fields["processing_details"] = "waiting for the business to verify the user's identity"
     else:
         fields.update(extension(store, request.id))
     return StatusOut(
