@@ -189,7 +189,12 @@ def discovery(request: Request, ctx: Ctx) -> dict[str, Any]:
     }
 
 
-@router.post("/v1/agent/{agent_id}", response_model=PairedOut, openapi_extra=SIGNED)
+@router.post(
+    "/v1/agent/{agent_id}",
+    response_model=PairedOut,
+    responses={403: {"description": "The body failed validation (section 2.05.1: no body)."}},
+    openapi_extra=SIGNED,
+)
 async def pair(agent_id: str, request: Request, ctx: Ctx) -> PairedOut | Response:
     """Pair an agent: its signed body gets back its pairwise bearer token. A body that
     fails validation is a 403 with no body, as section 2.05.1 says."""
