@@ -26,15 +26,15 @@ from troth.server.context import Context, context
 from troth.server.drp_status import StatusOut
 
 DRP_VERSION = "1.0"
-# DRP action -> rights request kind; `sale:opt-in` is a consent decision (drp_consent)
+# DRP action -> rights request kind; OPT_IN is a consent decision instead (drp_consent)
 ACTIONS = {
     "sale:opt-out": "opt_out_sale",
-    "sale:opt-in": "",
     "deletion": "erasure",
     "access": "access",
     "access:categories": "access",
     "access:specific": "access",
 }
+OPT_IN = "sale:opt-in"
 # the 0.9 spellings (OSIRAA 1.0 still sends `sale:opt_in`)
 OLD_ACTIONS = {"sale:opt_out": "sale:opt-out", "sale:opt_in": "sale:opt-in"}
 VERIFICATIONS = {"email": "email", "phone_number": "phone"}  # DRP claim -> identity kind
@@ -184,7 +184,7 @@ def discovery(request: Request, ctx: Ctx) -> dict[str, Any]:
         "id": ctx.project.settings.get("drp", {}).get("business_id"),  # None: not set up
         "name": ctx.policy().policy.name,
         "api_base": api_base(request),
-        "supported_actions": list(ACTIONS),
+        "supported_actions": [*ACTIONS, OPT_IN],
         "supported_verifications": list(VERIFICATIONS),
     }
 
@@ -242,7 +242,7 @@ async def exercise(request: Request, ctx: Ctx, agent: Caller) -> StatusOut:
         agent_request_id=wanted.agent_request_id,
         status_callback=callback,
     )
-    if action == "sale:opt-in":
+    if action == OPT_IN:
         request_id = str(uuid.uuid4())
         settled = drp_consent.opt_in(
             ctx.project, ctx.store, ctx.policy(), request_id, identity, not wanted.unverified
@@ -264,10 +264,10 @@ async def exercise(request: Request, ctx: Ctx, agent: Caller) -> StatusOut:
 
 def identity_of(wanted: ExerciseIn) -> tuple[str, str]:
     """The troth identity of the user: the `email` claim, else `phone_number`."""
-    if wanted.email:
-        return "email", wanted.email
-    if wanted.phone_number:
-        return "phone", wanted.phone_number
+    for claim, kind in VERIFICATIONS.items():
+        value = getattr(wanted, claim)
+        if value:
+            return kind, value
     raise drp_agents.Refused(400, "give the user's email or phone_number")
 
 
