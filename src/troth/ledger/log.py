@@ -243,11 +243,12 @@ def first_at(conn: Connection, moment: dt.datetime) -> int:
     wanted = time_text(moment)
     newest = conn.execute(sa.select(tables.head.c.seq)).scalar_one_or_none() or 0
     low, high = 1, newest + 1
-    stamp = sa.select(tables.entries.c.at).where(tables.entries.c.seq == sa.bindparam("seq"))
+    # The driver's own statement: a point read costs less than SQLAlchemy's handling of it.
+    stamp = tables.driver_sql(conn, "SELECT at FROM ledger_entries WHERE seq = ?")
     while low < high:
         middle = (low + high) // 2
-        at = conn.execute(stamp, {"seq": middle}).scalar_one_or_none()
-        if at is not None and at < wanted:
+        row = conn.exec_driver_sql(stamp, (middle,)).first()
+        if row is not None and row[0] < wanted:
             low = middle + 1
         else:
             high = middle

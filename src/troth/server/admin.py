@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -86,26 +87,48 @@ def logout(request: Request, ctx: Ctx, _form: CheckedForm) -> RedirectResponse:
 
 
 CLOSED = ("completed", "denied")
-RECENT_CLOSED = 50  # the queue shows every open request and the newest closed ones
+SHOWN_OPEN = 100  # the queue shows the oldest open requests and the newest closed ones
+RECENT_CLOSED = 50
+# Counts and charts that read many rows are counted again at most this often.
+FIGURES_SECONDS = 60.0
+JOBS_SECONDS = 5.0
 
 
 @router.get("", response_class=HTMLResponse)
 def queue(request: Request, ctx: Ctx, user: StaffUser) -> HTMLResponse:
     active = [s for s in rights.STATUSES if s not in CLOSED]
-    found = rights.list_requests(ctx.store, active, limit=rights.MAX_LIST)
-    found += rights.list_requests(ctx.store, CLOSED, newest_first=True, limit=RECENT_CLOSED)
+    found = rights.list_requests(ctx.store, active, limit=SHOWN_OPEN)
+    found += newest_closed(ctx)
     rows = [requests.summary(r) for r in found]
     rows.sort(key=lambda r: (r["status"] in requests.DONE, not r["overdue"], r["due_at"] is None))
+    counts, _ = ctx.figures("consent", FIGURES_SECONDS, partial(consent_counts, ctx))
+    jobs, _ = ctx.figures(
+        "jobs", JOBS_SECONDS, partial(worker.queue_status, ctx.project, ctx.store, failures=0)
+    )
     return page(
         ctx,
         request,
         "admin/queue.html",
         user=user,
         rows=rows,
+        open_counts=reports.open_counts(ctx.store, datetime.now(UTC)),
+        shown_open=SHOWN_OPEN,
         verify=ctx.ledger_status(),
-        counts=consent_counts(ctx),
-        jobs=worker.queue_status(ctx.project, ctx.store, failures=0),
+        counts=counts,
+        jobs=jobs,
     )
+
+
+def newest_closed(ctx: Context) -> list[rights.Request]:
+    """The RECENT_CLOSED newest completed or denied requests: one query per status, each
+    read backwards along its index (one query for both would sort every closed request)."""
+    found = [
+        r
+        for status in CLOSED
+        for r in rights.list_requests(ctx.store, status, newest_first=True, limit=RECENT_CLOSED)
+    ]
+    found.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+    return found[:RECENT_CLOSED]
 
 
 @router.post("/queue", response_model=None)
@@ -252,30 +275,35 @@ def audit_trail(request: Request, ctx: Ctx, user: StaffUser) -> HTMLResponse:
 def reports_page(request: Request, ctx: Ctx, user: StaffUser) -> HTMLResponse:
     """Charts: requests per week by kind with the on-time share, open requests by days to
     their deadline, and consent rates per purpose per week."""
-    now = datetime.now(UTC)
-    weeks = reports.weekly_requests(ctx.store, now)
-    kinds = sorted({kind for week in weeks for kind in week.kinds})
-    deadlines = reports.open_by_deadline(ctx.store, now)
     purposes = [p for p in ctx.policy().purposes if p.consent.value != "none"]
-    rates = reports.consent_rates(ctx.store, [p.key for p in purposes], now)
+    keys = [p.key for p in purposes]
+    found, counted = ctx.figures(
+        "reports", FIGURES_SECONDS, partial(reports.figures, ctx.store, keys, datetime.now(UTC))
+    )
+    weeks = found.weeks
+    kinds = sorted({kind for week in weeks for kind in week.kinds})
     starts = [week.start for week in weeks]
     return page(
         ctx,
         request,
         "admin/reports.html",
         user=user,
+        counted=datetime.fromtimestamp(counted, UTC),
+        figures_seconds=FIGURES_SECONDS,
         weeks=weeks,
         kinds=kinds,
         colours=[charts.colour(i) for i in range(len(kinds))],
-        deadlines=deadlines,
+        deadlines=found.deadlines,
         purposes=purposes,
-        rates=rates,
+        rates=found.rates,
         weekly_chart=charts.weekly_requests(
             starts, [w.kinds for w in weeks], [w.on_time_share for w in weeks], kinds
         ),
-        deadline_chart=charts.deadline_bars(deadlines),
+        deadline_chart=charts.deadline_bars(found.deadlines),
         consent_chart=charts.rate_lines(
-            starts, [rates[p.key] for p in purposes], [p.name for p in purposes]
+            starts,
+            [found.rates.get(k, [None] * len(weeks)) for k in keys],
+            [p.name for p in purposes],
         ),
         purpose_colours=[charts.colour(i) for i in range(len(purposes))],
     )

@@ -3,9 +3,12 @@ policy and data map (re-read when their files change on disk)."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -23,9 +26,11 @@ from troth.server.settings import ServerSettings
 from troth.store import Store
 from troth.yamlfile import FileCache
 
+T = TypeVar("T")
 HERE = Path(__file__).parent
 SUMMARY_SECONDS = 60.0
-VERIFY_SECONDS = 60.0
+VERIFY_SECONDS = 300.0
+VERIFY_WAIT_SECONDS = 0.2
 
 
 @dataclass
@@ -39,7 +44,10 @@ class Context:
     _sdk: Troth | None = field(init=False, default=None)
     _notice: tuple[Policy, str] | None = field(init=False, default=None)
     _verified: tuple[float, VerifyResult] | None = field(init=False, default=None)
+    _verifier: threading.Thread | None = field(init=False, default=None)
+    _verify_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _summaries: dict[str, tuple[float, SubjectSummary]] = field(init=False, default_factory=dict)
+    _figures: dict[str, tuple[float, Any]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.keys = ApiKeys(self.store)
@@ -79,11 +87,39 @@ class Context:
     def forget_summary(self, email: str) -> None:
         self._summaries.pop(email, None)
 
-    def ledger_status(self) -> VerifyResult:
-        """The audit ledger's verification, at most a minute old (it reads every entry)."""
-        if self._verified is None or self._verified[0] < time.monotonic():
-            self._verified = (time.monotonic() + VERIFY_SECONDS, verify(self.store, self.project))
-        return self._verified[1]
+    def ledger_status(self) -> VerifyResult | None:
+        """The audit ledger's newest verification, None while the first is under way.
+
+        A verification reads every entry (seconds for a million), so it runs in a thread
+        of its own, at most every VERIFY_SECONDS, started by the page that asks; the page
+        waits for it at most VERIFY_WAIT_SECONDS (a small ledger is checked by then)."""
+        with self._verify_lock:
+            stale = self._verified is None or self._verified[0] < time.monotonic()
+            if stale and self._verifier is None:
+                self._verifier = threading.Thread(target=self._verify, daemon=True)
+                self._verifier.start()
+            running = self._verifier
+        if running is not None:
+            running.join(VERIFY_WAIT_SECONDS)
+        return self._verified[1] if self._verified else None
+
+    def _verify(self) -> None:
+        try:
+            result = verify(self.store, self.project)
+            self._verified = (time.monotonic() + VERIFY_SECONDS, result)
+        finally:
+            with self._verify_lock:
+                self._verifier = None
+
+    def figures(self, key: str, seconds: float, compute: Callable[[], T]) -> tuple[T, float]:
+        """`compute()`, kept for `seconds`, and the time.time() it was computed at: for the
+        console's counts and charts, which may be a little old but read many rows."""
+        kept = self._figures.get(key)
+        if kept is None or kept[0] + seconds < time.time():
+            kept = (time.time(), compute())
+            self._figures[key] = kept
+        value: T = kept[1]
+        return value, kept[0]
 
     def sdk(self) -> Troth:
         """The in-process consent engine with its cache (the consent check's fast path)."""

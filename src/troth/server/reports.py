@@ -107,6 +107,16 @@ def open_by_deadline(store: Store, now: dt.datetime) -> list[tuple[str, int]]:
     return [(label, counts[i]) for i, (label, _, _) in enumerate(DEADLINE_BINS)]
 
 
+def open_counts(store: Store, now: dt.datetime) -> tuple[int, int]:
+    """How many requests are open (failed ones included: they wait for staff), and how many
+    of those are past their due date; read along the status index."""
+    c = rights_tables.requests.c
+    late = func.sum(case((c.due_at < now, 1), else_=0))
+    with store.connect() as conn:
+        total, overdue = conn.execute(select(func.count(), late).where(c.status.in_(OPEN))).one()
+    return int(total), int(overdue or 0)
+
+
 def first_event_since(conn: Connection, moment: dt.datetime) -> int:
     """The id of the first consent event recorded at or after `moment`: a binary search on
     the primary key (events are numbered as they are recorded), so the weekly counts read
@@ -153,3 +163,20 @@ def consent_rates(
         if 0 <= index < len(starts) and total:
             rates[purpose][index] = int(yes or 0) / int(total)
     return rates
+
+
+@dataclass
+class Figures:
+    """Everything the Reports page draws."""
+
+    weeks: list[Week]
+    deadlines: list[tuple[str, int]]
+    rates: dict[str, list[float | None]]
+
+
+def figures(store: Store, purposes: list[str], now: dt.datetime) -> Figures:
+    return Figures(
+        weekly_requests(store, now),
+        open_by_deadline(store, now),
+        consent_rates(store, purposes, now),
+    )
