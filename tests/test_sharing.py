@@ -28,7 +28,10 @@ from troth.policy.lint import lint
 from troth.policy.model import Form
 from troth.project import Project, open_project
 from troth.refapp import generate
+from troth.sharing import export as sharing_export
 from troth.sharing import requests as sharing_requests
+from troth.sharing import sources
+from troth.sharing.aggregate import Aggregate
 from troth.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -619,3 +622,46 @@ def test_refapp_partners_get_only_people_who_allow_it(refapp: App) -> None:
     assert not any(e.encode() in blob for e in emails)
     people = {u["subject"] for u in users}
     assert len(people) == len(granted)
+
+
+@pytest.mark.parametrize("epsilon", [None, 1.0])
+def test_the_store_counts_aggregates_as_rows_fed_one_by_one_would(
+    refapp: App, monkeypatch: pytest.MonkeyPatch, epsilon: float | None
+) -> None:
+    """The GROUP BY among the admitted accounts gives the cells the row-by-row count
+    gives (people per group, with one group each under epsilon; rows and sums). Plain
+    dimensions only: a generalized one (an IP address's network) is counted row by row."""
+    noise = f", epsilon: {epsilon}" if epsilon else ""
+    policy = refapp.root / "troth.yaml"
+    policy.write_text(policy.read_text().replace(
+        "    receives: aggregate\n",
+        "    receives: aggregate\n"
+        f"    aggregate: {{dimensions: [user.behavior.browsing_history]{noise}}}\n",
+    ))  # fmt: skip
+    for (user,) in refapp.rows("SELECT id FROM users ORDER BY id")[:25]:
+        record_choices(refapp.project, refapp.store, f"user_id:{user}",
+                       {"analytics.reporting": True}, source="api")  # fmt: skip
+    cells: list[dict[str, Any]] = []
+    real_release, real_groups = Aggregate.release, sharing_export.owned_groups
+    pushed: list[str] = []
+
+    def release(cut: Aggregate) -> tuple[list[dict[str, Any]], int]:
+        counted = {k: (c.people, c.rows if epsilon is None else 0) for k, c in cut.cells.items()}
+        cells.append({"dims": list(cut.dimensions), "cells": counted})
+        return real_release(cut)
+
+    def groups(*args: Any, **options: Any) -> Any:
+        found = real_groups(*args, **options)
+        pushed.extend([args[1]] if found is not None else [])
+        return found
+
+    monkeypatch.setattr(Aggregate, "release", release)
+    monkeypatch.setattr(sharing_export, "owned_groups", groups)
+    by_store = refapp.export("business_partners", "store.zip")
+    monkeypatch.setattr(sources.Source, "countable_by_store", lambda _s, _d: False)
+    by_rows = refapp.export("business_partners", "rows.zip")
+    half = len(cells) // 2
+    assert pushed and cells[:half] == cells[half:]
+    assert (by_store.people, by_store.tables) == (by_rows.people, by_rows.tables)
+    if epsilon is None:
+        assert by_store.suppressed_groups == by_rows.suppressed_groups

@@ -29,6 +29,7 @@ from troth.appdata.execute import (
     withdrawn_columns,
 )
 from troth.appdata.fields import identity_changes, rectify_fields
+from troth.appdata.groups import owned_groups
 from troth.appdata.guard import (
     PlanRefused,
     Refusal,
@@ -105,6 +106,7 @@ __all__ = [
     "key_to_json",
     "load_context",
     "normalize",
+    "owned_groups",
     "owned_keys",
     "owned_rows",
     "owner_of",

@@ -238,10 +238,14 @@ def stored_form(datamap: DataMap, kind: str, raw: object) -> str | None:
     Laxer than `normalize`: an e-mail-shaped value the validator refuses (or one with an
     apostrophe) is known by its trimmed, lowercased text; a possible but invalid phone
     number by its E.164 reading."""
-    if raw is None or not str(raw).strip():
+    if raw is None:
         return None
-    text = str(raw).strip()
     spec = identity_spec(datamap, kind)
+    if type(raw) is int and spec.normalize == Normalize.integer and 0 <= raw <= MAX_USER_ID:
+        return str(raw)  # what normalize gives an integer column's value, without parsing
+    text = str(raw).strip()
+    if not text:
+        return None
     if spec.normalize == Normalize.email and plain_address(text):
         return text.lower()  # what validation would give, at a hundredth of its cost
     try:

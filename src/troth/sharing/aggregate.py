@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from troth.errors import TrothError
@@ -40,21 +41,28 @@ class Aggregate:
     groups_of_person: set[tuple[Any, ...]] = field(default_factory=set)
 
     def add(self, person: Hashable, row: dict[str, Any]) -> None:
-        key = tuple(value(row.get(name)) for name, value in self.dimensions.items())
         if person != self.person:
             self.person, self.groups_of_person = person, set()
+        elif self.epsilon is not None:
+            return  # a person counts in the group of their first row only
+        key = tuple(value(row.get(name)) for name, value in self.dimensions.items())
         cell = self.cells.get(key)
         if cell is None:
             cell = self.cells[key] = Cell(sums=[0.0] * len(self.sums))
         cell.rows += 1
         for i, name in enumerate(self.sums):
             number = row.get(name)
-            if isinstance(number, int | float):
-                cell.sums[i] += number
-        capped = self.epsilon is not None and self.groups_of_person
-        if key not in self.groups_of_person and not capped:
+            if isinstance(number, int | float | Decimal) and not isinstance(number, bool):
+                cell.sums[i] += float(number)
+        if key not in self.groups_of_person:
             self.groups_of_person.add(key)
             cell.people += 1
+
+    def add_group(
+        self, key: tuple[Any, ...], people: int, rows: int, sums: Sequence[float]
+    ) -> None:
+        """A group the store counted (`owned_groups`), as if its rows had been added."""
+        self.cells[key] = Cell(people, rows, list(sums) or [0.0] * len(self.sums))
 
     def release(self) -> tuple[list[dict[str, Any]], int]:
         """The cells that may leave, and the number of groups suppressed."""

@@ -33,6 +33,14 @@ class Source:
     # the other people each row belongs to, by the column holding their account's key
     co_owners: dict[str, AccountTable] = field(default_factory=dict)
 
+    def countable_by_store(self, datamap: DataMap) -> bool:
+        """Whether the store can count this aggregate itself: values grouped as they are
+        (none generalized), none sealed by the vault, and rows of one person each."""
+        spec = datamap.tables[self.table]
+        plain = all(change is unchanged for change in self.dimensions.values())
+        sealed = any(spec.columns[c].encrypted for c in [*self.dimensions, *self.sums])
+        return plain and not sealed and not self.co_owners and self.owner.account is not None
+
     def out_columns(self, form: Form) -> list[str]:
         return ([PERSON] if form == Form.pseudonym else []) + list(self.columns)
 
@@ -107,10 +115,14 @@ def leaving(
     return columns, gone
 
 
+def unchanged(value: Any) -> Any:
+    return value
+
+
 def generalizer(role: Role) -> Transform:
     action = role.generalize
     if action is None:
-        return lambda value: value
+        return unchanged
     return lambda value: anonymized(value, action, TEXT if isinstance(value, str) else NUMBER)
 
 
