@@ -45,6 +45,7 @@ KINDS = (
     "objection",
     "withdraw_consent",
     "opt_out_sale",
+    "complaint",
 )
 READS = ("access", "portability")
 RECORDED = ("restriction", "objection", "withdraw_consent", "opt_out_sale")
@@ -381,6 +382,43 @@ def retry_request(
     return transition(store, request_id, ("failed",), ready, "retried", actor=actor)
 
 
+def answer_complaint(
+    project: Project, store: Store, request_id: str, answer: str, *, actor: str = "system"
+) -> Request:
+    """Close an open complaint with the organization's answer, which is kept, shown to the
+    person and e-mailed to them when they complained with an e-mail address."""
+    answer = checked_reason(answer, "an answer")
+    current = get_request(store, request_id)
+    if current.kind != "complaint":
+        raise Conflict(f"request {request_id} is not a complaint; only complaints are answered")
+    done = transition(
+        store,
+        request_id,
+        OPEN,
+        "completed",
+        "answered",
+        actor=actor,
+        reason=answer,
+        result={"answered": True},
+        identity_value=None,
+    )
+    if current.identity_kind == "email" and current.identity_value is not None:
+        body = (
+            f"Our answer to your complaint (reference {current.id}):\n\n{answer}\n\n"
+            "If you are not satisfied, you may complain to a data protection authority."
+        )
+        key = outbox.message_key(current.id, "answered")
+        outbox.send(
+            project,
+            current.identity_value,
+            "Our answer to your complaint",
+            body,
+            kind="request.answered",
+            key=key,
+        )
+    return done
+
+
 def checked_reason(reason: str, what: str) -> str:
     """A staff reason kept for years and shown to the subject: one to 2000 characters
     that hold no e-mail, phone number or IP address (the request already names its
@@ -516,6 +554,9 @@ def needs_approval(ctx: Context, request: Request) -> bool:
 
 
 def runnable(ctx: Context, request: Request) -> bool:
+    """Whether a worker may carry the request out; a complaint never runs: staff answer it."""
+    if request.kind == "complaint":
+        return False
     if request.status in ("approved", "running", "failed"):
         return True
     return request.status == "verified" and not needs_approval(ctx, request)

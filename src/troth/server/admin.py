@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from troth import ledger, rights, worker
 from troth.consent import tables as consent_tables
 from troth.errors import AppStoreError, Conflict, Refused
-from troth.server import audit, charts, reports, requests
+from troth.server import audit, charts, intake, reports, requests
 from troth.server.auth import Staff, device_token, staff_login
 from troth.server.context import Context, context
 from troth.server.web import (
@@ -111,7 +111,9 @@ def queue(request: Request, ctx: Ctx, user: StaffUser) -> HTMLResponse:
         "admin/queue.html",
         user=user,
         rows=rows,
-        open_counts=reports.open_counts(ctx.store, datetime.now(UTC)),
+        open_counts=ctx.figures(
+            "open", JOBS_SECONDS, partial(reports.open_counts, ctx.store, datetime.now(UTC))
+        )[0],
         shown_open=SHOWN_OPEN,
         verify=ctx.ledger_status(),
         counts=counts,
@@ -165,6 +167,42 @@ def consent_counts(ctx: Context) -> list[dict[str, Any]]:
     ]
 
 
+@router.get("/new-request", response_class=HTMLResponse)
+def new_request_form(request: Request, ctx: Ctx, user: Decider) -> HTMLResponse:
+    return intake_page(ctx, request, user, intake.Intake())
+
+
+@router.post("/new-request", response_model=None)
+def new_request(request: Request, ctx: Ctx, user: Decider, form: CheckedForm) -> Response:
+    """A request taken by phone, post, e-mail or in the app, on the person's behalf."""
+    taken = intake.read(form, ctx)
+    made = None if taken.problems else intake.create(ctx, taken, user.id)
+    if made is None:
+        return intake_page(ctx, request, user, taken, 422)
+    return redirect(f"/admin/requests/{made.id}")
+
+
+def intake_page(
+    ctx: Context, request: Request, user: Staff, taken: intake.Intake, status: int = 200
+) -> HTMLResponse:
+    policy = ctx.policy()
+    kinds = intake.kinds(policy)
+    return page(
+        ctx,
+        request,
+        "admin/new_request.html",
+        status,
+        user=user,
+        form=taken,
+        kinds=kinds,
+        declared={kind: requests.verification(policy, kind) for kind in kinds},
+        identities=sorted(ctx.datamap().identities),
+        channels=intake.CHANNELS,
+        checks=intake.CHECKS,
+        purposes=policy.purposes,
+    )
+
+
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
 def request_detail(request_id: str, request: Request, ctx: Ctx, user: StaffUser) -> HTMLResponse:
     found = requests.any_request(ctx, request_id)
@@ -186,6 +224,8 @@ def request_detail(request_id: str, request: Request, ctx: Ctx, user: StaffUser)
         actions=requests.actions(ctx, found) if decides else [],
         plan=plan,
         trail=ledger.entries(ctx.store, ref=found.id),
+        reason=found.reason,
+        channel_words=requests.CHANNEL_WORDS,
         logins=audit.staff_logins(ctx.store),
         actor_name=audit.actor_name,
     )
@@ -215,6 +255,9 @@ def request_action(
         if not reason:
             raise HTTPException(422, "Give a reason to deny the request.")
         rights.deny_request(ctx.project, ctx.store, found.id, reason, actor=actor)
+    elif action == "answer":
+        answer = form.get("answer", "")
+        rights.answer_complaint(ctx.project, ctx.store, found.id, answer, actor=actor)
     elif action == "retry":
         worker.retry_failed(ctx.project, ctx.store, [found.id], actor=actor)
     elif action == "extend":

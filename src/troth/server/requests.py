@@ -18,6 +18,7 @@ from sqlalchemy import insert, select
 from troth import ledger, rights, worker
 from troth.appdata import load_context
 from troth.errors import NotFound
+from troth.policy import Policy, RightKind
 from troth.rights import Request
 from troth.server import drp_status, tables
 from troth.server.auth import end_subject_sessions
@@ -27,6 +28,19 @@ from troth.store import Store
 KINDS = rights.KINDS
 DONE = ("completed", "denied", "failed")
 OPEN = ("received", "verified", "approved")
+# How a request came in (its source), in words.
+CHANNEL_WORDS = {
+    "privacy_center": "through the privacy center",
+    "api": "from the app, through the API",
+    "cli": "from the command line",
+    "drp": "from an authorized agent (Data Rights Protocol)",
+    "retention": "from a retention rule",
+    "consent": "from a consent withdrawal",
+    "phone": "by phone",
+    "postal": "by post",
+    "email": "by e-mail",
+    "in_app": "in the app",
+}
 # A failure's stored text, matched by what it contains, and what staff can do about it.
 FAILURES = (
     (
@@ -189,6 +203,16 @@ def job_runtime(ctx: Context) -> worker.Runtime:
     return worker.Runtime(ctx.project, ctx.store, after_request=hooks)
 
 
+def verification(policy: Policy, kind: str) -> str:
+    """How troth.yaml says a `kind` request proves who asks: `code` (a one-time code to
+    the e-mail address, which is how the privacy center signs people in; troth's default
+    where the policy does not say), `account_login` (signed in to the app), `manual`
+    (staff check) or `none`."""
+    right = policy.right(RightKind("deactivation" if kind == "reactivation" else kind))
+    method = right.verification if right is not None else "email_code"
+    return "code" if method in ("email_code", "unspecified") else method
+
+
 def failure_in_words(error: str) -> str:
     """What a failed request's stored error means for staff, in plain words."""
     for found, words in FAILURES:
@@ -200,11 +224,13 @@ def failure_in_words(error: str) -> str:
 def actions(ctx: Context, request: Request) -> list[str]:
     """The decisions staff can take on `request` now; the console shows a button for each
     of these and no other, so no button answers with an error."""
-    status = request.status
+    status, complaint = request.status, request.kind == "complaint"
     found = []
-    if status == "received":
+    if status == "received" and not complaint:
         found.append("verify")
-    if status == "verified" and rights.needs_approval(load_context(ctx.project), request):
+    if complaint and status in OPEN:
+        found.append("answer")  # a complaint never runs: staff answer it
+    elif status == "verified" and rights.needs_approval(load_context(ctx.project), request):
         found.append("approve")
     elif status in ("verified", "approved", "failed"):
         found.append("run")
@@ -226,6 +252,7 @@ def summary(request: Request) -> dict[str, Any]:
         "id": request.id,
         "kind": request.kind,
         "status": request.status,
+        "source": request.source,
         "created_at": request.created_at,
         "due_at": due,
         "overdue": bool(due and request.status not in DONE and due < datetime.now(UTC)),
