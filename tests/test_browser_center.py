@@ -184,6 +184,13 @@ def test_staff_approves_and_runs_a_request(live: Live, page: object) -> None:
 
     assert isinstance(page, Page)
     worker.pause(live.store)  # the request waits for staff instead of running on its own
+    policy = live.project.root / "troth.yaml"
+    policy.write_text(
+        policy.read_text().replace(
+            "{right: access, deadline_days: 30, channels: [web]}",
+            "{right: access, deadline_days: 30, channels: [web], requires_approval: true}",
+        )
+    )
     create_staff(live.store, "officer@example.com", PASSWORD, "privacy_officer")
     key = create_api_key(live.store, "app", ["requests:write"])
     body = {"kind": "access", "identity": {"kind": "email", "value": adult_email(live)}}

@@ -84,6 +84,7 @@ def cross_issues(doc: dict[str, Any]) -> Iterator[Issue]:
     for section in KEYED_LISTS:
         yield from duplicate_keys(doc, section)
     yield from duplicate_rights(doc)
+    yield from unverified_rights(doc)
     yield from category_references(doc)
     yield from subject_references(doc)
     yield from purpose_references(doc)
@@ -133,6 +134,21 @@ def duplicate_rights(doc: dict[str, Any]) -> Iterator[Issue]:
             )
         if isinstance(right, str):
             seen.setdefault(right, i)
+
+
+# Rights whose requests disclose or change a person's data: someone must prove who asks.
+MUST_VERIFY = ("access", "portability", "rectification", "erasure", "deactivation")
+
+
+def unverified_rights(doc: dict[str, Any]) -> Iterator[Issue]:
+    for i, entry in entries(doc.get("rights"), "offered"):
+        right = entry.get("right")
+        if entry.get("verification") == "none" and right in MUST_VERIFY:
+            yield (
+                ("rights", "offered", i, "verification"),
+                f"{right} discloses or changes the person's data, so its requests must be "
+                "verified: email_code, account_login or manual",
+            )
 
 
 def category_references(doc: dict[str, Any]) -> Iterator[Issue]:

@@ -3,6 +3,7 @@ own data, requests and choices. Every page works without JavaScript."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
 
@@ -42,6 +43,61 @@ Ctx = Annotated[Context, Depends(context)]
 Email = Annotated[str | None, Depends(current_email)]
 CENTER = "privacy_center"
 SELF_SERVICE = ("access", "portability", "deactivation", "reactivation", "erasure", "restriction")
+ON_THE_WEB = ("web", "website")
+CHANNEL_WORDS = {
+    "email": "by e-mail",
+    "postal": "by post",
+    "phone": "by phone",
+    "app": "in the app",
+    "in_app": "in the app",
+    "web": "on the web",
+    "website": "on the web",
+}
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A right troth.yaml offers, as the privacy center treats it: taken here (signed in
+    with a code; `checked_by_staff` when the policy verifies it by hand, so the request
+    waits for staff), or taken elsewhere, said in words."""
+
+    right: str
+    here: bool
+    checked_by_staff: bool = False
+    elsewhere: str = ""
+
+
+def offers(policy: Policy) -> dict[str, Offer]:
+    """Each right troth.yaml offers, by request kind. The center takes a right when the
+    policy names the web as a channel (or names none) and does not require a sign-in to
+    the app's own account, which the center cannot check."""
+    found: dict[str, Offer] = {}
+    for right in policy.rights.offered:
+        kind = right.right.value
+        channels = [c.value for c in right.channels]
+        method = requests.verification(policy, kind)
+        here = (
+            not channels or any(c in ON_THE_WEB for c in channels)
+        ) and method != "account_login"
+        ways = [CHANNEL_WORDS[c] for c in channels if c not in ON_THE_WEB]
+        if method == "account_login":
+            ways = ["in the app, signed in to your account"]
+        elsewhere = "" if here else " or ".join(dict.fromkeys(ways)) or "by contacting us"
+        offer = Offer(kind, here, method == "manual", elsewhere)
+        found[kind] = offer
+        if kind == "deactivation":
+            found["reactivation"] = offer
+    return found
+
+
+def offered_here(ctx: Context, kind: str) -> Offer:
+    """The center's offer of `kind`, or 422 saying where the policy takes it instead."""
+    offer = offers(ctx.policy()).get(kind)
+    if offer is None:
+        raise HTTPException(422, "Our privacy policy does not offer this request.")
+    if not offer.here:
+        raise HTTPException(422, f"We take this request {offer.elsewhere}, not here.")
+    return offer
 
 
 def signed_in(email: str | None) -> str:
@@ -138,6 +194,8 @@ def my_data(request: Request, ctx: Ctx, email: Email) -> HTMLResponse:
         category_name=partial(taxonomy.category_name, ctx.policy()),
         purposes=purpose_rows(ctx.policy(), states),
         requests=[requests.summary(r) for r in mine],
+        offers=offers(ctx.policy()),
+        contact=ctx.policy().contacts.privacy_email,
     )
 
 
@@ -164,6 +222,7 @@ def my_new_request(request: Request, ctx: Ctx, email: Email, fields: CheckedForm
     purpose = fields.get("purpose") or None
     if kind not in (*SELF_SERVICE, "objection"):
         raise HTTPException(422, "Unknown kind of request.")
+    offer = offered_here(ctx, kind)
     if kind == "objection" and purpose not in {p.key for p in ctx.policy().purposes}:
         raise HTTPException(422, "Choose a purpose to object to.")
     if kind == "erasure" and fields.get("confirm") != "yes":
@@ -176,7 +235,7 @@ def my_new_request(request: Request, ctx: Ctx, email: Email, fields: CheckedForm
         email,
         purpose=purpose,
         source=CENTER,
-        verified=True,
+        verified=not offer.checked_by_staff,
     )
     ctx.forget_summary(email)  # the job changes the data; the page is read again after it
     return redirect(f"/me/requests/{created.id}")
@@ -230,12 +289,14 @@ def correctable(datamap: DataMap) -> list[dict[str, Any]]:
 @router.get("/me/correct", response_class=HTMLResponse)
 def correct_form(request: Request, ctx: Ctx, email: Email) -> HTMLResponse:
     signed_in(email)
+    offered_here(ctx, "rectification")
     return page(ctx, request, "correct.html", fields=correctable(ctx.datamap()))
 
 
 @router.post("/me/correct", response_model=None)
 def correct_send(request: Request, ctx: Ctx, email: Email, form: CheckedForm) -> Response:
     email = signed_in(email)
+    offer = offered_here(ctx, "rectification")
     allowed = {f["name"] for f in correctable(ctx.datamap())}
     changes = {k: v.strip() for k, v in form.items() if k in allowed and v.strip()}
     if not changes:
@@ -255,7 +316,7 @@ def correct_send(request: Request, ctx: Ctx, email: Email, form: CheckedForm) ->
         email,
         fields=changes,
         source=CENTER,
-        verified=True,
+        verified=not offer.checked_by_staff,
     )
     ctx.forget_summary(email)
     return redirect(f"/me/requests/{created.id}")
@@ -280,6 +341,7 @@ def kept_reasons(datamap: DataMap) -> list[dict[str, str]]:
 @router.get("/me/delete", response_class=HTMLResponse)
 def delete_form(request: Request, ctx: Ctx, email: Email) -> HTMLResponse:
     signed_in(email)
+    offered_here(ctx, "erasure")
     return page(ctx, request, "delete.html", kept=kept_reasons(ctx.datamap()))
 
 
