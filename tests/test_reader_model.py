@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,13 @@ def test_a_file_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
     (tmp_path / "x.model").write_bytes(b"not a pickle")
     with pytest.raises(ReaderError, match="not a troth reader model"):
         trained.load(tmp_path / "x.model")
+
+
+def test_a_model_of_an_older_format_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "old.model"
+    path.write_bytes(pickle.dumps({"format": "troth-reader-model/1", "model": None}))
+    with pytest.raises(ReaderError, match=trained.FORMAT):
+        trained.load(path)
 
 
 def cli() -> typer.Typer:
