@@ -210,6 +210,29 @@ def test_a_legal_basis_only_where_the_sentence_names_one(tmp_path: Path) -> None
     assert bases["marketing.advertising"] == ("consent", "opt_in")
 
 
+def test_sharing_with_consent_is_a_consent_purpose(tmp_path: Path) -> None:
+    text = "We only share your personal information outside the app with your consent.\n"
+    out = tmp_path / "draft.yaml"
+    write_draft(read_policy(write(tmp_path, text)), out, "policy.txt")
+    bases = {p.key: (p.legal_basis.value, p.consent.value) for p in load_policy(out).purposes}
+    assert bases == {"third_party_sharing": ("consent", "opt_in")}
+
+
+@pytest.mark.parametrize(
+    ("text", "form"),
+    [
+        ("We share your e-mail address with service providers.", "raw"),
+        ("We share hashed, anonymized e-mail addresses with advertisers.", "hashed"),
+        ("We share aggregated or anonymized data with our partners.", "aggregate"),
+        ("We share anonymized usage data with our partners.", "anonymized"),
+        ("We share aggregated or de-identified information with service providers.", "anonymized"),
+    ],
+)
+def test_what_form_a_recipient_receives(tmp_path: Path, text: str, form: str) -> None:
+    found = read_policy(write(tmp_path, text + "\n")).document["recipients"]
+    assert [r["receives"] for r in found] == [form]
+
+
 def test_international_transfers_only_where_the_text_says_so(tmp_path: Path) -> None:
     abroad = (
         "Your information may be transferred to and stored in the United States, outside "

@@ -28,7 +28,7 @@ USE = re.compile(
     r"operate|process|respond|detect|prevent|comply|enforce|verify|enhance|monitor|analy[sz]e|"
     r"tailor|fulfil|offer|develop|protect|show|deliver|create|manage|authenticate|personali[sz]e|"
     r"enable)|\bsuch that\b|\bso that\b|\bso we can\b"
-    r"|\bwe (?:may )?\w+ (?:and \w+ )?your (?:personal )?information\b",
+    r"|\bwe (?:may |only |also )?\w+ (?:and \w+ )?your (?:personal )?information\b",
     re.IGNORECASE,
 )
 SHARE = re.compile(

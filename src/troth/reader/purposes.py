@@ -111,6 +111,12 @@ TERMS: tuple[tuple[str, str, str], ...] = (
         r"\baggregat\w* (?:or anonymi[sz]ed )?(?:basis|form)",
     ),
     (
+        "third_party_sharing",
+        "Sharing your personal information with your consent",
+        r"\bshare (?:your |any )?(?:personal )?(?:information|data) (?:\w+ ){0,4}"
+        r"with your (?:consent|permission)",
+    ),
+    (
         "data_accuracy",
         "Keeping personal information accurate",
         r"\bfor (?:errors, omissions and )?(?:for )?accuracy",

@@ -90,13 +90,14 @@ TERMS: tuple[tuple[str, str, str, str], ...] = (
 COMPILED = tuple(
     (key, kind, name, re.compile(words, re.IGNORECASE)) for key, kind, name, words in TERMS
 )
+# the first form a sentence names, in this order: a hash is not anonymous; "de-identified"
+# and "non-personally identifiable" are records with the identifiers taken out, even beside
+# "aggregated"; "aggregated or anonymized" is read as aggregates
 FORMS = (
     ("hashed", re.compile(r"\bhash", re.IGNORECASE)),
+    ("anonymized", re.compile(r"\bde-?identified|\bnon-?personally identifiable", re.IGNORECASE)),
     ("aggregate", re.compile(r"\baggregat|\bstatistic", re.IGNORECASE)),
-    (
-        "anonymized",
-        re.compile(r"\banonymi[sz]|\bde-?identified|\bnon-?personally identifiable", re.IGNORECASE),
-    ),
+    ("anonymized", re.compile(r"\banonymi[sz]", re.IGNORECASE)),
 )
 SELL = re.compile(r"\bsell|\bsold\b|\brent\b|\btrade\b(?! commission)", re.IGNORECASE)
 PERSONAL = re.compile(r"\binformation\b|\bdata\b|\bdetails\b|\bnames?\b|\baddress", re.IGNORECASE)
