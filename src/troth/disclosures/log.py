@@ -19,7 +19,7 @@ from sqlalchemy import Connection, desc, insert, select
 from troth import ledger
 from troth.disclosures import tables as t
 from troth.errors import NotFound
-from troth.store import Store
+from troth.store import Store, insert_rows
 
 CHUNK = 5000
 
@@ -70,8 +70,7 @@ def record_export(
 
 def insert_subjects(conn: Connection, export_id: str, subjects: Sequence[str]) -> None:
     for start in range(0, len(subjects), CHUNK):
-        part = subjects[start : start + CHUNK]
-        conn.execute(insert(t.subjects), [{"export_id": export_id, "subject": s} for s in part])
+        insert_rows(conn, t.subjects, [(export_id, s) for s in subjects[start : start + CHUNK]])
 
 
 def row_of(d: Disclosure) -> dict[str, Any]:

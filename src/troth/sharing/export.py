@@ -34,7 +34,7 @@ from troth.policy.model import Aggregation, Form, Recipient, RecipientType
 from troth.sharing.aggregate import Aggregate
 from troth.sharing.forms import PERSON, keyed, recipient_key
 from troth.sharing.kept import kept_path, seal_of
-from troth.sharing.people import Gate, account_columns, refs_of
+from troth.sharing.people import Gate, account_columns, refs_maker
 from troth.sharing.register import (
     PERSONAL,
     check_form,
@@ -316,15 +316,16 @@ class Run:
         admitted = self.gating.setdefault(account.key, {})
         candidates: dict[Hashable, list[str]] = {}
         key_refs: dict[str, str] = {}
+        refs_of, account_state = refs_maker(self.ctx, spec), self.gate.account_state(spec)
         for row in rows:
             key = str(row[OWNER])
             if self.only is not None and key not in self.only.accounts.get(account.key, set()):
                 continue
-            state = self.gate.account_state(spec, row) if self.only is None else None
+            state = account_state(row) if self.only is None else None
             if state is not None:
                 self.gate.excluded[state] += 1
                 continue
-            refs = refs_of(self.ctx, spec, row)
+            refs = refs_of(row)
             candidates[key] = list(refs.values())
             key_refs[key] = refs.get(account.kind) or self.ctx.project.subject_ref(
                 account.kind, key

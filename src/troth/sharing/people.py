@@ -5,7 +5,7 @@ limit stops it. Every person left out is counted under the reason."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,19 +65,22 @@ class Gate:
                 return "objected"
         return None
 
-    def account_state(self, spec: MapTable, row: Mapping[str, Any]) -> str | None:
-        """Why an account row is out whatever its consent says: deleted by the app,
-        deactivated, or under the policy's minimum age."""
-        if spec.deleted_at is not None and row.get(spec.deleted_at) is not None:
-            return "account deleted"
-        if spec.deleted_when and matches(spec.deleted_when, row):
-            return "account deleted"
-        if spec.deactivate is not None and matches(spec.deactivate.set, row):
-            return "account deactivated"
-        born = birth_date_column(spec)
-        if born is not None and self.ctx.policy.children.minimum_age is not None:
-            return underage(self.ctx, row.get(born))
-        return None
+    def account_state(self, spec: MapTable) -> Callable[[Mapping[str, Any]], str | None]:
+        """A function telling why an account row of `spec` is out whatever its consent
+        says: deleted by the app, deactivated, or under the policy's minimum age."""
+        limited = self.ctx.policy.children.minimum_age is not None
+        born = birth_date_column(spec) if limited else None
+
+        def state(row: Mapping[str, Any]) -> str | None:
+            if spec.deleted_at is not None and row.get(spec.deleted_at) is not None:
+                return "account deleted"
+            if spec.deleted_when and matches(spec.deleted_when, row):
+                return "account deleted"
+            if spec.deactivate is not None and matches(spec.deactivate.set, row):
+                return "account deactivated"
+            return underage(self.ctx, row.get(born)) if born is not None else None
+
+        return state
 
 
 def matches(values: Mapping[str, object], row: Mapping[str, Any]) -> bool:
@@ -107,11 +110,18 @@ def account_columns(spec: MapTable) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
-def refs_of(ctx: Context, spec: MapTable, row: Mapping[str, Any]) -> dict[str, str]:
-    """The pseudonym of every identity the account row holds, by kind."""
-    refs = {}
-    for kind, column in spec.identities.items():
-        value = stored_form(ctx.datamap, kind, row.get(column))
-        if value is not None:
-            refs[kind] = ctx.project.subject_ref(kind, value)
-    return refs
+def refs_maker(ctx: Context, spec: MapTable) -> Callable[[Mapping[str, Any]], dict[str, str]]:
+    """A function giving the pseudonym of every identity an account row holds, by kind
+    (each kind's key made once, for the many rows of an export)."""
+    kinds = [(k, column, ctx.project.subject_refs(k)) for k, column in spec.identities.items()]
+    datamap = ctx.datamap
+
+    def refs_of(row: Mapping[str, Any]) -> dict[str, str]:
+        refs = {}
+        for kind, column, ref in kinds:
+            value = stored_form(datamap, kind, row.get(column))
+            if value is not None:
+                refs[kind] = ref(value)
+        return refs
+
+    return refs_of

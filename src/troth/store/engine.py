@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -92,6 +92,18 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert plain values (text, numbers) in `table`'s column order through the
+    driver's executemany: for the many rows of one record (a disclosure's people),
+    without SQLAlchemy's per-row parameter processing."""
+    if not rows:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    columns = ", ".join(table.columns.keys())
+    marks = ", ".join([mark] * len(table.columns))
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", list(rows))
 
 
 def create_store_engine(url: str) -> Engine:
