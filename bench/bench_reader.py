@@ -4,7 +4,8 @@ Classification is scored at segment level against the label that 2 of 3 annotato
 on 5 folds split by policy of the 85 policies in ../shared/opp115 (no policy is in both the
 training and the test part of a fold). The baseline, measured in the same run on the same
 folds, is TF-IDF of words and pairs into class-balanced logistic regressions (the reader's
-model adds the rules' cue counts and the segment's position to the same features). Seed
+model adds the rules' cue counts, scaled by model.CUE_WEIGHT, and the segment's position to
+the same features). Seed
 facts are the share of examples/policies/NAME.yaml's facts (troth.reader.facts) that
 `troth read` finds in ../shared/policies/NAME.txt; the rules were written with these five
 texts in view.
