@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from troth import ledger
 from troth.consent import (
     ConsentRecord,
+    GpcConflict,
     InvalidSubject,
     UnknownPurpose,
     api_payload,
@@ -314,14 +315,30 @@ def test_api_payload_and_choices(env: tuple[Project, Store]) -> None:
     fresh = api_payload(project, store, "cookie:v1")
     assert fresh["reprompt"] and not fresh["subject_known"]
     body = {"choices": {EMAIL: True, LOCATION: False, SALE: True}, "policy_version": "1"}
-    after = apply_choices(project, store, "cookie:v1", body, gpc=True)
+    with pytest.raises(GpcConflict) as asked:  # GPC is on: the person is asked to confirm
+        apply_choices(project, store, "cookie:v1", body, gpc=True)
+    assert asked.value.purposes == [SALE] and not history(project, store, "cookie:v1")
+    kept_off = {**body, "choices": {EMAIL: True, LOCATION: False}}
+    after = apply_choices(project, store, "cookie:v1", kept_off, gpc=True)
     assert after["purposes"][EMAIL] == {
         "allowed": True,
         "decision": "granted",
         "needs_reconsent": False,
+        "confirmed_over_gpc": False,
     }
-    assert after["purposes"][SALE]["allowed"] is False  # GPC wins over the click
+    assert after["purposes"][SALE]["allowed"] is False  # GPC opted it out
     assert not after["reprompt"] and after["subject_known"]
+    confirmed = apply_choices(
+        project, store, "cookie:v1", {**body, "confirm_gpc": [SALE]}, gpc=True
+    )
+    assert confirmed["purposes"][SALE] == {
+        "allowed": True,
+        "decision": "granted",
+        "needs_reconsent": False,
+        "confirmed_over_gpc": True,
+    }
+    assert record_gpc(project, store, "cookie:v1") == []  # a later GPC signal leaves it
+    assert api_payload(project, store, "cookie:v1", gpc=True)["purposes"][SALE]["allowed"]
     with pytest.raises(InvalidInput):
         apply_choices(project, store, "cookie:v1", {"choices": {EMAIL: "yes please"}})
     with pytest.raises(InvalidInput):

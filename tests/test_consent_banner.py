@@ -23,7 +23,14 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from test_consent import EMAIL, LOCATION, SALE, make_project
-from troth.consent import api_payload, apply_choices, current_consent, history, purposes_payload
+from troth.consent import (
+    GpcConflict,
+    api_payload,
+    apply_choices,
+    current_consent,
+    history,
+    purposes_payload,
+)
 from troth.consent.purposes import policy_of
 from troth.project import Project
 from troth.store import Store
@@ -52,10 +59,13 @@ def consent_app(project: Project, store: Store) -> Starlette:
 
     async def state(request: Request) -> JSONResponse:
         token, new = visitor(request)
-        gpc = request.headers.get("sec-gpc") == "1"
+        gpc = request.headers.get("sec-gpc") == "1" or request.query_params.get("gpc") == "true"
         if request.method == "POST":
             body = await request.json()
-            return reply(apply_choices(project, store, f"cookie:{token}", body, gpc=gpc), new)
+            try:
+                return reply(apply_choices(project, store, f"cookie:{token}", body, gpc=gpc), new)
+            except GpcConflict as conflict:
+                return JSONResponse({"detail": str(conflict)}, status_code=409)
         return reply(api_payload(project, store, f"cookie:{token}", gpc=gpc), new)
 
     return Starlette(
@@ -135,19 +145,52 @@ def test_dialog_keyboard_choices_and_gpc(site: tuple[str, Project, Store]) -> No
         page.wait_for_load_state("networkidle")
         expect(dialog).to_be_hidden()  # everything decided: no prompt again
 
-        gpc = browser.new_context(extra_http_headers={"Sec-GPC": "1"})
-        gpc.add_init_script(
-            "Object.defineProperty(navigator, 'globalPrivacyControl', {get: () => true})"
-        )
-        other = gpc.new_page()
-        other.goto(url)
-        sale = other.get_by_label("Selling data to partners")
-        expect(sale).to_be_disabled()
+        browser.close()
+
+
+@pytest.mark.parametrize("signal", ["navigator", "header"])
+def test_gpc_from_the_browser_or_the_header_asks_before_an_opt_in(
+    site: tuple[str, Project, Store], signal: str
+) -> None:
+    """navigator.globalPrivacyControl alone (no header) and Sec-GPC: 1 alone are taken
+    alike: the purpose is off, and allowing it asks the person to confirm."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, project, store = site
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM)
+        if signal == "header":
+            gpc = browser.new_context(extra_http_headers={"Sec-GPC": "1"})
+        else:
+            gpc = browser.new_context()
+            gpc.add_init_script(
+                "Object.defineProperty(navigator, 'globalPrivacyControl', {get: () => true})"
+            )
+        page = gpc.new_page()
+        page.goto(url)
+        sale = page.get_by_label("Selling data to partners")
+        expect(sale).to_be_enabled()
         expect(sale).not_to_be_checked()
-        other.get_by_role("button", name="Accept all").click()
-        expect(other.get_by_role("dialog")).to_be_hidden()
-        visitor = gpc.cookies()[0]["value"]
+        page.get_by_role("button", name="Accept all").click()
+        question = page.get_by_text("Allow it anyway?")
+        expect(question).to_be_visible()
+        page.get_by_role("button", name="No, keep it off").click()
+        expect(page.get_by_role("dialog")).to_be_hidden()
+        visitor = next(c["value"] for c in gpc.cookies() if c["name"] == "troth_consent")
         states = current_consent(project, store, f"cookie:{visitor}")
         assert states[EMAIL].allowed and not states[SALE].allowed
         assert "gpc" in {e.source for e in history(project, store, f"cookie:{visitor}")}
+        cookies = {c["name"]: c["value"] for c in gpc.cookies()}
+        assert cookies.get("troth_gpc") == ("1" if signal == "navigator" else None)
+
+        page.get_by_role("button", name="Privacy choices").click()
+        page.get_by_label("Selling data to partners").check()
+        page.get_by_role("button", name="Save choices").click()
+        page.get_by_role("button", name="Yes, allow it").click()
+        expect(page.get_by_role("dialog")).to_be_hidden()
+        states = current_consent(project, store, f"cookie:{visitor}")
+        assert states[SALE].allowed and states[SALE].source == "gpc_confirmed"
+        page.reload()  # GPC is sent again: the confirmed grant stands
+        page.get_by_role("button", name="Privacy choices").click()
+        expect(page.get_by_label("Selling data to partners")).to_be_checked()
         browser.close()

@@ -102,6 +102,28 @@ def test_asgi_middleware_exposes_the_decision_and_records_gpc(troth: Troth) -> N
     assert not seen[-1].allowed(EMAIL)
 
 
+def test_the_banners_gpc_cookie_counts_like_the_header_and_a_confirmed_grant_stands(
+    troth: Troth,
+) -> None:
+    seen: list[ConsentView] = []
+    app = troth.asgi(asgi_app(seen))
+
+    async def call(cookie: str) -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            assert (await client.get("/", headers={"cookie": cookie})).status_code == 204
+
+    asyncio.run(call("troth_consent=v2; troth_gpc=1"))  # navigator.globalPrivacyControl
+    assert seen[-1].gpc and not seen[-1].allowed(SALE)
+    assert not troth.allowed("cookie:v2", SALE)  # recorded, as Sec-GPC: 1 would be
+    troth.record_consent("cookie:v2", SALE, "granted", source="gpc_confirmed")
+    asyncio.run(call("troth_consent=v2; troth_gpc=1"))
+    assert seen[-1].allowed(SALE)  # the person confirmed it over GPC: the signal leaves it
+    assert troth.allowed("cookie:v2", SALE)
+    asyncio.run(call("troth_consent=v3; troth_gpc=0"))
+    assert not seen[-1].gpc
+
+
 def test_wsgi_middleware_with_a_signed_in_user(troth: Troth) -> None:
     troth.record_consent("user_id:5", EMAIL, "granted")
 

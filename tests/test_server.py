@@ -148,11 +148,28 @@ def test_gpc_header_opts_out_of_sharing(server: Server) -> None:
     path = "/api/consent?subject=user_id:4"
     before = server.client.get(path, headers=read).json()
     assert before["purposes"]["advertising.third_party"]["allowed"] is True
-    body = {"subject": "user_id:4", "choices": {"advertising.third_party": True}}
-    after = server.client.post("/api/consent", json=body, headers={**write, "Sec-GPC": "1"})
-    assert after.json()["purposes"]["advertising.third_party"]["allowed"] is False
+    signal = server.client.get(path, headers={**read, "Sec-GPC": "1"}).json()
+    assert signal["purposes"]["advertising.third_party"]["allowed"] is False
     stored = server.client.get(path, headers=read).json()
     assert stored["purposes"]["advertising.third_party"]["decision"] in ("denied", "withdrawn")
+    # A later opt-in that conflicts with GPC is not dropped: it asks for confirmation.
+    body = {"subject": "user_id:4", "choices": {"advertising.third_party": True}}
+    asked = server.client.post("/api/consent", json=body, headers={**write, "Sec-GPC": "1"})
+    assert asked.status_code == 409 and "confirm" in asked.json()["detail"]
+    confirmed = {**body, "confirm_gpc": ["advertising.third_party"]}
+    after = server.client.post("/api/consent", json=confirmed, headers={**write, "Sec-GPC": "1"})
+    assert after.status_code == 200, after.text
+    assert after.json()["purposes"]["advertising.third_party"]["confirmed_over_gpc"] is True
+    again = server.client.get(path, headers={**read, "Sec-GPC": "1"}).json()
+    assert again["purposes"]["advertising.third_party"]["allowed"] is True
+
+
+def test_the_gpc_query_flag_is_taken_like_the_header(server: Server) -> None:
+    write = server.key("consent:write")
+    body = {"subject": "user_id:5", "choices": {"advertising.third_party": True}, "gpc": True}
+    assert server.client.post("/api/consent", json=body, headers=write).status_code == 409
+    first = server.client.get("/api/consent?gpc=true")
+    assert first.json()["purposes"]["advertising.third_party"]["allowed"] is False
 
 
 def test_browser_consent_uses_a_visitor_cookie(server: Server) -> None:

@@ -42,6 +42,7 @@ from troth.store import Store, open_store
 from troth.vault import Vault
 
 COOKIE = "troth_consent"
+GPC_COOKIE = "troth_gpc"  # banner.js sets it to 1 where navigator.globalPrivacyControl is true
 MAX_CACHED_SUBJECTS = 200_000
 
 Scope = MutableMapping[str, Any]
@@ -59,6 +60,7 @@ class Troth:
         self.store = store
         self.refresh_s = refresh_ms / 1000
         self._cache: dict[str, dict[str, bool]] = {}
+        self._gpc_done: set[str] = set()  # GPC recorded since the last change
         self._next_check = 0.0
         self._counter = -1
         self._policy: Policy = policy_of(project.policy_path)
@@ -132,13 +134,20 @@ class Troth:
         if changed:
             self._cache = {}
             take_withdrawals(self.project, self.store)
+        if len(self._gpc_done) >= MAX_CACHED_SUBJECTS:
+            self._gpc_done = set()
+        self._gpc_done.add(subject)
         return changed
 
     def accept_policy(self, subject: str, version: str) -> bool:
         return accept_policy(self.project, self.store, subject, version, source="app")
 
     def gpc_pending(self, subject: str) -> bool:
-        """Is a purpose that GPC opts out of still allowed for the subject?"""
+        """Is a purpose that GPC opts out of still allowed for the subject? A subject whose
+        GPC was just recorded is not asked again until the next change: what is still
+        allowed then is a grant they confirmed over GPC."""
+        if subject in self._gpc_done:
+            return False
         return any(self.allowed(subject, p.key) for p in self._policy.purposes if is_gpc_purpose(p))
 
     def _refresh(self) -> None:
@@ -146,7 +155,7 @@ class Troth:
             counter = change_counter(conn)
         policy = policy_of(self.project.policy_path)
         if counter != self._counter or policy is not self._policy:
-            self._cache = {}
+            self._cache, self._gpc_done = {}, set()
             self._counter, self._policy = counter, policy
         self._next_check = time.monotonic() + self.refresh_s
 
@@ -174,28 +183,44 @@ class ConsentView:
     gpc: bool
 
     def allowed(self, purpose: str) -> bool:
-        found = self.troth.policy.purpose(purpose)
-        if self.gpc and found is not None and is_gpc_purpose(found):
-            return False
+        """The subject's answer; under GPC the middleware has recorded the signal first,
+        so only a grant the person confirmed over GPC allows a purpose GPC covers (an
+        anonymous visitor's is off)."""
         if self.subject is None:
+            found = self.troth.policy.purpose(purpose)
+            if self.gpc and found is not None and is_gpc_purpose(found):
+                return False
             return self.troth.default(purpose)
         return self.troth.allowed(self.subject, purpose)
 
 
-def cookie_subject(header: str | None, name: str = COOKIE) -> str | None:
-    """`cookie:<id>` from the consent cookie, or None when absent or malformed."""
+def cookie_value(header: str | None, name: str) -> str | None:
+    """The value of cookie `name` in a Cookie header, or None when absent or malformed."""
     if not header:
         return None
     try:
         morsel = SimpleCookie(header).get(name)
     except CookieError:
         return None
-    if morsel is None:
+    return None if morsel is None else morsel.value
+
+
+def cookie_subject(header: str | None, name: str = COOKIE) -> str | None:
+    """`cookie:<id>` from the consent cookie, or None when absent or malformed."""
+    value = cookie_value(header, name)
+    if value is None:
         return None
     try:
-        return str(parse_subject(f"cookie:{morsel.value}"))
+        return str(parse_subject(f"cookie:{value}"))
     except InvalidSubject:
         return None
+
+
+def gpc_of(header: str | None, cookies: str | None) -> bool:
+    """Global Privacy Control: the `Sec-GPC: 1` header, or the banner's `troth_gpc=1`
+    cookie, set where the browser's navigator.globalPrivacyControl is true (taken alike:
+    some browsers and extensions set one and not the other)."""
+    return (header or "").strip() == "1" or cookie_value(cookies, GPC_COOKIE) == "1"
 
 
 class _Middleware:
@@ -215,7 +240,7 @@ class _Middleware:
     def _view(self, request: Any, cookie_header: str | None, gpc_header: str | None) -> ConsentView:
         subject = self.subject_of(request) if self.subject_of else None
         subject = subject or cookie_subject(cookie_header, self.cookie)
-        return ConsentView(self.troth, subject, (gpc_header or "").strip() == "1")
+        return ConsentView(self.troth, subject, gpc_of(gpc_header, cookie_header))
 
 
 class ConsentMiddleware(_Middleware):

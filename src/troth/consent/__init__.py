@@ -5,7 +5,7 @@ the store keeps only their keyed pseudonyms (`Project.subject_ref`).
 """
 
 from troth.consent.among import refused_among
-from troth.consent.api import api_payload, apply_choices, purposes_payload
+from troth.consent.api import GpcConflict, api_payload, apply_choices, purposes_payload
 from troth.consent.erasure import (
     PendingErasure,
     erasure_queue,
@@ -40,6 +40,7 @@ __all__ = [
     "ConsentState",
     "Decision",
     "Event",
+    "GpcConflict",
     "InvalidSubject",
     "PendingErasure",
     "Publication",

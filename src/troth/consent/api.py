@@ -27,9 +27,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from troth.consent.events import current_consent, published_version, record_choices, record_gpc
+from troth.consent.events import (
+    confirmed_over_gpc,
+    current_consent,
+    published_version,
+    record_choices,
+    record_gpc,
+)
 from troth.consent.purposes import Source, is_gpc_purpose, mode_of, policy_of
-from troth.errors import InvalidInput, Problem
+from troth.errors import Conflict, InvalidInput, Problem
 from troth.policy import ConsentMode, Policy
 from troth.project import Project
 from troth.store import Store
@@ -45,6 +51,22 @@ class ChoicesBody(BaseModel):
     choices: dict[str, bool] = Field(max_length=MAX_CHOICES)
     policy_version: str | None = Field(default=None, max_length=64, pattern=r"^[\w.:-]+$")
     notice_version: str | None = Field(default=None, max_length=64, pattern=r"^[\w.:-]+$")
+    # The browser's navigator.globalPrivacyControl (a page cannot send Sec-GPC itself),
+    # and the purposes the person confirmed allowing although GPC is on.
+    gpc: bool = False
+    confirm_gpc: list[str] = Field(default_factory=list, max_length=MAX_CHOICES)
+
+
+class GpcConflict(Conflict):
+    """Choices that would allow what Global Privacy Control turns off, unconfirmed:
+    nothing was recorded; the person is asked to confirm (`confirm_gpc`)."""
+
+    def __init__(self, purposes: list[str]) -> None:
+        self.purposes = purposes
+        super().__init__(
+            "Global Privacy Control is on and asks not to sell or share data; confirm "
+            f"allowing {', '.join(purposes)} (confirm_gpc) or leave it off. Nothing was recorded."
+        )
 
 
 def purposes_payload(policy: Policy) -> dict[str, Any]:
@@ -90,12 +112,18 @@ def api_payload(
             continue
         state = states[purpose.key] if states else None
         allowed = state.allowed if state else mode == ConsentMode.opt_out
-        if gpc and is_gpc_purpose(purpose):
+        confirmed = state is not None and confirmed_over_gpc(state)
+        if gpc and is_gpc_purpose(purpose) and not confirmed:
             allowed = False
         decision = state.decision.value if state and state.decision else None
         needs = bool(state and state.needs_reconsent)
         reprompt = reprompt or needs or (mode == ConsentMode.opt_in and decision is None)
-        purposes[purpose.key] = {"allowed": allowed, "decision": decision, "needs_reconsent": needs}
+        purposes[purpose.key] = {
+            "allowed": allowed,
+            "decision": decision,
+            "needs_reconsent": needs,
+            "confirmed_over_gpc": confirmed,
+        }
     known = bool(states and any(s.decision for s in states.values()))
     return {
         "subject_known": known,
@@ -107,10 +135,20 @@ def api_payload(
 
 
 def apply_choices(
-    project: Project, store: Store, subject: str, body: Any, *, gpc: bool = False
+    project: Project,
+    store: Store,
+    subject: str,
+    body: Any,
+    *,
+    gpc: bool = False,
+    source: str = Source.banner.value,
 ) -> dict[str, Any]:
-    """Validate and record a banner's POST body; returns the new `api_payload`.
-    Under GPC a grant of a sale/sharing or targeted-advertising purpose is refused."""
+    """Validate and record a banner's (or an app's) choices; returns the new `api_payload`.
+
+    Under GPC (`Sec-GPC: 1`, or the body's `gpc` from navigator.globalPrivacyControl) a
+    grant of a sale/sharing or targeted-advertising purpose is recorded only when the
+    person confirmed it (`confirm_gpc`), and then stands against later GPC signals;
+    unconfirmed, GpcConflict is raised and nothing is recorded."""
     try:
         checked = ChoicesBody.model_validate(body)
     except ValidationError as exc:
@@ -119,12 +157,26 @@ def apply_choices(
             for e in exc.errors(include_url=False)
         ]
         raise InvalidInput(problems) from None
+    gpc = gpc or checked.gpc
     policy = policy_of(project.policy_path)
     choices = dict(checked.choices)
+    confirmed: dict[str, bool] = {}
     if gpc:
-        for purpose in policy.purposes:
-            if is_gpc_purpose(purpose) and choices.get(purpose.key):
-                choices[purpose.key] = False
+        states = current_consent(project, store, subject)
+        wanted = [
+            p.key
+            for p in policy.purposes
+            if is_gpc_purpose(p) and choices.get(p.key) and not confirmed_over_gpc(states[p.key])
+        ]
+        unconfirmed = [key for key in wanted if key not in checked.confirm_gpc]
+        if unconfirmed:
+            raise GpcConflict(unconfirmed)
+        confirmed = {key: True for key in wanted}
+        choices = {k: v for k, v in choices.items() if k not in confirmed}
+        record_gpc(project, store, subject)
     evidence = {"notice_version": checked.notice_version or checked.policy_version}
-    record_choices(project, store, subject, choices, source=Source.banner.value, evidence=evidence)
+    record_choices(project, store, subject, choices, source=source, evidence=evidence)
+    if confirmed:  # the source says it was confirmed over GPC
+        over = Source.gpc_confirmed.value
+        record_choices(project, store, subject, confirmed, source=over, evidence=evidence)
     return api_payload(project, store, subject, gpc=gpc)

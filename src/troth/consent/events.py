@@ -549,12 +549,23 @@ def history(project: Project, store: Store, subject: str) -> list[Event]:
         ]
 
 
+def confirmed_over_gpc(state: ConsentState) -> bool:
+    """Allowed by a grant the person confirmed while their browser sent GPC."""
+    return state.allowed and state.source == Source.gpc_confirmed.value
+
+
+def gpc_opts_out(state: ConsentState) -> bool:
+    """Whether Global Privacy Control turns this (GPC-covered) purpose off now."""
+    return state.allowed and not confirmed_over_gpc(state)
+
+
 def record_gpc(project: Project, store: Store, subject: str) -> list[str]:
     """A `Sec-GPC: 1` request: opt the subject out of every sale/sharing and targeted
-    advertising purpose still allowed; returns the purposes opted out now (often none)."""
+    advertising purpose still allowed, except a grant the person confirmed over GPC;
+    returns the purposes opted out now (often none)."""
     policy = policy_of(project.policy_path)
     states = current_consent(project, store, subject)
-    keys = [p.key for p in policy.purposes if is_gpc_purpose(p) and states[p.key].allowed]
+    keys = [p.key for p in policy.purposes if is_gpc_purpose(p) and gpc_opts_out(states[p.key])]
     if keys:
         choices = dict.fromkeys(keys, False)
         record_choices(project, store, subject, choices, source=Source.gpc.value)

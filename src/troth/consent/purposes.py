@@ -24,6 +24,9 @@ class Source(StrEnum):
     app = "app"
     api = "api"
     gpc = "gpc"
+    # A grant the person confirmed although their browser sends Global Privacy Control:
+    # later GPC signals leave it standing (CCPA regs § 7025(c)(3): the person's own choice).
+    gpc_confirmed = "gpc_confirmed"
     import_ = "import"
     cli = "cli"
 

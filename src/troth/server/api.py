@@ -86,6 +86,15 @@ class ConsentIn(Input):
     choices: dict[PurposeKey, bool] = Field(max_length=200)
     policy_version: VersionText | None = None
     notice_version: VersionText | None = None
+    gpc: bool = Field(
+        default=False,
+        description="The browser's navigator.globalPrivacyControl, taken like Sec-GPC: 1.",
+    )
+    confirm_gpc: list[PurposeKey] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Purposes the person confirmed allowing although GPC is on.",
+    )
 
 
 class CheckOut(BaseModel):
@@ -180,12 +189,14 @@ def consent_state(
     response: Response,
     ctx: Ctx,
     subject: Annotated[str | None, Query(min_length=3, max_length=400)] = None,
+    gpc: Annotated[bool, Query(description="navigator.globalPrivacyControl")] = False,
     sec_gpc: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     """The consent state: of `subject` (`kind:value`, needs a consent:read API key), or of
-    this browser. With `Sec-GPC: 1` the sale/sharing purposes are opted out first."""
+    this browser. With `Sec-GPC: 1` (or `gpc=true`, what a page's script can send) the
+    sale/sharing purposes are opted out first, except grants confirmed over GPC."""
     name, _ = consent_subject(request, response, ctx, subject, "consent:read")
-    return consent.api_payload(ctx.project, ctx.store, name, gpc=gpc_of(sec_gpc))
+    return consent.api_payload(ctx.project, ctx.store, name, gpc=gpc or gpc_of(sec_gpc))
 
 
 @router.post("/consent", tags=["consent"])
@@ -197,25 +208,17 @@ def consent_record(
     sec_gpc: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     """Record choices (purpose -> allowed) of `subject` (needs a consent:write API key) or
-    of this browser; under `Sec-GPC: 1` sale/sharing purposes stay refused."""
+    of this browser. Under GPC (`Sec-GPC: 1` or `gpc`) a grant of a sale/sharing purpose
+    needs the person's confirmation (`confirm_gpc`); without it the answer is 409 and
+    nothing is recorded."""
     name, by_app = consent_subject(request, response, ctx, body.subject, "consent:write")
-    gpc = gpc_of(sec_gpc)
     choices = body.model_dump(exclude={"subject"})
-    if not by_app:
-        payload = consent.apply_choices(ctx.project, ctx.store, name, choices, gpc=gpc)
-        rights.take_withdrawals(ctx.project, ctx.store)
-        return payload
-    if gpc:
-        consent.record_gpc(ctx.project, ctx.store, name)
-    allowed = {k: v and not (gpc and k in gpc_purposes(ctx)) for k, v in body.choices.items()}
-    consent.record_choices(ctx.project, ctx.store, name, allowed, source="api")
+    source = "api" if by_app else "banner"
+    payload = consent.apply_choices(
+        ctx.project, ctx.store, name, choices, gpc=gpc_of(sec_gpc), source=source
+    )
     rights.take_withdrawals(ctx.project, ctx.store)
-    return consent.api_payload(ctx.project, ctx.store, name, gpc=gpc)
-
-
-def gpc_purposes(ctx: Context) -> set[str]:
-    payload = consent.purposes_payload(ctx.policy())
-    return {p["key"] for p in payload["purposes"] if p["gpc"]}
+    return payload
 
 
 @router.get("/consent/check", response_model=CheckOut, tags=["consent"])

@@ -1,27 +1,16 @@
-/* troth consent banner: no framework, no dependencies.
- *
- * <script src="/static/troth-banner.js" data-api="/api" defer></script>
- *
- * JSON it exchanges (troth.consent.api, same origin, the visitor cookie troth_consent):
- *   GET  {api}/consent/purposes -> {policy: {name, version, effective_date, url},
- *          purposes: [{key, name, description, consent: "opt_in"|"opt_out",
- *                      sale_or_share, gpc}]}
- *   GET  {api}/consent          -> {subject_known, policy_version, gpc, reprompt,
- *          purposes: {key: {allowed, decision, needs_reconsent}}}
- *   POST {api}/consent  body {choices: {key: bool}, policy_version, notice_version}
- *                               -> the same shape as GET {api}/consent
- * The dialog opens by itself while `reprompt` is true (an opt-in purpose undecided, or a
- * new policy version asks for consent again); a "Privacy choices" button reopens it.
- * Global Privacy Control (navigator.globalPrivacyControl, or `gpc` from the server):
- * purposes marked `gpc` stay off and cannot be switched on here.
- * The page can listen: document.addEventListener("troth:consent", e => e.detail).
- */
+/* troth consent banner, no dependencies; how it works (GPC included): docs/consent.md.
+ * <script src="/static/troth-banner.js" data-api="/api" defer></script> */
 (function () {
   "use strict";
   var script = document.currentScript;
   var api = ((script && script.getAttribute("data-api")) || "/api").replace(/\/$/, "");
   var purposes = [], policy = {}, state = null, dialog = null, opener = null;
   var browserGpc = navigator.globalPrivacyControl === true;
+
+  function rememberGpc() {  // for troth's SDK on the app's server; cleared when GPC is off
+    document.cookie = "troth_gpc=" + (browserGpc ? "1; Max-Age=31536000" : "; Max-Age=0") +
+      "; Path=/; SameSite=Lax";
+  }
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -38,7 +27,7 @@
       init.body = JSON.stringify(body);
     }
     return fetch(api + path, init).then(function (r) {
-      if (!r.ok) throw new Error("HTTP " + r.status);
+      if (!r.ok) { var error = new Error("HTTP " + r.status); error.status = r.status; throw error; }
       return r.json();
     });
   }
@@ -80,7 +69,9 @@
   function hint(p, current) {
     var parts = [];
     if (p.description) parts.push(p.description);
-    if (p.gpc && gpcOn()) parts.push("Off: your browser sends Global Privacy Control.");
+    if (p.gpc && gpcOn() && !(current && current.confirmed_over_gpc)) {
+      parts.push("Off: your browser sends Global Privacy Control. Allowing it asks you to confirm.");
+    }
     else if (current && current.needs_reconsent) parts.push("Changed in the new policy: please confirm again.");
     else if (p.consent === "opt_out") parts.push("On unless you switch it off.");
     return parts.join(" ");
@@ -103,12 +94,10 @@
     set.appendChild(el("legend", {}, "Purposes"));
     purposes.forEach(function (p, i) {
       var current = state.purposes[p.key] || {};
-      var locked = p.gpc && gpcOn();
       var row = el("div", { "class": "troth-row" });
       var box = el("input", { type: "checkbox", id: "troth-p" + i, "data-key": p.key,
         "aria-describedby": "troth-h" + i });
-      box.checked = !locked && current.allowed === true;
-      box.disabled = locked;
+      box.checked = current.allowed === true;
       var label = el("label", { "for": "troth-p" + i }, p.name);
       label.appendChild(el("span", { id: "troth-h" + i, "class": "troth-hint" }, hint(p, current)));
       row.appendChild(box);
@@ -117,6 +106,7 @@
     });
     dialog.appendChild(set);
     dialog.appendChild(el("p", { role: "status", "aria-live": "polite", id: "troth-status" }));
+    dialog.appendChild(el("div", { id: "troth-confirm", hidden: "hidden" }));
     var btns = el("div", { "class": "troth-btns" });
     [["Reject all", false], ["Save choices", null], ["Accept all", true]].forEach(function (b) {
       var button = el("button", { type: "button", "class": b[1] === true ? "troth-main" : "" }, b[0]);
@@ -145,25 +135,73 @@
     if (opener && opener.focus) opener.focus();
   }
 
-  function save(all) {
+  function chosen(all) {
     var choices = {};
     dialog.querySelectorAll("input[data-key]").forEach(function (box) {
-      var key = box.getAttribute("data-key");
-      choices[key] = box.disabled ? false : (all === null ? box.checked : all);
+      choices[box.getAttribute("data-key")] = all === null ? box.checked : all;
     });
+    return choices;
+  }
+
+  function overGpc(choices) {
+    return purposes.filter(function (p) {
+      var current = state.purposes[p.key] || {};
+      return p.gpc && choices[p.key] && !current.confirmed_over_gpc;
+    });
+  }
+
+  function save(all) {
+    var choices = chosen(all);
+    var conflicts = gpcOn() ? overGpc(choices) : [];
+    if (conflicts.length) { askToConfirm(choices, conflicts); return; }
+    send(choices, []);
+  }
+
+  function askToConfirm(choices, conflicts) {
+    var box = dialog.querySelector("#troth-confirm");
+    box.textContent = "";
+    box.removeAttribute("hidden");
+    var names = conflicts.map(function (p) { return p.name; }).join(", ");
+    box.appendChild(el("p", { id: "troth-confirm-text" }, "Your browser sends Global Privacy Control, " +
+      "which asks us not to sell or share your data. You chose to allow: " + names + ". Allow it anyway?"));
+    var row = el("div", { "class": "troth-btns" });
+    var keep = el("button", { type: "button" }, "No, keep it off");
+    var yes = el("button", { type: "button", "class": "troth-main" }, "Yes, allow it");
+    keep.addEventListener("click", function () {
+      conflicts.forEach(function (p) { choices[p.key] = false; });
+      send(choices, []);
+    });
+    yes.addEventListener("click", function () {
+      send(choices, conflicts.map(function (p) { return p.key; }));
+    });
+    row.appendChild(keep);
+    row.appendChild(yes);
+    box.appendChild(row);
+    yes.focus();
+  }
+
+  function send(choices, confirmed) {
     var status = dialog.querySelector("#troth-status");
     status.textContent = "Saving…";
     call("/consent", { choices: choices, policy_version: state.policy_version,
-      notice_version: policy.version || null })
+      notice_version: policy.version || null, gpc: browserGpc, confirm_gpc: confirmed })
       .then(function (next) { announce(next); close(); })
-      .catch(function () { status.textContent = "Your choices could not be saved. Please try again."; });
+      .catch(function (error) {
+        if (error.status === 409) {  // the server saw GPC: ask
+          status.textContent = "";
+          askToConfirm(choices, overGpc(choices));
+          return;
+        }
+        status.textContent = "Your choices could not be saved. Please try again.";
+      });
   }
 
   function start() {
     var style = el("style");
     style.textContent = css;
     document.head.appendChild(style);
-    Promise.all([call("/consent/purposes"), call("/consent")]).then(function (got) {
+    rememberGpc();
+    Promise.all([call("/consent/purposes"), call("/consent" + (browserGpc ? "?gpc=true" : ""))]).then(function (got) {
       policy = got[0].policy || {};
       purposes = got[0].purposes || [];
       announce(got[1]);
