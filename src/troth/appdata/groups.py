@@ -24,12 +24,14 @@ from sqlalchemy import (
     Numeric,
     Select,
     Table,
+    bindparam,
     exists,
     func,
     insert,
     literal,
     select,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 
 from troth.appdata.context import Context
@@ -39,6 +41,7 @@ from troth.appdata.reach import reflect, scoped
 from troth.datamap import sql_engine
 
 CHUNK = 5000  # account keys per INSERT, below every backend's parameter limit
+ARRAY_CHUNK = 50_000  # keys per PostgreSQL array
 
 
 @dataclass(frozen=True)
@@ -116,15 +119,27 @@ def admitted_table(conn: Connection, like: Column[Any], keys: Collection[Any]) -
     )
     table.create(conn)
     try:
-        values = list(keys)
-        for start in range(0, len(values), CHUNK):
-            conn.execute(insert(table), [{"key": k} for k in values[start : start + CHUNK]])
+        fill(conn, table, list(keys))
         yield table
     finally:
         conn.rollback()  # PostgreSQL drops it with the transaction
         with suppress(DBAPIError):
             table.drop(conn)  # SQLite and MariaDB keep it past a rollback
         conn.rollback()
+
+
+def fill(conn: Connection, table: Table, keys: list[Any]) -> None:
+    """PostgreSQL takes the keys as arrays (executemany there costs ~30 us a row), and
+    is told the table's size to plan the join by; the others take executemany."""
+    if conn.dialect.name != "postgresql":
+        for start in range(0, len(keys), CHUNK):
+            conn.execute(insert(table), [{"key": k} for k in keys[start : start + CHUNK]])
+        return
+    arrays = bindparam("keys", type_=ARRAY(table.c.key.type))
+    statement = insert(table).from_select(["key"], select(func.unnest(arrays)))
+    for start in range(0, len(keys), ARRAY_CHUNK):
+        conn.execute(statement, {"keys": keys[start : start + ARRAY_CHUNK]})
+    conn.exec_driver_sql(f"ANALYZE {table.name}")
 
 
 @dataclass(frozen=True)
