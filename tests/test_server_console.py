@@ -92,7 +92,7 @@ def test_audit_trail_filters_by_kind_request_staff_and_date(server: Server) -> N
     assert staff_id
     theirs = officer.get("/admin/audit", params={"staff": staff_id.group(1)}).text
     assert listed(theirs) == {"request.verified", "staff.login"}
-    today = everything.text.split('<td class="nowrap">')[1][:10]
+    today = everything.text.split('<td><span class="nowrap">')[1][:10]
     assert first.id[:12] in officer.get("/admin/audit", params={"from": today, "to": today}).text
     past = officer.get("/admin/audit", params={"from": "2020-01-01", "to": "2020-01-31"}).text
     assert "No entry matches" in past

@@ -195,7 +195,7 @@ def intake_page(
         user=user,
         form=taken,
         kinds=kinds,
-        declared={kind: requests.verification(policy, kind) for kind in kinds},
+        declared={kind: intake.DECLARED[requests.verification(policy, kind)] for kind in kinds},
         identities=sorted(ctx.datamap().identities),
         channels=intake.CHANNELS,
         checks=intake.CHECKS,

@@ -25,8 +25,9 @@ PALETTE = (
     "#000000",
     "#F0E442",
 )
-WIDTH, HEIGHT = 640, 280
-LEFT, RIGHT, TOP, BOTTOM = 48, 48, 16, 36
+# A narrow drawing, so that its text stays readable when a phone scales it down.
+WIDTH, HEIGHT = 480, 250
+LEFT, RIGHT, TOP, BOTTOM = 46, 44, 14, 34
 INK, GRID, LATE = "#1f2933", "#d9dee3", "#b42318"
 
 
@@ -40,7 +41,7 @@ def svg(title: str, description: str, body: list[str], height: int = HEIGHT) -> 
     head = (
         f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg" '
-        f'font-family="system-ui, sans-serif" font-size="13" fill="{INK}">'
+        f'font-family="system-ui, sans-serif" font-size="14" fill="{INK}">'
         f"<title>{escape(title)}</title><desc>{escape(description)}</desc>"
     )
     return Markup(head + "".join(body) + "</svg>")
@@ -51,12 +52,13 @@ def text(x: float, y: float, words: str, anchor: str = "middle") -> str:
 
 
 def nice_top(largest: int) -> int:
-    """A round axis maximum at or above `largest` (1, 2 or 5 times a power of ten)."""
+    """A round axis maximum at or above `largest` (1, 2 or 5 times a power of ten), made a
+    multiple of 4 so that each of the four grid lines falls on a whole number."""
     step = 1
     while True:
         for factor in (1, 2, 5):
             if step * factor >= largest:
-                return max(1, step * factor)
+                return -(-max(1, step * factor) // 4) * 4
         step *= 10
 
 
@@ -84,11 +86,13 @@ def share_axis(plot_height: float) -> list[str]:
 
 
 def week_labels(starts: Sequence[dt.date], slot: float) -> list[str]:
-    """Every other week's date under the bars (all of them would not fit on a phone)."""
+    """Every other week's date under the bars, counting back from the newest (all of
+    them would not fit on a phone)."""
+    newest = len(starts) - 1
     return [
-        text(LEFT + slot * (i + 0.5), HEIGHT - BOTTOM + 18, f"{start:%d %b}")
+        text(LEFT + slot * (i + 0.5), HEIGHT - BOTTOM + 20, f"{start:%d %b}")
         for i, start in enumerate(starts)
-        if i % 2 == len(starts) % 2 - 1 or i == len(starts) - 1
+        if (newest - i) % 2 == 0
     ]
 
 
@@ -149,7 +153,7 @@ def weekly_requests(
 
 def deadline_bars(bins: Sequence[tuple[str, int]]) -> Markup:
     """Horizontal bars: open requests by days left to their due date; overdue in red."""
-    row, label_width = 34, 150
+    row, label_width = 34, 140
     height = TOP + row * len(bins) + 8
     top = nice_top(max((n for _, n in bins), default=0))
     span = WIDTH - label_width - RIGHT - 40

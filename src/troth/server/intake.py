@@ -33,6 +33,12 @@ CHECKS = {
     "later": "Not checked yet: someone checks it from the request's page",
     "none": "No check: troth.yaml asks none for this right",
 }
+DECLARED = {  # how troth.yaml checks identity, in the form's words
+    "code": "by a one-time code",
+    "account_login": "by an app login",
+    "manual": "by hand",
+    "none": "not at all",
+}
 VERIFIED_BY = ("manual", "account_login", "none")  # checks that make the request verified
 PURPOSE_KINDS = ("objection", "withdraw_consent", "restriction")
 
