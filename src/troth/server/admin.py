@@ -6,6 +6,7 @@ privacy_officer approve, deny, run, and download exports (support never sees the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -97,8 +98,8 @@ JOBS_SECONDS = 5.0
 @router.get("", response_class=HTMLResponse)
 def queue(request: Request, ctx: Ctx, user: StaffUser) -> HTMLResponse:
     active = [s for s in rights.STATUSES if s not in CLOSED]
-    found = rights.list_requests(ctx.store, active, limit=SHOWN_OPEN)
-    found += newest_closed(ctx)
+    found = per_status(ctx, active, SHOWN_OPEN, newest_first=False)
+    found += per_status(ctx, CLOSED, RECENT_CLOSED, newest_first=True)
     rows = [requests.summary(r) for r in found]
     rows.sort(key=lambda r: (r["status"] in requests.DONE, not r["overdue"], r["due_at"] is None))
     counts, _ = ctx.figures("consent", FIGURES_SECONDS, partial(consent_counts, ctx))
@@ -121,16 +122,19 @@ def queue(request: Request, ctx: Ctx, user: StaffUser) -> HTMLResponse:
     )
 
 
-def newest_closed(ctx: Context) -> list[rights.Request]:
-    """The RECENT_CLOSED newest completed or denied requests: one query per status, each
-    read backwards along its index (one query for both would sort every closed request)."""
+def per_status(
+    ctx: Context, statuses: Sequence[str], limit: int, *, newest_first: bool
+) -> list[rights.Request]:
+    """The `limit` oldest (or newest) requests of these statuses: one query per status,
+    each read along the (status, created_at) index; one query for all of them would sort
+    every matching request first."""
     found = [
         r
-        for status in CLOSED
-        for r in rights.list_requests(ctx.store, status, newest_first=True, limit=RECENT_CLOSED)
+        for status in statuses
+        for r in rights.list_requests(ctx.store, status, newest_first=newest_first, limit=limit)
     ]
-    found.sort(key=lambda r: (r.created_at, r.id), reverse=True)
-    return found[:RECENT_CLOSED]
+    found.sort(key=lambda r: (r.created_at, r.id), reverse=newest_first)
+    return found[:limit]
 
 
 @router.post("/queue", response_model=None)
