@@ -93,6 +93,7 @@ RECENT_CLOSED = 50
 # Counts and charts that read many rows are counted again at most this often.
 FIGURES_SECONDS = 60.0
 JOBS_SECONDS = 5.0
+LIVE_FIGURES = ("jobs", "open")  # counted again after a staff member acts
 
 
 @router.get("", response_class=HTMLResponse)
@@ -149,6 +150,7 @@ def queue_action(ctx: Ctx, user: Decider, form: CheckedForm) -> Response:
         worker.retry_failed(ctx.project, ctx.store, None, actor=f"staff:{user.id}")
     else:
         raise HTTPException(422, "Unknown action.")
+    ctx.forget_figures(*LIVE_FIGURES)
     return redirect("/admin")
 
 
@@ -183,6 +185,7 @@ def new_request(request: Request, ctx: Ctx, user: Decider, form: CheckedForm) ->
     made = None if taken.problems else intake.create(ctx, taken, user.id)
     if made is None:
         return intake_page(ctx, request, user, taken, 422)
+    ctx.forget_figures(*LIVE_FIGURES)
     return redirect(f"/admin/requests/{made.id}")
 
 
@@ -276,6 +279,7 @@ def request_action(
         # A job already running it (Conflict) shows on the page as running.
         with suppress(Refused, AppStoreError, Conflict):
             requests.run(ctx, found, actor=actor, allow_large=action == "run_large")
+    ctx.forget_figures(*LIVE_FIGURES)
     return redirect(f"/admin/requests/{found.id}")
 
 

@@ -121,6 +121,11 @@ class Context:
         value: T = kept[1]
         return value, kept[0]
 
+    def forget_figures(self, *keys: str) -> None:
+        """Count these again on the next view (staff just changed what they count)."""
+        for key in keys:
+            self._figures.pop(key, None)
+
     def sdk(self) -> Troth:
         """The in-process consent engine with its cache (the consent check's fast path)."""
         if self._sdk is None:
