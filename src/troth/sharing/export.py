@@ -32,7 +32,7 @@ from troth.disclosures import Disclosure, new_id, record_export
 from troth.errors import Invalid, Refused
 from troth.policy.model import Aggregation, Form, Recipient, RecipientType
 from troth.sharing.aggregate import Aggregate
-from troth.sharing.forms import PERSON, keyed, recipient_key
+from troth.sharing.forms import PERSON, keyer, recipient_key
 from troth.sharing.kept import kept_path, seal_of
 from troth.sharing.people import Gate, account_columns, refs_maker
 from troth.sharing.register import (
@@ -213,6 +213,9 @@ class Run:
     # account table -> key value as text -> as the store holds it, of the accounts in
     key_values: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.person_pseudonym = keyer(self.key, "person")
+
     def write_all(self, plan: Plan, out: ShareFile, report: ShareReport) -> None:
         for source in sorted(plan.sources, key=lambda s: not is_account(s.owner)):
             if self.form == Form.aggregate:
@@ -229,7 +232,7 @@ class Run:
             yield [self.leaving(source, person, row) for person, row in batch]
 
     def leaving(self, source: Source, person: str, row: dict[str, Any]) -> dict[str, Any]:
-        out = {PERSON: keyed(self.key, "person", person)} if self.form == Form.pseudonym else {}
+        out = {PERSON: self.person_pseudonym(person)} if self.form == Form.pseudonym else {}
         out.update((name, change(row.get(name))) for name, change in source.columns.items())
         return out
 

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from troth.datamap.model import Anonymize, Column, DataMap
 from troth.policy.model import Form
 from troth.policy.taxonomy import covered_by_any, covers
-from troth.project import Project
+from troth.project import Project, hmac_prefixed
 
 IDENTIFYING = (
     "user.contact",
@@ -56,8 +55,11 @@ def recipient_key(project: Project, recipient: str, version: int = 1) -> bytes:
     )
 
 
-def keyed(key: bytes, kind: str, value: str) -> str:
-    return "ps_" + hmac.digest(key, f"{kind}\x00{value}".encode(), "sha256").hex()[:40]
+def keyer(key: bytes, kind: str) -> Callable[[str], str]:
+    """The recipient's keyed pseudonym of values of one kind (`ps_` and 40 hex digits
+    of HMAC-SHA256 over kind and value), with the prefix made once."""
+    keyed = hmac_prefixed(key, f"{kind}\x00".encode())
+    return lambda value: "ps_" + keyed(value)[:40]
 
 
 def match_hash(category: str, value: Any) -> str:
@@ -107,7 +109,8 @@ def transform(
         return lambda value: value
     if form == Form.pseudonym:
         if role.identifier:
-            return lambda value: None if value is None else keyed(key, category, str(value))
+            pseudonym = keyer(key, category)
+            return lambda value: None if value is None else pseudonym(str(value))
         return lambda value: value
     if form == Form.hashed:
         if role.identifier:
