@@ -136,3 +136,16 @@ def test_the_subjects_page_says_where_each_right_is_taken(live: Live, page: Page
     expect(page.get_by_text("We take this request in the app or by post.").first).to_be_visible()
     expect(page.get_by_role("button", name="Prepare my download")).to_have_count(0)
     photographed(page, "center-my-data-nojoto")
+
+
+def test_a_person_opts_out_without_signing_in(live: Live, page: Page) -> None:
+    shutil.copyfile(REPO / "examples" / "refapp" / "troth.yaml", live.project.root / "troth.yaml")
+    page.goto(live.url + "/")
+    page.get_by_role("link", name="Ask without signing in").click()
+    photographed(page, "center-ask")
+    page.get_by_label("Do not sell or share my data").check()
+    page.get_by_label("E-mail address").fill(adult_email(live))
+    page.get_by_role("button", name="Send my request").click()
+    expect(page.get_by_role("heading", name="We have your request")).to_be_visible()
+    photographed(page, "center-asked")
+    assert [r.kind for r in rights.list_requests(live.store)] == ["opt_out_sale"]

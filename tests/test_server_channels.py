@@ -105,3 +105,31 @@ def test_a_right_that_needs_no_check_goes_ahead(server: Server) -> None:
     body = {"csrf": token, "kind": "objection", "purpose": "analytics.reporting"}
     server.client.post("/me/requests", data=body)
     assert [r.status for r in rights.list_requests(server.store)] == ["verified"]
+
+
+def test_rights_that_need_no_check_are_asked_for_without_signing_in(server: Server) -> None:
+    with_policy(server, "refapp")  # withdraw_consent and opt_out_sale: verification none
+    assert "Ask without signing in" in server.client.get("/").text
+    form = server.client.get("/ask").text
+    assert set(re.findall(r'name="kind" value="(\w+)"', form)) == {
+        "withdraw_consent",
+        "opt_out_sale",
+    }
+    token = server.csrf()
+    email = server.emails(1)[0]
+    asked = server.client.post("/ask", data={"csrf": token, "kind": "opt_out_sale", "email": email})
+    assert asked.status_code == 200 and "We have your request" in asked.text
+    (made,) = rights.list_requests(server.store)
+    assert (made.kind, made.status, made.source) == ("opt_out_sale", "verified", "privacy_center")
+    for bad, words in (
+        ({"kind": "erasure", "email": email}, "Choose one of the requests listed"),
+        ({"kind": "opt_out_sale", "email": "nobody"}, "valid e-mail address"),
+    ):
+        refused = server.client.post("/ask", data={"csrf": token, **bad})
+        assert refused.status_code == 422 and words in refused.text
+    assert len(rights.list_requests(server.store)) == 1
+
+
+def test_a_policy_that_checks_every_right_has_no_ask_page(server: Server) -> None:
+    assert "Ask without signing in" not in server.client.get("/").text
+    assert server.client.get("/ask").status_code == 404

@@ -120,6 +120,8 @@ def test_a_complaint_is_tracked_and_answered(server: Server) -> None:
     mail = max(server.project.outbox_dir.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
     assert answer in mail.read_text() and request.identity_value is None
     assert ledger.entries(server.store, ref=made, kind="request.answered")
+    ran = server.client.post(f"/api/admin/requests/{made}/run", headers=server.key("admin"))
+    assert ran.status_code == 409 and "staff answer it" in ran.json()["detail"]
 
 
 def test_only_a_complaint_is_answered(server: Server) -> None:

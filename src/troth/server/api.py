@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -330,7 +330,10 @@ def admin_deny(request_id: str, body: DenyIn, ctx: Ctx, key: ApiKey = Admin) -> 
 
 @router.post("/admin/requests/{request_id}/run", response_model=RequestOut, tags=["admin"])
 def admin_run(request_id: str, ctx: Ctx, key: ApiKey = Admin) -> RequestOut:
-    return request_out(requests.run(ctx, requests.any_request(ctx, request_id), actor=key.owner))
+    found = requests.any_request(ctx, request_id)
+    if found.kind == "complaint":
+        raise HTTPException(409, "a complaint does not run: staff answer it in the console")
+    return request_out(requests.run(ctx, found, actor=key.owner))
 
 
 @router.get("/admin/ledger/verify", tags=["admin"])

@@ -115,7 +115,59 @@ def home(request: Request, ctx: Ctx) -> HTMLResponse:
     notice = Markup(ctx.notice_html())  # rendered by troth.policy, autoescaped
     # Only which button to show depends on the cookie: no session look-up for the notice.
     signed_in = SESSION_COOKIE in request.cookies
-    return page(ctx, request, "notice.html", notice=notice, signed_in=signed_in)
+    asks = without_sign_in(ctx.policy())
+    return page(ctx, request, "notice.html", notice=notice, signed_in=signed_in, asks=asks)
+
+
+def without_sign_in(policy: Policy) -> list[str]:
+    """The rights troth.yaml takes here with `verification: none`: asked for with an
+    e-mail address alone, no code (an objection to marketing, an opt-out of sale)."""
+    return [
+        kind
+        for kind, offer in offers(policy).items()
+        if offer.here and requests.verification(policy, kind) == "none"
+    ]
+
+
+@router.get("/ask", response_class=HTMLResponse)
+def ask_form(request: Request, ctx: Ctx) -> HTMLResponse:
+    return ask_page(ctx, request)
+
+
+def ask_page(ctx: Context, request: Request, status: int = 200, **values: Any) -> HTMLResponse:
+    policy = ctx.policy()
+    kinds = without_sign_in(policy)
+    if not kinds:
+        raise HTTPException(404, "Every request here starts with signing in.")
+    purposes = [p for p in policy.purposes if p.legal_basis.value != "contract"]
+    return page(ctx, request, "ask.html", status, kinds=kinds, purposes=purposes, **values)
+
+
+@router.post("/ask", response_class=HTMLResponse)
+def ask_send(request: Request, ctx: Ctx, form: CheckedForm) -> HTMLResponse:
+    """A request the policy takes without a check: made for the address given, at once."""
+    kind, purpose = form.get("kind", ""), form.get("purpose") or None
+    try:
+        email = normalize("email", form.get("email", ""))
+    except InvalidSubject:
+        return ask_page(ctx, request, 422, error="Enter a valid e-mail address.")
+    if kind not in without_sign_in(ctx.policy()):
+        return ask_page(ctx, request, 422, error="Choose one of the requests listed.")
+    if kind == "objection" and purpose is None:
+        return ask_page(ctx, request, 422, error="Choose the use you object to.")
+    if kind not in ("objection", "withdraw_consent", "restriction"):
+        purpose = None
+    made = requests.create(
+        ctx,
+        owner_of(ctx, email),
+        kind,
+        "email",
+        email,
+        purpose=purpose,
+        source=CENTER,
+        verified=True,
+    )
+    return page(ctx, request, "asked.html", request_info=requests.summary(made))
 
 
 @router.get("/signin", response_class=HTMLResponse)
