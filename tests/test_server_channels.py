@@ -128,6 +128,12 @@ def test_rights_that_need_no_check_are_asked_for_without_signing_in(server: Serv
         refused = server.client.post("/ask", data={"csrf": token, **bad})
         assert refused.status_code == 422 and words in refused.text
     assert len(rights.list_requests(server.store)) == 1
+    for _ in range(8):  # ten tries from one address in a quarter of an hour, then 429
+        server.client.post("/ask", data={"csrf": token, "kind": "opt_out_sale", "email": email})
+    limited = server.client.post(
+        "/ask", data={"csrf": token, "kind": "opt_out_sale", "email": email}
+    )
+    assert limited.status_code == 429 and "Too many requests" in limited.text
 
 
 def test_a_policy_that_checks_every_right_has_no_ask_page(server: Server) -> None:

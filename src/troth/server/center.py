@@ -44,6 +44,7 @@ Email = Annotated[str | None, Depends(current_email)]
 CENTER = "privacy_center"
 SELF_SERVICE = ("access", "portability", "deactivation", "reactivation", "erasure", "restriction")
 ON_THE_WEB = ("web", "website")
+ASKS_PER_IP, ASK_WINDOW_SECONDS = 10, 15 * 60
 CHANNEL_WORDS = {
     "email": "by e-mail",
     "postal": "by post",
@@ -145,8 +146,11 @@ def ask_page(ctx: Context, request: Request, status: int = 200, **values: Any) -
 
 @router.post("/ask", response_class=HTMLResponse)
 def ask_send(request: Request, ctx: Ctx, form: CheckedForm) -> HTMLResponse:
-    """A request the policy takes without a check: made for the address given, at once."""
+    """A request the policy takes without a check: made for the address given, at once
+    (at most ASKS_PER_IP from one address in a quarter of an hour)."""
     kind, purpose = form.get("kind", ""), form.get("purpose") or None
+    if not ctx.within_limit(f"ask:{client_ip(request)}", ASKS_PER_IP, ASK_WINDOW_SECONDS):
+        return ask_page(ctx, request, 429, error="Too many requests from here: wait a few minutes.")
     try:
         email = normalize("email", form.get("email", ""))
     except InvalidSubject:

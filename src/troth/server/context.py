@@ -48,6 +48,7 @@ class Context:
     _verify_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _summaries: dict[str, tuple[float, SubjectSummary]] = field(init=False, default_factory=dict)
     _figures: dict[str, tuple[float, Any]] = field(init=False, default_factory=dict)
+    _tries: dict[str, list[float]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.keys = ApiKeys(self.store)
@@ -120,6 +121,16 @@ class Context:
             self._figures[key] = kept
         value: T = kept[1]
         return value, kept[0]
+
+    def within_limit(self, key: str, most: int, seconds: float) -> bool:
+        """Count one more try under `key` (held in memory only); False once there were
+        `most` in the last `seconds` (kept in this process only)."""
+        now = time.monotonic()
+        recent = [t for t in self._tries.get(key, []) if t > now - seconds]
+        if len(self._tries) > 10_000:
+            self._tries.clear()
+        self._tries[key] = [*recent, now][-most:]
+        return len(recent) < most
 
     def forget_figures(self, *keys: str) -> None:
         """Count these again on the next view (staff just changed what they count)."""
