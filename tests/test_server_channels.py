@@ -139,3 +139,22 @@ def test_rights_that_need_no_check_are_asked_for_without_signing_in(server: Serv
 def test_a_policy_that_checks_every_right_has_no_ask_page(server: Server) -> None:
     assert "Ask without signing in" not in server.client.get("/").text
     assert server.client.get("/ask").status_code == 404
+
+
+def test_a_complaint_made_here_shows_its_answer_to_the_person(server: Server) -> None:
+    policy = (server.project.root / "troth.yaml").read_text()
+    complaint = "    - {right: complaint, channels: [web], verification: none}\n"
+    server.project.root.joinpath("troth.yaml").write_text(
+        policy.replace("  deadlines:", complaint + "  deadlines:", 1)
+    )
+    email = server.emails(1)[0]
+    token = server.csrf()
+    server.client.post("/ask", data={"csrf": token, "kind": "complaint", "email": email})
+    (made,) = rights.list_requests(server.store)
+    server.sign_in(email)
+    waiting = server.client.get(f"/me/requests/{made.id}").text
+    assert "Our staff look into it" in waiting and "Queued" not in waiting
+    rights.answer_complaint(server.project, server.store, made.id, "We fixed the reminders.")
+    assert (
+        "Our answer: We fixed the reminders." in server.client.get(f"/me/requests/{made.id}").text
+    )

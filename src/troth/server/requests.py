@@ -257,4 +257,5 @@ def summary(request: Request) -> dict[str, Any]:
         "due_at": due,
         "overdue": bool(due and request.status not in DONE and due < datetime.now(UTC)),
         "no_data": request.status == "completed" and request.result.get("found") is False,
+        "reason": request.reason,  # a denial's or an answered complaint's words
     }
