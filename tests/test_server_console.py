@@ -153,3 +153,26 @@ def test_reports_draw_the_charts_as_svg(server: Server) -> None:
     assert "15–30 days: 1" in page.text  # the open erasure is due in 30 days
     assert "100%" in page.text  # the access request was answered on time
     assert "<td>75%</td>" in page.text  # 3 of 4 marketing choices allowed it
+
+
+def test_reports_and_audit_count_the_same_on_every_engine_store(on_store: Server) -> None:
+    server = on_store
+    officer, token = server.staff_client("admin")
+    emails = server.emails(2)
+    first = rights.create_request(server.project, server.store, "access", "email", emails[0])
+    officer.post(f"/admin/requests/{first.id}", data={"csrf": token, "action": "verify"})
+    officer.post(f"/admin/requests/{first.id}", data={"csrf": token, "action": "run"})
+    rights.create_request(server.project, server.store, "erasure", "email", emails[1])
+    consent.record_consent(
+        server.project,
+        server.store,
+        "user_id:1",
+        "marketing.communications.email",
+        "granted",
+        source="api",
+    )
+    page = officer.get("/admin/reports").text
+    assert "2 requests in 12 weeks" in page and "15–30 days: 1" in page
+    assert "<td>100%</td>" in page  # the one marketing choice allowed it
+    day = officer.get("/admin/audit", params={"kind": "request.verified"}).text
+    assert listed(day) == {"request.verified"} and first.id[:12] in day
