@@ -278,7 +278,7 @@ def test_csv_cells_cannot_run_as_formulas(justuno: App) -> None:
     with justuno.engine.begin() as conn:
         conn.execute(text("UPDATE visits SET page = '=HYPERLINK(\"http://x\")' WHERE id = 1"))
         conn.execute(text("UPDATE visits SET page = '@SUM(1)' WHERE id = 2"))
-    hosting = "    name: Hosting provider\n    type: processor\n    receives: raw\n"
+    hosting = "    name: Hosting provider\n    type: processor\n    receives: unstated\n"
     policy = (justuno.root / "troth.yaml").read_text()
     policy = policy.replace(hosting, hosting + "    categories: [user.behavior]\n")
     (justuno.root / "troth.yaml").write_text(policy)
@@ -665,3 +665,22 @@ def test_the_store_counts_aggregates_as_rows_fed_one_by_one_would(
     assert (by_store.people, by_store.tables) == (by_rows.people, by_rows.tables)
     if epsilon is None:
         assert by_store.suppressed_groups == by_rows.suppressed_groups
+
+
+def test_a_restriction_under_any_identity_stops_a_purpose_without_consent(refapp: App) -> None:
+    """Without a consent purpose, the gate needs only the account's own pseudonym, until
+    a limit stands: then one under the person's e-mail still keeps them out."""
+    before = refapp.export("hosting", "before.zip")
+    assert "processing restricted" not in before.excluded
+    [(email,)] = refapp.rows(
+        "SELECT email FROM users WHERE status = 'active' AND deleted_at IS NULL "
+        "AND date_of_birth <= '2000-01-01' ORDER BY id LIMIT 1"
+    )
+    restriction = rights.create_request(refapp.project, refapp.store, "restriction", "email", email)
+    rights.verify_request(refapp.project, refapp.store, restriction.id)
+    rights.run_request(refapp.project, refapp.store, restriction.id)
+    after = refapp.export("hosting", "after.zip")
+    assert after.excluded["processing restricted"] == 1
+    assert after.people == before.people - 1
+    with zipfile.ZipFile(refapp.root / "after.zip") as zf:
+        assert email.encode() not in zf.read("app.users.csv")

@@ -4,7 +4,7 @@ Subjects are app identities `kind:value` (`user_id:42`, `cookie:abc`, `email:bob
 the store keeps only their keyed pseudonyms (`Project.subject_ref`).
 """
 
-from troth.consent.among import refused_among
+from troth.consent.among import gated_purposes, refused_among
 from troth.consent.api import GpcConflict, api_payload, apply_choices, purposes_payload
 from troth.consent.erasure import (
     PendingErasure,
@@ -55,6 +55,7 @@ __all__ = [
     "current_consent",
     "decision_counts",
     "erasure_queue",
+    "gated_purposes",
     "history",
     "list_versions",
     "mark_handed_off",

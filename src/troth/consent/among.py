@@ -29,8 +29,7 @@ def refused_among(
     """Person -> why their consent state does not allow every purpose of `purposes` now
     ("no consent", "opted out", "global privacy control", "consent withdrawn", "new
     consent pending"); people whose state allows them all are left out."""
-    gated = {p.key: mode_of(p) for p in policy.purposes if p.key in purposes}
-    gated = {key: mode for key, mode in gated.items() if mode != ConsentMode.none}
+    gated = gated_purposes(policy, purposes)
     if not gated or not people:
         return {}
     refs = sorted({ref for refs in people.values() for ref in refs})
@@ -43,6 +42,13 @@ def refused_among(
                 refused[person] = reason
                 break
     return refused
+
+
+def gated_purposes(policy: Policy, purposes: Sequence[str]) -> dict[str, ConsentMode]:
+    """The purposes among `purposes` that need a consent decision, and how (opt-in,
+    opt-out); a gate over none of them refuses nobody for consent."""
+    found = {p.key: mode_of(p) for p in policy.purposes if p.key in purposes}
+    return {key: mode for key, mode in found.items() if mode != ConsentMode.none}
 
 
 def read_states(

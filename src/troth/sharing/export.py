@@ -319,7 +319,9 @@ class Run:
         admitted = self.gating.setdefault(account.key, {})
         candidates: dict[Hashable, list[str]] = {}
         key_refs: dict[str, str] = {}
-        refs_of, account_state = refs_maker(self.ctx, spec), self.gate.account_state(spec)
+        every = self.gate.every_identity
+        refs_of = refs_maker(self.ctx, spec, None if every else account.kind)
+        account_state = self.gate.account_state(spec)
         for row in rows:
             key = str(row[OWNER])
             if self.only is not None and key not in self.only.accounts.get(account.key, set()):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from troth.appdata import Context, as_datetime, stored_form
-from troth.consent import refused_among
+from troth.consent import gated_purposes, refused_among
 from troth.datamap.model import Table as MapTable
 from troth.errors import TrothError
 from troth.policy.model import Recipient
@@ -30,6 +30,13 @@ class Gate:
     limits: dict[str, set[str]] = field(default_factory=dict)
     excluded: Counter[str] = field(default_factory=Counter)
     consent_applies: bool = True
+
+    @property
+    def every_identity(self) -> bool:
+        """Whether deciding needs the pseudonym of every identity a person holds (a
+        decision or a limit may stand under any); else the account's own suffices."""
+        gated = gated_purposes(self.ctx.policy, self.purposes)
+        return self.consent_applies and (bool(gated) or bool(self.limits))
 
     @classmethod
     def open(
@@ -110,10 +117,13 @@ def account_columns(spec: MapTable) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
-def refs_maker(ctx: Context, spec: MapTable) -> Callable[[Mapping[str, Any]], dict[str, str]]:
-    """A function giving the pseudonym of every identity an account row holds, by kind
-    (each kind's key made once, for the many rows of an export)."""
-    kinds = [(k, column, ctx.project.subject_refs(k)) for k, column in spec.identities.items()]
+def refs_maker(
+    ctx: Context, spec: MapTable, only: str | None = None
+) -> Callable[[Mapping[str, Any]], dict[str, str]]:
+    """A function giving the pseudonym of every identity an account row holds (or only
+    of kind `only`), by kind; each kind's key made once, for the many rows of an export."""
+    held = [(k, c) for k, c in spec.identities.items() if only is None or k == only]
+    kinds = [(k, column, ctx.project.subject_refs(k)) for k, column in held]
     datamap = ctx.datamap
 
     def refs_of(row: Mapping[str, Any]) -> dict[str, str]:
