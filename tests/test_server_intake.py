@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from fastapi.testclient import TestClient
 
 from test_server_support import Server
 from troth import ledger, rights
@@ -14,19 +15,20 @@ from troth.errors import Conflict
 pytest_plugins = ["test_server_support"]
 
 
-def intake(server: Server, **fields: str) -> tuple[int, str, str]:
-    """Post the console's new-request form as a privacy officer; status, page and the id of
-    the request it opened (empty when none)."""
-    officer, token = server.staff_client("privacy_officer")
-    response = officer.post("/admin/new-request", data={"csrf": token, **fields})
+def intake(officer: tuple[TestClient, str], **fields: str) -> tuple[int, str, str]:
+    """Post the console's new-request form as `officer` (a client and its CSRF token);
+    status, page and the id of the request it opened (empty when none)."""
+    client, token = officer
+    response = client.post("/admin/new-request", data={"csrf": token, **fields})
     found = re.search(r"/admin/requests/(r[\w-]+)", str(response.url))
     return response.status_code, response.text, found.group(1) if found else ""
 
 
 def test_a_phone_request_checked_by_hand_goes_ahead(server: Server) -> None:
+    officer = server.staff_client("privacy_officer")
     email = server.emails(1)[0]
     status, page, made = intake(
-        server,
+        officer,
         kind="access",
         identity_kind="email",
         identity_value=email,
@@ -42,9 +44,10 @@ def test_a_phone_request_checked_by_hand_goes_ahead(server: Server) -> None:
 
 
 def test_a_posted_request_with_a_code_waits_for_the_person(server: Server) -> None:
+    officer = server.staff_client("privacy_officer")
     email = server.emails(1)[0]
     _, page, made = intake(
-        server,
+        officer,
         kind="erasure",
         identity_kind="email",
         identity_value=email,
@@ -71,6 +74,7 @@ def test_a_posted_request_with_a_code_waits_for_the_person(server: Server) -> No
 def test_the_form_says_what_is_wrong_and_creates_nothing(
     server: Server, fields: dict[str, str], words: str
 ) -> None:
+    officer = server.staff_client("privacy_officer")
     base = {
         "kind": "access",
         "identity_kind": "email",
@@ -78,9 +82,28 @@ def test_the_form_says_what_is_wrong_and_creates_nothing(
         "channel": "email",
         "check": "manual",
     }
-    status, page, made = intake(server, **{**base, **fields})
+    status, page, made = intake(officer, **{**base, **fields})
     assert status == 422 and words in page and not made
     assert rights.list_requests(server.store) == []
+
+
+def test_a_correction_by_phone_carries_its_new_value(server: Server) -> None:
+    officer = server.staff_client("privacy_officer")
+    email = server.emails(1)[0]
+    base = {
+        "kind": "rectification",
+        "identity_kind": "email",
+        "identity_value": email,
+        "channel": "phone",
+        "check": "manual",
+    }
+    status, page, made = intake(officer, **base)
+    assert status == 422 and "Choose the detail to correct" in page and not made
+    status, page, made = intake(officer, **base, column="username", value="")
+    assert status == 422 and "Give the corrected value" in page
+    _, _, made = intake(officer, **base, column="username", value="new_name_42")
+    request = rights.get_request(server.store, made)
+    assert request.fields == {"username": "new_name_42"} and request.status == "verified"
 
 
 def test_support_cannot_take_requests(server: Server) -> None:
@@ -90,6 +113,7 @@ def test_support_cannot_take_requests(server: Server) -> None:
 
 
 def test_a_complaint_is_tracked_and_answered(server: Server) -> None:
+    officer = server.staff_client("privacy_officer")
     policy = (server.project.root / "troth.yaml").read_text()
     complaint = "    - {right: complaint, channels: [email, postal], verification: none}\n"
     (server.project.root / "troth.yaml").write_text(
@@ -99,7 +123,7 @@ def test_a_complaint_is_tracked_and_answered(server: Server) -> None:
     )
     email = server.emails(1)[0]
     _, page, made = intake(
-        server,
+        officer,
         kind="complaint",
         identity_kind="email",
         identity_value=email,
@@ -109,9 +133,9 @@ def test_a_complaint_is_tracked_and_answered(server: Server) -> None:
     assert rights.get_request(server.store, made).status == "verified"
     assert set(re.findall(r'name="action" value="(\w+)"', page)) == {"answer", "deny", "extend"}
     assert rights.queued_requests(server.project, server.store) == []  # it never runs
-    officer, token = server.staff_client("admin")
+    admin, token = server.staff_client("admin")
     answer = "We have stopped the reminders and apologise for them."
-    done = officer.post(
+    done = admin.post(
         f"/admin/requests/{made}", data={"csrf": token, "action": "answer", "answer": answer}
     )
     request = rights.get_request(server.store, made)

@@ -21,6 +21,7 @@ from troth.consent import tables as consent_tables
 from troth.errors import AppStoreError, Conflict, Refused
 from troth.server import audit, charts, intake, reports, requests
 from troth.server.auth import Staff, device_token, staff_login
+from troth.server.center import correctable
 from troth.server.context import Context, context
 from troth.server.web import (
     CheckedForm,
@@ -207,6 +208,7 @@ def intake_page(
         channels=intake.CHANNELS,
         checks=intake.CHECKS,
         purposes=policy.purposes,
+        columns=[c["name"] for c in correctable(ctx.datamap())],
     )
 
 

@@ -18,6 +18,7 @@ from troth.errors import Invalid, InvalidInput
 from troth.policy import Policy
 from troth.rights import Request
 from troth.server import requests
+from troth.server.center import correctable
 from troth.server.context import Context
 
 CHANNELS = {
@@ -53,13 +54,14 @@ class Intake:
     channel: str = ""
     check: str = ""
     purpose: str = ""
+    column: str = ""  # a correction: the column and its new value
+    value: str = ""
     problems: list[str] = field(default_factory=list)
 
 
 def kinds(policy: Policy) -> list[str]:
-    """The kinds of request staff can take: the rights troth.yaml offers (a correction
-    needs the new values, so it is made in the privacy center or with the CLI)."""
-    offered = [r.right.value for r in policy.rights.offered if r.right.value != "rectification"]
+    """The kinds of request staff can take: the rights troth.yaml offers."""
+    offered = [r.right.value for r in policy.rights.offered]
     if "deactivation" in offered:
         offered.append("reactivation")
     return offered
@@ -74,6 +76,8 @@ def read(form: Mapping[str, str], ctx: Context) -> Intake:
         channel=form.get("channel", ""),
         check=form.get("check", ""),
         purpose=form.get("purpose", ""),
+        column=form.get("column", ""),
+        value=form.get("value", "").strip()[:1000],
     )
     if found.kind not in kinds(policy):
         found.problems.append("Choose the right the person asks for.")
@@ -91,6 +95,11 @@ def read(form: Mapping[str, str], ctx: Context) -> Intake:
         found.check == "none" and found.kind and requests.verification(policy, found.kind) != "none"
     ):
         found.problems.append("troth.yaml checks identity for this right: choose how it was.")
+    if found.kind == "rectification":
+        if found.column not in {c["name"] for c in correctable(ctx.datamap())}:
+            found.problems.append("Choose the detail to correct.")
+        elif not found.value:
+            found.problems.append("Give the corrected value.")
     if found.kind in PURPOSE_KINDS and found.purpose:
         return found
     if found.kind == "objection":
@@ -110,6 +119,7 @@ def create(ctx: Context, intake: Intake, staff_id: int) -> Request | None:
             intake.identity_kind,
             intake.identity_value,
             purpose=intake.purpose or None,
+            fields={intake.column: intake.value} if intake.kind == "rectification" else None,
             source=intake.channel,
             verified=intake.check in VERIFIED_BY,
         )
