@@ -72,10 +72,33 @@ def markdown(results: list[Result], quick: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def recorded(results: list[Result], names: list[str], old: str) -> str:
+    """RESULTS.md with the rows of the benchmarks `names` replaced by `results` and a
+    note saying when those ran alone; the other rows as the last full run left them."""
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    ours = markdown(results, quick=False).splitlines()[6:]
+    head, rows, notes = [], [], []
+    for line in old.splitlines():
+        cells = line.split(" | ")
+        if line.startswith("|") and cells[0][2:] in names:
+            continue
+        if line.startswith("Rows of ") and any(f"`{n}`" in line for n in names):
+            continue
+        (rows if line.startswith("| ") else notes if line.startswith("Rows of ") else head).append(
+            line
+        )
+    note = f"Rows of {', '.join(f'`{n}`' for n in names)}: run alone on {when} (`--record`)."
+    table_rows = rows[:2] + sorted(rows[2:] + ours, key=lambda r: r.split(" | ")[0])
+    return "\n".join([*head[:4], *notes, note, "", *table_rows]) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all: {available()})")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument(
+        "--record", action="store_true", help="put the named benchmarks' rows in RESULTS.md"
+    )
     args = parser.parse_args()
     names = args.names or available()
     unknown = set(names) - set(available())
@@ -87,8 +110,11 @@ def main() -> int:
     if failed:
         print(f"crashed: {failed}; bench/RESULTS.md left as it was", file=sys.stderr)
         return 1
+    results_file = HERE / "RESULTS.md"
     if not args.names:
-        (HERE / "RESULTS.md").write_text(markdown(results, args.quick))
+        results_file.write_text(markdown(results, args.quick))
+    elif args.record and not args.quick:
+        results_file.write_text(recorded(results, names, results_file.read_text()))
     return 0
 
 
