@@ -8,7 +8,7 @@ import re
 import shutil
 
 from test_server_support import REPO, Server
-from troth import rights
+from troth import consent, rights
 
 pytest_plugins = ["test_server_support"]
 
@@ -158,3 +158,22 @@ def test_a_complaint_made_here_shows_its_answer_to_the_person(server: Server) ->
     assert (
         "Our answer: We fixed the reminders." in server.client.get(f"/me/requests/{made.id}").text
     )
+
+
+def test_allowing_a_sharing_purpose_over_gpc_asks_first(server: Server) -> None:
+    email = server.emails(1)[0]
+    token = server.sign_in(email)
+    subject = f"email:{email}"
+    stop = {"csrf": token, "purpose": "advertising.third_party", "decision": "withdrawn"}
+    server.client.post("/me/consent", data=stop)
+    allow = {**stop, "decision": "granted"}
+    gpc = {"Sec-GPC": "1"}
+    asked = server.client.post("/me/consent", data=allow, headers=gpc)
+    assert asked.status_code == 200 and "Allow it anyway?" in asked.text
+    states = consent.current_consent(server.project, server.store, subject)
+    assert not states["advertising.third_party"].allowed  # nothing recorded yet
+    server.client.post("/me/consent", data={**allow, "confirm_gpc": "yes"}, headers=gpc)
+    states = consent.current_consent(server.project, server.store, subject)
+    assert states["advertising.third_party"].allowed
+    assert states["advertising.third_party"].source == "gpc_confirmed"
+    assert consent.record_gpc(server.project, server.store, subject) == []  # it stands

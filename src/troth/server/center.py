@@ -17,9 +17,11 @@ from fastapi.responses import (
 from markupsafe import Markup
 
 from troth import consent, ledger, outbox, rights, worker
+from troth.consent.purposes import is_gpc_purpose
 from troth.consent.subject import InvalidSubject, normalize
 from troth.datamap import DataMap, TableKey
 from troth.policy import Policy, taxonomy
+from troth.sdk import gpc_of
 from troth.server import requests
 from troth.server.auth import (
     CODE_LIFETIME,
@@ -402,18 +404,27 @@ def delete_form(request: Request, ctx: Ctx, email: Email) -> HTMLResponse:
 
 
 @router.post("/me/consent", response_model=None)
-def my_consent(request: Request, ctx: Ctx, email: Email, form: CheckedForm) -> RedirectResponse:
+def my_consent(request: Request, ctx: Ctx, email: Email, form: CheckedForm) -> Response:
+    """Allow or stop a purpose. Allowing one that Global Privacy Control covers while the
+    browser sends GPC asks the person to confirm first; a confirmed grant stands."""
     email = signed_in(email)
     purpose, decision = form.get("purpose", ""), form.get("decision", "")
     if decision not in ("granted", "withdrawn"):
         raise HTTPException(422, "Choose allow or stop.")
+    found = ctx.policy().purpose(purpose)
+    gpc = gpc_of(request.headers.get("sec-gpc"), request.headers.get("cookie"))
+    source = "app"
+    if gpc and decision == "granted" and found is not None and is_gpc_purpose(found):
+        if form.get("confirm_gpc") != "yes":
+            return page(ctx, request, "confirm_gpc.html", purpose=found)
+        source = "gpc_confirmed"
     consent.record_consent(
         ctx.project,
         ctx.store,
         f"email:{email}",
         purpose,
         decision,
-        source="app",
+        source=source,
         policy_version=ctx.policy().policy.version,
     )
     rights.take_withdrawals(ctx.project, ctx.store)
