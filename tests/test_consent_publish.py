@@ -175,7 +175,9 @@ tables:
 
 
 def published_pair(tmp_path: Path, sqlite_url: str) -> tuple[Project, Store, Policy]:
-    base = load_policy(EXAMPLES / "nojoto.yaml")
+    nojoto = load_policy(EXAMPLES / "nojoto.yaml")  # promises no notice: here it e-mails one
+    changes = nojoto.changes.model_copy(update={"notify": ["email"], "notice_promised": True})
+    base = nojoto.model_copy(update={"changes": changes})
     project, store = make_project(tmp_path / "p", sqlite_url)
     make_app_db(project.root)
     write(project.policy_path, variant(base, "1", widened=False, new=False))
@@ -288,11 +290,13 @@ def test_withdrawal_is_handed_to_the_rights_engine(tmp_path: Path, sqlite_url: s
     store.dispose()
 
 
+@pytest.mark.parametrize("example", ["justori", "nojoto"])
 def test_a_policy_that_announces_changes_on_its_website_emails_only_for_reconsent(
-    tmp_path: Path, sqlite_url: str
+    tmp_path: Path, sqlite_url: str, example: str
 ) -> None:
-    base = load_policy(EXAMPLES / "justori.yaml")
-    assert [c.value for c in base.changes.notify] == ["website"]
+    """justori posts changes on its website; nojoto promises no notice at all."""
+    base = load_policy(EXAMPLES / f"{example}.yaml")
+    assert [c.value for c in base.changes.notify] == {"justori": ["website"], "nojoto": []}[example]
     project, store = make_project(tmp_path / "p", sqlite_url)
     make_app_db(project.root)
     write(project.policy_path, variant(base, "1", widened=False, new=False))

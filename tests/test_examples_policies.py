@@ -18,14 +18,18 @@ from troth.policy.diff import diff
 from troth.policy.lint import lint
 from troth.policy.model import (
     Channel,
+    ConsentMode,
+    ControlKind,
+    ExceptionKind,
     Form,
     LegalBasis,
     Policy,
     RetentionAction,
     RightKind,
+    Role,
     Trigger,
 )
-from troth.policy.render import render
+from troth.policy.render import CONSENT, render
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "policies"
 NAMES = ["justori", "justuno", "nojoto", "justorder", "jojocell"]
@@ -48,10 +52,12 @@ def test_jojocell_facts() -> None:
     assert policy.contacts.postal_address is None  # the text's address is a template
     deletion = next(r for r in policy.retention if r.trigger == Trigger.account_deletion)
     assert (deletion.period_days, deletion.action) == (30, RetentionAction.delete_or_anonymize)
-    assert deletion.exceptions == ["legal_obligation"]
-    assert any(c.startswith("End-to-end encryption") for c in policy.security.controls)
+    assert [e.kind for e in deletion.exceptions] == [ExceptionKind.legal_obligation]
+    at_rest = [c for c in policy.security.controls if c.kind == ControlKind.encryption_at_rest]
+    assert [c.categories for c in at_rest] == [["user.content.private"]]
     assert policy.changes.notify == [Channel.website, Channel.email, Channel.in_app]
-    assert policy.sells_or_shares is False  # "We do not sell, trade, or rent"
+    # "We do not sell, trade, or rent ... We may share your information only in ..."
+    assert (policy.sells, policy.shares, policy.sells_or_shares) == (False, True, None)
 
 
 def test_justuno_facts() -> None:
@@ -64,6 +70,8 @@ def test_justuno_facts() -> None:
     partners = next(r for r in policy.recipients if r.key == "business_partners")
     assert partners.receives == Form.aggregate
     assert policy.sells_or_shares is None  # denies selling, silent on sharing for ads
+    assert (policy.sells, policy.shares) == (False, None)
+    assert policy.organization.role == Role.both  # "owns or processes on behalf of Clients"
 
 
 def test_nojoto_facts() -> None:
@@ -112,6 +120,11 @@ FACTS = {
         "A new version applies to existing users 30 days after it is posted.",
         "It applies to new users at once.",
         "help@justuno.com",
+        # "any Personal Data it owns or processes on behalf of Clients"
+        "for its own purposes, and processes personal data on behalf of its Clients",
+        # "we do not sell any personally identifiable information to third parties"
+        "We do not sell your personal information.",
+        "Encrypted transmissions",
     ],
     "nojoto": [
         "NJT Network Private Limited",
@@ -125,30 +138,50 @@ FACTS = {
         "We contact you before deleting.",
         "Live streams, 1:1 calls and video consultations are not recorded",
         "You can complain to us about how we handle your data. Ask by post.",
+        # "you shall keep updating yourself with the modified privacy policy"
+        "We do not promise to announce changes",
+        # "outstanding legal obligations related to any disputes you have with us"
+        "it is needed for a dispute",
+        "an authority's inquiry needs it",
     ],
     "justorder": [
         "This notice gives no contact details.",
         "This notice does not say how long personal data is kept.",
         "This notice sets no age limit.",
         "Ask by phone.",
+        # "We will provide you notice of amendments to this Privacy Policy, as appropriate"
+        "We give notice of changes; the notice does not say how.",
+        # "we do not disclose, or sell your information; we only share ..."
+        "We do not sell your personal information.",
     ],
     "jojocell": [
-        "End-to-end encryption: all messages and files are encrypted in transit and at rest",
+        "all messages and files are encrypted at rest (covers Private Content)",
+        "all messages and files are encrypted in transit (covers Private Content)",
         "deleted or anonymized 30 days after account deletion",
+        "Kept longer where: the law requires us to keep it.",
         "privacy@jojocell.com",
         "We announce changes on our website, by e-mail, in the app.",
-        "We do not sell or share your personal information.",
+        # "We do not sell, trade, or rent ... We may share your information only in ..."
+        "We do not sell your personal information.",
     ],
 }
 # Promises a careless translation would add: identity checks nobody describes, a denial of
 # sharing justuno does not make, purchase ages justorder does not set.
+# None of the five gives a response deadline, and only justuno says who decides.
 NOT_SAID = {
-    "justori": ["We first", "not directed to children", "may make purchases"],
-    "justuno": ["We do not sell or share", "We first"],
-    "nojoto": ["We do not sell or share", "one-time code"],
-    "justorder": ["not directed to children", "may make purchases", "We first"],
-    "jojocell": ["We first", "by post"],
+    "justori": ["We first", "not directed to children", "may make purchases", "controller"],
+    "justuno": ["We do not sell or share", "We first", "not say who decides"],
+    "nojoto": ["We do not sell or share", "one-time code", "controller", "We announce"],
+    "justorder": [
+        "not directed to children",
+        "may make purchases",
+        "We first",
+        "We do not sell or share",
+        "controller",
+    ],
+    "jojocell": ["We first", "by post", "We do not sell or share", "controller"],
 }
+NEVER_SAID = ["We answer requests within", "Not needed", "We answer within"]
 
 
 def plain(html_text: str) -> str:
@@ -162,7 +195,23 @@ def test_render_states_the_key_facts(name: str, form: str) -> None:
     out = render(example(name), form)
     text = plain(out) if form == "html" else " ".join(out.split())
     assert [f for f in FACTS[name] if f not in text] == []
-    assert [s for s in NOT_SAID[name] if s in text] == []
+    assert [s for s in NOT_SAID[name] + NEVER_SAID if s in text] == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_unstated_basis_is_unstated_consent(name: str) -> None:
+    """A purpose whose text gives no legal basis and no consent reads "not stated" twice."""
+    policy = example(name)
+    unstated = [p for p in policy.purposes if p.legal_basis == LegalBasis.unspecified]
+    rows = [line for line in render(policy, "md").splitlines() if line.startswith("| ")]
+    assert unstated
+    for purpose in unstated:
+        row = next(r for r in rows if r.startswith(f"| {purpose.name}"))
+        basis, consent = row.removesuffix(" |").split(" | ")[-2:]
+        assert basis == "Not stated"
+        assert consent == (
+            "Not stated" if purpose.consent == ConsentMode.none else CONSENT[purpose.consent]
+        )
 
 
 def test_html_is_a_page_and_escapes_quoted_text() -> None:

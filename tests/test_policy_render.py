@@ -74,7 +74,8 @@ def test_markdown_says_what_the_policy_says() -> None:
         "We transfer personal data to United States. Safeguard: standard contractual clauses.",
         "You can opt out of them at any time.",
         "- User Contact Email, Name, Recorded stories: deleted or anonymized 30 days after account"
-        " deletion. Exceptions: legal obligation. Backup copies may remain for up to 35 more days.",
+        " deletion. Kept longer where: the law requires us to keep it. Backup copies may remain"
+        " for up to 35 more days.",
         "- Device Data: deleted 90 days after collection.",
         "- Purchase History: kept as long as the law requires. Tax law requires us",
         "- You can have your data deleted. Ask by e-mail to privacy@storybox.example or on our "
@@ -111,7 +112,7 @@ def test_vague_retention_is_stated_honestly() -> None:
 def test_markdown_escapes_markup_in_values() -> None:
     org = Organization(name="*Acme* [corp](http://x) | co")
     md = render(BASE.model_copy(update={"organization": org}), "md")
-    assert r"\*Acme\* \[corp\](http://x) \| co decides" in md
+    assert r"\*Acme\* \[corp\](http://x) \| co is responsible" in md
 
 
 def test_html_page_is_well_formed_and_accessible() -> None:

@@ -141,9 +141,10 @@ def notice_text(publication: Publication, reconsent: list[str]) -> tuple[str, st
 
 
 def by_email(policy: Policy) -> bool:
-    """Does the policy announce changes by e-mail? Unstated (`notify: []`) counts as yes;
-    asking for consent again always goes by e-mail."""
-    return not policy.changes.notify or Channel.email in policy.changes.notify
+    """Does the policy announce changes by e-mail? Only where it names e-mail: a policy that
+    promises no notice, or does not say how, e-mails no one (asking for consent again
+    always goes by e-mail)."""
+    return Channel.email in policy.changes.notify
 
 
 def send_notices(

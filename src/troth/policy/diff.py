@@ -396,6 +396,19 @@ def disclosures(old: Policy, new: Policy) -> Iterator[Change]:
             f"{stated(old.sells_or_shares)} to {stated(new.sells_or_shares)}",
             material=new.sells_or_shares is not False,
         )
+    for field, verb, said in (
+        ("sells", "sold", Policy.says_sells),
+        ("shares", "shared", Policy.says_shares),
+    ):
+        before, after = said(old), said(new)
+        if before != after and old.sells_or_shares == new.sells_or_shares:
+            yield Change(
+                ChangeKind.sells_or_shares,
+                field,
+                f"changes whether personal information is {verb} from "
+                f"{stated(before)} to {stated(after)}",
+                material=after is not False,
+            )
     a, b = old.international_transfers, new.international_transfers
     if a != b:
         wider = (
@@ -446,13 +459,13 @@ def security(old: Policy, new: Policy) -> Iterator[Change]:
     before, after = old.security.controls, new.security.controls
     for control in after:
         if control not in before:
-            yield Change(
-                ChangeKind.security_added, control, f"adds security control: {control}", False
-            )
+            text = words.control(control)
+            yield Change(ChangeKind.security_added, text, f"adds security control: {text}", False)
     for control in before:
         if control not in after:
+            text = words.control(control)
             yield Change(
-                ChangeKind.security_removed, control, f"removes security control: {control}", True
+                ChangeKind.security_removed, text, f"removes security control: {text}", True
             )
 
 

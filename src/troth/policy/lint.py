@@ -303,16 +303,19 @@ def selling(policy: Policy) -> list[list[str]]:
 
 
 def sells(policy: Policy) -> bool:
-    return policy.sells_or_shares is True or bool(selling(policy))
+    return policy.sells_or_shares is True or policy.sells is True or bool(selling(policy))
 
 
 def sale_statement(policy: Policy) -> Iterator[Finding]:
-    if policy.sells_or_shares is None and not sells(policy):
+    """CCPA § 1798.130(a)(5)(C): whether it sells, and whether it shares, each said."""
+    said = (("sold", policy.says_sells()), ("shared", policy.says_shares()))
+    unstated = [verb for verb, stated in said if stated is None]
+    if unstated and not sells(policy):
         yield ccpa(
             "130-a5C",
             "130(a)(5)(C)",
-            "does not say whether personal information is sold or shared",
-            "sells_or_shares",
+            f"does not say whether personal information is {' or '.join(unstated)}",
+            "sells" if "sold" in unstated else "shares",
         )
 
 

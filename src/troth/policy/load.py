@@ -90,6 +90,9 @@ def cross_issues(doc: dict[str, Any]) -> Iterator[Issue]:
     yield from purpose_references(doc)
     yield from consent_rules(doc)
     yield from sale_rules(doc)
+    yield from sale_statements(doc)
+    yield from control_categories(doc)
+    yield from notice_rules(doc)
     yield from recipient_rules(doc)
     yield from retention_periods(doc)
     yield from jurisdiction(doc)
@@ -224,14 +227,48 @@ def sale_rules(doc: dict[str, Any]) -> Iterator[Issue]:
                     )
 
 
+def sale_statements(doc: dict[str, Any]) -> Iterator[Issue]:
+    """`sells: false` and `shares: false` contradict a recipient sold to or shared with."""
+    for field, flag, verb in (("sells", "sold", "sold to"), ("shares", "sale_or_share", "shared")):
+        if doc.get(field) is not False or doc.get("sells_or_shares") is False:
+            continue
+        for i, entry in entries(doc, "recipients"):
+            if entry.get(flag) is True:
+                yield ("recipients", i, flag), f"contradicts {field}: false (the data is {verb})"
+    if doc.get("sells_or_shares") is True and doc.get("sells") is doc.get("shares") is False:
+        yield ("sells_or_shares",), "contradicts sells: false and shares: false"
+
+
+def control_categories(doc: dict[str, Any]) -> Iterator[Issue]:
+    for i, entry in entries(doc.get("security"), "controls"):
+        yield from unknown_categories(doc, entry, "categories", ("security", "controls", i))
+
+
+def notice_rules(doc: dict[str, Any]) -> Iterator[Issue]:
+    changes = doc.get("changes")
+    if (
+        isinstance(changes, dict)
+        and changes.get("notice_promised") is False
+        and changes.get("notify")
+    ):
+        yield (
+            ("changes", "notice_promised"),
+            "notice_promised: false contradicts the channels in changes.notify",
+        )
+
+
 def recipient_rules(doc: dict[str, Any]) -> Iterator[Issue]:
     """A recipient's consent gate is a consent purpose; `sold` is a kind of sale or share;
     a use it may never make is none of its purposes."""
-    modes = {e.get("key"): e.get("consent", "none") for _, e in entries(doc, "purposes")}
+    modes = {
+        e["key"]: e.get("consent", "none")
+        for _, e in entries(doc, "purposes")
+        if isinstance(e.get("key"), str)
+    }
     for i, entry in entries(doc, "recipients"):
         gate = entry.get("consent")
         if isinstance(gate, str) and modes.get(gate, "none") == "none":
-            known = [k for k, mode in modes.items() if isinstance(k, str) and mode != "none"]
+            known = [k for k, mode in modes.items() if mode != "none"]
             yield (
                 ("recipients", i, "consent"),
                 f"{gate!r} is not a purpose with consent: opt_in or opt_out"
@@ -252,14 +289,18 @@ def recipient_rules(doc: dict[str, Any]) -> Iterator[Issue]:
 
 
 def aggregate_categories(doc: dict[str, Any], i: int, aggregate: dict[str, Any]) -> Iterator[Issue]:
-    known = set(taxonomy.fideslang_categories()) | set(declared_keys(doc, "categories"))
     for field in ("dimensions", "sums"):
-        for j, key in strings(aggregate, field):
-            if key not in known:
-                yield (
-                    ("recipients", i, "aggregate", field, j),
-                    unknown("data category", key, known, "categories"),
-                )
+        yield from unknown_categories(doc, aggregate, field, ("recipients", i, "aggregate"))
+
+
+def unknown_categories(
+    doc: dict[str, Any], entry: dict[str, Any], field: str, at: Loc
+) -> Iterator[Issue]:
+    """The category keys in `entry[field]` that neither fideslang nor troth.yaml declares."""
+    known = set(taxonomy.fideslang_categories()) | set(declared_keys(doc, "categories"))
+    for j, key in strings(entry, field):
+        if key not in known:
+            yield (*at, field, j), unknown("data category", key, known, "categories")
 
 
 def retention_periods(doc: dict[str, Any]) -> Iterator[Issue]:

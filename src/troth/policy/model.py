@@ -11,7 +11,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 
 class Strict(BaseModel):
@@ -58,7 +58,9 @@ class RecipientType(StrEnum):
 
 
 class Form(StrEnum):
-    """What a recipient receives."""
+    """What a recipient receives. troth.yaml may also say `receives: unstated`: the text does
+    not say, so the notice says "not stated" and exports are limited to nothing finer than raw
+    (`Recipient.form_stated` is false)."""
 
     raw = "raw"
     pseudonym = "pseudonym"
@@ -149,8 +151,24 @@ class Contacts(Strict):
     note: str | None = None
 
 
+class Role(StrEnum):
+    """Who decides how and why the data is processed (GDPR Art. 4(7), 4(8))."""
+
+    controller = "controller"
+    processor = "processor"
+    both = "both"
+    unspecified = "unspecified"
+
+
 class Organization(Strict):
     name: str
+    role: Role = Field(
+        default=Role.unspecified,
+        description="controller; processor for its clients; both; unspecified = not stated",
+    )
+    clients: str | None = Field(
+        default=None, description="Whom it processes for, when a processor (e.g. 'websites')."
+    )
     legal_name: str | None = None
     website: str | None = None
     country: str | None = None
@@ -197,8 +215,25 @@ class Purpose(Strict):
         default=None, description="The interests pursued, for legal_basis legitimate_interest."
     )
     consent: ConsentMode = ConsentMode.none
+    consent_stated: bool = Field(
+        default=True,
+        description="False where the text does not say whether consent is asked "
+        "(`consent: unspecified`, or neither a legal basis nor consent stated): nothing is "
+        "gated, and the notice says 'not stated'",
+    )
     sale_or_share: bool = False
     note: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def unstated_consent(cls, data: object) -> object:
+        """`consent: unspecified`, or no consent and no legal basis, is consent not stated."""
+        if not isinstance(data, dict) or "consent_stated" in data:
+            return data
+        mode = data.get("consent")
+        if mode == "unspecified" or (mode is None and data.get("legal_basis") == "unspecified"):
+            return {**data, "consent": "none", "consent_stated": False}
+        return data
 
 
 class Aggregation(Strict):
@@ -223,6 +258,9 @@ class Recipient(Strict):
     name: str
     type: RecipientType
     receives: Form = Field(description="the most identifying form it may receive")
+    form_stated: bool = Field(
+        default=True, description="False for `receives: unstated` (raw is then the limit)"
+    )
     categories: list[str] = Field(default_factory=list)
     purposes: list[str] = Field(default_factory=list)
     sale_or_share: bool = False
@@ -241,6 +279,50 @@ class Recipient(Strict):
     quote: str | None = Field(default=None, description="the policy's own words about it")
     note: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def unstated_form(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("receives") == "unstated":
+            return {**data, "receives": Form.raw.value, "form_stated": False}
+        return data
+
+
+class ExceptionKind(StrEnum):
+    """Why data may outlive its retention period. legal_hold, dispute and authority_inquiry
+    are kept by a legal hold (`troth hold place`); legal_obligation by the data map's keep
+    rules (e.g. bookkeeping law); shared_with_others by rows that also belong to someone else."""
+
+    legal_obligation = "legal_obligation"
+    legal_hold = "legal_hold"
+    dispute = "dispute"
+    authority_inquiry = "authority_inquiry"
+    shared_with_others = "shared_with_others"
+    other = "other"
+
+
+HELD_EXCEPTIONS = frozenset(
+    {ExceptionKind.legal_hold, ExceptionKind.dispute, ExceptionKind.authority_inquiry}
+)
+
+
+class RetentionException(Strict):
+    kind: ExceptionKind
+    note: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def from_text(cls, data: object) -> object:
+        """A bare string is a kind, or (older files) free text kept as an `other` note."""
+        if isinstance(data, str):
+            known = data in ExceptionKind.__members__
+            return {"kind": data} if known else {"kind": "other", "note": data}
+        return data
+
+    @property
+    def held(self) -> bool:
+        """Kept by a legal hold placed for the case."""
+        return self.kind in HELD_EXCEPTIONS
+
 
 class RetentionRule(Strict):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -249,7 +331,7 @@ class RetentionRule(Strict):
     period: VaguePeriod | None = None
     trigger: Trigger = Trigger.collection
     action: RetentionAction = RetentionAction.delete
-    exceptions: list[str] = Field(default_factory=list)
+    exceptions: list[RetentionException] = Field(default_factory=list)
     backups_days: int | None = Field(default=None, ge=0)
     notify_first: bool = Field(
         default=False, description="The subject is contacted before the rule deletes."
@@ -268,11 +350,17 @@ class Right(Strict):
     note: str | None = None
 
 
+# The longest the law allows to answer (GDPR Art. 12(3): one month; CCPA § 1798.130: 45
+# days): a request's due date where the policy promises none.
+LEGAL_DEADLINES = {"gdpr": 30, "ccpa": 45}
+
+
 class Rights(Strict):
     offered: list[Right] = Field(default_factory=list)
     deadlines: dict[str, int] = Field(
-        default_factory=lambda: {"gdpr": 30, "ccpa": 45},
-        description="Response deadline in days per jurisdiction.",
+        default_factory=dict,
+        description="Response deadline in days per jurisdiction, as the text promises it; "
+        "none by default (requests are then due by the law's deadline, LEGAL_DEADLINES).",
     )
     default_jurisdiction: str = "gdpr"
     non_discrimination: bool | None = Field(
@@ -287,13 +375,44 @@ class Children(Strict):
     note: str | None = None
 
 
+class ControlKind(StrEnum):
+    """A security claim. encryption_at_rest is kept by the vault (the data map's columns of
+    its categories are sealed), audits by the ledger; the others are the organisation's."""
+
+    encryption_at_rest = "encryption_at_rest"
+    encryption_in_transit = "encryption_in_transit"
+    access_control = "access_control"
+    audits = "audits"
+    minimization = "minimization"
+    other = "other"
+
+
+class Control(Strict):
+    kind: ControlKind
+    categories: list[str] = Field(
+        default_factory=list, description="what it covers (encryption_at_rest: these columns)"
+    )
+    text: str | None = Field(default=None, description="the claim in the notice's words")
+
+    @model_validator(mode="before")
+    @classmethod
+    def from_text(cls, data: object) -> object:
+        """A bare string (older files) is a claim of kind other, in its words."""
+        return {"kind": "other", "text": data} if isinstance(data, str) else data
+
+
 class Security(Strict):
-    controls: list[str] = Field(default_factory=list)
+    controls: list[Control] = Field(default_factory=list)
     note: str | None = None
 
 
 class Changes(Strict):
     notify: list[Channel] = Field(default_factory=list)
+    notice_promised: bool | None = Field(
+        default=None,
+        description="A notice of changes is promised (true, implied by notify channels), the "
+        "text says none is (false), or it does not say (null).",
+    )
     existing_users_bound_after_days: int | None = Field(default=None, ge=0)
     new_users_bound_immediately: bool | None = Field(
         default=True, description="None when the text does not say."
@@ -348,10 +467,27 @@ class Policy(Strict):
     changes: Changes = Changes()
     sells_or_shares: bool | None = Field(
         default=None,
-        description="Whether personal information is sold or shared (CCPA); None = unstated.",
+        description="Whether personal information is sold or shared (CCPA); None = unstated. "
+        "false says both `sells: false` and `shares: false`.",
+    )
+    sells: bool | None = Field(
+        default=None, description="The text says it sells personal information; None = unstated."
+    )
+    shares: bool | None = Field(
+        default=None,
+        description="The text says it shares (discloses) personal information with others; "
+        "None = unstated.",
     )
     international_transfers: Transfers | None = None
     automated_decisions: AutomatedDecisions | None = None
+
+    def says_sells(self) -> bool | None:
+        """Whether the text says it sells; `sells_or_shares: false` says it does not."""
+        return False if self.sells is None and self.sells_or_shares is False else self.sells
+
+    def says_shares(self) -> bool | None:
+        """Whether the text says it shares; `sells_or_shares: false` says it does not."""
+        return False if self.shares is None and self.sells_or_shares is False else self.shares
 
     def purpose(self, key: str) -> Purpose | None:
         return next((p for p in self.purposes if p.key == key), None)
@@ -364,9 +500,23 @@ class Policy(Strict):
 
     def deadline_days(self, jurisdiction: str | None = None, right: RightKind | None = None) -> int:
         """Days to answer a request: the right's own deadline where the policy promises
-        one, never later than the jurisdiction's (30 where the policy names none)."""
-        legal = self.rights.deadlines.get(jurisdiction or self.rights.default_jurisdiction, 30)
+        one, never later than the jurisdiction's; where the policy promises none, the law's
+        (LEGAL_DEADLINES, 30 days for a jurisdiction it does not know)."""
+        where = jurisdiction or self.rights.default_jurisdiction
+        legal = self.rights.deadlines.get(where, LEGAL_DEADLINES.get(where, 30))
         offered = self.right(right) if right is not None else None
         if offered is not None and offered.deadline_days is not None:
             return min(offered.deadline_days, legal)
         return legal
+
+    def promised_deadline_days(
+        self, jurisdiction: str | None = None, right: RightKind | None = None
+    ) -> int | None:
+        """The deadline the text itself promises, or None where it gives none."""
+        offered = self.right(right) if right is not None else None
+        days = [
+            self.rights.deadlines.get(jurisdiction or self.rights.default_jurisdiction),
+            offered.deadline_days if offered is not None else None,
+        ]
+        stated = [d for d in days if d is not None]
+        return min(stated) if stated else None

@@ -25,6 +25,7 @@ from troth.policy.model import (
     Recipient,
     RetentionRule,
     Right,
+    Role,
     Source,
     VaguePeriod,
 )
@@ -141,16 +142,27 @@ def who(policy: Policy) -> Section:
         "how long it is kept, and the rights you have."
     )
     legal = f" ({org.legal_name})" if org.legal_name and org.legal_name != org.name else ""
-    section.p(
-        f"{org.name}{legal} decides how and why your personal data is processed "
-        "(the data controller) and is responsible for this notice."
-    )
+    section.p(role_text(f"{org.name}{legal}", org.role, org.clients or "its clients"))
     country = org.country if org.country and org.country not in (org.address or "") else None
     if org.address or country:
         section.p("Address: ", ", ".join(filter(None, (org.address, country))), ".")
     if org.website:
         section.p("Website: ", link(org.website), ".")
     return section
+
+
+def role_text(name: str, role: Role, clients: str) -> str:
+    """Who decides about the data, as the notice declares it."""
+    controller = "decides how and why your personal data is processed (the data controller)"
+    processor = f"processes personal data on behalf of {clients}, who decide how and why"
+    return {
+        Role.controller: f"{name} {controller} and is responsible for this notice.",
+        Role.processor: f"{name} {processor} (it is their processor).",
+        Role.both: f"{name} {controller} for its own purposes, and {processor} "
+        "(as their processor).",
+        Role.unspecified: f"{name} is responsible for this notice; this notice does not say who "
+        "decides how and why personal data is processed.",
+    }[role]
 
 
 def category_names(policy: Policy, keys: Iterable[str]) -> str:
@@ -214,7 +226,7 @@ def uses(policy: Policy) -> Section:
             (" ".join(filter(None, (p.name + ".", p.description, p.note))),),
             (category_names(policy, p.categories),),
             (basis(p),),
-            (CONSENT[p.consent],),
+            (CONSENT[p.consent] if p.consent_stated else "Not stated",),
         )
         for p in policy.purposes
     ]
@@ -242,8 +254,7 @@ def sharing(policy: Policy) -> Section:
         head = ("Recipient", "Kind", "What they receive", "Data", "For", "When, and notes")
         rows = [recipient(policy, r) for r in policy.recipients]
         section.blocks.append(Block("table", head=head, cells=rows))
-    if policy.sells_or_shares is False:
-        section.p("We do not sell or share your personal information.")
+    section.p(sale_statement(policy))
     sold = [r.name for r in policy.recipients if r.sold]
     shared = [r.name for r in policy.recipients if r.sale_or_share and not r.sold]
     shared += [p.name for p in policy.purposes if p.sale_or_share]
@@ -270,13 +281,25 @@ def sharing(policy: Policy) -> Section:
     return section
 
 
+def sale_statement(policy: Policy) -> str:
+    """What the text says it does not do: sell, share, or both; nothing it does not say."""
+    sells, shares = policy.says_sells(), policy.says_shares()
+    if sells is False and shares is False:
+        return "We do not sell or share your personal information."
+    if sells is False:
+        return "We do not sell your personal information."
+    if shares is False:
+        return "We do not share your personal information."
+    return ""
+
+
 def recipient(policy: Policy, r: Recipient) -> tuple[Text, ...]:
     names = [p.name for key in r.purposes if (p := policy.purpose(key))]
     cats = category_names(policy, r.categories) if r.categories else "Not itemized"
     gate = "Only with your consent." if r.consent else None
     never = f"Never for {words.join(r.never_for)}." if r.never_for else None
     when = " ".join(filter(None, (r.condition, gate, never, r.note)))
-    form = words.FORM[r.receives]
+    form = words.FORM[r.receives] if r.form_stated else "Not stated"
     kind = words.label(r.type)
     return ((r.name,), (kind,), (form,), (cats,), (words.join(names) or "Not stated",), (when,))
 
@@ -299,7 +322,7 @@ def rule_text(policy: Policy, rule: RetentionRule) -> str:
     else:
         text = f"{cats}: kept {words.VAGUE[rule.period or VaguePeriod.unspecified]}."
     if rule.exceptions:
-        text += f" Exceptions: {words.join(words.label(e) for e in rule.exceptions)}."
+        text += f" Kept longer where: {'; '.join(map(words.exception, rule.exceptions))}."
     if rule.backups_days is not None:
         text += f" Backup copies may remain for up to {rule.backups_days} more days."
     if rule.notify_first:
@@ -396,25 +419,35 @@ def children(policy: Policy) -> Section:
 
 def security(policy: Policy) -> Section:
     section = Section("troth-security", "Security")
-    section.items((control,) for control in policy.security.controls)
+    section.items(
+        (words.control(c), covered(policy, c.categories)) for c in policy.security.controls
+    )
     section.p(policy.security.note or "")
     if not section.blocks:
         section.p("This notice does not describe specific security measures.")
     return section
 
 
+def covered(policy: Policy, categories: list[str]) -> str:
+    return f" (covers {category_names(policy, categories)})" if categories else ""
+
+
+def announcement(policy: Policy) -> str:
+    rule = policy.changes
+    how = words.join(dict.fromkeys(CHANNEL[c] for c in rule.notify))
+    if how:
+        return f"We announce changes {how}."
+    if rule.notice_promised:
+        return "We give notice of changes; the notice does not say how."
+    if rule.notice_promised is False:
+        return "We do not promise to announce changes: check this notice for the current version."
+    return "The notice does not say how changes are announced."
+
+
 def changes(policy: Policy) -> Section:
     rule = policy.changes
     section = Section("troth-changes", "Changes to this notice")
-    how = words.join(dict.fromkeys(CHANNEL[c] for c in rule.notify))
-    section.p(
-        "We may change this notice. "
-        + (
-            f"We announce changes {how}."
-            if how
-            else "The notice does not say how changes are announced."
-        )
-    )
+    section.p("We may change this notice. " + announcement(policy))
     if rule.existing_users_bound_after_days:
         section.p(
             f"A new version applies to existing users {rule.existing_users_bound_after_days} "

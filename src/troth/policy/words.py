@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from troth.policy.model import (
+    Control,
+    ControlKind,
+    ExceptionKind,
     Form,
     LegalBasis,
     RetentionAction,
+    RetentionException,
     RetentionRule,
     RightKind,
     Trigger,
@@ -65,6 +69,37 @@ RIGHT = {
     RightKind.opt_out_sale: "opt out of the sale or sharing of your personal information",
     RightKind.complaint: "complain to us about how we handle your data",
 }
+
+
+CONTROL = {
+    ControlKind.encryption_at_rest: "Encryption at rest",
+    ControlKind.encryption_in_transit: "Encryption in transit",
+    ControlKind.access_control: "Access control",
+    ControlKind.audits: "Security audits",
+    ControlKind.minimization: "Data minimization",
+    ControlKind.other: "Other measure",
+}
+
+
+def control(claim: Control) -> str:
+    """A security claim in the notice's words, else its kind."""
+    return claim.text or CONTROL[claim.kind]
+
+
+EXCEPTION = {
+    ExceptionKind.legal_obligation: "the law requires us to keep it",
+    ExceptionKind.legal_hold: "a legal hold covers it",
+    ExceptionKind.dispute: "it is needed for a dispute",
+    ExceptionKind.authority_inquiry: "an authority's inquiry needs it",
+    ExceptionKind.shared_with_others: "it also belongs to someone else",
+    ExceptionKind.other: "another reason",
+}
+
+
+def exception(kept: RetentionException) -> str:
+    if kept.kind == ExceptionKind.other and kept.note:
+        return kept.note
+    return EXCEPTION[kept.kind] + (f" ({kept.note})" if kept.note else "")
 
 
 def period(rule: RetentionRule) -> str:
