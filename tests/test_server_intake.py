@@ -58,6 +58,7 @@ def test_a_posted_request_with_a_code_waits_for_the_person(server: Server) -> No
     assert 'value="verify"' in page
     server.sign_in(email)  # the code proves the address: the request goes ahead
     assert rights.get_request(server.store, made).status == "verified"
+    assert f"/me/requests/{made}" in server.client.get("/me").text  # the person follows it
 
 
 @pytest.mark.parametrize(

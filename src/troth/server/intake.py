@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from troth import ledger
+from troth.consent.subject import InvalidSubject, normalize
 from troth.errors import Invalid, InvalidInput
 from troth.policy import Policy
 from troth.rights import Request
@@ -108,13 +109,24 @@ def read(form: Mapping[str, str], ctx: Context) -> Intake:
     return found
 
 
+def owner(ctx: Context, intake: Intake, actor: str) -> str:
+    """Who follows the request: the person, when they gave an e-mail address (the privacy
+    center lists it once they sign in with it), else the staff member who took it."""
+    if intake.identity_kind != "email":
+        return actor
+    try:
+        return ctx.project.subject_ref("email", normalize("email", intake.identity_value))
+    except InvalidSubject:
+        return actor  # the rights engine names the problem
+
+
 def create(ctx: Context, intake: Intake, staff_id: int) -> Request | None:
     """The request, or None with the problems that stopped it added to `intake`."""
     actor = f"staff:{staff_id}"
     try:
         made = requests.create(
             ctx,
-            actor,
+            owner(ctx, intake, actor),
             intake.kind,
             intake.identity_kind,
             intake.identity_value,
