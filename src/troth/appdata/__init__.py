@@ -31,6 +31,7 @@ from troth.appdata.execute import (
 from troth.appdata.fields import identity_changes, rectify_fields
 from troth.appdata.groups import owned_groups
 from troth.appdata.guard import (
+    Counted,
     PlanRefused,
     Refusal,
     check,
@@ -53,6 +54,17 @@ from troth.appdata.plan import (
     recollect_blobs,
 )
 from troth.appdata.reach import Found, Key, Row, resolve, table_order
+from troth.appdata.sets import (
+    BATCH,
+    RowSet,
+    others,
+    owned_batches,
+    owned_where,
+    plain_tables,
+    read_in,
+    resolve_lean,
+    set_erasure,
+)
 from troth.appdata.sweep import (
     Due,
     Spare,
@@ -66,10 +78,12 @@ from troth.appdata.sweep import (
 from troth.appdata.times import as_datetime
 
 __all__ = [
+    "BATCH",
     "OWNER",
     "Account",
     "AccountTable",
     "Context",
+    "Counted",
     "Due",
     "Erasure",
     "Found",
@@ -79,6 +93,7 @@ __all__ = [
     "PlanRefused",
     "Refusal",
     "Row",
+    "RowSet",
     "Spare",
     "TableStep",
     "account_identities",
@@ -106,18 +121,25 @@ __all__ = [
     "key_to_json",
     "load_context",
     "normalize",
+    "others",
+    "owned_batches",
     "owned_groups",
     "owned_keys",
     "owned_rows",
+    "owned_where",
     "owner_of",
     "people_tables",
     "phone_variants",
+    "plain_tables",
+    "read_in",
     "read_steps",
     "recollect_blobs",
     "rectify_fields",
     "require_valid",
     "resolve",
+    "resolve_lean",
     "set_columns",
+    "set_erasure",
     "stored_form",
     "switch_active",
     "table_order",

@@ -1,10 +1,12 @@
 """Carrying out the changes of a request in the app's stores, set-based.
 
-Each SQL store is changed in one transaction: updates first (tombstones, nulled
-foreign keys), then deletes with children before parents. Every statement works
-on an IN-list of primary keys (in chunks). Erasure is idempotent: a delete of a
-gone row does nothing, null and mask write the same value again, and a keyed
-pseudonym is never applied to a value that already is one.
+Each SQL store is changed in one transaction: the leaf tables' rows first (one
+statement per table and action over the subject's predicate, see
+`troth.appdata.sets`), then updates (tombstones, nulled foreign keys), then deletes
+with children before parents; those work on IN-lists of primary keys (in chunks).
+Erasure is idempotent: a delete of a gone row does nothing, null and mask write the
+same value again, and a keyed pseudonym is never applied to a value that already is
+one.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, delete, select, update
+from sqlalchemy import Connection, and_, case, delete, or_, select, update
 
 from troth.appdata.context import Context, checkpoint
 from troth.appdata.failures import app_statements
@@ -29,6 +31,7 @@ from troth.appdata.reach import (
     scoped,
     table_order,
 )
+from troth.appdata.sets import RowSet
 from troth.datamap import blob_root
 from troth.datamap.model import PSEUDONYM_HEX, PSEUDONYM_PREFIX, ColumnErase
 from troth.datamap.model import Table as MapTable
@@ -64,13 +67,22 @@ def pseudonym(ctx: Context, table_key: str, column: str, value: object) -> str:
 
 
 def erase_store(
-    conn: Connection, ctx: Context, store: str, plan: Mapping[str, Mapping[str, list[Key]]]
+    conn: Connection,
+    ctx: Context,
+    store: str,
+    plan: Mapping[str, Mapping[str, list[Key]]],
+    sets: Mapping[str, RowSet] | None = None,
 ) -> dict[str, dict[str, int]]:
-    """Apply one store's part of an erasure plan inside `conn`'s transaction."""
+    """Apply one store's part of an erasure plan (keys per table and action, and the leaf
+    tables' `sets`) inside `conn`'s transaction."""
     counter = Counter()
     order = [k for k in table_order(ctx.datamap) if ctx.datamap.store_of(k) == store]
+    sets = {k: v for k, v in (sets or {}).items() if k in order}
     counts: dict[str, dict[str, int]] = {}
-    shred_keys(conn, ctx, order, plan)
+    shred_keys(conn, ctx, order, plan, sets)
+    for key, rows in sets.items():
+        with app_statements(conn, key):
+            counts[key] = erase_set(conn, ctx, key, rows, counter)
     for key in order:
         keys = plan.get(key, {}).get("update", [])
         if keys:
@@ -84,11 +96,77 @@ def erase_store(
     return counts
 
 
+def erase_set(
+    conn: Connection, ctx: Context, key: str, rows: RowSet, counter: Counter
+) -> dict[str, int]:
+    """A leaf table's part of an erasure: one DELETE, and the updates, over its predicate."""
+    table = reflect(conn.engine, ctx.datamap, key)
+    part = Found(key, ctx.datamap.tables[key], table, deferred=True)
+    dialect = conn.dialect.name
+    done: dict[str, int] = {}
+    if rows.counts.get("delete"):
+        statement = scoped(delete(table), table).where(rows.where(part, "delete", dialect))
+        done["deleted"] = conn.execute(statement).rowcount
+        counter.step()
+    if rows.counts.get("update"):
+        done["updated"] = tombstone_where(
+            conn, ctx, part, rows.where(part, "update", dialect), counter
+        )
+    return done
+
+
+def tombstone_where(
+    conn: Connection, ctx: Context, part: Found, where: Any, counter: Counter
+) -> int:
+    """Each column's erase action on the rows under `where`; a hashed column gets one
+    keyed pseudonym per distinct value it holds there."""
+    fixed, hashed = erase_values(part.spec)
+    table = part.table
+    done = 0
+    if fixed:
+        statement = scoped(update(table), table).where(where).values(fixed)
+        done = conn.execute(statement).rowcount
+        counter.step()
+    for name in hashed:
+        column = table.c[name]
+        read = scoped(select(column).distinct().where(where, column.is_not(None)), table)
+        current = [v for v in conn.execute(read).scalars() if not PSEUDONYM.match(str(v))]
+        counter.step()
+        for values in chunks(current):
+            mapping = {v: pseudonym(ctx, part.key, name, v) for v in values}
+            changed = case(mapping, value=column, else_=column)
+            statement = scoped(update(table), table).where(where, column.in_(values))
+            n = conn.execute(statement.values({name: changed})).rowcount
+            counter.step()
+            done = done if fixed else done + n
+    return done
+
+
+def erase_values(
+    spec: MapTable, only: Collection[str] | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """The values erasure writes (null, mask) per column, and the columns it hashes (of
+    the columns `only`, if given)."""
+    fixed: dict[str, Any] = {}
+    hashed = []
+    for name, column in spec.columns.items():
+        if only is not None and name not in only:
+            continue
+        if column.erase == ColumnErase.null:
+            fixed[name] = None
+        elif column.erase == ColumnErase.mask:
+            fixed[name] = column.mask
+        elif column.erase == ColumnErase.hash:
+            hashed.append(name)
+    return fixed, hashed
+
+
 def shred_keys(
     conn: Connection,
     ctx: Context,
     order: Sequence[str],
     plan: Mapping[str, Mapping[str, list[Key]]],
+    sets: Mapping[str, RowSet],
 ) -> int:
     """Destroy the vault keys behind the `erase: shred` columns of the rows the plan
     changes, before they change (shredding again on a resumed erasure is a no-op).
@@ -113,9 +191,26 @@ def shred_keys(
             named |= subjects
             if key in people:
                 own |= subjects
+    for key, rows in sets.items():
+        columns = sorted(shred_reads(ctx.datamap.tables[key]))
+        if columns:
+            named |= set_subjects(conn, ctx, key, rows, columns)
     if not named & own:
         return 0
     return vault_for(ctx.project).shred(named & own)
+
+
+def set_subjects(
+    conn: Connection, ctx: Context, key: str, rows: RowSet, columns: Sequence[str]
+) -> set[str]:
+    """The vault subjects the `erase: shred` columns of a leaf table's erased rows name."""
+    spec = ctx.datamap.tables[key]
+    table = reflect(conn.engine, ctx.datamap, key)
+    part = Found(key, spec, table, deferred=True)
+    dialect = conn.dialect.name
+    where = or_(rows.where(part, "delete", dialect), rows.where(part, "update", dialect))
+    query = scoped(select(*(table.c[c] for c in columns)).distinct().where(where), table)
+    return shred_subjects(spec, conn.execute(query).mappings().all())
 
 
 def remove(
@@ -181,17 +276,7 @@ def tombstone(
     hashed columns get keyed pseudonyms."""
     spec = ctx.datamap.tables[key]
     table = reflect(conn.engine, ctx.datamap, key)
-    fixed: dict[str, Any] = {}
-    hashed = []
-    for name, column in spec.columns.items():
-        if only is not None and name not in only:
-            continue
-        if column.erase == ColumnErase.null:
-            fixed[name] = None
-        elif column.erase == ColumnErase.mask:
-            fixed[name] = column.mask
-        elif column.erase == ColumnErase.hash:
-            hashed.append(name)
+    fixed, hashed = erase_values(spec, only)
     if not fixed and not hashed:
         return 0
     done = 0

@@ -28,7 +28,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import func, select
@@ -92,6 +92,28 @@ class Shape:
     people: set[str]
     # table -> its owner links into account tables: (column, (account table, column))
     owners: dict[str, OwnerLinks]
+    leaves: set[str]  # tables no link points to that hold no accounts
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A table's part of a plan counted by statements, not read: the rows it touches, and
+    per path (`Row.via`) how many of them name other accounts in their owner links."""
+
+    rows: int
+    others: dict[str, int] = field(default_factory=dict)
+
+
+def leaves(datamap: DataMap) -> set[str]:
+    """Tables whose rows lead nowhere: no link points to them and they hold no accounts.
+    A request reaches them by statements over the subject's predicate (see
+    `troth.appdata.sets`) instead of holding their rows."""
+    return shape_of(datamap).leaves
+
+
+def owner_links(datamap: DataMap, key: str) -> OwnerLinks:
+    """`key`'s owner links into account tables: (column, (account table, column))."""
+    return shape_of(datamap).owners.get(key, [])
 
 
 _per_map: dict[tuple[str, int], tuple[DataMap, Any]] = {}
@@ -132,14 +154,19 @@ def read_shape(datamap: DataMap) -> Shape:
         ]
         for key, spec in datamap.tables.items()
     }
-    return Shape(people, {k: v for k, v in owners.items() if v})
+    plain = set(datamap.tables) - targets - people
+    return Shape(people, {k: v for k, v in owners.items() if v}, plain)
 
 
 def check(
-    ctx: Context, found: Mapping[str, Found], touched: Mapping[str, Sequence[Key]]
+    ctx: Context,
+    found: Mapping[str, Found],
+    touched: Mapping[str, Sequence[Key]],
+    counted: Mapping[str, Counted] | None = None,
 ) -> list[Refusal]:
     """Raise PlanRefused unless touching the rows `touched` (keys per table, from `found`)
-    is safe; returns the size refusals that `ctx.allow_large` let through."""
+    and those `counted` (tables reached by statements) is safe; returns the size refusals
+    that `ctx.allow_large` let through."""
     require_valid(ctx)
     refusals: list[Refusal] = []
     shape = shape_of(ctx.datamap)
@@ -151,6 +178,12 @@ def check(
         elif key in shape.owners:
             refusals.extend(owned_by_others(shape.owners[key], found[key], rows, mine))
         refusals.extend(fanout_refusals(ctx, found[key], len(rows)))
+    for key, count in (counted or {}).items():
+        links = shape.owners.get(key, [])
+        refusals.extend(
+            others_refusal(links, key, via, n) for via, n in sorted(count.others.items())
+        )
+        refusals.extend(fanout_refusals(ctx, found[key], count.rows))
     blocking = [r for r in refusals if not (r.overridable and ctx.allow_large)]
     if blocking:
         raise PlanRefused(refusals)
@@ -207,13 +240,14 @@ def owned_by_others(
     for row in rows:
         if row.owner and not row.direct and not names_subject(row, owners, mine):
             linked[row.via] = linked.get(row.via, 0) + 1
+    return [others_refusal(owners, part.key, via, n) for via, n in sorted(linked.items())]
+
+
+def others_refusal(owners: OwnerLinks, key: str, via: str, n: int) -> Refusal:
     columns = ", ".join(column for column, _ in owners)
-    return [
-        Refusal(part.key, n, f"{n} row(s) of other people ({columns} names another account) "
-                f"reached through {via}; if they only depend on the subject's rows, make that "
-                "link owner: false")
-        for via, n in sorted(linked.items())
-    ]  # fmt: skip
+    return Refusal(key, n, f"{n} row(s) of other people ({columns} names another account) "
+                   f"reached through {via}; if they only depend on the subject's rows, make "
+                   "that link owner: false")  # fmt: skip
 
 
 def names_subject(

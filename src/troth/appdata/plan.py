@@ -8,11 +8,14 @@ import decimal
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from troth.appdata.guard import Refusal
 from troth.appdata.reach import Found, Key, Row, table_order
 from troth.datamap.model import ColumnErase, DataMap, TableErase
+
+if TYPE_CHECKING:
+    from troth.appdata.sets import RowSet
 
 
 @dataclass(frozen=True)
@@ -39,12 +42,14 @@ class Plan:
 
 @dataclass
 class Erasure:
-    """Keys per table and action, and blob paths per blob store: what erasure will change."""
+    """Keys per table and action, predicates and counts for the leaf tables (`sets`), and
+    blob paths per blob store: what erasure will change."""
 
     delete: dict[str, list[Key]] = field(default_factory=dict)
     update: dict[str, list[Key]] = field(default_factory=dict)
     keep: dict[str, list[Key]] = field(default_factory=dict)
     blobs: dict[str, set[str]] = field(default_factory=dict)
+    sets: dict[str, RowSet] = field(default_factory=dict)
 
 
 def erasure_of(datamap: DataMap, found: Mapping[str, Found]) -> Erasure:
@@ -113,16 +118,20 @@ def erasure_steps(datamap: DataMap, erasure: Erasure) -> list[TableStep]:
     for key in table_order(datamap):
         spec = datamap.tables[key]
         store = datamap.store_of(key)
-        if key in erasure.update:
+        counted = erasure.sets[key].counts if key in erasure.sets else {}
+        rows = {a: len(getattr(erasure, a).get(key, [])) + counted.get(a, 0) for a in ACTIONS}
+        if rows["update"]:
             changed = [f"{c}: {col.erase.value}" for c, col in spec.columns.items() if col.erase]
             changed = [c for c in changed if not c.endswith(": keep")]
-            detail = ", ".join(changed)
-            steps.append(TableStep(store, key, "update", len(erasure.update[key]), detail))
-        if key in erasure.delete:
-            steps.append(TableStep(store, key, "delete", len(erasure.delete[key])))
-        if key in erasure.keep:
-            steps.append(TableStep(store, key, "keep", len(erasure.keep[key]), spec.reason or ""))
+            steps.append(TableStep(store, key, "update", rows["update"], ", ".join(changed)))
+        if rows["delete"]:
+            steps.append(TableStep(store, key, "delete", rows["delete"]))
+        if rows["keep"]:
+            steps.append(TableStep(store, key, "keep", rows["keep"], spec.reason or ""))
     return steps
+
+
+ACTIONS = ("update", "delete", "keep")
 
 
 def read_steps(datamap: DataMap, found: Mapping[str, Found]) -> list[TableStep]:

@@ -20,10 +20,11 @@ before log-in are reached by a request for that cookie id).
 
 from __future__ import annotations
 
+import dataclasses
 import graphlib
 import threading
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -159,13 +160,40 @@ class Row:
 
 
 @dataclass
+class Lookup:
+    """One read that reaches a table's rows: `column` (or `lower(column)`) IN `values`.
+
+    Owned rows get `action`; rows read as dependants (`action` None) go with their
+    `parent` (a linked table and column)."""
+
+    column: str
+    values: list[Any]
+    lower: bool = False
+    action: TableErase | None = None
+    parent: tuple[str, str] | None = None
+    via: str = ""
+    learn: bool = False
+
+    @property
+    def direct(self) -> bool:
+        """Found by one of the subject's identity values, not by a link."""
+        return self.parent is None and self.via.startswith("identity")
+
+
+@dataclass
 class Found:
-    """The rows reached in one table, by primary key."""
+    """The rows reached in one table, by primary key.
+
+    A deferred table (see `resolve`'s `defer`) holds no rows: only the lookups that
+    reach them, which `troth.appdata.sets` runs as statements over the subject's
+    predicate (streamed reads, counts, set-based changes)."""
 
     key: str
     spec: MapTable
     table: Table
     rows: dict[Key, Row] = field(default_factory=dict)
+    deferred: bool = False
+    lookups: list[Lookup] = field(default_factory=list)
 
     def owned(self) -> list[Row]:
         return [r for r in self.rows.values() if r.owner]
@@ -207,8 +235,10 @@ class Reach:
         conns: Mapping[str, Connection],
         identity_kind: str,
         value: str,
+        defer: Collection[str] = (),
     ) -> None:
         self.datamap = datamap
+        self.defer = defer
         self.conns = conns
         self.request_kind = identity_kind
         self.identities: dict[str, set[str]] = {identity_kind: {value}}
@@ -221,7 +251,9 @@ class Reach:
         for key in order:
             conn = self.conns[self.datamap.store_of(key)]
             table = reflect(conn.engine, self.datamap, key)
-            self.found[key] = Found(key, self.datamap.tables[key], table)
+            self.found[key] = Found(
+                key, self.datamap.tables[key], table, deferred=key in self.defer
+            )
         for _ in range(MAX_PASSES):
             if not any([self.visit(key) for key in order]):
                 break
@@ -237,37 +269,31 @@ class Reach:
             values = self.fresh((key, "identity:" + kind, True), self.identities.get(kind, ()))
             blind = blind_column(found.spec, column)
             lower = not blind and lowered(self.datamap, kind, self.dialect(key))
-            query = lookup(found.table, column, lower=lower)
             for part in chunks(values, 50):
                 if blind:
                     wanted = self.blinded(kind, part)
                 else:
                     wanted = stored_values(self.datamap, kind, part)
-                grew |= self.add(
-                    found,
-                    query,
-                    wanted,
-                    found.spec.erase,
-                    None,
-                    via=f"identity {kind}",
-                    learn=key in self.targets,
-                )
+                via = f"identity {kind}"
+                action = found.spec.erase
+                learn = key in self.targets
+                grew |= self.add(found, Lookup(column, wanted, lower, action, via=via, learn=learn))
         for link in found.spec.links:
             target, target_column = link.target(key)
             if target not in self.found:
                 continue
             owned, dependent = self.values_of(target, target_column)
-            query = lookup(found.table, link.column)
             action = link.erase or found.spec.erase
             via = f"link {link.column} → {target}.{target_column}"
             if link.owner:
                 for part in chunks(self.fresh((key, link.column + ">o", True), owned)):
-                    grew |= self.add(found, query, part, action, None, via=via)
+                    grew |= self.add(found, Lookup(link.column, list(part), action=action, via=via))
             if not cascades(link):
                 continue
             parents = dependent if link.owner else owned | dependent
             for part in chunks(self.fresh((key, link.column + ">d", False), parents)):
-                grew |= self.add(found, query, part, None, (target, target_column), via=via)
+                lookup_ = Lookup(link.column, list(part), parent=(target, target_column), via=via)
+                grew |= self.add(found, lookup_)
         return grew
 
     def blinded(self, kind: str, values: Sequence[str]) -> list[str]:
@@ -294,44 +320,17 @@ class Reach:
             (owned if row.owner else dependent).add(row.values[column])
         return owned, dependent - owned
 
-    def add(
-        self,
-        found: Found,
-        query: Select[Any],
-        wanted: Sequence[Any],
-        action: TableErase | None,
-        parent: tuple[str, str] | None,
-        *,
-        via: str,
-        learn: bool = False,
-    ) -> bool:
+    def add(self, found: Found, wanted: Lookup) -> bool:
+        """Read the rows `wanted` reaches into `found` (a deferred table only remembers the
+        lookup: nothing else is reached through its rows)."""
+        if found.deferred:
+            remember(found, wanted)
+            return False
         conn = self.conns[self.datamap.store_of(found.key)]
-        grew = False
-        pk = found.spec.primary_key
-        link_columns = {
-            link.column: link.target(found.key) for link in found.spec.links if cascades(link)
-        }
-        with app_statements(conn, found.key):
-            read = conn.execute(query, {"values": list(wanted)}).mappings().all()
-        for mapping in read:
-            values = dict(mapping)
-            row_key = tuple(values[c] for c in pk)
-            row = found.rows.get(row_key)
-            if row is None:
-                row = found.rows[row_key] = Row(values, via=via)
-                grew = True
-            row.direct |= parent is None and via.startswith("identity")
-            if action is not None:
-                grew |= not row.owner
-                row.owner = True
-                if row.erase is None or ERASE_RANK[action] > ERASE_RANK[row.erase]:
-                    row.erase = action
-                if learn:
-                    grew |= self.learn_identities(found, values)
-            elif parent is not None:
-                for column, target in link_columns.items():
-                    if target == parent:
-                        row.parents.add((*target, values[column]))
+        grew, owned = read_rows(conn, found, wanted)
+        if wanted.learn:
+            for values in owned:
+                grew |= self.learn_identities(found, values)
         return grew
 
     def learn_identities(self, found: Found, values: Mapping[str, Any]) -> bool:
@@ -348,13 +347,74 @@ class Reach:
         return grew
 
 
+def remember(found: Found, wanted: Lookup) -> None:
+    """Add `wanted` to a deferred table's lookups (values of one path kept together)."""
+    for known in found.lookups:
+        same = (known.column, known.lower, known.action, known.parent, known.via)
+        if same == (wanted.column, wanted.lower, wanted.action, wanted.parent, wanted.via):
+            known.values.extend(wanted.values)
+            return
+    found.lookups.append(dataclasses.replace(wanted, values=list(wanted.values)))
+
+
+def read_rows(conn: Connection, found: Found, wanted: Lookup) -> tuple[bool, list[dict[str, Any]]]:
+    """Read the rows `wanted` reaches into `found.rows`: whether any was new or newly the
+    subject's, and the values of those it reached as the subject's."""
+    grew = False
+    owned = []
+    pk = found.spec.primary_key
+    link_columns = {
+        link.column: link.target(found.key) for link in found.spec.links if cascades(link)
+    }
+    query = lookup(found.table, wanted.column, lower=wanted.lower)
+    with app_statements(conn, found.key):
+        read = conn.execute(query, {"values": list(wanted.values)}).mappings().all()
+    for mapping in read:
+        values = dict(mapping)
+        row_key = tuple(values[c] for c in pk)
+        row = found.rows.get(row_key)
+        if row is None:
+            row = found.rows[row_key] = Row(values, via=wanted.via)
+            grew = True
+        row.direct |= wanted.direct
+        if wanted.action is not None:
+            grew |= not row.owner
+            row.owner = True
+            if row.erase is None or ERASE_RANK[wanted.action] > ERASE_RANK[row.erase]:
+                row.erase = wanted.action
+            owned.append(values)
+        elif wanted.parent is not None:
+            for column, target in link_columns.items():
+                if target == wanted.parent:
+                    row.parents.add((*target, values[column]))
+    return grew, owned
+
+
+def materialize(conn: Connection, found: Found) -> Found:
+    """`found` with the rows its lookups reach read in (a deferred table made plain)."""
+    if not found.deferred:
+        return found
+    plain = Found(found.key, found.spec, found.table)
+    for wanted in found.lookups:
+        for part in chunks(wanted.values):
+            read_rows(conn, plain, dataclasses.replace(wanted, values=list(part)))
+    return plain
+
+
 def blind_column(spec: MapTable, column: str) -> bool:
     declared = spec.columns.get(column)
     return declared is not None and declared.blind_index
 
 
 def resolve(
-    datamap: DataMap, conns: Mapping[str, Connection], identity_kind: str, value: str
+    datamap: DataMap,
+    conns: Mapping[str, Connection],
+    identity_kind: str,
+    value: str,
+    defer: Collection[str] = (),
 ) -> dict[str, Found]:
-    """Every table of the stores in `conns` with the subject's rows (owned and dependent)."""
-    return Reach(datamap, conns, identity_kind, value).run()
+    """Every table of the stores in `conns` with the subject's rows (owned and dependent).
+
+    Tables in `defer` (ones no link points to and that hold no accounts, see
+    `troth.appdata.sets.leaves`) are not read: they keep the lookups that reach them."""
+    return Reach(datamap, conns, identity_kind, value, defer).run()

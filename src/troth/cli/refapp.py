@@ -54,6 +54,14 @@ def generate(
             help="Seal messages.body and users.date_of_birth with the project's vault.",
         ),
     ] = False,
+    big_subjects: Annotated[
+        int,
+        typer.Option(
+            "--big-subjects",
+            min=0,
+            help="Give this many active users a million rows each (messages and web visits).",
+        ),
+    ] = 0,
     project: ProjectOption = None,
 ) -> None:
     """Create the reference-app tables and fill them with realistic fake data."""
@@ -70,6 +78,7 @@ def generate(
             as_of=as_of.date() if as_of else None,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
             vault=sealer,
+            big_subjects=big_subjects,
         )
     if sealer is not None:
         sealer.store.dispose()

@@ -39,6 +39,7 @@ Progress = Callable[[int, int], None]  # (steps done, steps in all)
 
 BLOB_COLUMNS = {"profiles": ("avatar_path",), "stories": ("audio_path", "cover_path")}
 MAX_USERS = 10_000_000
+MAX_BIG = 100  # users with a million rows each
 
 
 @dataclass(frozen=True)
@@ -117,9 +118,12 @@ def generate(
     chunk: int = 5000,
     progress: Progress | None = None,
     vault: Vault | None = None,
+    big_subjects: int = 0,
 ) -> GenerateStats:
     """Create the reference-app tables at `url` and fill them for `users` users; with
-    `vault`, messages.body and users.date_of_birth are sealed (see `refapp.sealed`).
+    `vault`, messages.body and users.date_of_birth are sealed (see `refapp.sealed`);
+    the first `big_subjects` active users get a million more rows each (half messages,
+    half web visits: see `rows.big_chunks`).
 
     Refuses (TrothError, nothing changed) when the database already has any of the
     tables or the blob folder has blobs, unless `replace`.
@@ -128,6 +132,8 @@ def generate(
         raise TrothError(f"users must be between 1 and {MAX_USERS:,}")
     if chunk < 1:
         raise TrothError("chunk must be at least 1")
+    if not 0 <= big_subjects <= min(users, MAX_BIG):
+        raise TrothError(f"big subjects must be between 0 and {min(users, MAX_BIG):,}")
     started = time.perf_counter()
     writer = BlobWriter(Path(blobs_dir), replace) if blobs_dir is not None else None
     engine = target_engine(url)
@@ -138,7 +144,8 @@ def generate(
             try:
                 with conn.begin():
                     _prepare(loader, replace)
-                    plan = Plan(users, seed, as_of or dt.datetime.now(dt.UTC).date(), chunk)
+                    day = as_of or dt.datetime.now(dt.UTC).date()
+                    plan = Plan(users, seed, day, chunk, big_subjects)
                     source = chunks(plan)
                     if vault is not None:
                         source = (sealed_chunk(vault, c) for c in source)

@@ -11,8 +11,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from troth.refapp.rows import (
+    BIG_BATCH,
+    BIG_ROWS,
     Chunk,
     World,
+    big_chunks,
     contact_chunk,
     orders_chunk,
     phonebook_chunk,
@@ -38,21 +41,25 @@ PASSES: tuple[Callable[[World, range], Chunk], ...] = (
 
 @dataclass(frozen=True)
 class Plan:
-    """One generation run: its size, seed, reference day and chunk size (in users)."""
+    """One generation run: its size, seed, reference day, chunk size (in users) and how
+    many users get a million rows each (`big`)."""
 
     users: int
     seed: int
     as_of: dt.date
     chunk: int
+    big: int = 0
 
     @property
     def steps(self) -> int:
-        return len(PASSES) * len(range(1, self.users + 1, self.chunk))
+        per_user = len(PASSES) * len(range(1, self.users + 1, self.chunk))
+        return per_user + self.big * (BIG_ROWS // BIG_BATCH)
 
 
 def chunks(plan: Plan) -> Iterator[Chunk]:
-    """Every chunk of rows of the run, table pass after table pass."""
+    """Every chunk of rows of the run, table pass after table pass, then the big subjects'."""
     world = populate(plan.users, plan.seed, plan.as_of, plan.chunk)
     for make in PASSES:
         for uids in world.chunks():
             yield make(world, uids)
+    yield from big_chunks(world, plan.big)

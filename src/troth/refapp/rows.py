@@ -544,3 +544,43 @@ def visits_chunk(world: World, uids: range) -> Chunk:
             rows.append((vid, cookie, None, ip, agent, REFERRERS[int(r() * refs)], when))
             anonymous += 1
     return {"web_visits": rows}
+
+
+BIG_ROWS = 1_000_000  # rows of one big subject (see `big_chunks`)
+BIG_BATCH = 20_000  # rows of a big subject per chunk
+
+
+def big_subjects(world: World, count: int) -> list[int]:
+    """The first `count` active users: those `big_chunks` gives a million rows each."""
+    active = (uid for uid in range(1, world.users + 1) if world.people.status[uid] == ACTIVE)
+    return [uid for uid, _ in zip(active, range(count), strict=False)]
+
+
+def big_chunks(world: World, count: int) -> Iterator[Chunk]:
+    """A million rows for each of `count` users, BIG_BATCH at a time: half messages they
+    sent (erasure keeps them for the recipients), half web visits from a few browsers
+    (erasure deletes them). For the benchmarks of a subject with very many rows."""
+    agents, span = world.pools.user_agents, world.clock.span
+    days, times = world.clock.days, world.clock.times
+    sentences, many = world.pools.sentences, len(world.pools.sentences)
+    created, n = world.people.created, world.users
+    for uid in big_subjects(world, count):
+        rng = world.rng("big", uid)
+        r = rng.random
+        browsers = [(f"{rng.getrandbits(128):032x}", _ip(rng)) for _ in range(4)]
+        width = span - created[uid]
+        for _ in range(0, BIG_ROWS, BIG_BATCH):
+            messages: list[Row] = []
+            visits: list[Row] = []
+            for mid in world.ids("messages", BIG_BATCH // 2 if n > 1 else 0):
+                x = created[uid] + int(r() * width)
+                body = sentences[int(r() * many)]
+                when = days[x // DAY] + times[x % DAY]
+                messages.append((mid, uid, _other(uid, n, r), body, when))
+            for vid in world.ids("web_visits", BIG_BATCH - len(messages)):
+                x = created[uid] + int(r() * width)
+                cookie, ip = browsers[int(r() * len(browsers))]
+                agent = agents[int(r() * len(agents))]
+                ref = REFERRERS[int(r() * len(REFERRERS))]
+                visits.append((vid, cookie, uid, ip, agent, ref, days[x // DAY] + times[x % DAY]))
+            yield {"messages": messages, "web_visits": visits}

@@ -11,22 +11,24 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import os
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import Connection
 
+from troth.appdata import BATCH, Found, Refusal, Row, owned_batches, table_order
 from troth.appdata.context import Context
 from troth.appdata.execute import inside
-from troth.appdata.reach import Found, table_order
 from troth.cells import inert
 from troth.datamap import blob_root
 from troth.disclosures import Disclosure
@@ -47,8 +49,6 @@ ID_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_
 # JSON and CSV shrink nearly as much at level 1 as at 6, in a fraction of the time; blob files
 # (audio, images) are compressed already and are stored as they are.
 FAST: dict[str, Any] = {"compression": zipfile.ZIP_DEFLATED, "compresslevel": 1}
-# Rows are opened from the vault and written this many at a time.
-BATCH = 1000
 _templates = Environment(
     loader=PackageLoader("troth.rights", "templates"), autoescape=select_autoescape()
 )
@@ -79,38 +79,55 @@ def visible_columns(part: Found, portable: bool) -> list[str]:
     ]
 
 
-def batches(
-    ctx: Context, part: Found, sheet: Sheet, failed: dict[str, int]
-) -> Iterator[list[dict[str, Any]]]:
-    """The subject's rows of one table, BATCH at a time, vault values opened (the subject
-    reads their own values in the clear; those that cannot be are counted in `failed`),
-    only the sheet's columns kept."""
-    owned = part.owned()
+Batches = Iterator[list[dict[str, Any]]]
+
+
+def opened(
+    ctx: Context, part: Found, sheet: Sheet, raw: Batches, failed: dict[str, int]
+) -> Batches:
+    """Batches of the subject's rows with vault values opened (the subject reads their
+    own values in the clear; those that cannot be are counted in `failed`), only the
+    sheet's columns kept."""
     sealed = bool(encrypted_columns(part.spec))
-    for start in range(0, len(owned), BATCH):
-        values = [dict(r.values) for r in owned[start : start + BATCH]]
+    for batch in raw:
+        values = [dict(v) for v in batch] if sealed else batch
         if sealed:
             for name, n in open_rows(vault_for(ctx.project), part.key, part.spec, values).items():
                 failed[name] = failed.get(name, 0) + n
         yield [{c: v[c] for c in sheet.columns} for v in values]
 
 
-def write_sheet(zf: zipfile.ZipFile, ctx: Context, part: Found, sheet: Sheet) -> None:
-    """data/<table>.json, then data/<table>.csv, each written a batch at a time (a ZIP
-    takes one entry at a time, and a spool of the CSV would put plain rows on disk)."""
+def write_sheet(
+    zf: zipfile.ZipFile,
+    ctx: Context,
+    part: Found,
+    sheet: Sheet,
+    first: Batches,
+    again: Callable[[], Batches],
+) -> None:
+    """data/<table>.json, then data/<table>.csv, each written a batch at a time as the
+    rows arrive (`first`, then `again()` for the CSV: a ZIP takes one entry at a time,
+    and a spool of the CSV would put plain rows on disk). Rows that fit in one batch
+    are kept for the CSV instead of being read twice."""
     name = "data/" + sheet.key.replace(".", "/")
+    kept: list[list[dict[str, Any]]] | None = []
     with zf.open(f"{name}.json", "w", force_zip64=True) as raw:
         out = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        for batch in batches(ctx, part, sheet, sheet.unreadable):
+        for batch in opened(ctx, part, sheet, first, sheet.unreadable):
             write_json(out, batch, first=sheet.rows == 0)
             sheet.rows += len(batch)
             sheet.filled.update(c for c in sheet.columns if any(r[c] is not None for r in batch))
+            if kept is not None and sheet.rows <= BATCH:
+                kept.append(batch)
+            else:
+                kept = None
         out.write("\n]\n")
         out.detach()
     with zf.open(f"{name}.csv", "w", force_zip64=True) as raw:
         out = io.TextIOWrapper(raw, encoding="utf-8", newline="")
         writer = csv_writer(out, sheet.columns)
-        for batch in batches(ctx, part, sheet, {}):  # counted with the JSON already
+        rows = kept if kept is not None else opened(ctx, part, sheet, again(), {})
+        for batch in rows:  # unreadable values were counted with the JSON already
             writer.writerows(inert_rows(batch))
         out.detach()
 
@@ -123,19 +140,64 @@ def hidden(column: Any, portable: bool) -> bool:
     return portable and not column.provided
 
 
-def blob_files(ctx: Context, found: Mapping[str, Found], portable: bool) -> list[tuple[str, Path]]:
-    """(name in the ZIP, file) for every file the subject's rows point to."""
-    files = []
+@dataclass
+class Seen:
+    """What the rows of the streamed tables held besides their cells: file paths per
+    blob store, and identity values per table (for the disclosures in the summary)."""
+
+    files: set[tuple[str, str]] = field(default_factory=set)
+    identities: dict[str, dict[str, set[Any]]] = field(default_factory=dict)
+
+    def note(self, part: Found, portable: bool, batches: Batches) -> Batches:
+        blobs = [
+            (name, column.blob)
+            for name, column in part.spec.columns.items()
+            if column.blob is not None and not hidden(column, portable)
+        ]
+        held = self.identities.setdefault(part.key, {})
+        for batch in batches:
+            for name, blob in blobs:
+                self.files.update((blob, str(r[name])) for r in batch if r.get(name))
+            for column in part.spec.identities.values():
+                held.setdefault(column, set()).update(r[column] for r in batch)
+            yield batch
+
+    def stand_ins(self, found: Mapping[str, Found]) -> dict[str, Found]:
+        """One owned row per identity value seen, in the shape `found` has."""
+        out = {}
+        for key, columns in self.identities.items():
+            part = Found(key, found[key].spec, found[key].table)
+            for column, values in columns.items():
+                for value in values:
+                    part.rows[(column, value)] = Row({column: value}, owner=True)
+            out[key] = part
+        return out
+
+
+def blob_file(ctx: Context, blob: str, value: str) -> tuple[str, Path] | None:
+    """(name in the ZIP, file) for a blob path a row holds, when the file is there."""
+    root = blob_root(ctx.project, ctx.datamap, blob)
+    path = inside(root, value)
+    if path is None or not path.is_file():
+        return None
+    return f"files/{blob}/{path.relative_to(root)}", path
+
+
+def blob_files(ctx: Context, found: Mapping[str, Found], portable: bool) -> set[tuple[str, str]]:
+    """(blob store, path) for every file the subject's rows held in memory point to."""
+    files: set[tuple[str, str]] = set()
     for part in found.values():
         for name, column in part.spec.columns.items():
             if column.blob is None or hidden(column, portable):
                 continue
-            root = blob_root(ctx.project, ctx.datamap, column.blob)
-            for row in part.owned():
-                path = inside(root, str(row.values[name])) if row.values.get(name) else None
-                if path is not None and path.is_file():
-                    files.append((f"files/{column.blob}/{path.relative_to(root)}", path))
-    return sorted(set(files))
+            files.update(
+                (column.blob, str(r.values[name])) for r in part.owned() if r.values.get(name)
+            )
+    return files
+
+
+Disclosed = Callable[[Mapping[str, Found]], Sequence[Disclosure]]
+Verify = Callable[[Mapping[str, int]], list[Refusal]]
 
 
 def write_export(
@@ -144,27 +206,39 @@ def write_export(
     found: Mapping[str, Found],
     portable: bool,
     *,
-    disclosed: Sequence[Disclosure] = (),
-) -> dict[str, Any]:
-    """Write the ZIP atomically (temp file, then rename); returns what it holds."""
+    conns: Mapping[str, Connection],
+    disclosed: Disclosed = lambda _found: (),
+    verify: Verify = lambda _counts: [],
+) -> tuple[dict[str, Any], list[Refusal]]:
+    """Write the ZIP atomically (temp file, then rename), the rows of deferred tables
+    streamed from `conns`; returns what it holds, and the refusals `verify` let through.
+
+    `disclosed` gets the stand-in rows of the streamed tables' identity values (the
+    disclosures the summary lists); `verify` gets the rows written per streamed table
+    and runs the guard on them before the file takes its name (it raises to refuse)."""
     target = export_path(ctx.project, request_id)
     ctx.project.private_dir(target.parent)
-    files = blob_files(ctx, found, portable)
     tables: list[Sheet] = []
+    seen = Seen(blob_files(ctx, found, portable))
     fd, temp = tempfile.mkstemp(dir=target.parent, suffix=".part")
     try:
         with os.fdopen(fd, "wb") as raw, at_rest(ctx.project, request_id, raw) as out:
             zf = zipfile.ZipFile(out, "w", **FAST)
             for key in table_order(ctx.datamap):
-                if key in found and any(r.owner for r in found[key].rows.values()):
-                    tables.append(Sheet(key, visible_columns(found[key], portable)))
-                    write_sheet(zf, ctx, found[key], tables[-1])
+                if key in found:
+                    sheet = Sheet(key, visible_columns(found[key], portable))
+                    conn = conns[ctx.datamap.store_of(key)]
+                    if write_table(zf, ctx, found[key], sheet, conn, seen, portable):
+                        tables.append(sheet)
+            files = sorted({f for b, v in seen.files if (f := blob_file(ctx, b, v)) is not None})
             for arcname, path in files:
                 zf.write(path, arcname, zipfile.ZIP_STORED)
             if not portable:
-                summary = summary_html(ctx.policy, ctx, tables, len(files), disclosed)
+                past = disclosed(seen.stand_ins(found))
+                summary = summary_html(ctx.policy, ctx, tables, len(files), past)
                 zf.writestr("summary.html", summary)
             zf.close()
+        overridden = verify({s.key: s.rows for s in tables if found[s.key].deferred})
         os.chmod(temp, PRIVATE_FILE)
         os.replace(temp, target)
     except BaseException:
@@ -174,7 +248,29 @@ def write_export(
     unreadable = {f: n for s in tables for f, n in s.unreadable.items()}
     if unreadable:
         held["unreadable"] = unreadable
-    return held
+    return held, overridden
+
+
+def write_table(
+    zf: zipfile.ZipFile,
+    ctx: Context,
+    part: Found,
+    sheet: Sheet,
+    conn: Connection,
+    seen: Seen,
+    portable: bool,
+) -> bool:
+    """Write one table's entries when the subject has rows in it; whether it had."""
+
+    def again() -> Batches:
+        return owned_batches(conn, part)
+
+    first = seen.note(part, portable, again()) if part.deferred else again()
+    batch = next(first, None)
+    if batch is None:
+        return False
+    write_sheet(zf, ctx, part, sheet, itertools.chain([batch], first), again)
+    return True
 
 
 def sealed_exports(project: Project) -> bool:

@@ -14,6 +14,11 @@ from troth.store import Store
 HELD = "held"  # key of a store's plan detail: table -> hold -> rows kept
 
 
+def any_standing(store: Store) -> bool:
+    """Whether any legal hold stands now (an erasure then reads every row it changes)."""
+    return bool(holds.standing_holds(store))
+
+
 def held_back(
     ctx: Context, store: Store, request: Request, found: Mapping[str, Found], erasure: Erasure
 ) -> tuple[Erasure, dict[str, dict[str, dict[str, int]]]]:

@@ -18,13 +18,16 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Connection, and_, or_, select
 
 from troth.appdata import (
     Context,
+    Counted,
     Erasure,
     Found,
     Key,
+    Refusal,
+    RowSet,
     check,
     checkpoint,
     delete_blobs,
@@ -33,14 +36,21 @@ from troth.appdata import (
     key_from_json,
     key_to_json,
     load_context,
+    others,
     owned_keys,
+    owned_where,
+    plain_tables,
+    read_in,
     rectify_fields,
     require_valid,
     resolve,
+    resolve_lean,
     set_columns,
+    set_erasure,
     switch_active,
 )
 from troth.datamap import sql_engine
+from troth.disclosures import Disclosure
 from troth.errors import AppStoreError, Conflict, TrothError
 from troth.project import Project
 from troth.rights import tables as t
@@ -48,7 +58,7 @@ from troth.rights.copies import COPIES, copies_plan, erase_copies
 from troth.rights.disclosed import past_disclosures
 from troth.rights.exclusive import running_alone
 from troth.rights.export import write_export
-from troth.rights.held import HELD, held_back, held_reasons, without_held_counts
+from troth.rights.held import HELD, any_standing, held_back, held_reasons, without_held_counts
 from troth.rights.lifecycle import (
     Outcome,
     Prepared,
@@ -67,15 +77,27 @@ from troth.rights.lifecycle import (
 from troth.rights.recorded import record_effects
 from troth.store import Store
 
+SETS = "sets"  # key of a store's plan detail: leaf table -> its RowSet as JSON
+
 
 def prepare(ctx: Context, store: Store, request: Request) -> Prepared:
     """An erasure's per-store plan, checked by the guard, when none is stored yet
-    (`store_plan` stores it). Other kinds are checked when they run."""
+    (`store_plan` stores it). Other kinds are checked when they run.
+
+    The leaf tables are planned as predicates and counts (`troth.appdata.sets`), except
+    while a legal hold stands: a hold keeps rows one by one, so they are all read."""
     if request.kind != "erasure" or steps_of(store, request.id):
         return Prepared()
-    found = find(ctx, request)
-    erasure, held = held_back(ctx, store, request, found, erasure_of(ctx.datamap, found))
-    overridden = check(ctx, found, touched_by(erasure))
+    assert request.identity_value is not None
+    require_valid(ctx)
+    with ctx.reading() as conns:
+        found = resolve_lean(ctx.datamap, conns, request.identity_kind, request.identity_value)
+        plain = set(found) if any_standing(store) else plain_tables(ctx.datamap, found)
+        found = read_in(conns, ctx.datamap, found, plain)
+        erasure = erasure_of(ctx.datamap, found)
+        counted = set_erasure(ctx.datamap, conns, found, erasure)
+    erasure, held = held_back(ctx, store, request, found, erasure)
+    overridden = check(ctx, found, touched_by(erasure), counted)
     planned = stored_plan(ctx, erasure)
     for name, per_table in held.items():
         part = planned.setdefault(name, {"tables": {}})
@@ -112,13 +134,38 @@ def find(ctx: Context, request: Request) -> dict[str, Found]:
 
 
 def export(ctx: Context, store: Store, request: Request, *, portable: bool) -> Outcome:
-    found = find(ctx, request)
-    overridden = check(ctx, found, owned_keys(found))
-    disclosed = past_disclosures(ctx, store, found)
-    held = write_export(ctx, request.id, found, portable, disclosed=disclosed)
+    """Write the subject's ZIP, the leaf tables streamed into it from the database (their
+    rows are counted as they are written and checked by the guard before the ZIP takes
+    its name)."""
+    assert request.identity_value is not None
+    require_valid(ctx)
+    with ctx.reading() as conns:
+        found = resolve_lean(ctx.datamap, conns, request.identity_kind, request.identity_value)
+        check(ctx, found, owned_keys(found))
+
+        def verify(rows: Mapping[str, int]) -> list[Refusal]:
+            counted = {key: streamed(ctx, conns, found, key, n) for key, n in rows.items()}
+            return check(ctx, found, owned_keys(found), counted)
+
+        def disclosed(stand_ins: Mapping[str, Found]) -> list[Disclosure]:
+            return past_disclosures(ctx, store, {**found, **stand_ins})
+
+        held, overridden = write_export(
+            ctx, request.id, found, portable, conns=conns, disclosed=disclosed, verify=verify
+        )
     rows = sum(held["tables"].values())
     result = {"rows": rows, "found": bool(rows or held.get("files")), **held}
     return Outcome(result, overridden=overridden)
+
+
+def streamed(
+    ctx: Context, conns: Mapping[str, Connection], found: Mapping[str, Found], key: str, rows: int
+) -> Counted:
+    """What the guard checks of a leaf table an export streamed: its rows, and those of
+    other people among them."""
+    conn = conns[ctx.datamap.store_of(key)]
+    where = owned_where(found[key], conn.dialect.name)
+    return Counted(rows, others(conn, ctx.datamap, found, key, where))
 
 
 def change(ctx: Context, request: Request) -> Outcome:
@@ -177,6 +224,11 @@ def stored_plan(ctx: Context, erasure: Erasure) -> dict[str, dict[str, Any]]:
     for key, keys in erasure.keep.items():
         part = planned.setdefault(ctx.datamap.store_of(key), {"tables": {}})
         part.setdefault("kept", {})[key] = len(keys)
+    for key, rows in erasure.sets.items():
+        part = planned.setdefault(ctx.datamap.store_of(key), {"tables": {}})
+        part.setdefault(SETS, {})[key] = rows.to_json()
+        if rows.counts.get("keep"):
+            part.setdefault("kept", {})[key] = rows.counts["keep"]
     for name, paths in erasure.blobs.items():
         planned[name] = {"paths": sorted(paths)}
     return planned
@@ -201,7 +253,7 @@ def erase(ctx: Context, store: Store, request: Request) -> Outcome:
         kept.extend(held_reasons(detail))
         if name in pending:
             with sql_engine(ctx.project, ctx.datamap, name).begin() as conn:
-                applied = erase_store(conn, ctx, name, keys_of(detail))
+                applied = erase_store(conn, ctx, name, keys_of(detail), sets_of(detail))
             checkpoint(f"committed:{name}")
             detail = {**detail, "rows": planned_counts(detail), "applied": applied}
             if name == pending[-1]:
@@ -237,13 +289,22 @@ def keys_of(detail: Mapping[str, Any]) -> dict[str, dict[str, list[Key]]]:
     }
 
 
+def sets_of(detail: Mapping[str, Any]) -> dict[str, RowSet]:
+    return {key: RowSet.from_json(rows) for key, rows in detail.get(SETS, {}).items()}
+
+
 def planned_counts(detail: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     """Rows the plan erases per table: what the request did, however often it was resumed."""
     names = {"delete": "deleted", "update": "updated"}
-    return {
+    counts = {
         key: {names[action]: len(keys) for action, keys in actions.items()}
         for key, actions in detail.get("tables", {}).items()
     }
+    for key, rows in detail.get(SETS, {}).items():
+        changed = {names[a]: n for a, n in rows["counts"].items() if a in names}
+        if changed:
+            counts[key] = changed
+    return counts
 
 
 def updated_reasons(ctx: Context, rows: Mapping[str, Mapping[str, int]]) -> list[dict[str, Any]]:

@@ -1,0 +1,332 @@
+"""A request's rows in the tables that lead nowhere, as statements over its predicate.
+
+Leaf tables (`guard.leaves`: no link points to them, no accounts in them) hold most
+of a busy subject's rows (messages, visits, phonebook lines), and no row in them
+leads a request anywhere else. So `resolve_lean` leaves them unread and keeps the
+lookups that reach them. Access streams their rows from a server-side cursor a
+batch at a time; erasure counts them with one statement per table and changes them
+with one statement per table and action over the subject's predicate:
+
+    DELETE FROM web_visits WHERE user_id IN (:subject) OR lower(cookie_id) IN (:cookies)
+    DELETE FROM comments WHERE author_id IN (:subject) OR story_id IN (:deleted stories)
+
+The stored plan (`RowSet`) holds the predicate's values (the subject's own keys and
+identities, the keys of parents it deletes) and counts, never the leaf rows' keys.
+Applying it again after a crash changes nothing more: it only reads columns that the
+erasure leaves as they are (tables where it would not are read row by row instead,
+`plain_tables`). Rows the app adds for the subject between planning and running go
+too; they are the subject's by the same predicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+)
+
+from troth.appdata.failures import app_statements
+from troth.appdata.guard import Counted, leaves, owner_links, shape_of, subject_accounts
+from troth.appdata.identities import within
+from troth.appdata.plan import Erasure, key_from_json, key_to_json
+from troth.appdata.reach import Found, materialize, resolve, scoped
+from troth.datamap.model import ColumnErase, DataMap, TableErase
+
+# An IN list longer than this is written into the statement's text, so that no backend's
+# bind-parameter limit (SQLite 32,766, MariaDB and PostgreSQL 65,535) caps a subject's size;
+# PostgreSQL takes any list as one array parameter instead.
+LITERAL_OVER = 2_000
+BATCH = 1_000  # rows per batch from a server-side cursor
+
+
+def resolve_lean(
+    datamap: DataMap, conns: Mapping[str, Connection], identity_kind: str, value: str
+) -> dict[str, Found]:
+    """`resolve`, with the leaf tables left unread (their lookups kept)."""
+    return resolve(datamap, conns, identity_kind, value, defer=leaves(datamap))
+
+
+def member(expr: ColumnElement[Any], values: Sequence[Any], dialect: str) -> ColumnElement[bool]:
+    """`expr IN (values)`, of any length on every backend."""
+    if dialect == "postgresql":
+        return within(expr, values, dialect)
+    literal = len(values) > LITERAL_OVER and all(type(v) in (int, str) for v in values)
+    return expr.in_(
+        bindparam(None, list(values), expanding=True, literal_execute=literal, type_=expr.type)
+    )
+
+
+def term(part: Found, column: str, lower: bool, values: Sequence[Any], dialect: str) -> Any:
+    """`column IN (values)`, false (never NULL) on a row whose column is NULL."""
+    col = part.table.c[column]
+    compared = func.lower(col, type_=col.type) if lower else col
+    if not values:
+        return false()
+    return and_(col.is_not(None), member(compared, values, dialect))
+
+
+def either(terms: Sequence[Any]) -> Any:
+    return or_(*terms) if terms else false()
+
+
+def owned_where(part: Found, dialect: str) -> Any:
+    """The predicate of the subject's own rows of a deferred table."""
+    return either(
+        [
+            term(part, w.column, w.lower, w.values, dialect)
+            for w in part.lookups
+            if w.action is not None
+        ]
+    )
+
+
+def stream(conn: Connection, part: Found, where: Any) -> Iterator[list[dict[str, Any]]]:
+    """The rows of `part` under `where`, BATCH at a time from a server-side cursor."""
+    query = scoped(select(part.table), part.table).where(where)
+    with app_statements(conn, part.key):
+        result = conn.execution_options(yield_per=BATCH).execute(query)
+        for batch in result.mappings().partitions(BATCH):
+            yield [dict(r) for r in batch]
+
+
+def owned_batches(conn: Connection, part: Found) -> Iterator[list[dict[str, Any]]]:
+    """The subject's own rows of `part` (deferred or not), BATCH at a time."""
+    if not part.deferred:
+        owned = part.owned()
+        for start in range(0, len(owned), BATCH):
+            yield [r.values for r in owned[start : start + BATCH]]
+        return
+    yield from stream(conn, part, owned_where(part, conn.dialect.name))
+
+
+def others(
+    conn: Connection, datamap: DataMap, found: Mapping[str, Found], key: str, where: Any
+) -> dict[str, int]:
+    """Per path, the rows under `where` reached as the subject's whose owner links all
+    name other accounts (the guard's rule, counted by statements)."""
+    links = owner_links(datamap, key)
+    part = found[key]
+    if not links:
+        return {}
+    mine = subject_accounts(shape_of(datamap), found)
+    targets = dict(links)
+    reached = [w for w in part.lookups if w.action is not None and not w.direct]
+    if all(w.column in targets and set(w.values) <= mine[targets[w.column]] for w in reached):
+        return {}  # every path ends at the subject's own account row
+    dialect = conn.dialect.name
+    direct = either(
+        [term(part, w.column, w.lower, w.values, dialect) for w in part.lookups if w.direct]
+    )
+    named = or_(
+        *(term(part, c, False, sorted(mine[t], key=str), dialect) for c, t in links),
+        and_(*(part.table.c[c].is_(None) for c, _t in links)),
+    )
+    counts: dict[str, int] = {}
+    earlier: list[Any] = []
+    for w in reached:
+        this = term(part, w.column, w.lower, w.values, dialect)
+        query = select(func.count()).select_from(part.table)
+        query = query.where(where, this, not_(either(earlier)), not_(direct), not_(named))
+        n = int(conn.execute(scoped(query, part.table)).scalar_one())
+        earlier.append(this)
+        if n:
+            counts[w.via] = counts.get(w.via, 0) + n
+    return counts
+
+
+@dataclass
+class RowSet:
+    """A leaf table's part of an erasure: the predicate's values and the counts.
+
+    The subject's own rows (`owners`: column, lowered, values) all get `action`; rows of
+    others go when they hold a deleted parent's value (`parents`: column, values)."""
+
+    action: str
+    owners: list[tuple[str, bool, list[Any]]] = field(default_factory=list)
+    parents: list[tuple[str, list[Any]]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "owners": [[c, low, key_to_json(tuple(v))] for c, low, v in self.owners],
+            "parents": [[c, key_to_json(tuple(v))] for c, v in self.parents],
+            "counts": self.counts,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RowSet:
+        return cls(
+            data["action"],
+            [(c, low, list(key_from_json(v))) for c, low, v in data["owners"]],
+            [(c, list(key_from_json(v))) for c, v in data["parents"]],
+            dict(data["counts"]),
+        )
+
+    def where(self, part: Found, action: str, dialect: str) -> Any:
+        """The rows this set gives `action` (delete, update or keep)."""
+        owned = either([term(part, c, low, v, dialect) for c, low, v in self.owners])
+        gone_with = either([term(part, c, False, v, dialect) for c, v in self.parents])
+        if action == TableErase.delete:
+            return or_(owned, gone_with) if self.action == action else and_(not_(owned), gone_with)
+        return owned if self.action == action else false()
+
+
+def plain_tables(datamap: DataMap, found: Mapping[str, Found]) -> set[str]:
+    """Deferred tables an erasure must read row by row: their owned rows get more than one
+    action, an update changes a column their predicate reads, or identity values find
+    rows of a table without a one-column primary key."""
+    out = set()
+    for key, part in found.items():
+        if not part.deferred:
+            continue
+        actions = {w.action for w in part.lookups if w.action is not None}
+        changed = {c for c, col in part.spec.columns.items() if col.erase != ColumnErase.keep}
+        read = {w.column for w in part.lookups}
+        keyless = len(part.spec.primary_key) != 1 and any(w.direct for w in part.lookups)
+        if len(actions) > 1 or (actions == {TableErase.update} and read & changed) or keyless:
+            out.add(key)
+    return out
+
+
+def read_in(
+    conns: Mapping[str, Connection],
+    datamap: DataMap,
+    found: Mapping[str, Found],
+    keys: Collection[str],
+) -> dict[str, Found]:
+    """`found` with the deferred tables `keys` (or all, given every key) read row by row."""
+    return {
+        key: materialize(conns[datamap.store_of(key)], part) if key in keys else part
+        for key, part in found.items()
+    }
+
+
+def row_set(conn: Connection, part: Found, deleted: Mapping[tuple[str, str], set[Any]]) -> RowSet:
+    """A deferred table's erasure; `deleted`: (table, column) -> values on deleted rows.
+
+    Rows an identity value found are named by their primary keys (a stored plan holds
+    no e-mail address or phone number); those are few: a sign-up, a ticket."""
+    actions = {w.action for w in part.lookups if w.action is not None}
+    action = actions.pop() if actions else TableErase.delete
+    merged: dict[tuple[str, bool], set[Any]] = {}
+    for w in part.lookups:
+        if w.action is not None and not w.direct:
+            merged.setdefault((w.column, w.lower), set()).update(w.values)
+    owners = [(c, low, sorted(v, key=str)) for (c, low), v in merged.items()]
+    direct = [w for w in part.lookups if w.direct]
+    if direct:
+        dialect = conn.dialect.name
+        (pk,) = part.spec.primary_key
+        where = either([term(part, w.column, w.lower, w.values, dialect) for w in direct])
+        query = scoped(select(part.table.c[pk]).where(where), part.table)
+        with app_statements(conn, part.key):
+            owners.append((pk, False, sorted(conn.execute(query).scalars(), key=str)))
+    parents = []
+    for link in part.spec.links:
+        target = link.target(part.key)
+        gone = deleted.get(target, set()) - {None}
+        if (link.owner or link.erase == TableErase.delete) and gone:
+            parents.append((link.column, sorted(gone, key=str)))
+    return RowSet(str(action.value), owners, parents)
+
+
+def deleted_values(
+    datamap: DataMap, found: Mapping[str, Found], erasure: Erasure
+) -> dict[tuple[str, str], set[Any]]:
+    """(table, column) -> the values of `column` on the rows `erasure` deletes, for every
+    column a deferred table's link points to."""
+    wanted = {
+        link.target(key) for key, part in found.items() if part.deferred for link in part.spec.links
+    }
+    out: dict[tuple[str, str], set[Any]] = {}
+    for table, column in wanted:
+        rows = found[table].rows if table in found else {}
+        out[(table, column)] = {rows[k].values[column] for k in erasure.delete.get(table, [])}
+    return out
+
+
+def count_set(conn: Connection, part: Found, rows: RowSet) -> dict[str, int]:
+    """How many rows the set deletes, updates and keeps: one statement."""
+    dialect = conn.dialect.name
+    owned = rows.where(part, rows.action, dialect)
+    gone_with = rows.where(part, TableErase.delete, dialect) if rows.action != "delete" else None
+    columns: list[Any] = [func.count()]
+    if gone_with is not None:
+        columns.append(func.sum(case((owned, 1), else_=0)))
+    where = or_(owned, gone_with) if gone_with is not None else owned
+    query: Select[Any] = select(*columns).select_from(part.table)
+    query = scoped(query, part.table).where(where)
+    with app_statements(conn, part.key):
+        got = conn.execute(query).one()
+    total = int(got[0])
+    mine = total if gone_with is None else int(got[1] or 0)
+    counts = {rows.action: mine}
+    if total - mine:
+        counts["delete"] = counts.get("delete", 0) + total - mine
+    return {a: n for a, n in counts.items() if n}
+
+
+def blob_paths(conn: Connection, part: Found, rows: RowSet) -> dict[str, set[str]]:
+    """The files of the rows the set deletes, and those its updates erase."""
+    out: dict[str, set[str]] = {}
+    dialect = conn.dialect.name
+    for action in ("delete", "update"):
+        columns = [
+            (name, column.blob)
+            for name, column in part.spec.columns.items()
+            if column.blob is not None and (action == "delete" or column.erase != ColumnErase.keep)
+        ]
+        if not columns or not rows.counts.get(action):
+            continue
+        table = part.table
+        query = select(*(table.c[c] for c, _b in columns)).where(rows.where(part, action, dialect))
+        for row in conn.execution_options(yield_per=BATCH).execute(scoped(query, table)):
+            for (_name, blob), value in zip(columns, row, strict=True):
+                if value:
+                    out.setdefault(blob, set()).add(str(value))
+    return out
+
+
+def set_erasure(
+    datamap: DataMap,
+    conns: Mapping[str, Connection],
+    found: Mapping[str, Found],
+    erasure: Erasure,
+) -> dict[str, Counted]:
+    """Add every deferred table's `RowSet` (counted) and files to `erasure`; what the guard
+    checks for them."""
+    deleted = deleted_values(datamap, found, erasure)
+    counted: dict[str, Counted] = {}
+    for key, part in found.items():
+        if not part.deferred or not part.lookups:
+            continue
+        conn = conns[datamap.store_of(key)]
+        rows = row_set(conn, part, deleted)
+        rows.counts = count_set(conn, part, rows)
+        if not rows.counts:
+            continue
+        erasure.sets[key] = rows
+        for blob, paths in blob_paths(conn, part, rows).items():
+            erasure.blobs.setdefault(blob, set()).update(paths)
+        changed = rows.counts.get("delete", 0) + rows.counts.get("update", 0)
+        if changed:
+            where = or_(
+                rows.where(part, "delete", conn.dialect.name),
+                rows.where(part, "update", conn.dialect.name),
+            )
+            counted[key] = Counted(changed, others(conn, datamap, found, key, where))
+    return counted

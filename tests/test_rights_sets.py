@@ -1,0 +1,144 @@
+"""Leaf tables as predicates: streamed access exports and set-based erasure plans.
+
+The reference app's leaf tables (messages, web visits, phonebook entries, …) are read
+and erased by statements over the subject's predicate. These tests check that the
+stored plan holds predicates and counts (never the leaf rows' keys, never an
+identity value), that an export streamed past one batch holds every row once, that a
+SIGKILL between the set statements resumes to exactly what an uninterrupted run
+leaves, and that an IN list longer than every backend's parameter limit runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from typing import Any
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, func, select, text
+
+from test_rights import App, crash_and_resume, pick_subject, run_cli, sqlite_app, start
+from troth import rights
+from troth.appdata import BATCH, PlanRefused
+from troth.appdata.reach import Found
+from troth.appdata.sets import LITERAL_OVER, member, term
+from troth.datamap.model import Table as MapTable
+
+__all__ = ["sqlite_app"]  # the fixture, used by name
+
+
+def stored_steps(app: App, request_id: str) -> dict[str, Any]:
+    with app.store.connect() as conn:
+        rows = conn.execute(
+            text("SELECT store, detail FROM rights_steps WHERE request_id = :r"), {"r": request_id}
+        ).all()
+    return {store: json.loads(d) if isinstance(d, str) else d for store, d in rows}
+
+
+def add_visits(app: App, uid: int, count: int) -> None:
+    with app.engine.begin() as conn:
+        top = conn.execute(text("SELECT max(id) FROM web_visits")).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO web_visits (id, cookie_id, user_id, visited_at)"
+                " VALUES (:i, 'c0ffee', :u, '2026-01-01T00:00:00Z')"
+            ),
+            [{"i": top + n, "u": uid} for n in range(1, count + 1)],
+        )
+
+
+def subject_counts(app: App, uid: int) -> tuple[int, int]:
+    """The subject's web visits and messages."""
+    with app.engine.connect() as conn:
+        visits = conn.execute(
+            text("SELECT count(*) FROM web_visits WHERE user_id = :u"), {"u": uid}
+        ).scalar_one()
+        sent = conn.execute(
+            text("SELECT count(*) FROM messages WHERE sender_id = :u OR recipient_id = :u"),
+            {"u": uid},
+        ).scalar_one()
+    return visits, sent
+
+
+def test_the_stored_plan_holds_predicates_and_counts(sqlite_app: App) -> None:
+    subject = pick_subject(sqlite_app)
+    uid, email = subject["id"], subject["email"]
+    visits, sent = subject_counts(sqlite_app, uid)
+    request = start(sqlite_app, "erasure", "email", email)
+    killed = run_cli(sqlite_app, "run", request.id, kill_at="statement:1")
+    assert killed.returncode == -9, killed.stderr
+    detail = stored_steps(sqlite_app, request.id)["app"]
+    sets = detail["sets"]
+    assert sets["app.web_visits"]["counts"] == {"delete": visits}
+    assert sets["app.messages"]["counts"] == {"keep": sent}
+    assert detail["kept"]["app.messages"] == sent
+    assert "app.web_visits" not in detail["tables"] and "app.messages" not in detail["tables"]
+    assert email.lower() not in json.dumps(detail).lower()
+    assert run_cli(sqlite_app, "run", request.id).returncode == 0
+    done = rights.get_request(sqlite_app.store, request.id)
+    assert done.result["tables"]["app.web_visits"] == {"deleted": visits}
+    assert subject_counts(sqlite_app, uid) == (0, sent)
+
+
+def test_sigkill_between_set_statements_resumes(sqlite_app: App) -> None:
+    """The first statements are the leaf tables' DELETEs over the subject's predicate."""
+    crash_and_resume(sqlite_app, "statement:2")
+
+
+def test_a_streamed_export_holds_every_row_once(sqlite_app: App) -> None:
+    """Past one batch, and checked by the guard as it streams: most of the table is the
+    subject's, which it refuses before the ZIP takes its name."""
+    subject = pick_subject(sqlite_app)
+    add_visits(sqlite_app, subject["id"], 2 * BATCH + 17)
+    with sqlite_app.engine.connect() as conn:
+        ids = set(
+            conn.execute(
+                text("SELECT id FROM web_visits WHERE user_id = :u"), {"u": subject["id"]}
+            ).scalars()
+        )
+    refused = start(sqlite_app, "access", "email", subject["email"])
+    with pytest.raises(PlanRefused, match=r"app\.web_visits: the plan reaches"):
+        rights.run_request(sqlite_app.project, sqlite_app.store, refused.id)
+    assert not rights.export_path(sqlite_app.project, refused.id).exists()
+    assert list(rights.export_path(sqlite_app.project, refused.id).parent.iterdir()) == []
+    request = start(sqlite_app, "access", "email", subject["email"])
+    done = rights.run_request(sqlite_app.project, sqlite_app.store, request.id, allow_large=True)
+    assert done.status == "completed", done.error
+    data = b"".join(rights.read_export(sqlite_app.project, done.id))
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        rows = json.loads(zf.read("data/app/web_visits.json"))
+        table = list(csv.DictReader(io.StringIO(zf.read("data/app/web_visits.csv").decode())))
+        html = zf.read("summary.html").decode()
+    assert sorted(r["id"] for r in rows) == sorted(ids)
+    assert sorted(int(r["id"]) for r in table) == sorted(ids)
+    assert done.result["tables"]["app.web_visits"] == len(ids)
+    assert f"<td>app.web_visits</td><td>{len(ids)}</td>" in html
+
+
+def test_an_in_list_longer_than_any_parameter_limit() -> None:
+    engine = create_engine("sqlite://")
+    meta = MetaData()
+    table = Table("t", meta, Column("id", Integer, primary_key=True), Column("s", String))
+    meta.create_all(engine)
+    wanted = list(range(0, 140_000, 2))  # past SQLite's 32,766 and MariaDB's 65,535
+    assert len(wanted) > LITERAL_OVER
+    with engine.begin() as conn:
+        conn.execute(table.insert(), [{"id": i, "s": f"o'{i}"} for i in range(70_000)])
+        conn.execute(table.insert(), [{"id": 70_000, "s": None}])
+        found = conn.execute(
+            select(func.count()).where(member(table.c.id, wanted, "sqlite"))
+        ).scalar_one()
+        texts = [f"o'{i}" for i in range(0, 9_000, 3)]  # quotes in literal text
+        named = conn.execute(
+            select(func.count()).where(member(table.c.s, texts, "sqlite"))
+        ).scalar_one()
+        part = Found("app.t", MapTable(primary_key=["id"]), table, deferred=True)
+        nulls = conn.execute(
+            select(func.count()).where(~term(part, "s", False, texts, "sqlite"))
+        ).scalar_one()
+    engine.dispose()
+    assert found == 35_001  # the even ids up to 70,000
+    assert named == 3_000
+    assert nulls == 70_001 - 3_000  # the NULL row is outside the set, not unknown
