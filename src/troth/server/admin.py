@@ -1,7 +1,11 @@
-"""The admin console at /admin: the request queue, decisions, audit trail, charts, data map.
+"""The admin console at /admin: the request queue, decisions, requests taken by phone,
+post or e-mail (`intake`), the audit trail (`audit`), the Reports charts (`reports`,
+`charts`), the data map.
 
-Every staff role sees request metadata and the audit trail; only admin and
-privacy_officer approve, deny, run, and download exports (support never sees them).
+Every staff role sees request metadata, the audit trail and the reports; only admin and
+privacy_officer verify, approve, deny, run, take requests, answer complaints and
+download exports (support never sees them). A request's page offers only the decisions
+that apply to it now (`requests.actions`), and any other is refused with 409.
 """
 
 from __future__ import annotations
