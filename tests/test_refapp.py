@@ -347,3 +347,31 @@ def test_cli_generates_and_reports(tmp_path: Path) -> None:
     assert again.exit_code != 0
     assert isinstance(again.exception, TrothError)
     assert rows(url, "SELECT COUNT(*) FROM users") == [(25,)]
+
+
+@pytest.mark.slow
+def test_big_subjects_get_a_million_rows_each(tmp_path: Path) -> None:
+    plain, big = (f"sqlite:///{tmp_path / f'{n}.db'}" for n in ("plain", "big"))
+    generate(plain, users=30, seed=3, as_of=AS_OF)
+    stats = generate(big, users=30, seed=3, as_of=AS_OF, big_subjects=1)
+    (uid,) = rows(big, "SELECT id FROM users WHERE status = 'active' ORDER BY id LIMIT 1")[0]
+    mine = (
+        f"SELECT (SELECT COUNT(*) FROM messages WHERE sender_id = {uid})"
+        f" + (SELECT COUNT(*) FROM web_visits WHERE user_id = {uid})"
+    )
+    assert rows(big, mine)[0][0] - rows(plain, mine)[0][0] == 1_000_000
+    assert stats.rows["messages"] + stats.rows["web_visits"] == (
+        sum(generate_counts(plain)) + 1_000_000
+    )
+    for table in ("users", "stories", "comments", "orders", "phonebook_entries"):
+        query = f"SELECT * FROM {table} ORDER BY 1"
+        assert rows(plain, query) == rows(big, query), table
+    with pytest.raises(TrothError, match="big subjects must be between 0 and 30"):
+        generate(f"sqlite:///{tmp_path / 'no.db'}", users=30, big_subjects=31)
+
+
+def generate_counts(url: str) -> tuple[int, int]:
+    (counts,) = rows(
+        url, "SELECT (SELECT COUNT(*) FROM messages), (SELECT COUNT(*) FROM web_visits)"
+    )
+    return counts[0], counts[1]
