@@ -94,7 +94,10 @@ def opened(
         if sealed:
             for name, n in open_rows(vault_for(ctx.project), part.key, part.spec, values).items():
                 failed[name] = failed.get(name, 0) + n
-        yield [{c: v[c] for c in sheet.columns} for v in values]
+        if values and list(values[0]) == sheet.columns:
+            yield values  # every column is shown: rows as they came
+        else:
+            yield [{c: v[c] for c in sheet.columns} for v in values]
 
 
 def write_sheet(
@@ -116,7 +119,8 @@ def write_sheet(
         for batch in opened(ctx, part, sheet, first, sheet.unreadable):
             write_json(out, batch, first=sheet.rows == 0)
             sheet.rows += len(batch)
-            sheet.filled.update(c for c in sheet.columns if any(r[c] is not None for r in batch))
+            empty = [c for c in sheet.columns if c not in sheet.filled]
+            sheet.filled.update(c for c in empty if any(r[c] is not None for r in batch))
             if kept is not None and sheet.rows <= BATCH:
                 kept.append(batch)
             else:
