@@ -394,6 +394,32 @@ def test_callback_when_a_job_finishes(server: Server, agent: Agent, callbacks: C
     assert status == agent.status(made["request_id"]).json()
 
 
+def test_callback_when_staff_deny_or_extend(
+    server: Server, agent: Agent, callbacks: Callbacks
+) -> None:
+    """Staff decisions reach the agent at once, not only at its next poll (section 3.08)."""
+    first, second = (
+        agent.exercise(agent.exercise_body(e, "deletion", status_callback=callbacks.url)).json()
+        for e in server.emails(2)
+    )
+    denied = server.client.post(
+        f"/api/admin/requests/{first['request_id']}/deny",
+        json={"reason": "We could not confirm it is you."},
+        headers=server.key("admin"),
+    )
+    assert denied.status_code == 200, denied.text
+    staff, csrf = server.staff_client("privacy_officer")
+    form = {"csrf": csrf, "action": "extend", "days": "30", "reason": "Many requests."}
+    extended = staff.post(f"/admin/requests/{second['request_id']}", data=form)
+    assert extended.status_code == 200, extended.text
+    got = {status["request_id"]: status for _, status in callbacks.received}
+    assert got[first["request_id"]]["status"] == "denied"
+    later = got[second["request_id"]]
+    assert later["status"] == "in_progress"
+    assert later["expected_by"] > second["expected_by"]
+    assert all(auth == f"Bearer {agent.token}" for auth, _ in callbacks.received)
+
+
 def test_revoke_before_it_runs(server: Server, agent: Agent, callbacks: Callbacks) -> None:
     body = agent.exercise_body(server.emails(1)[0], "deletion", status_callback=callbacks.url)
     made = agent.exercise(body).json()

@@ -16,14 +16,14 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
 from troth import ledger, rights, worker
 from troth.consent import tables as consent_tables
 from troth.errors import AppStoreError, Conflict, Refused
-from troth.server import audit, charts, intake, reports, requests
+from troth.server import audit, charts, drp_status, intake, reports, requests
 from troth.server.auth import Staff, device_token, staff_login
 from troth.server.center import correctable
 from troth.server.context import Context, context
@@ -246,7 +246,12 @@ def request_detail(request_id: str, request: Request, ctx: Ctx, user: StaffUser)
 
 @router.post("/requests/{request_id}", response_model=None)
 def request_action(
-    request_id: str, request: Request, ctx: Ctx, user: Decider, form: CheckedForm
+    request_id: str,
+    request: Request,
+    ctx: Ctx,
+    user: Decider,
+    form: CheckedForm,
+    background: BackgroundTasks,
 ) -> Response:
     found = requests.any_request(ctx, request_id)
     actor = f"staff:{user.id}"
@@ -285,6 +290,8 @@ def request_action(
         # A job already running it (Conflict) shows on the page as running.
         with suppress(Refused, AppStoreError, Conflict):
             requests.run(ctx, found, actor=actor, allow_large=action == "run_large")
+    if action in ("verify", "approve", "deny", "extend"):
+        drp_status.call_back_later(background, ctx.project, ctx.store, found.id)
     ctx.forget_figures(*LIVE_FIGURES)
     return redirect(f"/admin/requests/{found.id}")
 

@@ -7,13 +7,22 @@ import secrets
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Depends,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+)
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from troth import consent, ledger, rights, worker
 from troth.policy.render import render
-from troth.server import requests
+from troth.server import drp_status, requests
 from troth.server.auth import ApiKey
 from troth.server.context import Context, context
 from troth.server.web import (
@@ -313,19 +322,24 @@ def plan_json(plan: rights.Plan) -> dict[str, Any]:
 
 
 @router.post("/admin/requests/{request_id}/approve", response_model=RequestOut, tags=["admin"])
-def admin_approve(request_id: str, ctx: Ctx, key: ApiKey = Admin) -> RequestOut:
+def admin_approve(
+    request_id: str, ctx: Ctx, background: BackgroundTasks, key: ApiKey = Admin
+) -> RequestOut:
     requests.any_request(ctx, request_id)
     approved = rights.approve_request(ctx.project, ctx.store, request_id, actor=key.owner)
     worker.enqueue(ctx.project, ctx.store, [approved.id])
+    drp_status.call_back_later(background, ctx.project, ctx.store, approved.id)
     return request_out(approved)
 
 
 @router.post("/admin/requests/{request_id}/deny", response_model=RequestOut, tags=["admin"])
-def admin_deny(request_id: str, body: DenyIn, ctx: Ctx, key: ApiKey = Admin) -> RequestOut:
+def admin_deny(
+    request_id: str, body: DenyIn, ctx: Ctx, background: BackgroundTasks, key: ApiKey = Admin
+) -> RequestOut:
     requests.any_request(ctx, request_id)
-    return request_out(
-        rights.deny_request(ctx.project, ctx.store, request_id, body.reason, actor=key.owner)
-    )
+    denied = rights.deny_request(ctx.project, ctx.store, request_id, body.reason, actor=key.owner)
+    drp_status.call_back_later(background, ctx.project, ctx.store, denied.id)
+    return request_out(denied)
 
 
 @router.post("/admin/requests/{request_id}/run", response_model=RequestOut, tags=["admin"])

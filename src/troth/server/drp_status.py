@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx
+from fastapi import BackgroundTasks
 from pydantic import BaseModel
 from sqlalchemy import select, update
 
@@ -209,6 +210,14 @@ def call_back(project: Project, store: Store, request: Request) -> None:
         ).raise_for_status()
     except httpx.HTTPError as exc:
         log.warning("DRP status callback for request %s failed: %s", request.id, type(exc).__name__)
+
+
+def call_back_later(
+    tasks: BackgroundTasks, project: Project, store: Store, request_id: str
+) -> None:
+    """After the response, tell the agent of a DRP request what staff just did to it
+    (verified, approved, denied, extended); other requests are left alone."""
+    tasks.add_task(lambda: call_back(project, store, rights.get_request(store, request_id)))
 
 
 def after_request(project: Project) -> worker.AfterRequest:
