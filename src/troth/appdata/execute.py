@@ -31,7 +31,7 @@ from troth.appdata.reach import (
     scoped,
     table_order,
 )
-from troth.appdata.sets import RowSet
+from troth.appdata.sets import RowSet, reused
 from troth.datamap import blob_root
 from troth.datamap.model import PSEUDONYM_HEX, PSEUDONYM_PREFIX, ColumnErase
 from troth.datamap.model import Table as MapTable
@@ -105,18 +105,26 @@ def erase_set(
     dialect = conn.dialect.name
     done: dict[str, int] = {}
     if rows.counts.get("delete"):
-        statement = scoped(delete(table), table).where(rows.where(part, "delete", dialect))
-        done["deleted"] = conn.execute(statement).rowcount
+
+        def build() -> Any:
+            return scoped(delete(table), table).where(rows.where(part, "delete", dialect))
+
+        statement = reused(("delete", key, *rows.shape(dialect)), build)
+        done["deleted"] = conn.execute(statement, rows.params()).rowcount
         counter.step()
     if rows.counts.get("update"):
-        done["updated"] = tombstone_where(
-            conn, ctx, part, rows.where(part, "update", dialect), counter
-        )
+        where = rows.where(part, "update", dialect)
+        done["updated"] = tombstone_where(conn, ctx, part, where, rows.params(), counter)
     return done
 
 
 def tombstone_where(
-    conn: Connection, ctx: Context, part: Found, where: Any, counter: Counter
+    conn: Connection,
+    ctx: Context,
+    part: Found,
+    where: Any,
+    params: Mapping[str, Any],
+    counter: Counter,
 ) -> int:
     """Each column's erase action on the rows under `where`; a hashed column gets one
     keyed pseudonym per distinct value it holds there."""
@@ -125,18 +133,18 @@ def tombstone_where(
     done = 0
     if fixed:
         statement = scoped(update(table), table).where(where).values(fixed)
-        done = conn.execute(statement).rowcount
+        done = conn.execute(statement, params).rowcount
         counter.step()
     for name in hashed:
         column = table.c[name]
         read = scoped(select(column).distinct().where(where, column.is_not(None)), table)
-        current = [v for v in conn.execute(read).scalars() if not PSEUDONYM.match(str(v))]
+        current = [v for v in conn.execute(read, params).scalars() if not PSEUDONYM.match(str(v))]
         counter.step()
         for values in chunks(current):
             mapping = {v: pseudonym(ctx, part.key, name, v) for v in values}
             changed = case(mapping, value=column, else_=column)
             statement = scoped(update(table), table).where(where, column.in_(values))
-            n = conn.execute(statement.values({name: changed})).rowcount
+            n = conn.execute(statement.values({name: changed}), params).rowcount
             counter.step()
             done = done if fixed else done + n
     return done
@@ -210,7 +218,7 @@ def set_subjects(
     dialect = conn.dialect.name
     where = or_(rows.where(part, "delete", dialect), rows.where(part, "update", dialect))
     query = scoped(select(*(table.c[c] for c in columns)).distinct().where(where), table)
-    return shred_subjects(spec, conn.execute(query).mappings().all())
+    return shred_subjects(spec, conn.execute(query, rows.params()).mappings().all())
 
 
 def remove(

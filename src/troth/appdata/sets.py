@@ -20,15 +20,16 @@ too; they are the subject's by the same predicate.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Select,
     and_,
+    any_,
     bindparam,
     case,
     false,
@@ -37,10 +38,10 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from troth.appdata.failures import app_statements
 from troth.appdata.guard import Counted, leaves, owner_links, shape_of, subject_accounts
-from troth.appdata.identities import within
 from troth.appdata.plan import Erasure, key_from_json, key_to_json
 from troth.appdata.reach import Found, materialize, resolve, scoped
 from troth.datamap.model import ColumnErase, DataMap, TableErase
@@ -50,6 +51,7 @@ from troth.datamap.model import ColumnErase, DataMap, TableErase
 # PostgreSQL takes any list as one array parameter instead.
 LITERAL_OVER = 2_000
 BATCH = 1_000  # rows per batch from a server-side cursor
+READ = "read"  # the action of a set an export reads
 
 
 def resolve_lean(
@@ -59,45 +61,89 @@ def resolve_lean(
     return resolve(datamap, conns, identity_kind, value, defer=leaves(datamap))
 
 
-def member(expr: ColumnElement[Any], values: Sequence[Any], dialect: str) -> ColumnElement[bool]:
-    """`expr IN (values)`, of any length on every backend."""
+def literal(values: Sequence[Any]) -> bool:
+    """Whether an IN list of `values` is written into the statement's text."""
+    return len(values) > LITERAL_OVER and all(type(v) in (int, str) for v in values)
+
+
+def member(
+    expr: ColumnElement[Any], values: Sequence[Any], dialect: str, name: str | None = None
+) -> ColumnElement[bool]:
+    """`expr IN (values)`, of any length on every backend; with a `name`, the values are
+    bound when the statement runs (as `{name: values}`), so that it can be reused."""
+    given = None if name else list(values)
     if dialect == "postgresql":
-        return within(expr, values, dialect)
-    literal = len(values) > LITERAL_OVER and all(type(v) in (int, str) for v in values)
-    return expr.in_(
-        bindparam(None, list(values), expanding=True, literal_execute=literal, type_=expr.type)
+        return expr == any_(bindparam(name, given, type_=ARRAY(expr.type)))
+    wanted = bindparam(
+        name, given, expanding=True, literal_execute=literal(values), type_=expr.type
     )
+    return expr.in_(wanted)
 
 
-def term(part: Found, column: str, lower: bool, values: Sequence[Any], dialect: str) -> Any:
+def term(
+    part: Found,
+    column: str,
+    lower: bool,
+    values: Sequence[Any],
+    dialect: str,
+    name: str | None = None,
+) -> Any:
     """`column IN (values)`, false (never NULL) on a row whose column is NULL."""
     col = part.table.c[column]
     compared = func.lower(col, type_=col.type) if lower else col
-    if not values:
+    if not values and name is None:
         return false()
-    return and_(col.is_not(None), member(compared, values, dialect))
+    return and_(col.is_not(None), member(compared, values, dialect, name))
+
+
+_statements: dict[tuple[Any, ...], Any] = {}
+_statements_lock = threading.Lock()
+
+
+def reused(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    """The statement built for `key` (a table, a purpose, a predicate's shape) by the
+    first request that needed it: a reused statement skips SQLAlchemy's construction and
+    cache-key work, which cost more than a small subject's statements take to run."""
+    with _statements_lock:
+        found = _statements.get(key)
+    if found is None:
+        found = build()
+        with _statements_lock:
+            if len(_statements) > 512:
+                _statements.clear()
+            _statements[key] = found
+    return found
 
 
 def either(terms: Sequence[Any]) -> Any:
     return or_(*terms) if terms else false()
 
 
-def owned_where(part: Found, dialect: str) -> Any:
-    """The predicate of the subject's own rows of a deferred table."""
-    return either(
-        [
-            term(part, w.column, w.lower, w.values, dialect)
-            for w in part.lookups
-            if w.action is not None
-        ]
-    )
+def owned_set(part: Found) -> RowSet:
+    """The subject's own rows of a deferred table, as a set to read (`READ`)."""
+    return RowSet(READ, merged_owners(part, direct=True))
 
 
-def stream(conn: Connection, part: Found, where: Any) -> Iterator[list[dict[str, Any]]]:
-    """The rows of `part` under `where`, BATCH at a time from a server-side cursor."""
-    query = scoped(select(part.table), part.table).where(where)
+def merged_owners(part: Found, direct: bool) -> list[tuple[str, bool, list[Any]]]:
+    """(column, lowered, values) of the lookups that reach the subject's own rows (those
+    an identity value found too, if `direct`), one entry per column."""
+    merged: dict[tuple[str, bool], set[Any]] = {}
+    for w in part.lookups:
+        if w.action is not None and (direct or not w.direct):
+            merged.setdefault((w.column, w.lower), set()).update(w.values)
+    return [(c, low, sorted(v, key=str)) for (c, low), v in merged.items()]
+
+
+def stream(conn: Connection, part: Found, rows: RowSet) -> Iterator[list[dict[str, Any]]]:
+    """The rows of `part` in `rows`, BATCH at a time from a server-side cursor."""
+    dialect = conn.dialect.name
+
+    def build() -> Any:
+        return scoped(select(part.table), part.table).where(rows.where(part, READ, dialect))
+
+    query = reused(("stream", part.key, *rows.shape(dialect)), build)
     with app_statements(conn, part.key):
-        result = conn.execution_options(yield_per=BATCH).execute(query)
+        result = conn.execution_options(yield_per=BATCH).execute(query, rows.params())
         for batch in result.mappings().partitions(BATCH):
             yield [dict(r) for r in batch]
 
@@ -109,18 +155,25 @@ def owned_batches(conn: Connection, part: Found) -> Iterator[list[dict[str, Any]
         for start in range(0, len(owned), BATCH):
             yield [r.values for r in owned[start : start + BATCH]]
         return
-    yield from stream(conn, part, owned_where(part, conn.dialect.name))
+    yield from stream(conn, part, owned_set(part))
 
 
 def others(
-    conn: Connection, datamap: DataMap, found: Mapping[str, Found], key: str, where: Any
+    conn: Connection,
+    datamap: DataMap,
+    found: Mapping[str, Found],
+    key: str,
+    rows: RowSet | None = None,
+    actions: Sequence[str] = (READ,),
 ) -> dict[str, int]:
-    """Per path, the rows under `where` reached as the subject's whose owner links all
-    name other accounts (the guard's rule, counted by statements)."""
+    """Per path, the rows `rows` (or by default the set of every row the subject owns)
+    gives `actions`, reached as the subject's, whose owner links all name other accounts
+    (the guard's rule, counted by statements)."""
     links = owner_links(datamap, key)
     part = found[key]
     if not links:
         return {}
+    rows = rows or owned_set(part)
     mine = subject_accounts(shape_of(datamap), found)
     targets = dict(links)
     reached = [w for w in part.lookups if w.action is not None and not w.direct]
@@ -134,13 +187,14 @@ def others(
         *(term(part, c, False, sorted(mine[t], key=str), dialect) for c, t in links),
         and_(*(part.table.c[c].is_(None) for c, _t in links)),
     )
+    where = or_(*(rows.where(part, a, dialect) for a in actions))
     counts: dict[str, int] = {}
     earlier: list[Any] = []
     for w in reached:
         this = term(part, w.column, w.lower, w.values, dialect)
         query = select(func.count()).select_from(part.table)
         query = query.where(where, this, not_(either(earlier)), not_(direct), not_(named))
-        n = int(conn.execute(scoped(query, part.table)).scalar_one())
+        n = int(conn.execute(scoped(query, part.table), rows.params()).scalar_one())
         earlier.append(this)
         if n:
             counts[w.via] = counts.get(w.via, 0) + n
@@ -177,12 +231,27 @@ class RowSet:
         )
 
     def where(self, part: Found, action: str, dialect: str) -> Any:
-        """The rows this set gives `action` (delete, update or keep)."""
-        owned = either([term(part, c, low, v, dialect) for c, low, v in self.owners])
-        gone_with = either([term(part, c, False, v, dialect) for c, v in self.parents])
+        """The rows this set gives `action` (delete, update or keep), with the values
+        bound by name (`params`)."""
+        owned = either(
+            [term(part, c, low, v, dialect, f"o{i}") for i, (c, low, v) in enumerate(self.owners)]
+        )
+        gone_with = either(
+            [term(part, c, False, v, dialect, f"p{i}") for i, (c, v) in enumerate(self.parents)]
+        )
         if action == TableErase.delete:
             return or_(owned, gone_with) if self.action == action else and_(not_(owned), gone_with)
         return owned if self.action == action else false()
+
+    def params(self) -> dict[str, list[Any]]:
+        """The values `where` binds."""
+        out = {f"o{i}": v for i, (_c, _low, v) in enumerate(self.owners)}
+        return out | {f"p{i}": v for i, (_c, v) in enumerate(self.parents)}
+
+    def shape(self, dialect: str) -> tuple[Any, ...]:
+        """What a statement over this set is built from, but for the values."""
+        owners = tuple((c, low, literal(v)) for c, low, v in self.owners)
+        return (dialect, self.action, owners, tuple((c, literal(v)) for c, v in self.parents))
 
 
 def plain_tables(datamap: DataMap, found: Mapping[str, Found]) -> set[str]:
@@ -222,11 +291,7 @@ def row_set(conn: Connection, part: Found, deleted: Mapping[tuple[str, str], set
     no e-mail address or phone number); those are few: a sign-up, a ticket."""
     actions = {w.action for w in part.lookups if w.action is not None}
     action = actions.pop() if actions else TableErase.delete
-    merged: dict[tuple[str, bool], set[Any]] = {}
-    for w in part.lookups:
-        if w.action is not None and not w.direct:
-            merged.setdefault((w.column, w.lower), set()).update(w.values)
-    owners = [(c, low, sorted(v, key=str)) for (c, low), v in merged.items()]
+    owners = merged_owners(part, direct=False)
     direct = [w for w in part.lookups if w.direct]
     if direct:
         dialect = conn.dialect.name
@@ -262,18 +327,22 @@ def deleted_values(
 def count_set(conn: Connection, part: Found, rows: RowSet) -> dict[str, int]:
     """How many rows the set deletes, updates and keeps: one statement."""
     dialect = conn.dialect.name
-    owned = rows.where(part, rows.action, dialect)
-    gone_with = rows.where(part, TableErase.delete, dialect) if rows.action != "delete" else None
-    columns: list[Any] = [func.count()]
-    if gone_with is not None:
-        columns.append(func.sum(case((owned, 1), else_=0)))
-    where = or_(owned, gone_with) if gone_with is not None else owned
-    query: Select[Any] = select(*columns).select_from(part.table)
-    query = scoped(query, part.table).where(where)
+    split = rows.action != TableErase.delete
+
+    def build() -> Any:
+        owned = rows.where(part, rows.action, dialect)
+        if not split:
+            return scoped(select(func.count()).select_from(part.table), part.table).where(owned)
+        gone_with = rows.where(part, TableErase.delete, dialect)
+        columns = (func.count(), func.sum(case((owned, 1), else_=0)))
+        both: Any = select(*columns).select_from(part.table)
+        return scoped(both, part.table).where(or_(owned, gone_with))
+
+    query = reused(("count", part.key, *rows.shape(dialect)), build)
     with app_statements(conn, part.key):
-        got = conn.execute(query).one()
+        got = conn.execute(query, rows.params()).one()
     total = int(got[0])
-    mine = total if gone_with is None else int(got[1] or 0)
+    mine = int(got[1] or 0) if split else total
     counts = {rows.action: mine}
     if total - mine:
         counts["delete"] = counts.get("delete", 0) + total - mine
@@ -294,7 +363,8 @@ def blob_paths(conn: Connection, part: Found, rows: RowSet) -> dict[str, set[str
             continue
         table = part.table
         query = select(*(table.c[c] for c, _b in columns)).where(rows.where(part, action, dialect))
-        for row in conn.execution_options(yield_per=BATCH).execute(scoped(query, table)):
+        found = conn.execution_options(yield_per=BATCH).execute(scoped(query, table), rows.params())
+        for row in found:
             for (_name, blob), value in zip(columns, row, strict=True):
                 if value:
                     out.setdefault(blob, set()).add(str(value))
@@ -324,9 +394,6 @@ def set_erasure(
             erasure.blobs.setdefault(blob, set()).update(paths)
         changed = rows.counts.get("delete", 0) + rows.counts.get("update", 0)
         if changed:
-            where = or_(
-                rows.where(part, "delete", conn.dialect.name),
-                rows.where(part, "update", conn.dialect.name),
-            )
-            counted[key] = Counted(changed, others(conn, datamap, found, key, where))
+            changes = others(conn, datamap, found, key, rows, ("delete", "update"))
+            counted[key] = Counted(changed, changes)
     return counted

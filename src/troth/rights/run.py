@@ -38,7 +38,6 @@ from troth.appdata import (
     load_context,
     others,
     owned_keys,
-    owned_where,
     plain_tables,
     read_in,
     rectify_fields,
@@ -164,8 +163,7 @@ def streamed(
     """What the guard checks of a leaf table an export streamed: its rows, and those of
     other people among them."""
     conn = conns[ctx.datamap.store_of(key)]
-    where = owned_where(found[key], conn.dialect.name)
-    return Counted(rows, others(conn, ctx.datamap, found, key, where))
+    return Counted(rows, others(conn, ctx.datamap, found, key))
 
 
 def change(ctx: Context, request: Request) -> Outcome:
