@@ -523,20 +523,21 @@ def floor_zip(project: Project, engine: Any, subject: tuple[int, str], name: str
                         yield [dict(r) for r in part]
 
                 columns: list[str] = []
+                kept: list[list[dict[str, Any]]] = []  # a table of one batch is read once
                 with zf.open(f"data/{table}.json", "w", force_zip64=True) as entry:
                     writer = io.TextIOWrapper(entry, encoding="utf-8", newline="")
-                    first = True
                     for batch in batches():
                         columns = list(batch[0])
-                        write_json(writer, batch, first)
-                        first = False
+                        write_json(writer, batch, not kept)
+                        if len(kept) < 2:
+                            kept.append(batch)
                         rows += len(batch)
                     writer.write("\n]\n")
                     writer.detach()
                 with zf.open(f"data/{table}.csv", "w", force_zip64=True) as entry:
                     writer = io.TextIOWrapper(entry, encoding="utf-8", newline="")
                     sheet = csv_writer(writer, columns)
-                    for batch in batches():
+                    for batch in kept if len(kept) < 2 else batches():
                         sheet.writerows(inert_rows(batch))
                     writer.detach()
             zf.close()
