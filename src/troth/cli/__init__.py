@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from troth.cli import (
     audit,
+    check,
     consent,
     datamap,
     init,
@@ -48,6 +49,7 @@ GROUPS = (
     consent,
     retention,
     share,
+    check,
     server,
     vault,
     worker,
