@@ -79,7 +79,7 @@ def test_rows_past_their_period_before_any_sweep_are_stale(refapp: App) -> None:
 
 
 @pytest.mark.parametrize(
-    ("cron", "said"), [("0 0 31 2 *", "never"), ("30 3 * * 1", "at least every 7 days")]
+    ("cron", "said"), [("0 0 31 2 *", "never runs"), ("30 3 * * 1", "runs at least every 7 days")]
 )
 def test_an_unscheduled_or_weekly_sweep_breaks_the_swept_rules(
     refapp: App, cron: str, said: str

@@ -46,8 +46,8 @@ class Schedule:
 
     def words(self) -> str:
         if self.wait == NEVER:
-            return f"never ([worker.schedules] retention = {self.cron!r})"
-        return f"at least every {duration(self.wait)} ({self.cron!r})"
+            return f"never runs ([worker.schedules] retention = {self.cron!r})"
+        return f"runs at least every {duration(self.wait)} ({self.cron!r})"
 
 
 def duration(span: dt.timedelta) -> str:
@@ -73,9 +73,9 @@ def rule_promise(
     if not sweeps and not accounts:
         return elsewhere(rule, key, text, "; ".join(g.reason for g in gaps))
     tables = ", ".join(dict.fromkeys(p.table for p in [*sweeps, *accounts]))
-    mechanism = f"the retention sweep of {tables}, run {schedule.words()}"
+    mechanism = f"the retention sweep of {tables}, which {schedule.words()}"
     if schedule.wait > DAY:
-        problem = f"the worker runs retention {schedule.words()}, so the period can be overrun"
+        problem = f"the worker's retention job {schedule.words()}: the period can be overrun"
         return Promise(key, text, Status.broken, mechanism, problem=problem)
     last = evidence.last_sweep(rule.key)
     found = "never ran" if last is None else last_run(last, evidence.now)
