@@ -5,22 +5,27 @@ request past its due date) names the promise that breaks, and the command exits 
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import update
 from typer.testing import CliRunner
 
 from test_retention import NOW, App, make_app
+from test_server_support import Server
 from troth import retention, rights
+from troth.appdata import load_context
 from troth.check import Promise, Report, Status, check_project
 from troth.cli import app as cli
 from troth.datamap import dispose_engines
 from troth.project import open_project
 from troth.rights import tables as rights_tables
 
+pytest_plugins = ["test_server_support"]
 SEALED = """security:
   controls:
     - kind: encryption_at_rest
@@ -153,3 +158,19 @@ def test_the_command_prints_text_and_json_and_exits_1_on_a_broken_promise(
     assert report["counts"]["broken"] == report["counts"]["stale"] == 0
     keys = [p["key"] for p in report["promises"]]
     assert "retention.web_logs" in keys and "rights.opt_out_sale" in keys
+
+
+def test_the_console_shows_the_same_report_to_every_staff_role(server: Server) -> None:
+    client, _csrf = server.staff_client("support")
+    page = client.get("/admin/check")
+    assert page.status_code == 200
+    text = " ".join(page.text.split())
+    report = check_project(load_context(server.project), server.store)
+    alert = f"{len(report.failing)} promise(s) broken or stale"
+    assert (alert in text) == bool(report.failing)
+    assert f"{report.counts()['kept']} kept" in text
+    for p in report.promises:
+        assert html.escape(p.key) in text
+    assert TestClient(server.client.app).get(
+        "/admin/check", follow_redirects=False
+    ).status_code in (303, 401)

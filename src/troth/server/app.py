@@ -21,6 +21,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from troth import ledger, worker
 from troth.project import Project
 from troth.server import admin, api, center, drp, gpc, requests
+from troth.server import check as check_pages
 from troth.server import retention as retention_pages
 from troth.server import sharing as sharing_pages
 from troth.server.context import HERE, Context
@@ -197,6 +198,7 @@ def create_app(project: Project, store: Store | None = None, *, run_jobs: bool =
         retention_pages.api,
         sharing_pages.router,
         sharing_pages.api,
+        check_pages.router,
     ]
     for router in routers:
         app.include_router(router)
