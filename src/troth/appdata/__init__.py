@@ -28,7 +28,7 @@ from troth.appdata.execute import (
     switch_active,
     withdrawn_columns,
 )
-from troth.appdata.fields import identity_changes, rectify_fields
+from troth.appdata.fields import identity_changes, is_birth_date, rectify_fields
 from troth.appdata.groups import owned_groups
 from troth.appdata.guard import (
     Counted,
@@ -75,6 +75,7 @@ from troth.appdata.sweep import (
     due_summary,
 )
 from troth.appdata.times import as_datetime
+from troth.appdata.unique import taken
 
 __all__ = [
     "BATCH",
@@ -116,6 +117,7 @@ __all__ = [
     "find_accounts",
     "identity_changes",
     "inside",
+    "is_birth_date",
     "key_from_json",
     "key_to_json",
     "load_context",
@@ -141,5 +143,6 @@ __all__ = [
     "stored_form",
     "switch_active",
     "table_order",
+    "taken",
     "withdrawn_columns",
 ]

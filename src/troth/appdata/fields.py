@@ -15,6 +15,9 @@ from troth.appdata.reach import reflect
 from troth.datamap import sql_engine
 from troth.datamap.model import DataMap, TableKey
 from troth.errors import InvalidInput, Problem
+from troth.policy.taxonomy import covers
+
+BIRTH_DATE = "user.demographic.date_of_birth"
 
 
 def rectify_fields(ctx: Context, fields: Mapping[str, str]) -> dict[str, dict[str, Any]]:
@@ -62,7 +65,25 @@ def typed_value(ctx: Context, key: str, column: str, text: str) -> Any:
                 raise ValueError(f"not a valid {kind}") from None
     engine = sql_engine(ctx.project, ctx.datamap, ctx.datamap.store_of(key))
     kind_of = reflect(engine, ctx.datamap, key).c[column].type
+    if is_birth_date(spec.columns[column].categories) and isinstance(kind_of, sqltypes.String):
+        return birth_date(text)
     return convert(kind_of, text)
+
+
+def is_birth_date(categories: list[str]) -> bool:
+    return any(covers(BIRTH_DATE, c) for c in categories)
+
+
+def birth_date(text: str) -> str:
+    """A birth date an app keeps as text (SQLite has no date type): a real, past day,
+    written YYYY-MM-DD."""
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError("expected a date as YYYY-MM-DD") from None
+    if day > dt.date.today() or day.year < 1900:
+        raise ValueError("expected a date between 1900 and today")
+    return day.isoformat()
 
 
 def convert(kind_of: sqltypes.TypeEngine[Any], text: str) -> Any:

@@ -27,6 +27,7 @@ from troth.appdata import (
     load_context,
     normalize,
     rectify_fields,
+    taken,
 )
 from troth.errors import Conflict, InvalidInput, NotFound, Problem
 from troth.policy.model import RightKind
@@ -224,7 +225,9 @@ def new_request(
     check_purpose(ctx, kind, purpose)
     where = check_jurisdiction(ctx, jurisdiction)
     if kind == "rectification":
-        rectify_fields(ctx, fields or {})
+        clashes = taken(ctx, rectify_fields(ctx, fields or {}), (identity_kind, value))
+        if clashes:  # the app would refuse the write when it runs
+            raise InvalidInput(clashes)
     elif fields:
         raise problem("fields", f"a {kind} request takes no fields")
     now = utcnow()

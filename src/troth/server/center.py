@@ -3,6 +3,7 @@ own data, requests and choices. Every page works without JavaScript."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
@@ -17,9 +18,11 @@ from fastapi.responses import (
 from markupsafe import Markup
 
 from troth import consent, ledger, outbox, rights, worker
+from troth.appdata import is_birth_date
 from troth.consent.purposes import is_gpc_purpose
 from troth.consent.subject import InvalidSubject, normalize
 from troth.datamap import DataMap, TableKey
+from troth.errors import InvalidInput, Problem
 from troth.policy import Policy, taxonomy
 from troth.sdk import gpc_of
 from troth.server import requests
@@ -340,7 +343,8 @@ def correctable(datamap: DataMap) -> list[dict[str, Any]]:
     for key, table in datamap.tables.items():
         for name, column in table.columns.items():
             if column.rectify and name not in seen:
-                seen[name] = {"name": name, "table": key, "categories": column.categories}
+                seen[name] = {"name": name, "table": key, "categories": column.categories,
+                              "date": is_birth_date(column.categories)}  # fmt: skip
     return list(seen.values())
 
 
@@ -348,7 +352,7 @@ def correctable(datamap: DataMap) -> list[dict[str, Any]]:
 def correct_form(request: Request, ctx: Ctx, email: Email) -> HTMLResponse:
     signed_in(email)
     offered_here(ctx, "rectification")
-    return page(ctx, request, "correct.html", fields=correctable(ctx.datamap()))
+    return page(ctx, request, "correct.html", fields=correctable(ctx.datamap()), today=today())
 
 
 @router.post("/me/correct", response_model=None)
@@ -358,26 +362,37 @@ def correct_send(request: Request, ctx: Ctx, email: Email, form: CheckedForm) ->
     allowed = {f["name"] for f in correctable(ctx.datamap())}
     changes = {k: v.strip() for k, v in form.items() if k in allowed and v.strip()}
     if not changes:
-        return page(
+        return refused_correction(ctx, request, ["Fill in at least one field to correct."])
+    try:
+        created = requests.create(
             ctx,
-            request,
-            "correct.html",
-            422,
-            fields=correctable(ctx.datamap()),
-            error="Fill in at least one field to correct.",
+            owner_of(ctx, email),
+            "rectification",
+            "email",
+            email,
+            fields=changes,
+            source=CENTER,
+            verified=not offer.checked_by_staff,
         )
-    created = requests.create(
-        ctx,
-        owner_of(ctx, email),
-        "rectification",
-        "email",
-        email,
-        fields=changes,
-        source=CENTER,
-        verified=not offer.checked_by_staff,
-    )
+    except InvalidInput as exc:  # a value the app cannot take: say which, queue nothing
+        return refused_correction(ctx, request, [field_problem(p) for p in exc.problems])
     ctx.forget_summary(email)
     return redirect(f"/me/requests/{created.id}")
+
+
+def refused_correction(ctx: Context, request: Request, errors: list[str]) -> HTMLResponse:
+    fields = correctable(ctx.datamap())
+    return page(ctx, request, "correct.html", 422, fields=fields, errors=errors, today=today())
+
+
+def today() -> str:
+    return dt.date.today().isoformat()
+
+
+def field_problem(problem: Problem) -> str:
+    """ "Username: another account has this username", never the value itself."""
+    name = problem.path.rpartition(".")[2].replace("_", " ").capitalize()
+    return f"{name}: {problem.message}." if name else f"{problem.message}."
 
 
 def kept_reasons(datamap: DataMap) -> list[dict[str, str]]:
