@@ -5,10 +5,19 @@ person's own current value and a free one are taken."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+from pathlib import Path
 
-from test_server_support import Server
-from troth import rights
+import pytest
+from sqlalchemy import create_engine, text
+
+from test_server_support import REPO, Server
+from troth import appdata, rights
+from troth.appdata import load_context
+from troth.datamap import dispose_engines
+from troth.project import open_project
+from troth.refapp import generate
 
 pytest_plugins = ["test_server_support"]
 
@@ -53,3 +62,33 @@ def test_the_api_refuses_an_email_another_account_has(server: Server) -> None:
     body["fields"] = {"email": mine}  # their own address is no clash
     answer = server.client.post("/api/requests", json=body, headers=server.key("requests:write"))
     assert answer.status_code in (200, 201), answer.text
+
+
+def test_unique_columns_are_read_from_the_live_table_on_every_engine(
+    tmp_path: Path, any_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite, PostgreSQL and MariaDB reflect a UNIQUE column differently (a constraint,
+    an index); each is found."""
+    root = tmp_path / "refapp"
+    root.mkdir()
+    for name in ("datamap.yaml", "troth.yaml"):
+        shutil.copy(REPO / "examples" / "refapp" / name, root / name)
+    (root / "troth.toml").write_text("")
+    generate(any_db_url, users=6, blobs_dir=root / "blobs", seed=3, chunk=100)
+    monkeypatch.setenv("REFAPP_DB_URL", any_db_url)
+    monkeypatch.delenv("TROTH_STORE_URL", raising=False)
+    ctx = load_context(open_project(root))
+    engine = create_engine(any_db_url)
+    try:
+        with engine.connect() as conn:
+            (mine, own), (_, other) = conn.execute(
+                text("SELECT email, username FROM users ORDER BY id LIMIT 2")
+            ).all()
+    finally:
+        engine.dispose()
+        dispose_engines()
+    asked = {"app.users": {"username": other}}
+    [problem] = appdata.taken(ctx, asked, ("email", mine))
+    assert (problem.path, problem.message) == ("username", "another account has this username")
+    assert appdata.taken(ctx, {"app.users": {"username": own}}, ("email", mine)) == []
+    assert appdata.taken(ctx, {"app.users": {"display_name": other}}, ("email", mine)) == []
