@@ -106,9 +106,8 @@ def _sqlite_engine(url: str) -> Engine:
     def _connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
         dbapi_connection.isolation_level = None
         dbapi_connection.execute("PRAGMA synchronous=OFF")
-        dbapi_connection.execute("PRAGMA cache_size=-131072")  # 128 MB: index builds sort
-        dbapi_connection.execute("PRAGMA temp_store=MEMORY")
-        dbapi_connection.execute("PRAGMA threads=2")
+        dbapi_connection.execute("PRAGMA cache_size=-65536")  # 64 MB: index builds sort
+        dbapi_connection.execute("PRAGMA temp_store=FILE")
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
