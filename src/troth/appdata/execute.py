@@ -109,7 +109,7 @@ def erase_set(
         def build() -> Any:
             return scoped(delete(table), table).where(rows.where(part, "delete", dialect))
 
-        statement = reused(("delete", key, *rows.shape(dialect)), build)
+        statement = reused(("delete", table, *rows.shape(dialect)), build)
         done["deleted"] = conn.execute(statement, rows.params()).rowcount
         counter.step()
     if rows.counts.get("update"):

@@ -101,9 +101,11 @@ _statements_lock = threading.Lock()
 
 
 def reused(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
-    """The statement built for `key` (a table, a purpose, a predicate's shape) by the
-    first request that needed it: a reused statement skips SQLAlchemy's construction and
-    cache-key work, which cost more than a small subject's statements take to run."""
+    """The statement built for `key` (a purpose, the live Table itself, a predicate's
+    shape) by the first request that needed it: a reused statement skips SQLAlchemy's
+    construction and cache-key work, which cost more than a small subject's statements
+    take to run. Keyed by the reflected Table, never its name, so another database's
+    table of the same name (another project, a changed schema) gets its own."""
     with _statements_lock:
         found = _statements.get(key)
     if found is None:
@@ -141,7 +143,7 @@ def stream(conn: Connection, part: Found, rows: RowSet) -> Iterator[list[dict[st
     def build() -> Any:
         return scoped(select(part.table), part.table).where(rows.where(part, READ, dialect))
 
-    query = reused(("stream", part.key, *rows.shape(dialect)), build)
+    query = reused(("stream", part.table, *rows.shape(dialect)), build)
     with app_statements(conn, part.key):
         result = conn.execution_options(yield_per=BATCH).execute(query, rows.params())
         for batch in result.mappings().partitions(BATCH):
@@ -338,7 +340,7 @@ def count_set(conn: Connection, part: Found, rows: RowSet) -> dict[str, int]:
         both: Any = select(*columns).select_from(part.table)
         return scoped(both, part.table).where(or_(owned, gone_with))
 
-    query = reused(("count", part.key, *rows.shape(dialect)), build)
+    query = reused(("count", part.table, *rows.shape(dialect)), build)
     with app_statements(conn, part.key):
         got = conn.execute(query, rows.params()).one()
     total = int(got[0])
