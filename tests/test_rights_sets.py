@@ -23,7 +23,7 @@ from test_rights import App, crash_and_resume, pick_subject, run_cli, sqlite_app
 from troth import rights
 from troth.appdata import BATCH, PlanRefused
 from troth.appdata.reach import Found
-from troth.appdata.sets import LITERAL_OVER, member, term
+from troth.appdata.rowsets import LITERAL_OVER, member, term
 from troth.datamap.model import Table as MapTable
 
 __all__ = ["sqlite_app"]  # the fixture, used by name

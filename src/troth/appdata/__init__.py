@@ -40,6 +40,7 @@ from troth.appdata.guard import (
     require_valid,
 )
 from troth.appdata.identities import normalize, phone_variants, stored_form
+from troth.appdata.keyjson import key_from_json, key_to_json
 from troth.appdata.owners import OWNER, Owner, co_owners, owned_rows, owner_of
 from troth.appdata.plan import (
     Erasure,
@@ -48,15 +49,13 @@ from troth.appdata.plan import (
     blob_counts,
     erasure_of,
     erasure_steps,
-    key_from_json,
-    key_to_json,
     read_steps,
     recollect_blobs,
 )
 from troth.appdata.reach import Found, Key, Row, resolve, table_order
+from troth.appdata.rowsets import RowSet
 from troth.appdata.sets import (
     BATCH,
-    RowSet,
     others,
     owned_batches,
     plain_tables,

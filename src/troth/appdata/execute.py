@@ -31,7 +31,8 @@ from troth.appdata.reach import (
     scoped,
     table_order,
 )
-from troth.appdata.sets import RowSet, reused
+from troth.appdata.rowsets import RowSet
+from troth.appdata.sets import reused
 from troth.datamap import blob_root
 from troth.datamap.model import PSEUDONYM_HEX, PSEUDONYM_PREFIX, ColumnErase
 from troth.datamap.model import Table as MapTable

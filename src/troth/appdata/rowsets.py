@@ -1,0 +1,113 @@
+"""A leaf table's part of an erasure as a set: the predicate's values and counts, and
+the SQL terms it is made of (`column IN (values)` of any length on every backend)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, any_, bindparam, false, func, not_, or_
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from troth.appdata.keyjson import key_from_json, key_to_json
+from troth.appdata.reach import Found
+from troth.datamap.model import TableErase
+
+# An IN list longer than this is written into the statement's text, so that no backend's
+# bind-parameter limit (SQLite 32,766, MariaDB and PostgreSQL 65,535) caps a subject's size;
+# PostgreSQL takes any list as one array parameter instead.
+
+LITERAL_OVER = 2_000
+
+
+def literal(values: Sequence[Any]) -> bool:
+    """Whether an IN list of `values` is written into the statement's text."""
+    return len(values) > LITERAL_OVER and all(type(v) in (int, str) for v in values)
+
+
+def member(
+    expr: ColumnElement[Any], values: Sequence[Any], dialect: str, name: str | None = None
+) -> ColumnElement[bool]:
+    """`expr IN (values)`, of any length on every backend; with a `name`, the values are
+    bound when the statement runs (as `{name: values}`), so that it can be reused."""
+    given = None if name else list(values)
+    if dialect == "postgresql":
+        return expr == any_(bindparam(name, given, type_=ARRAY(expr.type)))
+    wanted = bindparam(
+        name, given, expanding=True, literal_execute=literal(values), type_=expr.type
+    )
+    return expr.in_(wanted)
+
+
+def term(
+    part: Found,
+    column: str,
+    lower: bool,
+    values: Sequence[Any],
+    dialect: str,
+    name: str | None = None,
+) -> Any:
+    """`column IN (values)`, false (never NULL) on a row whose column is NULL."""
+    col = part.table.c[column]
+    compared = func.lower(col, type_=col.type) if lower else col
+    if not values and name is None:
+        return false()
+    return and_(col.is_not(None), member(compared, values, dialect, name))
+
+
+def either(terms: Sequence[Any]) -> Any:
+    return or_(*terms) if terms else false()
+
+
+@dataclass
+class RowSet:
+    """A leaf table's part of an erasure: the predicate's values and the counts.
+
+    The subject's own rows (`owners`: column, lowered, values) all get `action`; rows of
+    others go when they hold a deleted parent's value (`parents`: column, values)."""
+
+    action: str
+    owners: list[tuple[str, bool, list[Any]]] = field(default_factory=list)
+    parents: list[tuple[str, list[Any]]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "owners": [[c, low, key_to_json(tuple(v))] for c, low, v in self.owners],
+            "parents": [[c, key_to_json(tuple(v))] for c, v in self.parents],
+            "counts": self.counts,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RowSet:
+        return cls(
+            data["action"],
+            [(c, low, list(key_from_json(v))) for c, low, v in data["owners"]],
+            [(c, list(key_from_json(v))) for c, v in data["parents"]],
+            dict(data["counts"]),
+        )
+
+    def where(self, part: Found, action: str, dialect: str) -> Any:
+        """The rows this set gives `action` (delete, update or keep), with the values
+        bound by name (`params`)."""
+        owned = either(
+            [term(part, c, low, v, dialect, f"o{i}") for i, (c, low, v) in enumerate(self.owners)]
+        )
+        gone_with = either(
+            [term(part, c, False, v, dialect, f"p{i}") for i, (c, v) in enumerate(self.parents)]
+        )
+        if action == TableErase.delete:
+            return or_(owned, gone_with) if self.action == action else and_(not_(owned), gone_with)
+        return owned if self.action == action else false()
+
+    def params(self) -> dict[str, list[Any]]:
+        """The values `where` binds."""
+        out = {f"o{i}": v for i, (_c, _low, v) in enumerate(self.owners)}
+        return out | {f"p{i}": v for i, (_c, v) in enumerate(self.parents)}
+
+    def shape(self, dialect: str) -> tuple[Any, ...]:
+        """What a statement over this set is built from, but for the values."""
+        owners = tuple((c, low, literal(v)) for c, low, v in self.owners)
+        return (dialect, self.action, owners, tuple((c, literal(v)) for c, v in self.parents))
