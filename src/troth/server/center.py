@@ -112,6 +112,22 @@ def signed_in(email: str | None) -> str:
     return email
 
 
+def ask(
+    ctx: Context,
+    email: str,
+    kind: str,
+    *,
+    verified: bool,
+    purpose: str | None = None,
+    fields: dict[str, str] | None = None,
+) -> rights.Request:
+    """A request the person asks for here, under their e-mail address."""
+    return requests.create(
+        ctx, owner_of(ctx, email), kind, "email", email, purpose=purpose, fields=fields,
+        source=CENTER, verified=verified,
+    )  # fmt: skip
+
+
 def owner_of(ctx: Context, email: str) -> str:
     return ctx.project.subject_ref("email", email)
 
@@ -166,16 +182,7 @@ def ask_send(request: Request, ctx: Ctx, form: CheckedForm) -> HTMLResponse:
         return ask_page(ctx, request, 422, error="Choose the use you object to.")
     if kind not in ("objection", "withdraw_consent", "restriction"):
         purpose = None
-    made = requests.create(
-        ctx,
-        owner_of(ctx, email),
-        kind,
-        "email",
-        email,
-        purpose=purpose,
-        source=CENTER,
-        verified=True,
-    )
+    made = ask(ctx, email, kind, verified=True, purpose=purpose)
     return page(ctx, request, "asked.html", request_info=requests.summary(made))
 
 
@@ -288,16 +295,7 @@ def my_new_request(request: Request, ctx: Ctx, email: Email, fields: CheckedForm
         raise HTTPException(422, "Choose a purpose to object to.")
     if kind == "erasure" and fields.get("confirm") != "yes":
         return redirect("/me/delete")
-    created = requests.create(
-        ctx,
-        owner_of(ctx, email),
-        kind,
-        "email",
-        email,
-        purpose=purpose,
-        source=CENTER,
-        verified=not offer.checked_by_staff,
-    )
+    created = ask(ctx, email, kind, verified=not offer.checked_by_staff, purpose=purpose)
     ctx.forget_summary(email)  # the job changes the data; the page is read again after it
     return redirect(f"/me/requests/{created.id}")
 
@@ -364,15 +362,8 @@ def correct_send(request: Request, ctx: Ctx, email: Email, form: CheckedForm) ->
     if not changes:
         return refused_correction(ctx, request, ["Fill in at least one field to correct."])
     try:
-        created = requests.create(
-            ctx,
-            owner_of(ctx, email),
-            "rectification",
-            "email",
-            email,
-            fields=changes,
-            source=CENTER,
-            verified=not offer.checked_by_staff,
+        created = ask(
+            ctx, email, "rectification", verified=not offer.checked_by_staff, fields=changes
         )
     except InvalidInput as exc:  # a value the app cannot take: say which, queue nothing
         return refused_correction(ctx, request, [field_problem(p) for p in exc.problems])
