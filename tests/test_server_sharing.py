@@ -5,6 +5,7 @@ decided by two people."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import os
 import sqlite3
@@ -194,10 +195,10 @@ def test_kept_exports_expire_and_their_keys_are_shredded(server: Server) -> None
     assert client.post("/admin/sharing/exports", data=form).status_code == 200
     [export] = disclosures.list_exports(server.store)
     kept = sharing.find_kept(server.project, export.id)
-    assert sharing.expire_kept(server.project, 3600) == 0
+    assert sharing.expire_kept(server.project, dt.timedelta(hours=1)) == 0
     old = time.time() - 7200
     os.utime(kept, (old, old))
-    assert sharing.expire_kept(server.project, 3600) == 1
+    assert sharing.expire_kept(server.project, dt.timedelta(hours=1)) == 1
     assert not kept.exists()
     assert client.get(f"/admin/sharing/exports/{export.id}/file").status_code == 404
     assert "keeps no copy" in client.get(f"/admin/sharing/exports/{export.id}").text

@@ -35,7 +35,7 @@ api = APIRouter(
 )
 Ctx = Annotated[Context, Depends(context)]
 SharingKey = Annotated[ApiKey, Depends(api_key("sharing"))]
-FORMATS = ("zip", "jsonl", "csv")
+FormatName = Annotated[str, Field(pattern=f"^({'|'.join(sharing.FORMATS)})$")]
 Key = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
 
 
@@ -96,7 +96,7 @@ def sharing_page(request: Request, ctx: Ctx, user: StaffUser) -> HTMLResponse:
         requests=sharing.list_requests(ctx.store) if user.can_decide else [],
         me=f"staff:{user.id}",
         kinds=sorted(ctx.datamap().identities),
-        formats=FORMATS,
+        formats=sharing.FORMATS,
         who=names(ctx),
     )
 
@@ -110,7 +110,7 @@ def console_export(ctx: Ctx, user: Decider, form: CheckedForm) -> RedirectRespon
         ctx,
         form.get("recipient", ""),
         Form(chosen) if chosen else None,
-        choice(form.get("format", "zip"), FORMATS, "format"),
+        chosen_format(form),
         form.get("purpose") or None,
         f"staff:{user.id}",
     )
@@ -164,16 +164,15 @@ def console_decide(request_id: str, ctx: Ctx, user: Decider, form: CheckedForm) 
         sharing.decide(ctx.store, request_id, actor, approve=action == "approve")
         return redirect("/admin/sharing#requests")
     if action == "disclose":
-        report = disclose(
-            ctx, request_id, choice(form.get("format", "zip"), FORMATS, "format"), actor
-        )
+        report = disclose(ctx, request_id, chosen_format(form), actor)
         return redirect(f"/admin/sharing/exports/{report.disclosure}")
     raise HTTPException(422, "Unknown action.")
 
 
-def choice(value: str, allowed: tuple[str, ...], name: str) -> str:
-    if value not in allowed:
-        raise HTTPException(422, f"The {name} must be one of {', '.join(allowed)}.")
+def chosen_format(form: dict[str, str]) -> str:
+    value = form.get("format", sharing.FORMATS[0])
+    if value not in sharing.FORMATS:
+        raise HTTPException(422, f"The format must be one of {', '.join(sharing.FORMATS)}.")
     return value
 
 
@@ -183,7 +182,7 @@ def choice(value: str, allowed: tuple[str, ...], name: str) -> str:
 class ExportIn(Input):
     recipient: Key
     form: Form | None = None
-    format: str = Field(default="zip", pattern=r"^(zip|jsonl|csv)$")
+    format: FormatName = sharing.FORMATS[0]
     purpose: Key | None = None
 
 
@@ -195,7 +194,7 @@ class DisclosureRequestIn(Input):
 
 
 class DiscloseIn(Input):
-    format: str = Field(default="zip", pattern=r"^(zip|jsonl|csv)$")
+    format: FormatName = sharing.FORMATS[0]
 
 
 @api.get("/recipients")

@@ -21,8 +21,10 @@ from troth.sharing.requests import (
     list_requests,
     request_disclosure,
 )
+from troth.sharing.write import FORMATS
 
 __all__ = [
+    "FORMATS",
     "RANK",
     "DisclosureRequest",
     "Only",

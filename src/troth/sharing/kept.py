@@ -5,6 +5,7 @@ its key shredded, so a copy left anywhere is dead then."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from collections.abc import Iterator
@@ -66,13 +67,13 @@ def media_type(path: Path) -> str:
     return MEDIA_TYPES[path.suffix.lstrip(".")]
 
 
-def expire_kept(project: Project, older_than_seconds: float) -> int:
+def expire_kept(project: Project, older_than: dt.timedelta) -> int:
     """Delete the kept exports older than that, shredding the keys of sealed ones first;
     how many were deleted."""
     folder = kept_dir(project)
     if not folder.is_dir():
         return 0
-    cutoff = time.time() - older_than_seconds
+    cutoff = time.time() - older_than.total_seconds()
     old = [p for p in folder.iterdir() if p.suffix.lstrip(".") in MEDIA_TYPES and aged(p, cutoff)]
     if old and sealed_exports(project):
         vault_for(project).shred([subject_of(p.stem) for p in old])

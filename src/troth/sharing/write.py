@@ -19,7 +19,7 @@ from troth.cells import inert
 from troth.errors import Invalid
 from troth.vault import SealingWriter, Vault
 
-FORMATS = ("csv", "jsonl", "zip")
+FORMATS = ("zip", "jsonl", "csv")  # the first is what troth keeps when none is given
 
 
 def format_of(out: Path, given: str | None) -> str:

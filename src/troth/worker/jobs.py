@@ -93,7 +93,7 @@ def expire_exports(rt: Runtime) -> int:
     """Access and portability ZIPs, and the shared exports troth keeps for download,
     older than `[worker] export_days`, deleted."""
     older_than = dt.timedelta(days=rt.settings.export_days)
-    shared = sharing.expire_kept(rt.project, older_than.total_seconds())
+    shared = sharing.expire_kept(rt.project, older_than)
     return rights.expire_exports(rt.project, older_than) + shared
 
 
