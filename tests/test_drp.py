@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,8 +20,10 @@ from nacl.signing import SigningKey
 from test_server_support import Server
 from troth import rights
 from troth.consent import current_consent
+from troth.server import drp_status
 from troth.server import requests as server_requests
-from troth.worker.jobs import run_request
+from troth.worker import webhooks
+from troth.worker.jobs import run_request, send_webhooks
 
 pytest_plugins = ["test_server_support"]
 
@@ -123,7 +126,7 @@ def queue_is_empty(server: Server) -> bool:
 
 def run(server: Server, request_id: str) -> str:
     """What the worker does with a queued request (its hooks call the agent back)."""
-    return run_request(server_requests.job_runtime(server.client.app.state.ctx), request_id)
+    return run_request(server_requests.job_runtime(server.project, server.store), request_id)
 
 
 # --- discovery and pairing -----------------------------------------------------------
@@ -203,6 +206,24 @@ def test_signed_access_is_fulfilled_with_its_download(server: Server, agent: Age
     download = server.client.get(path, headers=agent.headers())
     assert download.status_code == 200 and download.content[:2] == b"PK"
     assert server.client.get(path).status_code == 401
+
+
+def test_a_download_past_its_time_is_expired(server: Server, agent: Agent) -> None:
+    """Section 3.02: `expired` once the time is after the request's `expires_at`; the
+    results URL stops serving then, before the worker's export sweep deletes the file."""
+    made = agent.exercise(agent.exercise_body(server.emails(1)[0])).json()
+    assert run(server, made["request_id"]) == "completed"
+    path = rights.export_path(server.project, made["request_id"])
+    url = agent.status(made["request_id"]).json()["results_url"]
+    month_ago = (datetime.now(UTC) - timedelta(days=31)).timestamp()
+    os.utime(path, (month_ago, month_ago))
+    status = agent.status(made["request_id"]).json()
+    assert status["status"] == "expired" and "results_url" not in status
+    assert datetime.fromisoformat(status["expires_at"]) < datetime.now(UTC)
+    gone = server.client.get(url.removeprefix("http://testserver"), headers=agent.headers())
+    assert gone.status_code == 410
+    os.unlink(path)  # the sweep ran
+    assert agent.status(made["request_id"]).json()["status"] == "expired"
 
 
 @pytest.mark.parametrize("action", ["sale:opt-out", "sale:opt_out", "deletion"])
@@ -356,13 +377,21 @@ class Callbacks:
 
     def __init__(self) -> None:
         self.received: list[tuple[str, dict[str, Any]]] = []
-        got = self.received
+        self.refuse = 0  # how many more posts to answer 503 (and not keep)
+        self.refused = 0
+        callbacks = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 size = int(self.headers["content-length"])
-                got.append((self.headers["authorization"], json.loads(self.rfile.read(size))))
-                self.send_response(200)
+                body = json.loads(self.rfile.read(size))
+                if callbacks.refuse > 0:
+                    callbacks.refuse -= 1
+                    callbacks.refused += 1
+                    self.send_response(503)
+                else:
+                    callbacks.received.append((self.headers["authorization"], body))
+                    self.send_response(200)
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:
@@ -392,6 +421,40 @@ def test_callback_when_a_job_finishes(server: Server, agent: Agent, callbacks: C
     assert status["request_id"] == made["request_id"] and status["status"] == "fulfilled"
     assert status["agent_request_id"] == "aa-3" and "reason" not in status
     assert status == agent.status(made["request_id"]).json()
+
+
+def test_a_failed_callback_is_tried_again_with_the_status_now(
+    server: Server, agent: Agent, callbacks: Callbacks
+) -> None:
+    """The agent's endpoint was down when the job finished: the worker's webhooks pass
+    tries again after a backoff, once, with the request's status at that moment."""
+    callbacks.refuse = 1
+    body = agent.exercise_body(server.emails(1)[0], status_callback=callbacks.url)
+    made = agent.exercise(body).json()
+    run(server, made["request_id"])
+    assert callbacks.refused == 1 and callbacks.received == []
+    again = drp_status.retry_callbacks(server.project)
+    rt = server_requests.job_runtime(server.project, server.store)
+    assert send_webhooks(rt)["drp_callbacks_delivered"] == 0  # not due for 30 s
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    assert again(server.store, later) == {"drp_callbacks_delivered": 1, "drp_callbacks_failed": 0}
+    [(_, status)] = callbacks.received
+    assert status == agent.status(made["request_id"]).json()
+    assert status["status"] == "fulfilled"
+    assert again(server.store, later + timedelta(days=1))["drp_callbacks_delivered"] == 0
+
+
+def test_a_callback_is_given_up_after_the_worker_s_tries(
+    server: Server, agent: Agent, callbacks: Callbacks
+) -> None:
+    callbacks.refuse = 1000
+    body = agent.exercise_body(server.emails(1)[0], "deletion", status_callback=callbacks.url)
+    run(server, agent.exercise(body).json()["request_id"])
+    again = drp_status.retry_callbacks(server.project)
+    now = datetime.now(UTC)
+    for hours in range(1, 40):  # each pass 7 hours on, past the longest backoff
+        again(server.store, now + timedelta(hours=7 * hours))
+    assert callbacks.refused == webhooks.MAX_TRIES
 
 
 def test_callback_when_staff_deny_or_extend(

@@ -23,7 +23,7 @@ pytest_plugins = ["test_server_support"]
 def run_jobs(s: Server) -> None:
     """What the server's job thread does next (`troth serve` runs it on its own): the
     privacy center only queues requests."""
-    worker.LocalRunner(requests.job_runtime(s.client.app.state.ctx)).step()  # type: ignore[attr-defined]
+    worker.LocalRunner(requests.job_runtime(s.project, s.store)).step()
 
 
 def outbox_count(s: Server) -> int:

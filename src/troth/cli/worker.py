@@ -13,22 +13,13 @@ import typer
 from troth import worker
 from troth.cli.common import ProjectOption, console, opened
 from troth.errors import TrothError
-from troth.rights import Request
-from troth.server import drp_status
-from troth.server.auth import end_subject_sessions
-from troth.store import Store
+from troth.server import requests
 
 ACTOR = "cli"
 group = typer.Typer(
     help="Run the job queue (PostgreSQL engine store) and control it.",
     invoke_without_command=True,
 )
-
-
-def signed_out_if_erased(store: Store, request: Request) -> None:
-    """An erased subject is signed out of the privacy center."""
-    if request.kind == "erasure" and request.status == "completed":
-        end_subject_sessions(store, request.subject)
 
 
 @group.callback()
@@ -47,8 +38,7 @@ def run(
     if ctx.invoked_subcommand is not None:
         return
     with opened(project) as (proj, store):
-        hooks = [signed_out_if_erased, drp_status.after_request(proj)]
-        rt = worker.Runtime(proj, store, after_request=hooks)
+        rt = requests.job_runtime(proj, store)
         chosen = concurrency or rt.settings.concurrency
         name = f"{socket.gethostname()}:{os.getpid()}"
         console.print(

@@ -156,7 +156,7 @@ def create_app(project: Project, store: Store | None = None, *, run_jobs: bool =
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if run_jobs and ctx.store.dialect == "sqlite":
-            runner = worker.LocalRunner(requests.job_runtime(ctx))  # signs checkpoints too
+            runner = worker.LocalRunner(requests.job_runtime(ctx.project, ctx.store))
             runner.start()
             yield
             await run_in_threadpool(runner.stop)

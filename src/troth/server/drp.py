@@ -308,9 +308,12 @@ def results(request_id: str, ctx: Ctx, agent: Caller) -> StreamingResponse:
     """A fulfilled access request's export (the status's `results_url`)."""
     if mine(ctx, request_id, agent.id)["settled"]:
         raise HTTPException(404, "this request has no results to download")
-    return requests.export_download(
-        ctx, rights.get_request(ctx.store, request_id), f"{request_id}.zip"
-    )
+    found = rights.get_request(ctx.store, request_id)
+    if found.status == "completed" and drp_status.past(
+        drp_status.download_expires(ctx.project, request_id)
+    ):
+        raise HTTPException(410, drp_status.GONE)
+    return requests.export_download(ctx, found, f"{request_id}.zip")
 
 
 def owner(agent_id: str) -> str:

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from sqlalchemy import select, update
 
 from troth import ledger, rights, worker
+from troth.errors import NotFound
 from troth.project import Project
 from troth.rights import Request
 from troth.server import drp_agents, tables
@@ -28,6 +29,7 @@ from troth.store import Store
 
 log = logging.getLogger(__name__)
 CALLBACK_TIMEOUT_SECONDS = 5.0
+GONE = "the download has expired: ask again for a new one"
 DrpStatus = Literal["open", "in_progress", "fulfilled", "revoked", "denied", "expired"]
 DrpReason = Literal[
     "need_user_verification",
@@ -131,16 +133,32 @@ def denial(reason: str | None) -> DrpReason:
 
 
 def results(project: Project, request: Request, api_base: str) -> dict[str, Any]:
-    """Where a fulfilled access can be downloaded, and until when."""
-    path = Path(rights.export_path(project, request.id))
-    if request.kind != "access" or not path.is_file():
+    """Where a fulfilled access can be downloaded, and until when; `expired` once that
+    time has passed or the download is gone (section 3.02: after `expires_at`)."""
+    if request.kind != "access":
         return {}
-    made = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-    keep = timedelta(days=worker.worker_settings(project).export_days)
+    expires_at = download_expires(project, request.id)
+    if past(expires_at):
+        return {"status": "expired", "processing_details": GONE, "expires_at": expires_at}
     return {
         "results_url": f"{api_base}/data-rights-request/{request.id}/results",
-        "expires_at": made + keep,
+        "expires_at": expires_at,
     }
+
+
+def past(expires_at: datetime | None) -> bool:
+    """Is a download that expires at `expires_at` (None: already deleted) gone?"""
+    return expires_at is None or expires_at <= datetime.now(UTC)
+
+
+def download_expires(project: Project, request_id: str) -> datetime | None:
+    """When the access export of `request_id` expires; None when it is gone."""
+    try:
+        made = Path(rights.export_path(project, request_id)).stat().st_mtime
+    except FileNotFoundError:
+        return None
+    keep = timedelta(days=worker.worker_settings(project).export_days)
+    return datetime.fromtimestamp(made, UTC) + keep
 
 
 def aware(when: datetime) -> datetime:
@@ -197,11 +215,12 @@ def extension(store: Store, request_id: str) -> dict[str, Any]:
     return {"processing_details": f"extended by {data['days']} days: {data['reason']}"}
 
 
-def call_back(project: Project, store: Store, request: Request) -> None:
-    """POST the request's status to its agent's callback, when it gave one."""
+def call_back(project: Project, store: Store, request: Request) -> bool:
+    """POST the request's status to its agent's callback, when it gave one; a failure
+    is tried again later (`retry_callbacks`). Did the agent take it (or want none)?"""
     row = recorded(store, request.id)
     if row is None or not row.get("status_callback"):
-        return
+        return True
     body = status_of(project, store, request, row).model_dump(mode="json", exclude_none=True)
     headers = {"authorization": f"Bearer {drp_agents.token(project, row['agent_id'])}"}
     try:
@@ -210,6 +229,67 @@ def call_back(project: Project, store: Store, request: Request) -> None:
         ).raise_for_status()
     except httpx.HTTPError as exc:
         log.warning("DRP status callback for request %s failed: %s", request.id, type(exc).__name__)
+        try_again(store, request.id, row["callback_tries"] + 1)
+        return False
+    if row["callback_tries"] or row["callback_due"] is not None:
+        try_again(store, request.id, 0)
+    return True
+
+
+def try_again(store: Store, request_id: str, tries: int) -> None:
+    """Record `tries` failed callbacks in a row: the next is due after the worker's
+    backoff, or never once it has been tried enough; 0 tries: delivered."""
+    wait = worker.retry_after(tries) if tries else None
+    due = datetime.now(UTC) + wait if wait is not None else None
+    with store.begin() as conn:
+        conn.execute(
+            update(tables.drp_requests)
+            .where(tables.drp_requests.c.request_id == request_id)
+            .values(callback_due=due, callback_tries=tries)
+        )
+
+
+def retry_callbacks(project: Project) -> worker.Redeliver:
+    """A worker hook: the status callbacks that failed and are due, tried again with the
+    request's status as it is now (a later change needs no callback of its own)."""
+
+    def again(store: Store, now: datetime) -> dict[str, int]:
+        counts = {"drp_callbacks_delivered": 0, "drp_callbacks_failed": 0}
+        for request_id in claim_due(store, now):
+            try:
+                request = rights.get_request(store, request_id)
+            except NotFound:  # gone since: nothing to tell
+                try_again(store, request_id, 0)
+                continue
+            delivered = call_back(project, store, request)
+            counts["drp_callbacks_delivered" if delivered else "drp_callbacks_failed"] += 1
+        return counts
+
+    return again
+
+
+def claim_due(store: Store, now: datetime, limit: int = 100) -> list[str]:
+    """Requests whose callback is due, each claimed for this worker (its due time moved
+    past the try's timeout) so two workers do not call an agent twice at once."""
+    drp = tables.drp_requests.c
+    lease = now + timedelta(seconds=4 * CALLBACK_TIMEOUT_SECONDS)
+    claimed = []
+    with store.begin() as conn:
+        due = conn.execute(
+            select(drp.request_id, drp.callback_due)
+            .where(drp.callback_due <= now)
+            .order_by(drp.callback_due)
+            .limit(limit)
+        ).all()
+        for request_id, when in due:
+            mine = conn.execute(
+                update(tables.drp_requests)
+                .where(drp.request_id == request_id, drp.callback_due == when)
+                .values(callback_due=lease)
+            )
+            if mine.rowcount == 1:
+                claimed.append(request_id)
+    return claimed
 
 
 def call_back_later(

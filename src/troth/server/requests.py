@@ -19,6 +19,7 @@ from troth import ledger, rights, worker
 from troth.appdata import load_context
 from troth.errors import NotFound
 from troth.policy import Policy, RightKind
+from troth.project import Project
 from troth.rights import Request
 from troth.server import drp_status, tables
 from troth.server.auth import end_subject_sessions
@@ -197,10 +198,12 @@ def signed_out_if_erased(store: Store, request: Request) -> None:
         end_subject_sessions(store, request.subject)
 
 
-def job_runtime(ctx: Context) -> worker.Runtime:
-    """What the server's own job thread (SQLite) runs the worker's jobs with."""
-    hooks = [signed_out_if_erased, drp_status.after_request(ctx.project)]
-    return worker.Runtime(ctx.project, ctx.store, after_request=hooks)
+def job_runtime(project: Project, store: Store) -> worker.Runtime:
+    """What the worker's jobs run with, in `troth worker` and in the server's own job
+    thread (SQLite): erased subjects signed out, DRP agents called back."""
+    hooks = [signed_out_if_erased, drp_status.after_request(project)]
+    again = [drp_status.retry_callbacks(project)]
+    return worker.Runtime(project, store, after_request=hooks, redeliver=again)
 
 
 def verification(policy: Policy, kind: str) -> str:

@@ -112,4 +112,7 @@ drp_requests = Table(
     Column("revoked_at", When),
     Column("settled", JSON),  # the final status of an exercise done at once (sale:opt-in)
     Column("received_at", When),  # when such an exercise came (others: their request's)
+    Column("callback_due", When),  # a failed status callback is tried again then
+    Column("callback_tries", Integer, nullable=False, server_default="0"),
+    Index("server_drp_requests_callback_due", "callback_due"),
 )

@@ -14,16 +14,18 @@ from __future__ import annotations
 
 from troth.worker.control import is_paused, pause, resume
 from troth.worker.enqueue import enqueue
-from troth.worker.jobs import AfterRequest, Runtime, scheduled_jobs
+from troth.worker.jobs import AfterRequest, Redeliver, Runtime, scheduled_jobs
 from troth.worker.local import LocalRunner
 from troth.worker.queue import build_app, work
 from troth.worker.settings import WorkerSettings, worker_settings
 from troth.worker.status import QueueStatus, WorkerStatus, queue_status, retry_failed
+from troth.worker.webhooks import retry_after
 
 __all__ = [
     "AfterRequest",
     "LocalRunner",
     "QueueStatus",
+    "Redeliver",
     "Runtime",
     "WorkerSettings",
     "WorkerStatus",
@@ -33,6 +35,7 @@ __all__ = [
     "pause",
     "queue_status",
     "resume",
+    "retry_after",
     "retry_failed",
     "scheduled_jobs",
     "work",

@@ -28,6 +28,8 @@ from troth.worker.settings import WorkerSettings, worker_settings
 log = logging.getLogger(__name__)
 ACTOR = "worker"
 AfterRequest = Callable[[Store, Request], None]
+# Calls to other systems that failed earlier, tried again: counts of what happened.
+Redeliver = Callable[[Store, dt.datetime], dict[str, int]]
 
 
 class Paused(TrothError):
@@ -37,12 +39,15 @@ class Paused(TrothError):
 @dataclass
 class Runtime:
     """What every job needs. `after_request` is called with each request a job finished
-    (the server signs an erased subject out there: it sits above the worker)."""
+    (the server signs an erased subject out there: it sits above the worker);
+    `redeliver` runs with the webhooks schedule (the server's DRP status callbacks that
+    failed, tried again)."""
 
     project: Project
     store: Store
     settings: WorkerSettings = field(init=False)
     after_request: Sequence[AfterRequest] = ()
+    redeliver: Sequence[Redeliver] = ()
 
     def __post_init__(self) -> None:
         self.settings = worker_settings(self.project)
@@ -113,10 +118,14 @@ def sweep_retention(rt: Runtime) -> RetentionReport:
 
 def send_webhooks(rt: Runtime) -> dict[str, int]:
     """Lifecycle events since the last pass queued for each `[[webhooks]]` URL, and every
-    delivery that is due POSTed (signed; a failure is tried again later)."""
+    delivery that is due POSTed (signed; a failure is tried again later); then the
+    runtime's other failed calls that are due (`redeliver`)."""
     now = dt.datetime.now(dt.UTC)
     webhooks.collect_events(rt.project, rt.store, now)
-    return webhooks.deliver_due(rt.project, rt.store, now)
+    counts = webhooks.deliver_due(rt.project, rt.store, now)
+    for again in rt.redeliver:
+        counts.update(again(rt.store, now))
+    return counts
 
 
 Job = Callable[[Runtime], object]

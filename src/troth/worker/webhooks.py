@@ -103,6 +103,14 @@ def backoff_seconds(tries: int) -> int:
     return int(min(FIRST_WAIT_SECONDS * 2 ** (tries - 1), MAX_WAIT_SECONDS))
 
 
+def retry_after(tries: int) -> dt.timedelta | None:
+    """How long to wait before the next try of a call to another system that failed
+    `tries` times; None when it has been tried enough (MAX_TRIES)."""
+    if tries >= MAX_TRIES:
+        return None
+    return dt.timedelta(seconds=backoff_seconds(tries))
+
+
 def collect_events(project: Project, store: Store, now: dt.datetime) -> int:
     """Queue the lifecycle events since the cursor and the newly overdue requests for every
     configured URL; how many deliveries were added."""
@@ -228,14 +236,15 @@ def record_outcome(store: Store, row: Any, error: str | None, now: dt.datetime) 
     """The try's outcome on its row; a delivered one keeps the last failure's error."""
     tries = row["attempts"] + 1
     values: dict[str, Any] = {"attempts": tries}
+    wait = retry_after(tries)
     if error is None:
         values.update(status="delivered", delivered_at=now)
         outcome = "delivered"
-    elif tries >= MAX_TRIES:
+    elif wait is None:
         values.update(status="gave_up", error=error)
         outcome = "gave_up"
     else:
-        values.update(next_at=now + dt.timedelta(seconds=backoff_seconds(tries)), error=error)
+        values.update(next_at=now + wait, error=error)
         outcome = "retry_later"
     with store.begin() as conn:
         conn.execute(update(t.webhooks).where(t.webhooks.c.id == row["id"]).values(values))
