@@ -141,6 +141,24 @@ def test_lifecycle_events_are_signed_retried_and_recorded(
     assert max(r["attempts"] for r in rows) == 2 and any(r["error"] == "HTTP 503" for r in rows)
 
 
+def test_a_burst_past_one_pass_is_caught_up_never_skipped(
+    app: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_webhook(app, monkeypatch, events='"received"')
+    now = dt.datetime.now(dt.UTC)
+    webhooks.collect_events(app.project, app.store, now)
+    monkeypatch.setattr(webhooks, "READ_AT_ONCE", 3)
+    monkeypatch.setattr(webhooks, "WINDOWS_PER_PASS", 2)
+    for user_id in range(1, 11):
+        rights.create_request(app.project, app.store, "access", "user_id", str(user_id))
+    first = webhooks.collect_events(app.project, app.store, now)
+    rest = [webhooks.collect_events(app.project, app.store, now) for _ in range(20)]
+    assert first < 10 and first + sum(rest) == 10
+    with app.store.connect() as conn:
+        rows = conn.execute(select(worker_tables.webhooks.c.request_id)).scalars().all()
+    assert len(set(rows)) == 10
+
+
 def test_an_overdue_request_is_announced_once(app: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
     with_webhook(app, monkeypatch, events='"overdue"')
     now = dt.datetime.now(dt.UTC)

@@ -50,6 +50,7 @@ FIRST_WAIT_SECONDS = 30
 MAX_WAIT_SECONDS = 6 * 3600
 TIMEOUT_SECONDS = 10.0
 READ_AT_ONCE = 10_000  # ledger.entries' largest page
+WINDOWS_PER_PASS = 10
 
 
 @dataclass(frozen=True)
@@ -128,18 +129,26 @@ def collect_events(project: Project, store: Store, now: dt.datetime) -> int:
 
 def ledger_events(store: Store) -> list[tuple[str, str, str]]:
     """Lifecycle entries past the cursor, oldest first; the cursor moves past them. A first
-    run starts at the ledger's head: webhooks are about what happens from now on."""
+    run starts at the ledger's head: webhooks are about what happens from now on.
+
+    Entries are read in windows of READ_AT_ONCE sequence numbers, up to WINDOWS_PER_PASS
+    of them: a burst larger than that is caught up by the next passes, never skipped.
+    Every entry up to the head row's number is committed (they are written together)."""
     with store.connect() as conn:
         cursor = read_cursor(conn)
+    newest = ledger.head(store).seq
     if cursor is None:
-        write_cursor(store, ledger.head(store).seq)
+        write_cursor(store, newest)
         return []
-    newest = ledger.entries(store, kind="request", limit=READ_AT_ONCE)
-    fresh = sorted((e for e in newest if e.seq > cursor), key=lambda e: e.seq)
-    if len(newest) == READ_AT_ONCE and newest[-1].seq > cursor + 1:
-        log.warning("webhooks: more request entries than one pass reads; older ones skipped")
-    if fresh:
-        write_cursor(store, fresh[-1].seq)
+    fresh: list[ledger.Entry] = []
+    for _ in range(WINDOWS_PER_PASS):
+        if cursor >= newest:
+            break
+        end = min(cursor + READ_AT_ONCE, newest)
+        window = ledger.entries(store, kind="request", before=end + 1, limit=READ_AT_ONCE)
+        fresh += sorted((e for e in window if e.seq > cursor), key=lambda e: e.seq)
+        cursor = end
+    write_cursor(store, cursor)
     return [
         (e.ref, str(e.data.get("kind", "")), FROM_LEDGER[e.kind])
         for e in fresh
