@@ -14,10 +14,12 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select
 
 from troth import ledger, vault
+from troth.errors import Conflict
 from troth.project import Project, open_project
 from troth.store import open_store
 from troth.vault import tables as vt
 from troth.vault.keys import KEK_ENV, create_file, kek_path, new_kek, read_file
+from troth.vault.rotate import keyring_held
 
 FIELD = "messages.body"
 
@@ -189,6 +191,29 @@ def test_rotation_rewraps_every_key_and_resumes(v: vault.Vault) -> None:
     assert [k.id for k in read_file(kek_path(v.project))] == ["kek-2"]
     assert fresh(v).decrypt("user:1", sealed["user:1"], field=FIELD) == "value 1"
     assert len(ledger.entries(v.store, kind="vault.rotated")) == 1
+
+
+def test_a_rotation_reads_the_keyring_as_it_is_under_the_lock(v: vault.Vault) -> None:
+    """A process that read the keyring before another rotated must not write its new KEK
+    over the other's: every data key stays readable."""
+    early = fresh(v)
+    sealed = early.encrypt("user:1", "hello", field=FIELD)  # `early` has read the keyring
+    assert vault.rotate(fresh(v)).kek_id == "kek-2"
+    again = vault.rotate(early)
+    assert (again.kek_id, again.new_kek) == ("kek-3", True)
+    assert [k.id for k in read_file(kek_path(v.project))] == ["kek-3", "kek-2", "kek-1"]
+    assert fresh(v).decrypt("user:1", sealed, field=FIELD) == "hello"
+
+
+def test_one_rotation_or_prune_at_a_time(v: vault.Vault) -> None:
+    v.encrypt("user:1", "hello", field=FIELD)
+    before = kek_path(v.project).read_bytes()
+    with keyring_held(fresh(v)):  # as another `troth vault rotate` would hold it
+        for step in (lambda: vault.rotate(fresh(v)), lambda: vault.prune(fresh(v), keep_days=0)):
+            with pytest.raises(Conflict, match="another `troth vault rotate` or `prune`"):
+                step()
+    assert kek_path(v.project).read_bytes() == before and vault.kek_usage(v) == {"kek-1": 1}
+    assert vault.rotate(fresh(v)).kek_id == "kek-2"
 
 
 def test_blind_index_is_keyed_and_per_kind(v: vault.Vault, tmp_path: Path) -> None:

@@ -4,7 +4,8 @@ The app's rows are never touched: a data key stays the same, only its wrapping c
 Rotation is resumable: the new KEK is written to the keyring first (a file replaced
 atomically), then data keys are re-wrapped in batches, each batch one transaction; a
 run that finds keys still under an older KEK continues with them instead of making
-another KEK. When none are left, the older KEKs are marked `retired=DATE`; `prune`
+another KEK. One rotate or prune at a time holds the keyring's lock and reads the file
+under it. When none are left, the older KEKs are marked `retired=DATE`; `prune`
 deletes retired KEKs after a retention window, and with them every backup of the key
 store made before the rotation (which may hold keys shredded since).
 """
@@ -12,12 +13,16 @@ store made before the rotation (which may hold keys shredded since).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import fcntl
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from sqlalchemy import and_, func, select, update
 
 from troth import ledger
+from troth.errors import Conflict
 from troth.vault import tables as t
 from troth.vault.keys import (
     KEK_ENV,
@@ -43,6 +48,27 @@ class Rotation:
     retired: list[str]
 
 
+@contextmanager
+def keyring_held(vault: Vault) -> Iterator[None]:
+    """One rotation or prune at a time on a project's keyring. Two at once would each
+    write a new KEK from the file as they read it: the one whose file lost would have
+    wrapped data keys under a KEK no file holds, and they could never be opened."""
+    lock_path = kek_path(vault.project).with_name(kek_path(vault.project).name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Conflict(
+                "another `troth vault rotate` or `prune` is running on this project's "
+                "keyring: run this again when it has finished (nothing was changed)"
+            ) from None
+        yield
+    finally:
+        os.close(fd)  # closing the file releases the lock
+
+
 def kek_usage(vault: Vault) -> dict[str, int]:
     """Data keys per KEK id (shredded keys have none)."""
     c = t.keys.c
@@ -61,6 +87,12 @@ def rotate(
     variable; the keyring file gets a new KEK here."""
     if batch < 1:
         raise KekMissing("--batch must be at least 1")
+    with keyring_held(vault):
+        return rotate_held(vault, progress, batch, actor)
+
+
+def rotate_held(vault: Vault, progress: Progress | None, batch: int, actor: str) -> Rotation:
+    vault.reload_provider()  # as the file is now, under the lock: not as it was read
     usage = kek_usage(vault)
     provider = vault.provider(first_use=not usage)
     missing = sorted(k for k in usage if not provider.holds(k))
@@ -136,6 +168,12 @@ def prune(vault: Vault, *, keep_days: int, today: dt.date | None = None) -> list
     After this, a backup of the key store from before their rotation is unreadable."""
     if keep_days < 0:
         raise KekMissing("--keep-days must be 0 or more")
+    with keyring_held(vault):
+        vault.reload_provider()
+        return prune_held(vault, keep_days, today)
+
+
+def prune_held(vault: Vault, keep_days: int, today: dt.date | None) -> list[str]:
     provider = vault.provider()
     if not isinstance(provider, Keyring) or provider.where == KEK_ENV:
         raise KekMissing(f"{KEK_ENV} is set: remove old KEKs from the variable yourself")
