@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 
 class Strict(BaseModel):
@@ -205,6 +206,18 @@ class Collection(Strict):
     note: str | None = None
 
 
+class OnlyUse(Strict):
+    """The text says some data is used only for this purpose ("we will only use that
+    information to tailor our communications"): no other purpose may use those categories,
+    except the ones the text itself names (`also`)."""
+
+    categories: list[str] = Field(min_length=1)
+    also: list[str] = Field(
+        default_factory=list, description="other purposes the text allows them for"
+    )
+    quote: str | None = Field(default=None, description="the policy's own words")
+
+
 class Purpose(Strict):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
     name: str
@@ -222,7 +235,30 @@ class Purpose(Strict):
         "gated, and the notice says 'not stated'",
     )
     sale_or_share: bool = False
+    revocable: bool = Field(
+        default=False,
+        description="People may turn this use off although it needs no consent (the text "
+        "lets them revoke a choice, e.g. communication preferences): allowed until revoked",
+    )
+    only: OnlyUse | None = None
     note: str | None = None
+
+    @model_validator(mode="after")
+    def own_rules(self) -> Purpose:
+        if self.revocable and self.consent != ConsentMode.none:
+            raise PydanticCustomError(
+                "troth", "revocable is for a purpose that needs no consent: opt_in and opt_out "
+                "purposes can already be withdrawn; leave revocable out",
+            )  # fmt: skip
+        outside = [
+            c for c in (self.only.categories if self.only else []) if c not in self.categories
+        ]
+        if outside:
+            raise PydanticCustomError(
+                "troth", "only.categories must be among the purpose's categories; not: {outside}",
+                {"outside": ", ".join(outside)},
+            )  # fmt: skip
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -371,6 +407,10 @@ class Rights(Strict):
 class Children(Strict):
     minimum_age: int | None = Field(default=None, ge=0)
     purchase_minimum_age: int | None = Field(default=None, ge=0)
+    purchase_purposes: list[str] = Field(
+        default_factory=list,
+        description="the purposes that are purchases, limited by purchase_minimum_age",
+    )
     on_underage: Literal["delete", "suspend", "parental_consent", "unspecified"] = "unspecified"
     note: str | None = None
 
@@ -480,6 +520,54 @@ class Policy(Strict):
     )
     international_transfers: Transfers | None = None
     automated_decisions: AutomatedDecisions | None = None
+
+    @model_validator(mode="after")
+    def use_rules(self) -> Policy:
+        """Purposes named by `only.also` and `children.purchase_purposes` exist; data the
+        text keeps for one purpose only is in no other purpose, save those it allows."""
+        keys = {p.key for p in self.purposes}
+        named = [*self.children.purchase_purposes]
+        named += [k for p in self.purposes if p.only for k in p.only.also]
+        missing = sorted(set(named) - keys)
+        if missing:
+            raise PydanticCustomError(
+                "troth", "no purpose has key {keys} (named by only.also or "
+                "children.purchase_purposes)", {"keys": ", ".join(map(repr, missing))},
+            )  # fmt: skip
+        if self.children.purchase_purposes and self.children.purchase_minimum_age is None:
+            raise PydanticCustomError(
+                "troth", "children.purchase_purposes needs children.purchase_minimum_age"
+            )
+        for owner, category, other in self.only_conflicts():
+            raise PydanticCustomError(
+                "troth", "purpose {other!r} uses {category}, which purpose {owner!r} says is "
+                "used only for it (add {other!r} to its only.also if the text allows it)",
+                {"owner": owner, "category": category, "other": other},
+            )  # fmt: skip
+        return self
+
+    def only_conflicts(self) -> list[tuple[str, str, str]]:
+        """(purpose with `only`, category, other purpose using it without leave)."""
+        found = []
+        for owner in self.purposes:
+            if owner.only is None:
+                continue
+            allowed = {owner.key, *owner.only.also}
+            for other in self.purposes:
+                shared = set(owner.only.categories) & set(other.categories)
+                if other.key not in allowed:
+                    found += [(owner.key, c, other.key) for c in sorted(shared)]
+        return found
+
+    def only_for(self, category: str) -> tuple[Purpose, list[str]] | None:
+        """The purpose that alone may use `category` (or a narrower one), and the purposes
+        it may be used for; None when the text reserves it for no purpose."""
+        for owner in self.purposes:
+            reserved = owner.only.categories if owner.only else []
+            if any(category == c or category.startswith(c + ".") for c in reserved):
+                assert owner.only is not None
+                return owner, [owner.key, *owner.only.also]
+        return None
 
     def says_sells(self) -> bool | None:
         """Whether the text says it sells; `sells_or_shares: false` says it does not."""

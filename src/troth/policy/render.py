@@ -6,6 +6,7 @@ and term lists; the Jinja2 templates only lay them out, so both formats say the 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -78,17 +79,18 @@ class Notice:
     sections: list[Section]
 
 
-def render(policy: Policy, fmt: Format) -> str:
-    """The notice as a Markdown document ("md") or a standalone HTML page ("html")."""
+def render(policy: Policy, fmt: Format, *, updated: dt.date | None = None) -> str:
+    """The notice as a Markdown document ("md") or a standalone HTML page ("html");
+    `updated`: the day this version was published, shown as "last updated"."""
     if fmt not in ("md", "html"):
         raise ValueError(f"unknown format {fmt!r}: use md or html")
     name = "notice.md" if fmt == "md" else "page.html"
-    return environment().get_template(name).render(notice=notice(policy))
+    return environment().get_template(name).render(notice=notice(policy, updated))
 
 
-def render_html_fragment(policy: Policy) -> str:
+def render_html_fragment(policy: Policy, *, updated: dt.date | None = None) -> str:
     """The notice as one <article> to embed in another page (no <html>, no stylesheet)."""
-    return environment().get_template("fragment.html").render(notice=notice(policy))
+    return environment().get_template("fragment.html").render(notice=notice(policy, updated))
 
 
 @cache
@@ -115,10 +117,12 @@ def markdown_escape(text: str) -> str:
     return MD_SPECIAL.sub(r"\\\1", re.sub(r"\s+", " ", text))
 
 
-def notice(policy: Policy) -> Notice:
+def notice(policy: Policy, updated: dt.date | None = None) -> Notice:
     info = policy.policy
     date = f"effective {info.effective_date}" if info.effective_date else "no effective date stated"
     subtitle = f"{policy.organization.name} · version {info.version} · {date}"
+    if updated is not None:
+        subtitle += f" · last updated {updated}"
     sections = [
         who(policy),
         collection(policy),
@@ -210,6 +214,17 @@ CONSENT = {
 }
 
 
+def choices(policy: Policy, purpose: Purpose) -> list[str]:
+    """What the text keeps for this purpose alone, and whether people can turn it off."""
+    said = ["You can turn this off at any time."] if purpose.revocable else []
+    if purpose.only is not None:
+        names = category_names(policy, purpose.only.categories)
+        others = [p.name for p in policy.purposes if p.key in purpose.only.also]
+        also = f" (and for: {words.join(others)})" if others else ""
+        said.append(f"{names}: used only for this purpose{also}.")
+    return said
+
+
 def basis(purpose: Purpose) -> str:
     text = words.LEGAL_BASIS[purpose.legal_basis]
     if purpose.legal_basis == LegalBasis.legitimate_interest and purpose.legitimate_interests:
@@ -223,7 +238,7 @@ def uses(policy: Policy) -> Section:
         section.p("This notice does not state the purposes for which data is used.")
     rows: list[tuple[Text, ...]] = [
         (
-            (" ".join(filter(None, (p.name + ".", p.description, p.note))),),
+            (" ".join(filter(None, (p.name + ".", p.description, *choices(policy, p), p.note))),),
             (category_names(policy, p.categories),),
             (basis(p),),
             (CONSENT[p.consent] if p.consent_stated else "Not stated",),
