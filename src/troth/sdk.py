@@ -5,10 +5,13 @@
     if troth.allowed("user_id:42", "marketing.communications.email"): ...
     app = troth.asgi(app)   # or troth.wsgi(app): reads Sec-GPC and the consent cookie
 
-`allowed` answers from an in-process cache. Every consent write in any process bumps a
-change counter in the engine store; the cache checks it at most every `refresh_ms`
-milliseconds and starts over when it moved, so a decision recorded elsewhere is honoured
-within that delay (at once for writes through this object).
+`allowed` answers for every purpose (`explain` says which rule decided: a restriction,
+an objection, an age limit, data kept for another purpose only, the consent state) from
+an in-process cache. Every consent write in any process bumps a change counter in the
+engine store, and completed objections and restrictions are read again; the cache checks
+both at most every `refresh_ms` milliseconds and starts over when either moved, so a
+decision recorded elsewhere is honoured within that delay (at once for writes through
+this object).
 """
 
 from __future__ import annotations
@@ -23,7 +26,22 @@ from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from typing import Any
 
-from troth.appdata import load_context, normalize
+from troth.appdata import (
+    account_identities,
+    account_tables,
+    account_values,
+    as_datetime,
+    load_context,
+    normalize,
+)
+from troth.consent.allowed import (
+    Answer,
+    Limits,
+    Rule,
+    decide,
+    default_answer,
+    only_use_refusal,
+)
 from troth.consent.events import (
     ConsentState,
     change_counter,
@@ -31,19 +49,33 @@ from troth.consent.events import (
     record_consent,
     record_gpc,
 )
+from troth.consent.published import ChangeNotice
 from troth.consent.purposes import default_allowed, is_gpc_purpose, known_purpose, policy_of
-from troth.consent.subject import InvalidSubject, parse_subject
-from troth.consent.versions import accept_policy
+from troth.consent.subject import (
+    InvalidSubject,
+    Subject,
+    parse_in,
+    parse_subject,
+    project_datamap,
+    resolve_subject,
+)
+from troth.consent.versions import accept_policy, change_notice
+from troth.datamap.model import Normalize
 from troth.policy import Policy
 from troth.project import Project, open_project
-from troth.retention import AgeAction, AgeAnswer, age_allows
-from troth.rights import take_withdrawals
+from troth.retention import AgeAction, AgeAnswer, age_allows, birth_date_column
+from troth.rights import EVERY_PURPOSE, standing_limits, take_withdrawals
 from troth.store import Store, open_store
 from troth.vault import Vault
 
 COOKIE = "troth_consent"
 GPC_COOKIE = "troth_gpc"  # banner.js sets it to 1 where navigator.globalPrivacyControl is true
 MAX_CACHED_SUBJECTS = 200_000
+# Completed objections and restrictions are read whole (rights.standing_limits): again
+# when the consent counter moves (an objection to a consent purpose withdraws it), else
+# at most this often.
+LIMITS_REFRESH_S = 5.0
+PERSONAL = frozenset({Rule.restriction, Rule.objection, Rule.age})  # decide before only-use
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -60,9 +92,12 @@ class Troth:
         self.store = store
         self.refresh_s = refresh_ms / 1000
         self._cache: dict[str, dict[str, bool]] = {}
+        self._why: dict[str, dict[str, Answer]] = {}  # the same answers, with their rule
         self._gpc_done: set[str] = set()  # GPC recorded since the last change
         self._next_check = 0.0
         self._counter = -1
+        self._limits: dict[str, set[str]] = {}  # pseudonym -> purposes stopped, or "*"
+        self._limits_due = 0.0
         self._policy: Policy = policy_of(project.policy_path)
         self._refresh()
 
@@ -95,18 +130,39 @@ class Troth:
         the policy's age limits? Nothing is stored."""
         return age_allows(self._policy, birth_date, action)
 
-    def allowed(self, subject: str, purpose: str) -> bool:
-        """May the app use the subject's data for `purpose` now?"""
+    def allowed(self, subject: str, purpose: str, categories: Iterable[str] = ()) -> bool:
+        """May the app use the subject's data (`categories` of it, where given) for
+        `purpose` now? Every purpose has an answer; `explain` says why."""
+        if categories:
+            return self.explain(subject, purpose, categories).allowed
         if time.monotonic() >= self._next_check:
             self._refresh()
         try:
             return self._cache[subject][purpose]
         except KeyError:
-            return self._load(subject, purpose)
+            return self._load(subject, purpose).allowed
+
+    def explain(self, subject: str, purpose: str, categories: Iterable[str] = ()) -> Answer:
+        """`allowed` with the rule that decided it and the reason in words."""
+        if time.monotonic() >= self._next_check:
+            self._refresh()
+        try:
+            answer = self._why[subject][purpose]
+        except KeyError:
+            answer = self._load(subject, purpose)
+        if answer.rule in PERSONAL:
+            return answer
+        return only_use_refusal(self._policy, purpose, list(categories)) or answer
 
     def default(self, purpose: str) -> bool:
         """The answer for someone who has decided nothing (an anonymous visitor)."""
         return default_allowed(known_purpose(self._policy, purpose))
+
+    def change_notice(self, subject: str) -> ChangeNotice | None:
+        """The in-app notice of a material policy change the subject has not accepted yet,
+        where troth.yaml announces changes in the app (None otherwise, and always where it
+        promises no notice); `accept_policy(subject, notice.version)` once it was shown."""
+        return change_notice(self.project, self.store, subject)
 
     def consents(self, subject: str) -> dict[str, ConsentState]:
         """The subject's state for every purpose, with decisions and sources."""
@@ -124,7 +180,7 @@ class Troth:
         state = record_consent(
             self.project, self.store, subject, purpose, decision, source=source, evidence=evidence
         )
-        self._cache = {}  # the subject may be cached under its other identities too
+        self._cache, self._why = {}, {}  # the subject may be cached under other identities
         take_withdrawals(self.project, self.store)  # a withdrawal's erasure joins the queue
         return state
 
@@ -132,7 +188,7 @@ class Troth:
         """Opt the subject out of what Global Privacy Control covers (no-op when done)."""
         changed = record_gpc(self.project, self.store, subject)
         if changed:
-            self._cache = {}
+            self._cache, self._why = {}, {}
             take_withdrawals(self.project, self.store)
         if len(self._gpc_done) >= MAX_CACHED_SUBJECTS:
             self._gpc_done = set()
@@ -153,19 +209,75 @@ class Troth:
     def _refresh(self) -> None:
         with self.store.connect() as conn:
             counter = change_counter(conn)
+        limits = self._limits
+        if counter != self._counter or time.monotonic() >= self._limits_due:
+            limits = standing_limits(self.store)
+            self._limits_due = time.monotonic() + LIMITS_REFRESH_S
         policy = policy_of(self.project.policy_path)
-        if counter != self._counter or policy is not self._policy:
-            self._cache, self._gpc_done = {}, set()
-            self._counter, self._policy = counter, policy
+        if counter != self._counter or policy is not self._policy or limits != self._limits:
+            self._cache, self._why, self._gpc_done = {}, {}, set()
+            self._counter, self._policy, self._limits = counter, policy, limits
         self._next_check = time.monotonic() + self.refresh_s
 
-    def _load(self, subject: str, purpose: str) -> bool:
-        known_purpose(self._policy, purpose)
-        states = current_consent(self.project, self.store, subject)
+    def _load(self, subject: str, purpose: str) -> Answer:
+        found = known_purpose(self._policy, purpose)
+        person = resolve_subject(self.project, subject)
+        states = current_consent(self.project, self.store, str(person))
+        limits = self._limits_of(subject, person)
+        answers = {
+            p.key: decide(self._policy, p, states[p.key], limits) for p in self._policy.purposes
+        }
         if len(self._cache) >= MAX_CACHED_SUBJECTS:
-            self._cache = {}
-        self._cache[subject] = {key: state.allowed for key, state in states.items()}
-        return self._cache[subject][purpose]
+            self._cache, self._why = {}, {}
+        self._cache[subject] = {key: answer.allowed for key, answer in answers.items()}
+        self._why[subject] = answers
+        return answers[found.key]
+
+    def _limits_of(self, subject: str, person: Subject) -> Limits:
+        """The person's completed restrictions and objections (under any identity the
+        account holds) and age limits."""
+        stopped: set[str] = set()
+        if self._limits:
+            named = parse_in(project_datamap(self.project), subject)
+            refs = {named.ref(self.project), person.ref(self.project)}
+            identities = account_identities(self.project, person.kind, person.value)
+            refs |= {self.project.subject_ref(k, v) for k, v in identities.items()}
+            stopped = {p for ref in refs for p in self._limits.get(ref, ())}
+        underage, under_purchase = self._age_limits(person)
+        objected = frozenset(stopped - {EVERY_PURPOSE})
+        return Limits(EVERY_PURPOSE in stopped, objected, underage, under_purchase)
+
+    def _age_limits(self, person: Subject) -> tuple[str | None, str | None]:
+        """Why the person's birth date (on their account row) is under the policy's
+        minimum age and its purchase age; (None, None) where no limit or no date."""
+        children = self._policy.children
+        if children.minimum_age is None and children.purchase_minimum_age is None:
+            return None, None
+        born = self._birth_date(person)
+        if born is None:
+            return None, None
+        service, buying = age_allows(self._policy, born), age_allows(self._policy, born, "purchase")
+        return (
+            None if service.allowed else service.reason,
+            None if buying.allowed else buying.reason,
+        )
+
+    def _birth_date(self, person: Subject) -> dt.date | None:
+        if not self.project.datamap_path.exists():
+            return None
+        ctx = load_context(self.project)
+        for account in account_tables(ctx.datamap):
+            column = birth_date_column(ctx.datamap.tables[account.key])
+            if account.kind != person.kind or column is None:
+                continue
+            identity = ctx.datamap.identities.get(account.kind)
+            integer = identity is not None and identity.normalize == Normalize.integer
+            key = int(person.value) if integer else person.value
+            rows = account_values(ctx, account.key, [(key,)], [column])
+            when = as_datetime(next(iter(rows.values()), {}).get(column))
+            if when is not None and when.date() <= dt.datetime.now(dt.UTC).date():
+                return when.date()
+        return None
 
     def asgi(self, app: AsgiApp, **options: Any) -> ConsentMiddleware:
         return ConsentMiddleware(app, self, **options)
@@ -182,16 +294,29 @@ class ConsentView:
     subject: str | None
     gpc: bool
 
-    def allowed(self, purpose: str) -> bool:
+    def allowed(self, purpose: str, categories: Iterable[str] = ()) -> bool:
         """The subject's answer; under GPC the middleware has recorded the signal first,
         so only a grant the person confirmed over GPC allows a purpose GPC covers (an
         anonymous visitor's is off)."""
         if self.subject is None:
-            found = self.troth.policy.purpose(purpose)
-            if self.gpc and found is not None and is_gpc_purpose(found):
-                return False
-            return self.troth.default(purpose)
-        return self.troth.allowed(self.subject, purpose)
+            return self.explain(purpose, categories).allowed
+        return self.troth.allowed(self.subject, purpose, categories)
+
+    def explain(self, purpose: str, categories: Iterable[str] = ()) -> Answer:
+        """`allowed` with the rule that decided it (as `Troth.explain`)."""
+        if self.subject is not None:
+            return self.troth.explain(self.subject, purpose, categories)
+        found = known_purpose(self.troth.policy, purpose)
+        refused = only_use_refusal(self.troth.policy, purpose, list(categories))
+        if refused is not None:
+            return refused
+        if self.gpc and is_gpc_purpose(found):
+            return Answer(purpose, False, Rule.gpc, "the browser sends Global Privacy Control")
+        return default_answer(found)
+
+    def change_notice(self) -> ChangeNotice | None:
+        """The in-app notice of a material policy change for the request's subject."""
+        return None if self.subject is None else self.troth.change_notice(self.subject)
 
 
 def cookie_value(header: str | None, name: str) -> str | None:

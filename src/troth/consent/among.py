@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from troth.consent import tables as t
 from troth.consent.events import aware
-from troth.consent.purposes import Decision, Source, mode_of
+from troth.consent.purposes import Decision, Source, choosable, mode_of
 from troth.policy import ConsentMode, Policy
 from troth.store import Store
 
@@ -45,10 +45,9 @@ def refused_among(
 
 
 def gated_purposes(policy: Policy, purposes: Sequence[str]) -> dict[str, ConsentMode]:
-    """The purposes among `purposes` that need a consent decision, and how (opt-in,
-    opt-out); a gate over none of them refuses nobody for consent."""
-    found = {p.key: mode_of(p) for p in policy.purposes if p.key in purposes}
-    return {key: mode for key, mode in found.items() if mode != ConsentMode.none}
+    """The purposes among `purposes` that the person decides, and how (opt-in, opt-out;
+    none for a revocable preference); a gate over none of them refuses nobody."""
+    return {p.key: mode_of(p) for p in policy.purposes if p.key in purposes and choosable(p)}
 
 
 def read_states(

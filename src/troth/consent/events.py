@@ -23,6 +23,7 @@ from troth.consent.erasure import queue_erasures
 from troth.consent.purposes import (
     Decision,
     Source,
+    choosable,
     consent_purpose,
     default_allowed,
     is_gpc_purpose,
@@ -212,7 +213,7 @@ def _validate(
     problems: list[Problem] = []
     subjects: dict[str, Subject] = {}
     datamap = project_datamap(project)
-    consent_keys = {p.key for p in policy.purposes if mode_of(p) != ConsentMode.none}
+    consent_keys = {p.key for p in policy.purposes if choosable(p)}
     for number, rec in enumerate(records, start=1):
         try:
             if rec.subject not in subjects:
@@ -487,7 +488,7 @@ def states_from(
     for purpose in policy.purposes:
         mode = mode_of(purpose)
         row = by_purpose.get(purpose.key)
-        if mode == ConsentMode.none or row is None:
+        if not choosable(purpose) or row is None:
             states[purpose.key] = ConsentState(
                 purpose.key, mode, default_allowed(purpose), needs_reconsent=purpose.key in pending
             )

@@ -147,6 +147,13 @@ def by_email(policy: Policy) -> bool:
     return Channel.email in policy.changes.notify
 
 
+def in_app(policy: Policy) -> bool:
+    """Does the policy announce changes in the app? Only where it names the app, and never
+    where it says it promises no notice."""
+    named = Channel.in_app in policy.changes.notify or Channel.app in policy.changes.notify
+    return named and policy.changes.notice_promised is not False
+
+
 def send_notices(
     project: Project, store: Store, publication: Publication, recipients: list[str] | None
 ) -> None:

@@ -32,3 +32,23 @@ class Publication:
     notices_sent: int = 0
     unreachable: int = 0
     details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChangeNotice:
+    """An in-app notice of a material change, for a subject who has not seen the version."""
+
+    version: str
+    posted_at: dt.datetime
+    changes: list[str]  # the material changes, in words
+    reconsent: list[str]  # purposes to consent to again
+    url: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "posted_at": self.posted_at.isoformat(),
+            "changes": self.changes,
+            "reconsent": self.reconsent,
+            "url": self.url,
+        }

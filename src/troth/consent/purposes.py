@@ -66,16 +66,22 @@ def is_gpc_purpose(purpose: Purpose) -> bool:
     return purpose.sale_or_share or (targeted and mode_of(purpose) != ConsentMode.none)
 
 
+def choosable(purpose: Purpose) -> bool:
+    """Does the person decide this purpose: it relies on consent (opt-in or opt-out), or
+    the policy lets them revoke it (`revocable`) although it needs none?"""
+    return purpose.revocable or mode_of(purpose) != ConsentMode.none
+
+
 def consent_purpose(policy: Policy, key: str) -> Purpose:
-    """The purpose `key`, which must exist and rely on consent (opt-in or opt-out)."""
+    """The purpose `key`, which must exist and be decided by the person (`choosable`)."""
     purpose = policy.purpose(key)
     if purpose is None:
         known = ", ".join(p.key for p in policy.purposes) or "none"
         raise UnknownPurpose(f"purpose {key!r} is not in troth.yaml (known: {known})")
-    if mode_of(purpose) == ConsentMode.none:
+    if not choosable(purpose):
         raise UnknownPurpose(
-            f"purpose {key!r} does not rely on consent (legal basis {purpose.legal_basis}); "
-            "there is nothing to grant or withdraw"
+            f"purpose {key!r} does not rely on consent (legal basis {purpose.legal_basis}) "
+            "and troth.yaml does not make it revocable; there is nothing to grant or withdraw"
         )
     return purpose
 

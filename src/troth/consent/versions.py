@@ -24,8 +24,8 @@ from sqlalchemy import Connection, Row, exists, func, literal, select, true, uni
 from troth import ledger
 from troth.consent import tables as t
 from troth.consent.events import VERSION, aware, bump, upsert, utcnow
-from troth.consent.notices import check_addresses, send_notices
-from troth.consent.published import Publication, Version
+from troth.consent.notices import check_addresses, in_app, send_notices
+from troth.consent.published import ChangeNotice, Publication, Version
 from troth.consent.purposes import Decision
 from troth.consent.subject import resolve_subject
 from troth.errors import InvalidInput, Problem, TrothError
@@ -275,3 +275,56 @@ def mark_notices_done(store: Store, version_id: int) -> None:
         conn.execute(
             update(t.versions).where(t.versions.c.id == version_id).values(notices_done_at=utcnow())
         )
+
+
+_notices: dict[str, ChangeNotice | None] = {}
+
+
+def change_notice(
+    project: Project, store: Store, subject: str, *, known_only: bool = False
+) -> ChangeNotice | None:
+    """The in-app notice of the newest published version for `subject`: only for a
+    material change, where that version's troth.yaml names the app as a channel
+    (`changes.notify: [in_app]` or `app`), and only until the subject accepts it. Someone
+    first seen after it was posted needs none; someone never seen gets it (an app's
+    existing user may have recorded nothing), unless `known_only` (a banner's visitor)."""
+    ref = resolve_subject(project, subject).ref(project)
+    with store.connect() as conn:
+        row = conn.execute(select(t.versions).order_by(t.versions.c.id.desc()).limit(1)).first()
+        if row is None or not row.material:
+            return None
+        key = f"{row.digest}@{row.posted_at}"
+        notice = _notices[key] if key in _notices else _notice_of(conn, row, key)
+        if notice is None:
+            return None
+        accepted = conn.execute(
+            select(t.acceptances.c.version).where(
+                t.acceptances.c.subject_ref == ref, t.acceptances.c.version == row.version
+            )
+        ).first()
+        first_seen = _first_seen(conn, ref)
+    if accepted is not None or (first_seen is None and known_only):
+        return None
+    return notice if first_seen is None or first_seen < notice.posted_at else None
+
+
+def _notice_of(conn: Connection, row: Row[Any], key: str) -> ChangeNotice | None:
+    """The notice a version gives in the app (None where its policy names no app channel),
+    kept per version: a published version never changes."""
+    policy = Policy.model_validate_json(row.document)
+    notice = None
+    if in_app(policy):
+        org = policy.organization.name
+        changes = [
+            f"{org} {c.message}" for c in _changes_before(conn, row.id, policy) if c.material
+        ]
+        version = _version(row)
+        notice = ChangeNotice(
+            version.version,
+            version.posted_at,
+            changes,
+            version.reconsent_purposes,
+            policy.policy.url,
+        )
+    _notices[key] = notice
+    return notice
