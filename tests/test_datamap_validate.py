@@ -392,3 +392,62 @@ def test_retention_columns_are_checked_and_unindexed_ones_get_an_index(tmp_path:
     assert findings["tables.app.users.last_activity"] == "no column 'last_login' in table 'users'"
     assert findings["tables.app.web_visits.sweeps[0]"].startswith("no retention rule 'nope'")
     assert not any(p.endswith(".created_at") for p in findings)  # the schema indexes them
+
+
+POINTED = """troth: 1
+stores:
+  app: {type: sql, url: "sqlite:///app.db"}
+identities:
+  email: {normalize: email}
+  phone: {normalize: phone}
+  user_id: {normalize: integer}
+tables:
+  app.customers:
+    identities: {email: email, user_id: id}
+    links:
+      - {column: address_id, to: app.addresses.id, owner: false}
+      - {column: store_id, to: app.stores.id, owner: false}
+    columns:
+      email: {categories: [user.contact.email]}
+      address_id: {}
+      store_id: {}
+  app.addresses:
+    identities: {phone: phone}
+    columns:
+      street: {categories: [user.contact.address]}
+      phone: {categories: [user.contact.phone_number]}
+  app.stores:
+    links: [{column: address_id, to: app.addresses.id, owner: false}]
+    columns:
+      name: {}
+      address_id: {}
+"""
+
+
+def test_an_account_pointing_at_its_personal_data_is_called_out(tmp_path: Path) -> None:
+    """users.address_id-like links (the sakila shape): the account refers to a row of
+    personal data, which no link reaches from the account; a store pointing at an
+    address, and an account pointing at a store, are not such rows."""
+    (tmp_path / "datamap.yaml").write_text(POINTED)
+    sqlite3.connect(tmp_path / "app.db").executescript(
+        "CREATE TABLE addresses (id INTEGER PRIMARY KEY, street TEXT, phone TEXT);"
+        "CREATE INDEX addresses_phone ON addresses (phone);"
+        "CREATE TABLE stores (id INTEGER PRIMARY KEY, name TEXT, address_id INTEGER"
+        " REFERENCES addresses (id));"
+        "CREATE INDEX stores_address ON stores (address_id);"
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT, address_id INTEGER"
+        " REFERENCES addresses (id), store_id INTEGER REFERENCES stores (id));"
+        "CREATE INDEX customers_email ON customers (lower(email));"
+        "CREATE INDEX customers_address ON customers (address_id);"
+        "CREATE INDEX customers_store ON customers (store_id);"
+    )
+    project = open_project(tmp_path)
+    findings = [f for f in validate(project, load_datamap(project)) if "points to" in f.message]
+    assert [(f.severity, f.path) for f in findings] == [
+        ("warning", "tables.app.customers.links[0]")
+    ]
+    message = findings[0].message
+    assert "app.addresses rows, which hold personal data (user.contact.address," in message
+    assert message.endswith(
+        "leave the account's app.addresses rows out (a request by phone finds them)"
+    )

@@ -114,6 +114,7 @@ def validate(
     raw.extend(_sweep_findings(datamap, policy))
     raw.extend(_reach_findings(datamap))
     raw.extend(_orphan_findings(datamap))
+    raw.extend(_pointed_to_findings(datamap))
     raw.extend(_blob_findings(project, datamap))
     for key, table in datamap.tables.items():
         schema = schemas.get(datamap.store_of(key))
@@ -325,6 +326,43 @@ def _orphan_findings(datamap: DataMap) -> Iterator[Raw]:
                     f"rows kept here would point at {link.target(key)[0]} rows that erasure "
                     "deletes; erase that table by update (a tombstone) or delete these rows",
                 )
+
+
+def _pointed_to_findings(datamap: DataMap) -> Iterator[Raw]:
+    """An account row that points at a row of personal data (users.address_id,
+    users.profile_id): links are followed from a row to the rows that refer to it, so
+    nothing reaches that row from the account, and a request leaves it out."""
+    for key, table in datamap.tables.items():
+        if not is_account(table):
+            continue
+        for i, link in enumerate(table.links):
+            target = link.target(key)[0]
+            held = personal_categories(datamap.tables.get(target))
+            if target == key or not held or any(k.owner for k in datamap.tables[target].links):
+                continue
+            kinds = sorted(datamap.tables[target].identities)
+            unless = f" (a request by {' or '.join(kinds)} finds them)" if kinds else ""
+            yield (
+                "warning",
+                ("tables", key, "links", i),
+                f"an account row points to {target} rows, which hold personal data "
+                f"({', '.join(held)}), but links are followed from a row to the rows that "
+                f"refer to it, not to the row it refers to: access and erasure leave the "
+                f"account's {target} rows out{unless}",
+            )
+
+
+def is_account(table: Table) -> bool:
+    """Each row is one person's account: said so, or an identity is its primary key."""
+    if table.account is not None:
+        return table.account
+    return len(table.primary_key) == 1 and table.primary_key[0] in table.identities.values()
+
+
+def personal_categories(table: Table | None) -> list[str]:
+    if table is None:
+        return []
+    return sorted({c for column in table.columns.values() for c in column.categories})
 
 
 def _blob_findings(project: Project, datamap: DataMap) -> Iterator[Raw]:
