@@ -4,6 +4,7 @@ Subjects are app identities `kind:value` (`user_id:42`, `cookie:abc`, `email:bob
 the store keeps only their keyed pseudonyms (`Project.subject_ref`).
 """
 
+from troth.consent.allowed import Answer, Rule
 from troth.consent.among import gated_purposes, refused_among
 from troth.consent.api import GpcConflict, api_payload, apply_choices, purposes_payload
 from troth.consent.erasure import (
@@ -25,17 +26,21 @@ from troth.consent.events import (
     record_gpc,
     record_many,
 )
-from troth.consent.published import Publication, Version
+from troth.consent.published import ChangeNotice, Publication, Version
 from troth.consent.purposes import Decision, Source, UnknownPurpose
 from troth.consent.subject import InvalidSubject, Subject, parse_subject, resolve_subject
 from troth.consent.versions import (
     accept_policy,
     binding_version,
+    change_notice,
     list_versions,
     publish_policy,
+    published_on,
 )
 
 __all__ = [
+    "Answer",
+    "ChangeNotice",
     "ConsentRecord",
     "ConsentState",
     "Decision",
@@ -44,6 +49,7 @@ __all__ = [
     "InvalidSubject",
     "PendingErasure",
     "Publication",
+    "Rule",
     "Source",
     "Subject",
     "UnknownPurpose",
@@ -52,6 +58,7 @@ __all__ = [
     "api_payload",
     "apply_choices",
     "binding_version",
+    "change_notice",
     "current_consent",
     "decision_counts",
     "erasure_queue",
@@ -63,6 +70,7 @@ __all__ = [
     "parse_subject",
     "pending_erasures",
     "publish_policy",
+    "published_on",
     "purposes_payload",
     "record_choices",
     "record_consent",

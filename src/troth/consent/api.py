@@ -13,12 +13,20 @@
         {"subject_known": bool, "policy_version": str, "gpc": bool, "reprompt": bool,
          "purposes": {purpose: {"allowed": bool,
                                 "decision": "granted"|"denied"|"withdrawn"|null,
-                                "needs_reconsent": bool}}}
+                                "needs_reconsent": bool}},
+         "notice": null | {"version", "posted_at", "changes": [str], "reconsent": [str],
+                           "url"}}
+    POST /api/consent/notice    body {"version": str}: the notice was shown and taken
+                                (recorded as accepting that version)
 
 The subject is the server's business (the visitor cookie `troth_consent` as
 `cookie:<id>`, or the signed-in user); `gpc` is the request's `Sec-GPC: 1`. Only
-purposes that rely on consent are listed. `reprompt` is true while an opt-in purpose
-is undecided or must be consented to again after a policy change.
+purposes the person decides are listed: those that rely on consent, and those troth.yaml
+makes `revocable` (listed with `"revocable": true`, on until turned off). `reprompt` is
+true while an opt-in purpose is undecided or must be consented to again after a policy
+change. `notice` is the in-app notice of a material change (`versions.change_notice`)
+for a subject who has decided something before, where the policy announces changes in
+the app.
 """
 
 from __future__ import annotations
@@ -34,7 +42,8 @@ from troth.consent.events import (
     record_choices,
     record_gpc,
 )
-from troth.consent.purposes import Source, is_gpc_purpose, mode_of, policy_of
+from troth.consent.purposes import Source, choosable, is_gpc_purpose, mode_of, policy_of
+from troth.consent.versions import change_notice
 from troth.errors import Conflict, InvalidInput, Problem
 from troth.policy import ConsentMode, Policy
 from troth.project import Project
@@ -85,11 +94,12 @@ def purposes_payload(policy: Policy) -> dict[str, Any]:
                 "name": p.name,
                 "description": p.description,
                 "consent": mode_of(p).value,
+                "revocable": p.revocable,
                 "sale_or_share": p.sale_or_share,
                 "gpc": is_gpc_purpose(p),
             }
             for p in policy.purposes
-            if mode_of(p) != ConsentMode.none
+            if choosable(p)
         ],
     }
 
@@ -108,10 +118,10 @@ def api_payload(
     reprompt = False
     for purpose in policy.purposes:
         mode = mode_of(purpose)
-        if mode == ConsentMode.none:
+        if not choosable(purpose):
             continue
         state = states[purpose.key] if states else None
-        allowed = state.allowed if state else mode == ConsentMode.opt_out
+        allowed = state.allowed if state else mode != ConsentMode.opt_in
         confirmed = state is not None and confirmed_over_gpc(state)
         if gpc and is_gpc_purpose(purpose) and not confirmed:
             allowed = False
@@ -125,12 +135,14 @@ def api_payload(
             "confirmed_over_gpc": confirmed,
         }
     known = bool(states and any(s.decision for s in states.values()))
+    notice = change_notice(project, store, subject, known_only=True) if known and subject else None
     return {
         "subject_known": known,
         "policy_version": version,
         "gpc": gpc,
         "reprompt": reprompt,
         "purposes": purposes,
+        "notice": notice.as_dict() if notice else None,
     }
 
 

@@ -69,6 +69,15 @@ def _version(row: Row[Any]) -> Version:
     )
 
 
+def published_on(store: Store, version: str) -> dt.date | None:
+    """The day `version` was published (the notice's "last updated"), None if it was not."""
+    with store.connect() as conn:
+        posted = conn.execute(
+            select(t.versions.c.posted_at).where(t.versions.c.version == version)
+        ).scalar_one_or_none()
+    return None if posted is None else aware(posted).date()
+
+
 def list_versions(store: Store) -> list[Version]:
     """Every published version, oldest first."""
     with store.connect() as conn:

@@ -51,6 +51,7 @@ PurposeKey = Annotated[
 ]
 Jurisdiction = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 VersionText = Annotated[str, Field(max_length=64, pattern=r"^[\w.:-]+$")]
+CategoryKey = Annotated[str, Field(max_length=200, pattern=r"^[a-z][a-z0-9_.]*$")]
 VISITOR = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 FieldName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")]
 
@@ -108,6 +109,15 @@ class ConsentIn(Input):
 
 class CheckOut(BaseModel):
     allowed: bool
+    rule: consent.Rule | None = Field(
+        default=None, description="with explain=true: the rule that decided"
+    )
+    reason: str | None = Field(default=None, description="with explain=true: why, in words")
+
+
+class NoticeIn(Input):
+    subject: SubjectText | None = None
+    version: VersionText
 
 
 class DenyIn(Input):
@@ -230,7 +240,9 @@ def consent_record(
     return payload
 
 
-@router.get("/consent/check", response_model=CheckOut, tags=["consent"])
+@router.get(
+    "/consent/check", response_model=CheckOut, response_model_exclude_none=True, tags=["consent"]
+)
 async def consent_check(
     ctx: Ctx,
     subject: Annotated[str, Query(min_length=3, max_length=400)],
@@ -238,12 +250,35 @@ async def consent_check(
         str, Query(min_length=1, max_length=200, json_schema_extra={PURPOSE_MARK: True})
     ],
     _key: ApiKey = Depends(api_key("consent:read")),
+    categories: Annotated[
+        list[CategoryKey] | None,
+        Query(max_length=50, description="the data categories to be used (checks 'only' uses)"),
+    ] = None,
+    explain: Annotated[bool, Query(description="say which rule decided, and why")] = False,
 ) -> CheckOut:
-    """Whether the app may use the subject's data for `purpose` now (fast, cached).
+    """Whether the app may use the subject's data (`categories` of it) for `purpose` now,
+    for any purpose (fast, cached); `explain=true` adds the rule that decided (restriction,
+    objection, age, only_use, consent, reconsent, revoked, gpc, default) and the reason.
 
     Async on purpose: the answer comes from the in-process cache, refreshed with one
     small query at most every 100 ms, so a worker-thread hop would cost more than it saves."""
-    return CheckOut(allowed=ctx.sdk().allowed(subject, purpose))
+    answer = ctx.sdk().explain(subject, purpose, categories or ())
+    if not explain:
+        return CheckOut(allowed=answer.allowed)
+    return CheckOut(allowed=answer.allowed, rule=answer.rule, reason=answer.reason)
+
+
+@router.post("/consent/notice", tags=["consent"])
+def consent_notice_seen(
+    body: NoticeIn, request: Request, response: Response, ctx: Ctx
+) -> dict[str, Any]:
+    """The in-app notice of policy `version` was shown and taken (the banner's "Got it"):
+    recorded as accepting that version, so the notice is not shown again. Of `subject`
+    (needs a consent:write API key) or of this browser."""
+    name, by_app = consent_subject(request, response, ctx, body.subject, "consent:write")
+    source = "api" if by_app else "banner"
+    added = consent.accept_policy(ctx.project, ctx.store, name, body.version, source=source)
+    return {"version": body.version, "accepted": True, "new": added}
 
 
 # --- policy --------------------------------------------------------------------------
@@ -270,9 +305,13 @@ def policy_info(ctx: Ctx) -> dict[str, Any]:
 def policy_notice(
     ctx: Ctx, format: Annotated[Literal["md", "html"], Query()] = "md"
 ) -> PlainTextResponse:
-    """The human-readable notice of the current policy."""
+    """The human-readable notice of the current policy, "last updated" on the day its
+    version was published."""
     media = "text/html" if format == "html" else "text/markdown"
-    return PlainTextResponse(render(ctx.policy(), format), media_type=f"{media}; charset=utf-8")
+    policy = ctx.policy()
+    updated = consent.published_on(ctx.store, policy.policy.version)
+    text = render(policy, format, updated=updated)
+    return PlainTextResponse(text, media_type=f"{media}; charset=utf-8")
 
 
 @router.get("/policy/versions", tags=["policy"])

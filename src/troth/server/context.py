@@ -3,6 +3,7 @@ policy and data map (re-read when their files change on disk)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from troth.consent.purposes import policy_of
+from troth.consent.versions import published_on
 from troth.datamap import DataMap, load_datamap
 from troth.ledger import VerifyResult, verify
 from troth.policy import Policy
@@ -42,7 +44,7 @@ class Context:
     templates: Jinja2Templates = field(init=False)
     _datamap: FileCache[DataMap] = field(init=False)
     _sdk: Troth | None = field(init=False, default=None)
-    _notice: tuple[Policy, str] | None = field(init=False, default=None)
+    _notice: tuple[Policy, dt.date | None, str] | None = field(init=False, default=None)
     _verified: tuple[float, VerifyResult] | None = field(init=False, default=None)
     _verifier: threading.Thread | None = field(init=False, default=None)
     _verify_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
@@ -66,11 +68,13 @@ class Context:
         return self._datamap.get()
 
     def notice_html(self) -> str:
-        """The rendered notice fragment, rendered again only when the policy changes."""
+        """The rendered notice fragment ("last updated" on the day its version was
+        published), rendered again only when the policy or that day changes."""
         policy = self.policy()
-        if self._notice is None or self._notice[0] is not policy:
-            self._notice = (policy, render_html_fragment(policy))
-        return self._notice[1]
+        updated = published_on(self.store, policy.policy.version)
+        if self._notice is None or self._notice[0] is not policy or self._notice[1] != updated:
+            self._notice = (policy, updated, render_html_fragment(policy, updated=updated))
+        return self._notice[2]
 
     def subject_summary(self, email: str) -> SubjectSummary:
         """What the app holds about the signed-in subject, by category. Kept for a minute

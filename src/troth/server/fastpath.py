@@ -40,8 +40,8 @@ class ConsentCheck:
         except ValueError:  # more fields than a check has (parse_qs raised, a 500 before)
             return None
         subjects, purposes = query.get("subject", []), query.get("purpose", [])
-        if len(subjects) != 1 or len(purposes) != 1:
-            return None
+        if len(subjects) != 1 or len(purposes) != 1 or len(query) != 2:
+            return None  # categories, explain: the route answers
         subject, purpose = subjects[0], purposes[0]
         if not (3 <= len(subject) <= 400 and 1 <= len(purpose) <= 200):
             return None
