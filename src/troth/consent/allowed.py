@@ -67,14 +67,15 @@ def decide(policy: Policy, purpose: Purpose, state: ConsentState, limits: Limits
 
 
 def person_refusal(policy: Policy, purpose: Purpose, limits: Limits) -> Answer | None:
+    """A legal obligation goes on whatever the person's requests or age."""
     key = purpose.key
-    kept = purpose.legal_basis == LegalBasis.legal_obligation
-    if limits.restricted and not kept:
-        return Answer(
-            key, False, Rule.restriction, "processing is restricted (a restriction request)"
-        )
+    if purpose.legal_basis == LegalBasis.legal_obligation:
+        return None
+    if limits.restricted:
+        reason = "processing is restricted (a restriction request)"
+        return Answer(key, False, Rule.restriction, reason)
     objected = next((o for o in sorted(limits.objected) if covers(o, key)), None)
-    if objected is not None and not kept:
+    if objected is not None:
         return Answer(key, False, Rule.objection, f"the person objected to {objected}")
     return age_refusal(policy, purpose, limits)
 

@@ -230,7 +230,9 @@ def accept_policy(
         stmt = upsert(conn, t.acceptances).values(
             subject_ref=ref, version=version, source=source, accepted_at=utcnow()
         )
-        added = conn.execute(stmt.on_conflict_do_nothing()).rowcount == 1
+        # RETURNING, not rowcount: psycopg reports no count for ON CONFLICT DO NOTHING here
+        inserted = stmt.on_conflict_do_nothing().returning(t.acceptances.c.subject_ref)
+        added = conn.execute(inserted).first() is not None
         if added:
             ledger.record(
                 conn,

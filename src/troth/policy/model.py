@@ -540,9 +540,9 @@ class Policy(Strict):
             )
         for owner, category, other in self.only_conflicts():
             raise PydanticCustomError(
-                "troth", "purpose {other!r} uses {category}, which purpose {owner!r} says is "
-                "used only for it (add {other!r} to its only.also if the text allows it)",
-                {"owner": owner, "category": category, "other": other},
+                "troth", "purpose {other} uses {category}, which purpose {owner} says is used "
+                "only for it (add {other} to its only.also if the text allows it)",
+                {"owner": repr(owner), "category": category, "other": repr(other)},
             )  # fmt: skip
         return self
 
