@@ -50,7 +50,10 @@
     ".troth-btns button,.troth-open{font:inherit;padding:.5rem 1rem;border:2px solid #1a4d8f;" +
     "border-radius:.35rem;background:#fff;color:#1a4d8f;cursor:pointer}.troth-btns .troth-main{background:#1a4d8f;color:#fff}" +
     ".troth-dlg :focus-visible,.troth-open:focus-visible{outline:3px solid #e8a317;outline-offset:2px}" +
-    ".troth-open{position:fixed;left:1rem;bottom:1rem;z-index:2147483645;font-size:.85rem}";
+    ".troth-open{position:fixed;left:1rem;bottom:1rem;z-index:2147483645;font-size:.85rem}" +
+    ".troth-note{position:fixed;right:1rem;bottom:1rem;z-index:2147483645;max-width:26rem;background:#fff;" +
+    "color:#111;border:2px solid #1a4d8f;border-radius:.5rem;padding:1rem;font:15px/1.45 system-ui,sans-serif}" +
+    ".troth-note h2{font-size:1.05rem;margin:0 0 .4rem}.troth-note ul{margin:.4rem 0;padding-left:1.2rem}";
 
   function focusables() {
     return Array.prototype.filter.call(
@@ -73,7 +76,7 @@
       parts.push("Off: your browser sends Global Privacy Control. Allowing it asks you to confirm.");
     }
     else if (current && current.needs_reconsent) parts.push("Changed in the new policy: please confirm again.");
-    else if (p.consent === "opt_out") parts.push("On unless you switch it off.");
+    else if (p.consent === "opt_out" || p.revocable) parts.push("On unless you switch it off.");
     return parts.join(" ");
   }
 
@@ -196,6 +199,28 @@
       });
   }
 
+  function showNotice(notice) {  // a material change, announced in the app (docs/consent.md)
+    var box = el("section", { "class": "troth-note", role: "region", "aria-labelledby": "troth-note-title" });
+    box.appendChild(el("h2", { id: "troth-note-title" }, "Our privacy policy has changed"));
+    box.appendChild(el("p", {}, "Version " + notice.version + ", posted " + notice.posted_at.slice(0, 10) +
+      (notice.changes.length ? ". What changes:" : ".")));
+    var list = el("ul");
+    notice.changes.forEach(function (c) { list.appendChild(el("li", {}, c)); });
+    if (notice.changes.length) box.appendChild(list);
+    var btns = el("div", { "class": "troth-btns" });
+    if (notice.url) btns.appendChild(el("a", { href: notice.url, target: "_blank", rel: "noopener" }, "Read the policy"));
+    var ok = el("button", { type: "button", "class": "troth-main" }, "Got it");
+    ok.addEventListener("click", function () {
+      call("/consent/notice", { version: notice.version }).then(function () {
+        box.remove();
+        document.dispatchEvent(new CustomEvent("troth:notice", { detail: notice }));
+      }).catch(function () { ok.textContent = "Could not save; try again"; });
+    });
+    btns.appendChild(ok);
+    box.appendChild(btns);
+    document.body.appendChild(box);
+  }
+
   function start() {
     var style = el("style");
     style.textContent = css;
@@ -205,6 +230,7 @@
       policy = got[0].policy || {};
       purposes = got[0].purposes || [];
       announce(got[1]);
+      if (state.notice) showNotice(state.notice);
       if (!purposes.length) return;
       var reopen = el("button", { type: "button", "class": "troth-open", "aria-haspopup": "dialog" },
         "Privacy choices");
