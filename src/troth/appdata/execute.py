@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, delete, or_, select, update
+from sqlalchemy import Connection, and_, case, delete, select, update
 
 from troth.appdata.context import Context, checkpoint
 from troth.appdata.failures import app_statements
@@ -31,7 +31,7 @@ from troth.appdata.reach import (
     scoped,
     table_order,
 )
-from troth.appdata.rowsets import RowSet
+from troth.appdata.rowsets import RowSet, either
 from troth.appdata.sets import reused
 from troth.datamap import blob_root
 from troth.datamap.model import PSEUDONYM_HEX, PSEUDONYM_PREFIX, ColumnErase
@@ -217,7 +217,7 @@ def set_subjects(
     table = reflect(conn.engine, ctx.datamap, key)
     part = Found(key, spec, table, deferred=True)
     dialect = conn.dialect.name
-    where = or_(rows.where(part, "delete", dialect), rows.where(part, "update", dialect))
+    where = either([rows.where(part, "delete", dialect), rows.where(part, "update", dialect)])
     query = scoped(select(*(table.c[c] for c in columns)).distinct().where(where), table)
     return shred_subjects(spec, conn.execute(query, rows.params()).mappings().all())
 

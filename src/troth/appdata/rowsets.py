@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, any_, bindparam, false, func, not_, or_
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.elements import False_
 
 from troth.appdata.keyjson import key_from_json, key_to_json
 from troth.appdata.reach import Found
@@ -57,7 +58,10 @@ def term(
 
 
 def either(terms: Sequence[Any]) -> Any:
-    return or_(*terms) if terms else false()
+    """`terms` joined by OR, leaving out constant falses: SQLite plans `a OR b OR 0 = 1`
+    as a scan of the whole table, where `a OR b` searches an index per term."""
+    kept = [t for t in terms if not isinstance(t, False_)]
+    return or_(*kept) if kept else false()
 
 
 @dataclass
@@ -92,15 +96,17 @@ class RowSet:
     def where(self, part: Found, action: str, dialect: str) -> Any:
         """The rows this set gives `action` (delete, update or keep), with the values
         bound by name (`params`)."""
-        owned = either(
-            [term(part, c, low, v, dialect, f"o{i}") for i, (c, low, v) in enumerate(self.owners)]
-        )
-        gone_with = either(
-            [term(part, c, False, v, dialect, f"p{i}") for i, (c, v) in enumerate(self.parents)]
-        )
+        owned = [
+            term(part, c, low, v, dialect, f"o{i}") for i, (c, low, v) in enumerate(self.owners)
+        ]
+        gone_with = [
+            term(part, c, False, v, dialect, f"p{i}") for i, (c, v) in enumerate(self.parents)
+        ]
+        if action == TableErase.delete and self.action == action:
+            return either(owned + gone_with)
         if action == TableErase.delete:
-            return or_(owned, gone_with) if self.action == action else and_(not_(owned), gone_with)
-        return owned if self.action == action else false()
+            return and_(not_(either(owned)), either(gone_with)) if gone_with else false()
+        return either(owned) if self.action == action else false()
 
     def params(self) -> dict[str, list[Any]]:
         """The values `where` binds."""

@@ -141,7 +141,7 @@ def others(
         *(term(part, c, False, sorted(mine[t], key=str), dialect) for c, t in links),
         and_(*(part.table.c[c].is_(None) for c, _t in links)),
     )
-    where = or_(*(rows.where(part, a, dialect) for a in actions))
+    where = either([rows.where(part, a, dialect) for a in actions])
     counts: dict[str, int] = {}
     earlier: list[Any] = []
     for w in reached:
@@ -237,7 +237,7 @@ def count_set(conn: Connection, part: Found, rows: RowSet) -> dict[str, int]:
         gone_with = rows.where(part, TableErase.delete, dialect)
         columns = (func.count(), func.sum(case((owned, 1), else_=0)))
         both: Any = select(*columns).select_from(part.table)
-        return scoped(both, part.table).where(or_(owned, gone_with))
+        return scoped(both, part.table).where(either([owned, gone_with]))
 
     query = reused(("count", part.table, *rows.shape(dialect)), build)
     with app_statements(conn, part.key):
