@@ -43,7 +43,8 @@ PAGE += '<a href="#">A link</a></main><script src="/banner.js" data-api="/api"><
 
 
 def test_banner_is_small() -> None:
-    assert BANNER.stat().st_size < 10_000
+    # 10 kB until the in-app change notice joined the choices dialog (11.5 kB with it)
+    assert BANNER.stat().st_size < 12_000
 
 
 def consent_app(project: Project, store: Store) -> Starlette:

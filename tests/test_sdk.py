@@ -140,3 +140,24 @@ def test_wsgi_middleware_with_a_signed_in_user(troth: Troth) -> None:
     other: dict[str, Any] = {}
     setup_testing_defaults(other)
     assert wrapped(other, lambda *a: None) == [b"no"]
+
+
+def test_the_middleware_view_explains_like_the_sdk(troth: Troth) -> None:
+    seen: list[ConsentView] = []
+    app = troth.asgi(asgi_app(seen))
+
+    async def call(headers: dict[str, str]) -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            assert (await client.get("/", headers=headers)).status_code == 204
+
+    asyncio.run(call({"sec-gpc": "1"}))  # anonymous: GPC applied by the view itself
+    assert (seen[-1].explain(SALE).rule, seen[-1].explain(EMAIL).rule) == ("gpc", "default")
+    asyncio.run(call({"cookie": "troth_consent=v4", "sec-gpc": "1"}))
+    view = seen[-1]
+    assert view.explain(SALE) == troth.explain("cookie:v4", SALE)
+    assert (view.explain(SALE).rule, view.explain(SALE).reason) == (
+        "gpc",
+        "opted out by Global Privacy Control",
+    )
+    assert view.change_notice() is None  # nothing published
