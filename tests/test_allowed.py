@@ -23,6 +23,8 @@ from troth.consent import (
     change_notice,
     publish_policy,
     record_consent,
+    refused_among,
+    resolve_subject,
 )
 from troth.errors import InvalidInput
 from troth.policy import load_policy
@@ -356,3 +358,15 @@ def test_use_rules_are_validated(tmp_path: Path, edit: tuple[str, str], message:
     with pytest.raises(InvalidInput) as raised:
         load_policy(path)
     assert message in str(raised.value)
+
+
+def test_a_revoked_preference_keeps_the_person_out_of_disclosures(app: App) -> None:
+    kept, _ = app.user()
+    revoked, _ = app.user()
+    app.troth.record_consent(revoked, "tailoring", "withdrawn")
+    people = {s: [resolve_subject(app.project, s).ref(app.project)] for s in (kept, revoked)}
+    policy = app.troth.policy
+    assert refused_among(app.store, policy, people, ["tailoring"]) == {
+        revoked: "preference revoked"
+    }
+    assert refused_among(app.store, policy, people, ["analytics"]) == {}  # no choice to make

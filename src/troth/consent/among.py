@@ -28,7 +28,8 @@ def refused_among(
 ) -> dict[Person, str]:
     """Person -> why their consent state does not allow every purpose of `purposes` now
     ("no consent", "opted out", "global privacy control", "consent withdrawn", "new
-    consent pending"); people whose state allows them all are left out."""
+    consent pending", "preference revoked"); people whose state allows them all are
+    left out."""
     gated = gated_purposes(policy, purposes)
     if not gated or not people:
         return {}
@@ -92,6 +93,8 @@ def refusal(
         return "new consent pending" if waiting else None
     if source == Source.gpc:
         return "global privacy control"
+    if mode == ConsentMode.none:  # a revocable preference
+        return "preference revoked"
     return "consent withdrawn" if decision == Decision.withdrawn else "opted out"
 
 
