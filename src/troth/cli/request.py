@@ -15,7 +15,6 @@ from troth import rights, worker
 from troth.cli.common import ProjectOption, console, project_from
 from troth.errors import InvalidInput, Problem, Refused, TrothError
 from troth.project import Project
-from troth.server.auth import end_subject_sessions
 from troth.store import Store, open_store
 
 group = typer.Typer(help="Data-subject requests: create, plan, run, export.", no_args_is_help=True)
@@ -152,15 +151,16 @@ def run(
         raise TrothError("give a request id or --all")
     if allow_large and request_id is None:
         raise TrothError("--allow-large is for one request whose plan you checked, not --all")
+    from troth.server.requests import signed_out_if_erased  # the server loads only here
+
     with opened(project) as (proj, store):
         if request_id is not None:
             ran = rights.run_request(proj, store, request_id, actor=ACTOR, allow_large=allow_large)
             done = [ran]
         else:
             done = rights.run_queue(proj, store, actor=ACTOR)
-        for request in done:  # an erased subject is signed out of the privacy center
-            if request.kind == "erasure" and request.status == "completed":
-                end_subject_sessions(store, request.subject)
+        for request in done:
+            signed_out_if_erased(store, request)
     for request in done:
         console.print(outcome_line(request), highlight=False)
     if any(r.status == "failed" for r in done):

@@ -13,7 +13,6 @@ import typer
 from troth import worker
 from troth.cli.common import ProjectOption, console, opened
 from troth.errors import TrothError
-from troth.server import requests
 
 ACTOR = "cli"
 group = typer.Typer(
@@ -37,8 +36,10 @@ def run(
     """
     if ctx.invoked_subcommand is not None:
         return
+    from troth.server.requests import job_runtime  # the server loads only here
+
     with opened(project) as (proj, store):
-        rt = requests.job_runtime(proj, store)
+        rt = job_runtime(proj, store)
         chosen = concurrency or rt.settings.concurrency
         name = f"{socket.gethostname()}:{os.getpid()}"
         console.print(
