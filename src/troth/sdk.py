@@ -3,6 +3,8 @@
     from troth import Troth
     troth = Troth.open("path/to/project")
     if troth.allowed("user_id:42", "marketing.communications.email"): ...
+    troth.explain("user_id:42", "analytics")   # Answer(allowed, rule, reason)
+    troth.change_notice("user_id:42")          # an in-app notice of a material change, or None
     app = troth.asgi(app)   # or troth.wsgi(app): reads Sec-GPC and the consent cookie
 
 `allowed` answers for every purpose (`explain` says which rule decided: a restriction,
