@@ -34,7 +34,7 @@ def rows(as_of: dt.datetime, seal: Seal, seed: int = 1) -> Rows:
         for name in ("users", "devices", "messages", "files", "support_tickets", "usage_events")
     }
     for i in range(1, USERS + 1):
-        out["users"].append(user(i, now - rng.randint(60, 900) * DAY, now))
+        out["users"].append(user(i, now - rng.randint(60, 900) * DAY, now, seal))
         out["devices"].append(
             {
                 "id": i,
@@ -88,7 +88,7 @@ def email(i: int) -> str:
     return f"User{i}@Mail.example" if i % 7 == 0 else f"user{i}@mail.example"
 
 
-def user(i: int, created: dt.datetime, now: dt.datetime) -> dict[str, Any]:
+def user(i: int, created: dt.datetime, now: dt.datetime, seal: Seal) -> dict[str, Any]:
     deleted = DELETED.get(i)
     return {
         "id": i,
@@ -97,7 +97,7 @@ def user(i: int, created: dt.datetime, now: dt.datetime) -> dict[str, Any]:
         "password_hash": f"$argon2id$v=19$m=65536,t=3,p=4${i:08x}",
         "display_name": f"{NAMES[i % len(NAMES)]} {i}",
         "profile_picture": f"https://cdn.jojocell.example/p/{i}.jpg" if i % 2 else None,
-        "status_text": "Available" if i % 3 else None,
+        "status_text": seal(f"user:{i}", "Available", "users.status_text") if i % 3 else None,
         "state": "deleted" if deleted is not None else "active",
         "created_at": created,
         "deleted_at": now - deleted * DAY if deleted is not None else None,
