@@ -28,6 +28,7 @@ from troth.consent import (
 )
 from troth.errors import InvalidInput
 from troth.policy import load_policy
+from troth.policy.render import render
 from troth.project import Project
 from troth.sdk import ConsentView, Troth
 from troth.server import create_app
@@ -370,3 +371,46 @@ def test_a_revoked_preference_keeps_the_person_out_of_disclosures(app: App) -> N
         revoked: "preference revoked"
     }
     assert refused_among(app.store, policy, people, ["analytics"]) == {}  # no choice to make
+
+
+SEEDS = Path(__file__).resolve().parents[1] / "examples" / "policies"
+
+
+def seed_project(root: Path, store_url: str, name: str) -> Troth:
+    root.mkdir()
+    (root / "troth.yaml").write_text((SEEDS / f"{name}.yaml").read_text(encoding="utf-8"))
+    (root / "troth.toml").write_text(f'[store]\nurl = "{store_url}"\n')
+    return Troth.open(root)
+
+
+def test_justunos_preferences_are_only_for_its_communications(
+    tmp_path: Path, store_url: str
+) -> None:
+    troth = seed_project(tmp_path / "justuno", store_url, "justuno")
+    visitor, prefs = "email:visitor@example.com", ["user.marketing_preferences"]
+    ads = troth.explain(visitor, "personalize.content", prefs)
+    assert (ads.allowed, ads.rule) == (False, Rule.only_use)
+    assert troth.allowed(visitor, "analytics.reporting", prefs)  # "on an aggregated basis"
+    assert troth.allowed(visitor, "marketing.communications", prefs)
+    troth.record_consent(visitor, "marketing.communications", "withdrawn")  # "revoke prior ..."
+    assert troth.explain(visitor, "marketing.communications").rule == Rule.revoked
+    notice = render(troth.policy, "md")
+    assert "You can turn this off at any time. Communication preferences: used only for this" in (
+        notice
+    )
+    troth.close()
+
+
+def test_nojoto_promises_no_notice_of_changes(tmp_path: Path, store_url: str) -> None:
+    troth = seed_project(tmp_path / "nojoto", store_url, "nojoto")
+    user = "user_id:1"
+    path = troth.project.policy_path
+    publish_policy(troth.project, troth.store, path, recipients=["someone@example.com"])
+    troth.record_consent(user, "functional.service", "granted")
+    text = path.read_text(encoding="utf-8").replace('version: "2023-06-21"', 'version: "2"')
+    text = text.replace("    consent: opt_in\n", "    consent: opt_out\n", 1)  # a material change
+    path.write_text(text, encoding="utf-8")
+    published = publish_policy(troth.project, troth.store, path, recipients=["someone@example.com"])
+    assert published.version.material and published.notices_sent == 0
+    assert troth.change_notice(user) is None
+    troth.close()
