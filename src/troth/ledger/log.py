@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from troth.ledger import merkle, tables, tree
 from troth.ledger.chain import entry_digest, now_text, parse_time, time_text
@@ -96,13 +97,45 @@ def record_many(conn: Connection, events: Iterable[Event]) -> list[int]:
     """Append `events` in order inside `conn`'s transaction; return their sequence numbers.
 
     Every event is checked before anything is written: one bad event records none.
+
+    The head this process wrote last is tried first: the head row moves only when it
+    still holds exactly that (sequence number, hash and the tree's frontier), so an
+    append takes two statements; when another appender moved it, the row is locked
+    and read, and the entries are built again on what it holds.
     """
     rows = [_prepare(event) for event in events]
     if not rows:
         return []
-    state = lock_head(conn)
-    seq, prev, frontier = state.seq, state.hash, state.frontier
-    first = seq + 1
+    known = _heads.get(conn.engine)
+    chained = _chain(rows, known) if known is not None else None
+    if chained is not None and known is not None and not _move_head(conn, chained[2], known):
+        chained = None
+    if chained is None:
+        chained = _chain(rows, lock_head(conn))
+        _move_head(conn, chained[2], None)
+    values, nodes, state = chained
+    # The driver's executemany: SQLAlchemy's per-row parameter handling would cost more
+    # than the hashing.
+    conn.exec_driver_sql(tables.driver_sql(conn, INSERT), values)
+    tree.store_nodes(conn, nodes)
+    _heads[conn.engine] = state
+    for listener in _listeners:
+        listener(conn)
+    first = values[0][0]
+    return list(range(first, first + len(values)))
+
+
+# The head each engine's appends left, tried before reading the row (see `record_many`).
+_heads: weakref.WeakKeyDictionary[Engine, HeadState] = weakref.WeakKeyDictionary()
+Row = tuple[str, str, str | None, str | None, str]
+
+
+def _chain(
+    rows: list[Row], head: HeadState
+) -> tuple[list[tuple[Any, ...]], list[tree.Node], HeadState]:
+    """The entries of `rows` after `head`, stamped now, the tree nodes they complete, and
+    the head after them (`head` itself is left as it was)."""
+    seq, prev, frontier = head.seq, head.hash, list(head.frontier)
     at = now_text()
     values = []
     nodes: list[tree.Node] = []
@@ -113,18 +146,19 @@ def record_many(conn: Connection, events: Iterable[Event]) -> list[int]:
         seq += 1
         values.append((seq, at, kind, actor, subject, ref, data, prev, digest))
         prev = digest
-    # The driver's executemany: SQLAlchemy's per-row parameter handling would cost more
-    # than the hashing.
-    conn.exec_driver_sql(tables.driver_sql(conn, INSERT), values)
-    tree.store_nodes(conn, nodes)
-    conn.execute(
-        tables.head.update()
-        .where(tables.head.c.id == tables.HEAD_ID)
-        .values(seq=seq, hash=prev, frontier=tree.encode_frontier(frontier))
-    )
-    for listener in _listeners:
-        listener(conn)
-    return list(range(first, seq + 1))
+    return values, nodes, HeadState(seq, prev, frontier)
+
+
+def _move_head(conn: Connection, new: HeadState, expected: HeadState | None) -> bool:
+    """Write the head row (only if it holds all of `expected`, when given); whether it
+    was written."""
+    c = tables.head.c
+    query = tables.head.update().where(c.id == tables.HEAD_ID)
+    if expected is not None:
+        frontier = tree.encode_frontier(expected.frontier)
+        query = query.where(c.seq == expected.seq, c.hash == expected.hash, c.frontier == frontier)
+    values = {"seq": new.seq, "hash": new.hash, "frontier": tree.encode_frontier(new.frontier)}
+    return bool(conn.execute(query.values(values)).rowcount)
 
 
 def on_append(listener: Callable[[Connection], None]) -> Callable[[], None]:
@@ -134,7 +168,7 @@ def on_append(listener: Callable[[Connection], None]) -> Callable[[], None]:
     return lambda: _listeners.remove(listener)
 
 
-def _prepare(event: Event) -> tuple[str, str, str | None, str | None, str]:
+def _prepare(event: Event) -> Row:
     if not isinstance(event, Event):
         raise LedgerInputError("record_many takes troth.ledger.Event objects; nothing was recorded")
     check_fields(event.kind, event.actor, event.subject, event.ref)
