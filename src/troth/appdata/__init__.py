@@ -17,6 +17,7 @@ from troth.appdata.accounts import (
     account_identities,
     account_tables,
     find_accounts,
+    identities_in,
 )
 from troth.appdata.context import Context, checkpoint, load_context
 from troth.appdata.execute import (
@@ -114,6 +115,7 @@ __all__ = [
     "erasure_of",
     "erasure_steps",
     "find_accounts",
+    "identities_in",
     "identity_changes",
     "inside",
     "is_birth_date",

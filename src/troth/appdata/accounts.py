@@ -9,7 +9,7 @@ another person's account.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from troth.appdata.context import load_context
 from troth.appdata.identities import match, normalize, stored_form
-from troth.appdata.reach import chunks, link_targets, reflect, table_order
+from troth.appdata.reach import Found, chunks, link_targets, reflect, table_order
 from troth.datamap import sql_engine
 from troth.datamap.model import DataMap, Normalize
 from troth.errors import TrothError
@@ -135,6 +135,30 @@ def account_identities(project: Project, identity_kind: str, value: str) -> dict
         return {}
     forms = {k: stored_form(datamap, k, raw) for k, raw in zip(kinds, row, strict=True)}
     return {k: v for k, v in forms.items() if v is not None}
+
+
+def identities_in(
+    datamap: DataMap, found: Mapping[str, Found], identity_kind: str
+) -> dict[str, str] | None:
+    """`account_identities` of the request's own identity from the rows a request already
+    read (`found`: its account rows are the ones that identity found), without another
+    look-up; None when they cannot tell (an account table not read, or one whose column
+    holds blind indexes, which the look-up does not match)."""
+    for account in account_tables(datamap):
+        spec = datamap.tables[account.key]
+        column = spec.identities.get(identity_kind)
+        if column is None:
+            continue
+        part = found.get(account.key)
+        declared = spec.columns.get(column)
+        if part is None or part.deferred or (declared is not None and declared.blind_index):
+            return None
+        holders = [row for row in part.rows.values() if row.direct]
+        if len(holders) == 1:
+            values = holders[0].values
+            forms = {k: stored_form(datamap, k, values[c]) for k, c in spec.identities.items()}
+            return {k: v for k, v in forms.items() if v is not None}
+    return {}
 
 
 def lookup_failed(datamap: DataMap, key: str, exc: SQLAlchemyError) -> TrothError:

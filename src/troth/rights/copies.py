@@ -15,23 +15,30 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
-from troth.appdata import Context, account_identities
+from troth.appdata import Context, Found, account_identities, identities_in
 from troth.outbox import address_digest, delete_messages_to
 from troth.rights import tables as t
 from troth.rights.export import delete_exports
 from troth.rights.lifecycle import READS, Request
-from troth.store import Store
 
 COPIES = ".troth"  # the step's name: no data map store can be called that
 
 
-def copies_plan(ctx: Context, request: Request) -> dict[str, Any]:
+def copies_plan(
+    ctx: Context, request: Request, found: Mapping[str, Found] | None = None
+) -> dict[str, Any]:
     """Whose copies the erasure deletes: the subject references and address digests of
-    every identity of the request's subject (the account's, when it names one)."""
+    every identity of the request's subject (the account's, when it names one; from the
+    subject's rows already read, `found`, when they tell)."""
     assert request.identity_value is not None
-    identities = account_identities(ctx.project, request.identity_kind, request.identity_value)
+    read = None if found is None else identities_in(ctx.datamap, found, request.identity_kind)
+    identities = (
+        read
+        if read is not None
+        else account_identities(ctx.project, request.identity_kind, request.identity_value)
+    )
     identities.setdefault(request.identity_kind, request.identity_value)
     emails = {v for k, v in identities.items() if is_email(ctx, k)}
     return {
@@ -45,19 +52,19 @@ def is_email(ctx: Context, kind: str) -> bool:
     return spec is not None and spec.normalize == "email"
 
 
-def erase_copies(ctx: Context, store: Store, step: Mapping[str, Any] | None) -> dict[str, int]:
-    """Delete the copies the stored step names; how many of each kind ({} for an erasure
-    planned before troth had the step)."""
+def erase_copies(ctx: Context, conn: Connection, step: Mapping[str, Any] | None) -> dict[str, int]:
+    """Delete the copies the stored step names, the exports found through the engine
+    store's `conn`; how many of each kind ({} for an erasure planned before troth had the
+    step)."""
     if step is None:
         return {}
     detail = step["detail"]
-    exports = delete_exports(ctx.project, export_ids(store, detail["subjects"]))
+    exports = delete_exports(ctx.project, export_ids(conn, detail["subjects"]))
     return {"exports": exports, "outbox": delete_messages_to(ctx.project, detail["addresses"])}
 
 
-def export_ids(store: Store, subjects: Collection[str]) -> list[str]:
+def export_ids(conn: Connection, subjects: Collection[str]) -> list[str]:
     """The access and portability requests of these subject references, in any status."""
     c = t.requests.c
     query = select(c.id).where(c.subject.in_(subjects), c.kind.in_(READS))
-    with store.connect() as conn:
-        return list(conn.execute(query).scalars())
+    return list(conn.execute(query).scalars())

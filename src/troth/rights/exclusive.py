@@ -58,15 +58,15 @@ def _in_this_process(request_id: str) -> Iterator[bool]:
 @contextmanager
 def _advisory(_project: Project, store: Store, request_id: str) -> Iterator[bool]:
     key = lock_key(request_id)
-    with store.engine.connect() as conn:
+    # A session lock is no transaction's: the connection runs without one (no BEGIN, no
+    # COMMIT), a statement to take the lock and one to let it go.
+    with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
-        conn.commit()
         try:
             yield got
         finally:
             if got:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                conn.commit()
 
 
 @contextmanager

@@ -14,16 +14,16 @@ from troth.store import Store
 HELD = "held"  # key of a store's plan detail: table -> hold -> rows kept
 
 
-def any_standing(store: Store) -> bool:
-    """Whether any legal hold stands now (an erasure then reads every row it changes)."""
-    return bool(holds.standing_holds(store))
-
-
 def held_back(
-    ctx: Context, store: Store, request: Request, found: Mapping[str, Found], erasure: Erasure
+    ctx: Context,
+    store: Store,
+    request: Request,
+    found: Mapping[str, Found],
+    erasure: Erasure,
+    standing: Sequence[holds.Hold],
 ) -> tuple[Erasure, dict[str, dict[str, dict[str, int]]]]:
-    """`erasure` without what standing holds keep, and per store what each kept."""
-    held, kept = withheld(ctx, store, request, found, holds.changed_by(erasure))
+    """`erasure` without what the `standing` holds keep, and per store what each kept."""
+    held, kept = withheld(ctx, store, request, found, holds.changed_by(erasure), standing)
     return (holds.without_held(erasure, held, found), kept) if held else (erasure, {})
 
 
@@ -33,10 +33,13 @@ def withheld(
     request: Request,
     found: Mapping[str, Found],
     changed: Mapping[str, Sequence[Key]],
+    standing: Sequence[holds.Hold] | None = None,
 ) -> tuple[holds.Held, dict[str, dict[str, dict[str, int]]]]:
     """The rows of `changed` the standing holds keep (per hold), and per store what each
-    kept, by its description; the request is remembered for when they are gone."""
-    standing = holds.standing_holds(store)
+    kept, by its description; the request is remembered for when they are gone.
+    `standing`: the holds standing now, when the caller read them already."""
+    if standing is None:
+        standing = holds.standing_holds(store)
     if not standing:
         return {}, {}
     assert request.identity_value is not None

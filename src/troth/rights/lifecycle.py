@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from troth import ledger, outbox
 from troth.appdata import (
@@ -565,10 +566,41 @@ def runnable(ctx: Context, request: Request) -> bool:
     return request.status == "verified" and not needs_approval(ctx, request)
 
 
-def claim(store: Store, request: Request, *, actor: str, force: bool) -> Request | None:
-    """Move the request to running with a fresh lease; None when another worker holds it.
+def current_state(store: Store, request_id: str) -> tuple[Request, dict[str, dict[str, Any]]]:
+    """The request and its per-store steps (store -> status and detail), in one statement."""
+    s = t.steps.c
+    query = select(
+        t.requests,
+        s.store.label("step_store"),
+        s.status.label("step_status"),
+        s.detail.label("step_detail"),
+    ).outerjoin(t.steps, s.request_id == t.requests.c.id)
+    with store.connect() as conn:
+        rows = conn.execute(query.where(t.requests.c.id == request_id)).mappings().all()
+    if not rows:
+        raise NotFound("no such request")
+    steps = {
+        r["step_store"]: {"status": r["step_status"], "detail": r["step_detail"]}
+        for r in rows
+        if r["step_store"] is not None
+    }
+    return from_row(rows[0]), steps
 
-    A request is claimed before it is planned, so two workers never both plan it."""
+
+def claim(
+    store: Store,
+    request: Request,
+    *,
+    actor: str,
+    force: bool,
+    prepared: Prepared | None = None,
+) -> Request | None:
+    """Move the request to running with a fresh lease, and store the plan `prepared` holds
+    (an erasure's per-store steps, planned before anything changes), in one transaction;
+    None when another worker holds it (then nothing is stored).
+
+    The caller holds the request's run lock (`exclusive.running_alone`), so no other
+    runner plans it meanwhile; the steps' primary key refuses a second plan anyway."""
     now = utcnow()
     with store.begin() as conn:
         query = update(t.requests).where(
@@ -581,44 +613,43 @@ def claim(store: Store, request: Request, *, actor: str, force: bool) -> Request
         ).rowcount
         if not changed:
             return None
-        event = "resumed" if request.status in ("running", "failed") else "started"
-        data = {"kind": request.kind}
-        ledger.record(
-            conn,
-            f"request.{event}",
-            actor=actor,
-            subject=request.subject,
-            ref=request.id,
-            data=data,
-        )
+        events = [start_event(request, actor)]
+        if prepared is not None:
+            events.extend(plan_events(conn, request, prepared, actor, now))
+        ledger.record_many(conn, events)
     return replace(request, status="running", updated_at=now, error=None)
 
 
-def store_plan(store: Store, request: Request, prepared: Prepared, *, actor: str) -> None:
-    """Store a claimed request's per-store plan, unless steps exist (a resumed request keeps
-    its first plan), with a ledger entry for any guard bound staff overrode."""
+def start_event(request: Request, actor: str) -> ledger.Event:
+    """The ledger entry of a run's start: `request.started`, or `.resumed` after a crash or
+    a failure."""
+    event = "resumed" if request.status in ("running", "failed") else "started"
+    data = {"kind": request.kind}
+    return ledger.Event(f"request.{event}", actor, request.subject, request.id, data)
+
+
+def plan_events(
+    conn: Connection, request: Request, prepared: Prepared, actor: str, now: dt.datetime
+) -> list[ledger.Event]:
+    """Insert the plan's per-store steps (pending); its ledger events: `request.planned`,
+    and any guard bound staff overrode."""
     if prepared.plan is None:
-        return
-    now = utcnow()
-    with store.begin() as conn:
-        if has_steps(conn, request.id):
-            return
-        rows = [
-            {
-                "request_id": request.id,
-                "store": name,
-                "status": "pending",
-                "detail": dict(detail),
-                "updated_at": now,
-            }
-            for name, detail in prepared.plan.items()
-        ]
-        if rows:
-            conn.execute(insert(t.steps), rows)
-        data = {"kind": request.kind, "stores": sorted(prepared.plan)}
-        events = [ledger.Event("request.planned", actor, request.subject, request.id, data)]
-        events.extend(override_events(request, prepared.overridden, actor))
-        ledger.record_many(conn, events)
+        return []
+    rows = [
+        {
+            "request_id": request.id,
+            "store": name,
+            "status": "pending",
+            "detail": dict(detail),
+            "updated_at": now,
+        }
+        for name, detail in prepared.plan.items()
+    ]
+    if rows:
+        conn.execute(insert(t.steps), rows)
+    data = {"kind": request.kind, "stores": sorted(prepared.plan)}
+    events = [ledger.Event("request.planned", actor, request.subject, request.id, data)]
+    return events + override_events(request, prepared.overridden, actor)
 
 
 def override_events(
@@ -631,36 +662,47 @@ def override_events(
     return [ledger.Event("request.guard_overridden", actor, request.subject, request.id, data)]
 
 
-def has_steps(conn: Connection, request_id: str) -> bool:
-    found = conn.execute(select(t.steps.c.store).where(t.steps.c.request_id == request_id))
-    return found.first() is not None
-
-
 def mark_steps(
-    conn: Connection, request: Request, steps: Mapping[str, Mapping[str, Any]], actor: str
+    conn: Connection,
+    request: Request,
+    steps: Mapping[str, Mapping[str, Any]],
+    actor: str,
+    planned: Collection[str] = (),
 ) -> list[ledger.Event]:
-    """Mark per-store steps done (inserting those not planned); their ledger events."""
+    """Mark per-store steps done: the `planned` ones (stored already) updated in one
+    statement, the others inserted in one; their ledger events."""
     now = utcnow()
-    events = []
-    for name, detail in steps.items():
-        changed = conn.execute(
+    s = t.steps.c
+    done = [
+        {"rid": request.id, "name": name, "detail": dict(detail)}
+        for name, detail in steps.items()
+        if name in planned
+    ]
+    if done:
+        conn.execute(
             update(t.steps)
-            .where(t.steps.c.request_id == request.id, t.steps.c.store == name)
-            .values(status="done", detail=dict(detail), updated_at=now)
-        ).rowcount
-        if not changed:
-            conn.execute(
-                insert(t.steps).values(
-                    request_id=request.id,
-                    store=name,
-                    status="done",
-                    detail=dict(detail),
-                    updated_at=now,
-                )
-            )
-        data = {"kind": request.kind, "store": name, "rows": step_counts(detail)}
-        events.append(ledger.Event("request.step", actor, request.subject, request.id, data))
-    return events
+            .where(s.request_id == bindparam("rid"), s.store == bindparam("name"))
+            .values(status="done", detail=bindparam("detail"), updated_at=now),
+            done,
+        )
+    new = [
+        {"request_id": request.id, "store": name, "status": "done", "detail": dict(detail),
+         "updated_at": now}
+        for name, detail in steps.items()
+        if name not in planned
+    ]  # fmt: skip
+    if new:
+        conn.execute(insert(t.steps), new)
+    return [
+        ledger.Event(
+            "request.step",
+            actor,
+            request.subject,
+            request.id,
+            {"kind": request.kind, "store": name, "rows": step_counts(detail)},
+        )
+        for name, detail in steps.items()
+    ]
 
 
 def step_counts(detail: Mapping[str, Any]) -> dict[str, int]:
@@ -673,8 +715,10 @@ def step_counts(detail: Mapping[str, Any]) -> dict[str, int]:
 
 
 def mark_done(store: Store, request: Request, name: str, detail: Mapping[str, Any]) -> None:
+    """One planned step done, as soon as its store committed (not the last one)."""
     with store.begin() as conn:
-        ledger.record_many(conn, mark_steps(conn, request, {name: detail}, "system"))
+        events = mark_steps(conn, request, {name: detail}, "system", planned=(name,))
+        ledger.record_many(conn, events)
 
 
 def finish(
@@ -683,25 +727,40 @@ def finish(
     outcome: Outcome,
     *,
     actor: str,
+    planned: Collection[str] = (),
+    claimed: bool = True,
 ) -> Request:
-    """Completed, with the last steps marked done. The raw identity and the corrected
-    values are forgotten: the engine store keeps only the subject reference."""
+    """Completed, with the last steps marked done (`planned`: those stored already). The
+    raw identity and the corrected values are forgotten: the engine store keeps only the
+    subject reference.
+
+    A request not `claimed` (an export, which changes nothing in the app) completes only
+    from the status it was read in, and its start is recorded here, with its end."""
+    now = utcnow()
+    result = json.loads(json.dumps(dict(outcome.result)))  # as the store gives it back
     values: dict[str, Any] = {
         "status": "completed",
-        "result": dict(outcome.result),
-        "updated_at": utcnow(),
+        "result": result,
+        "updated_at": now,
         "lease_until": None,
         "identity_value": None,
         "fields": dict.fromkeys(request.fields, ""),
     }
+    c = t.requests.c
+    query = update(t.requests).where(c.id == request.id)
+    if not claimed:
+        query = query.where(c.status == request.status)
     with store.begin() as conn:
-        conn.execute(update(t.requests).where(t.requests.c.id == request.id).values(values))
-        events = override_events(request, outcome.overridden, actor)
-        events.extend(mark_steps(conn, request, outcome.steps, actor))
+        if not conn.execute(query.values(values)).rowcount:
+            raise Conflict(f"request {request.id} changed while it ran; it was not completed")
+        events = [] if claimed else [start_event(request, actor)]
+        events.extend(override_events(request, outcome.overridden, actor))
+        events.extend(mark_steps(conn, request, outcome.steps, actor, planned))
         data = {"kind": request.kind, "summary": summary_of(outcome.result)}
         events.append(ledger.Event("request.completed", actor, request.subject, request.id, data))
         ledger.record_many(conn, events)
-        return fetch(conn, request.id)
+    done = {k: v for k, v in values.items() if k != "lease_until"}
+    return replace(request, **done, error=None)
 
 
 def summary_of(result: Mapping[str, Any]) -> dict[str, Any]:
@@ -710,21 +769,24 @@ def summary_of(result: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in result.items() if k in keys}
 
 
-def fail(store: Store, request: Request, error: str, *, actor: str) -> Request:
+def fail(
+    store: Store, request: Request, error: str, *, actor: str, claimed: bool = True
+) -> Request:
+    """Mark the request failed with `error`. One not `claimed` yet (it failed while being
+    planned) fails only from the status it was read in, and the ledger records the
+    attempt's start first, as a claim would have."""
+    c = t.requests.c
     with store.begin() as conn:
-        conn.execute(
-            update(t.requests)
-            .where(t.requests.c.id == request.id)
-            .values(status="failed", error=error[:2000], updated_at=utcnow(), lease_until=None)
-        )
-        ledger.record(
-            conn,
-            "request.failed",
-            actor=actor,
-            subject=request.subject,
-            ref=request.id,
-            data={"kind": request.kind},
-        )
+        query = update(t.requests).where(c.id == request.id)
+        if not claimed:
+            query = query.where(c.status == request.status)
+        changed = conn.execute(
+            query.values(status="failed", error=error[:2000], updated_at=utcnow(), lease_until=None)
+        ).rowcount
+        if changed:
+            data = {"kind": request.kind}
+            events = [ledger.Event("request.failed", actor, request.subject, request.id, data)]
+            ledger.record_many(conn, events if claimed else [start_event(request, actor), *events])
         return fetch(conn, request.id)
 
 

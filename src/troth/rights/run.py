@@ -14,12 +14,14 @@ attempt already changed can be lost from the plan.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 
+from troth import holds
 from troth.appdata import (
     Context,
     Counted,
@@ -57,12 +59,14 @@ from troth.rights.copies import COPIES, copies_plan, erase_copies
 from troth.rights.disclosed import past_disclosures
 from troth.rights.exclusive import running_alone
 from troth.rights.export import write_export
-from troth.rights.held import HELD, any_standing, held_back, held_reasons, without_held_counts
+from troth.rights.held import HELD, held_back, held_reasons, without_held_counts
 from troth.rights.lifecycle import (
+    READS,
     Outcome,
     Prepared,
     Request,
     claim,
+    current_state,
     fail,
     finish,
     from_row,
@@ -70,7 +74,6 @@ from troth.rights.lifecycle import (
     mark_done,
     needs_approval,
     runnable,
-    store_plan,
     utcnow,
 )
 from troth.rights.recorded import record_effects
@@ -79,30 +82,31 @@ from troth.store import Store
 SETS = "sets"  # key of a store's plan detail: leaf table -> its RowSet as JSON
 
 
-def prepare(ctx: Context, store: Store, request: Request) -> Prepared:
-    """An erasure's per-store plan, checked by the guard, when none is stored yet
-    (`store_plan` stores it). Other kinds are checked when they run.
+def prepare(ctx: Context, store: Store, request: Request, steps: Mapping[str, Any]) -> Prepared:
+    """An erasure's per-store plan, checked by the guard, when none is stored yet (`steps`
+    are the stored ones; `claim` stores it). Other kinds are checked when they run.
 
     The leaf tables are planned as predicates and counts (`troth.appdata.sets`), except
     while a legal hold stands: a hold keeps rows one by one, so they are all read."""
-    if request.kind != "erasure" or steps_of(store, request.id):
+    if request.kind != "erasure" or steps:
         return Prepared()
     assert request.identity_value is not None
     require_valid(ctx)
+    standing = holds.standing_holds(store)
     with ctx.reading() as conns:
         found = resolve_lean(ctx.datamap, conns, request.identity_kind, request.identity_value)
-        plain = set(found) if any_standing(store) else plain_tables(ctx.datamap, found)
+        plain = set(found) if standing else plain_tables(ctx.datamap, found)
         found = read_in(conns, ctx.datamap, found, plain)
         erasure = erasure_of(ctx.datamap, found)
         counted = set_erasure(ctx.datamap, conns, found, erasure)
-    erasure, held = held_back(ctx, store, request, found, erasure)
+    erasure, held = held_back(ctx, store, request, found, erasure, standing)
     overridden = check(ctx, found, touched_by(erasure), counted)
     planned = stored_plan(ctx, erasure)
     for name, per_table in held.items():
         part = planned.setdefault(name, {"tables": {}})
         part[HELD] = per_table
         part["kept"] = without_held_counts(part.get("kept", {}), per_table)
-    return Prepared({**planned, COPIES: copies_plan(ctx, request)}, overridden)
+    return Prepared({**planned, COPIES: copies_plan(ctx, request, found)}, overridden)
 
 
 def touched_by(erasure: Erasure) -> dict[str, list[Key]]:
@@ -114,11 +118,14 @@ def touched_by(erasure: Erasure) -> dict[str, list[Key]]:
     return touched
 
 
-def perform(ctx: Context, store: Store, request: Request) -> Outcome:
+def perform(
+    ctx: Context, store: Store, request: Request, steps: Mapping[str, Mapping[str, Any]]
+) -> Outcome:
+    """Carry out a claimed request; `steps`: its stored per-store steps (an erasure's plan)."""
     if request.kind in ("access", "portability"):
         return export(ctx, store, request, portable=request.kind == "portability")
     if request.kind == "erasure":
-        return erase(ctx, store, request)
+        return erase(ctx, store, request, steps)
     if request.kind in ("rectification", "deactivation", "reactivation"):
         return change(ctx, request)
     return Outcome(record_effects(ctx, store, request))
@@ -206,12 +213,6 @@ def changed_keys(
     return {key: keys for key, keys in owned.items() if ctx.datamap.tables[key].deactivate}
 
 
-def steps_of(store: Store, request_id: str) -> dict[str, dict[str, Any]]:
-    with store.connect() as conn:
-        rows = conn.execute(select(t.steps).where(t.steps.c.request_id == request_id)).mappings()
-        return {r["store"]: {"status": r["status"], "detail": r["detail"]} for r in rows}
-
-
 def stored_plan(ctx: Context, erasure: Erasure) -> dict[str, dict[str, Any]]:
     """Erasure as JSON per store: keys per table and action, kept counts, blob paths."""
     planned: dict[str, dict[str, Any]] = {}
@@ -232,10 +233,12 @@ def stored_plan(ctx: Context, erasure: Erasure) -> dict[str, dict[str, Any]]:
     return planned
 
 
-def erase(ctx: Context, store: Store, request: Request) -> Outcome:
-    """Apply the stored plan store by store. Every store but the last is marked done as
-    soon as it commits; the last one and the blob deletions are marked by `finish`."""
-    planned = steps_of(store, request.id)
+def erase(
+    ctx: Context, store: Store, request: Request, planned: Mapping[str, Mapping[str, Any]]
+) -> Outcome:
+    """Apply the stored plan (`planned`, as stored) store by store. Every store but the
+    last is marked done as soon as it commits; the last one and the blob deletions are
+    marked by `finish`."""
     pending = [n for n in ctx.datamap.sql_stores() if planned.get(n, {}).get("status") == "pending"]
     rows: dict[str, dict[str, int]] = {}
     kept: list[dict[str, Any]] = []
@@ -269,13 +272,14 @@ def erase(ctx: Context, store: Store, request: Request) -> Outcome:
             delete_blobs(ctx, name, paths)
             later[name] = {**step["detail"], "files": len(paths)}
         files += len(paths)
-    copies = erase_copies(ctx, store, planned.get(COPIES))
-    if copies:
-        later[COPIES] = {"rows": copies}
     kept.extend(updated_reasons(ctx, rows))
     total = sum(n for per in rows.values() for n in per.values())
     found = bool(total or files or kept)
     result = {"rows": total, "found": found, "tables": rows, "blobs": files, "kept": kept}
+    with store.connect() as conn:
+        copies = erase_copies(ctx, conn, planned.get(COPIES))
+    if copies:
+        later[COPIES] = {"rows": copies}
     result["copies"] = copies
     return Outcome(result, later)
 
@@ -333,52 +337,84 @@ def run_request(
     `allow_large`: staff checked the plan and allow it past the guard's size bound (never
     past the rule that one person's request reaches no other account)."""
     ctx = dataclasses.replace(load_context(project), allow_large=allow_large)
-    request = get_request(store, request_id)
-    if request.status == "completed":
-        return request
-    if not runnable(ctx, request):
-        wanted = "approved" if needs_approval(ctx, request) else "verified"
-        raise Conflict(f"request {request_id} is {request.status}; it must be {wanted} first")
-    return start_and_carry_out(ctx, store, request, actor=actor, force=True)
+    with running_alone(project, store, request_id) as alone:
+        current, steps = current_state(store, request_id)
+        if current.status == "completed":
+            return current
+        if not runnable(ctx, current):
+            wanted = "approved" if needs_approval(ctx, current) else "verified"
+            raise Conflict(f"request {request_id} is {current.status}; it must be {wanted} first")
+        if not alone:
+            raise Conflict(f"request {request_id} is being run by another worker")
+        return carry_out(ctx, store, current, steps, actor=actor, force=True)
 
 
 def start_and_carry_out(
     ctx: Context, store: Store, request: Request, *, actor: str, force: bool
 ) -> Request:
-    """Claim, then plan (an erasure, stored before anything changes), then carry out.
-
-    Claiming first means a request another worker holds is never planned twice; the
-    run lock (`running_alone`) means `force` never takes one from a live runner."""
+    """Take the run lock (`running_alone`), then carry out `request` as it is now, unless
+    another runner changed it since it was listed."""
     with running_alone(ctx.project, store, request.id) as alone:
         if not alone:
             raise Conflict(f"request {request.id} is being run by another worker")
-        current = get_request(store, request.id)  # as it is now that it is ours
+        current, steps = current_state(store, request.id)  # as it is now that it is ours
         if current.status != request.status:  # another runner got there first
             if force and current.status == "completed":
                 return current
             raise Conflict(f"request {request.id} is {current.status} now")
-        if current.identity_value is None:
-            return fail(store, current, "the request no longer holds its identity", actor=actor)
-        claimed = claim(store, current, actor=actor, force=force)
-        if claimed is None:
-            raise Conflict(f"request {request.id} is being run by another worker")
-        with failures_recorded(store, claimed, actor):
-            store_plan(store, claimed, prepare(ctx, store, claimed), actor=actor)
-            outcome = perform(ctx, store, claimed)
-        return finish(store, claimed, outcome, actor=actor)
+        return carry_out(ctx, store, current, steps, actor=actor, force=force)
+
+
+def carry_out(
+    ctx: Context,
+    store: Store,
+    current: Request,
+    steps: dict[str, dict[str, Any]],
+    *,
+    actor: str,
+    force: bool,
+) -> Request:
+    """Plan (an erasure without stored steps), then claim the request and store the plan
+    in one transaction, before anything changes; then carry it out and finish.
+
+    The caller holds the run lock, so no other runner plans or claims it meanwhile;
+    `force` never takes a request from a live runner. An export is not claimed: it stays
+    verified (or approved) while it is written and completes in one transaction, with
+    its start and end in the ledger; a runner that dies leaves it to the next at once."""
+    if current.identity_value is None:
+        return fail(store, current, "the request no longer holds its identity", actor=actor)
+    if current.kind in READS:  # changes nothing in the app: not claimed, see `finish`
+        with failures_recorded(store, current, actor, claimed=False):
+            outcome = perform(ctx, store, current, steps)
+            return finish(store, current, outcome, actor=actor, claimed=False)
+    with failures_recorded(store, current, actor, claimed=False):
+        prepared = prepare(ctx, store, current, steps)
+    claimed = claim(store, current, actor=actor, force=force, prepared=prepared)
+    if claimed is None:
+        raise Conflict(f"request {current.id} is being run by another worker")
+    if prepared.plan is not None:
+        stored = json.loads(json.dumps(prepared.plan))  # as the store gives it back
+        steps = {name: {"status": "pending", "detail": d} for name, d in stored.items()}
+    with failures_recorded(store, claimed, actor):
+        outcome = perform(ctx, store, claimed, steps)
+        return finish(store, claimed, outcome, actor=actor, planned=steps)
 
 
 @contextmanager
-def failures_recorded(store: Store, request: Request, actor: str) -> Iterator[None]:
+def failures_recorded(
+    store: Store, request: Request, actor: str, *, claimed: bool = True
+) -> Iterator[None]:
     """A failure inside marks the request failed and is raised again; anything but a
-    TrothError is named by its class only (its text may quote the app's data)."""
+    TrothError is named by its class only (its text may quote the app's data).
+    Not yet `claimed`: the ledger records the attempt's start before the failure."""
     try:
         yield
     except TrothError as exc:
-        fail(store, request, str(exc), actor=actor)
+        fail(store, request, str(exc), actor=actor, claimed=claimed)
         raise
     except Exception as exc:
-        fail(store, request, f"{type(exc).__name__} in the app's store", actor=actor)
+        error = f"{type(exc).__name__} in the app's store"
+        fail(store, request, error, actor=actor, claimed=claimed)
         cause = type(exc).__name__
         raise AppStoreError(f"request {request.id} failed: {cause} in the app's store") from exc
 
