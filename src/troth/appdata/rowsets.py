@@ -93,14 +93,16 @@ class RowSet:
             dict(data["counts"]),
         )
 
-    def where(self, part: Found, action: str, dialect: str) -> Any:
+    def where(self, part: Found, action: str, dialect: str, prefix: str = "") -> Any:
         """The rows this set gives `action` (delete, update or keep), with the values
-        bound by name (`params`)."""
+        bound by name (`params`, each name after `prefix`)."""
         owned = [
-            term(part, c, low, v, dialect, f"o{i}") for i, (c, low, v) in enumerate(self.owners)
+            term(part, c, low, v, dialect, f"{prefix}o{i}")
+            for i, (c, low, v) in enumerate(self.owners)
         ]
         gone_with = [
-            term(part, c, False, v, dialect, f"p{i}") for i, (c, v) in enumerate(self.parents)
+            term(part, c, False, v, dialect, f"{prefix}p{i}")
+            for i, (c, v) in enumerate(self.parents)
         ]
         if action == TableErase.delete and self.action == action:
             return either(owned + gone_with)
@@ -108,10 +110,10 @@ class RowSet:
             return and_(not_(either(owned)), either(gone_with)) if gone_with else false()
         return either(owned) if self.action == action else false()
 
-    def params(self) -> dict[str, list[Any]]:
+    def params(self, prefix: str = "") -> dict[str, list[Any]]:
         """The values `where` binds."""
-        out = {f"o{i}": v for i, (_c, _low, v) in enumerate(self.owners)}
-        return out | {f"p{i}": v for i, (_c, v) in enumerate(self.parents)}
+        out = {f"{prefix}o{i}": v for i, (_c, _low, v) in enumerate(self.owners)}
+        return out | {f"{prefix}p{i}": v for i, (_c, v) in enumerate(self.parents)}
 
     def shape(self, dialect: str) -> tuple[Any, ...]:
         """What a statement over this set is built from, but for the values."""

@@ -27,7 +27,6 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     and_,
-    case,
     func,
     not_,
     or_,
@@ -225,29 +224,41 @@ def deleted_values(
     return out
 
 
-def count_set(conn: Connection, part: Found, rows: RowSet) -> dict[str, int]:
-    """How many rows the set deletes, updates and keeps: one statement."""
+def count_sets(conn: Connection, sets: Sequence[tuple[Found, RowSet]]) -> list[dict[str, int]]:
+    """How many rows each set deletes, updates and keeps: one statement for all of them
+    (a count per set, two for a set whose own rows are not deleted), reused per shape."""
+    if not sets:
+        return []
     dialect = conn.dialect.name
-    split = rows.action != TableErase.delete
+
+    def counted(part: Found, where: Any) -> Any:
+        query = select(func.count()).select_from(part.table).where(where)
+        return scoped(query, part.table).scalar_subquery()
 
     def build() -> Any:
-        owned = rows.where(part, rows.action, dialect)
-        if not split:
-            return scoped(select(func.count()).select_from(part.table), part.table).where(owned)
-        gone_with = rows.where(part, TableErase.delete, dialect)
-        columns = (func.count(), func.sum(case((owned, 1), else_=0)))
-        both: Any = select(*columns).select_from(part.table)
-        return scoped(both, part.table).where(either([owned, gone_with]))
+        columns = []
+        for n, (part, rows) in enumerate(sets):
+            owned = rows.where(part, rows.action, dialect, f"t{n}")
+            if rows.action != TableErase.delete:
+                gone_with = rows.where(part, TableErase.delete, dialect, f"t{n}")
+                columns.append(counted(part, either([owned, gone_with])))
+            columns.append(counted(part, owned))
+        return select(*columns)
 
-    query = reused(("count", part.table, *rows.shape(dialect)), build)
-    with app_statements(conn, part.key):
-        got = conn.execute(query, rows.params()).one()
-    total = int(got[0])
-    mine = int(got[1] or 0) if split else total
-    counts = {rows.action: mine}
-    if total - mine:
-        counts["delete"] = counts.get("delete", 0) + total - mine
-    return {a: n for a, n in counts.items() if n}
+    shapes = tuple((part.table, *rows.shape(dialect)) for part, rows in sets)
+    query = reused(("counts", *shapes), build)
+    params = {k: v for n, (_p, rows) in enumerate(sets) for k, v in rows.params(f"t{n}").items()}
+    with app_statements(conn, ", ".join(part.key for part, _r in sets)):
+        got = list(conn.execute(query, params).one())
+    out = []
+    for _part, rows in sets:
+        total = int(got.pop(0)) if rows.action != TableErase.delete else None
+        mine = int(got.pop(0))
+        counts = {rows.action: mine}
+        if total is not None and total - mine:
+            counts["delete"] = total - mine
+        out.append({a: n for a, n in counts.items() if n})
+    return out
 
 
 def blob_paths(conn: Connection, part: Found, rows: RowSet) -> dict[str, set[str]]:
@@ -282,19 +293,36 @@ def set_erasure(
     checks for them."""
     deleted = deleted_values(datamap, found, erasure)
     counted: dict[str, Counted] = {}
+    by_store: dict[str, list[tuple[Found, RowSet]]] = {}
     for key, part in found.items():
-        if not part.deferred or not part.lookups:
-            continue
-        conn = conns[datamap.store_of(key)]
-        rows = row_set(conn, part, deleted)
-        rows.counts = count_set(conn, part, rows)
-        if not rows.counts:
-            continue
-        erasure.sets[key] = rows
-        for blob, paths in blob_paths(conn, part, rows).items():
-            erasure.blobs.setdefault(blob, set()).update(paths)
-        changed = rows.counts.get("delete", 0) + rows.counts.get("update", 0)
-        if changed:
-            changes = others(conn, datamap, found, key, rows, ("delete", "update"))
-            counted[key] = Counted(changed, changes)
+        if part.deferred and part.lookups:
+            conn = conns[datamap.store_of(key)]
+            by_store.setdefault(datamap.store_of(key), []).append(
+                (part, row_set(conn, part, deleted))
+            )
+    for name, sets in by_store.items():
+        conn = conns[name]
+        for (part, rows), counts in zip(sets, count_sets(conn, sets), strict=True):
+            rows.counts = counts
+            if counts:
+                counted |= counted_set(conn, datamap, found, erasure, part, rows)
     return counted
+
+
+def counted_set(
+    conn: Connection,
+    datamap: DataMap,
+    found: Mapping[str, Found],
+    erasure: Erasure,
+    part: Found,
+    rows: RowSet,
+) -> dict[str, Counted]:
+    """Add a counted set and its files to `erasure`; what the guard checks for it."""
+    erasure.sets[part.key] = rows
+    for blob, paths in blob_paths(conn, part, rows).items():
+        erasure.blobs.setdefault(blob, set()).update(paths)
+    changed = rows.counts.get("delete", 0) + rows.counts.get("update", 0)
+    if not changed:
+        return {}
+    changes = others(conn, datamap, found, part.key, rows, ("delete", "update"))
+    return {part.key: Counted(changed, changes)}
