@@ -50,6 +50,7 @@ def erasure_of(datamap: DataMap, found: Mapping[str, Found]) -> Erasure:
     """Owned rows get their table's (or link's) action; dependent rows go with their parent."""
     out = Erasure()
     deleted: dict[tuple[str, str], set[Any]] = {}
+    pointed_at = linked_columns(datamap)
     for key in table_order(datamap):
         if key not in found:
             continue
@@ -64,24 +65,24 @@ def erasure_of(datamap: DataMap, found: Mapping[str, Found]) -> Erasure:
             if action != TableErase.keep:
                 collect_blobs(out, part, row, action)
         rows_gone = [part.rows[k] for k in out.delete.get(key, [])]
-        for column in {c for _t, c in targets_in(datamap, key)}:
+        for column in pointed_at.get(key, ()):
             deleted[(key, column)] = {r.values[column] for r in rows_gone}
     return out
 
 
-def targets_in(datamap: DataMap, key: str) -> set[tuple[str, str]]:
-    """(table, column) pairs of `key` that some link points to."""
-    return {
-        link.target(child)
-        for child, spec in datamap.tables.items()
-        for link in spec.links
-        if link.target(child)[0] == key
-    }
+def linked_columns(datamap: DataMap) -> dict[str, set[str]]:
+    """Per table, its columns that some link points to (one pass over the links)."""
+    out: dict[str, set[str]] = {}
+    for child, spec in datamap.tables.items():
+        for link in spec.links:
+            table, column = link.target(child)
+            out.setdefault(table, set()).add(column)
+    return out
 
 
 def row_action(row: Row, deleted: Mapping[tuple[str, str], set[Any]]) -> TableErase | None:
     if row.owner:
-        return row.erase
+        return TableErase.keep if row.shared else row.erase
     gone = any(value in deleted.get((table, column), ()) for table, column, value in row.parents)
     return TableErase.delete if gone else None
 
