@@ -15,6 +15,10 @@ ZIP is compared with hand-written streamed reads written into the same sealed ZI
 with two subjects of a million rows each is made afresh: access against the same
 streamed floor, with peak memory measured in a process of its own, and erasure
 against a hand-written set-based erasure (`floor_set_erase`).
+
+Beside them: the engine-store statements per access and erasure request (an event
+counter on the store's engine; BEGIN left out), and what a PostgreSQL engine store
+adds to running a request over the SQLite one on the same app (`store_overhead`).
 """
 
 from __future__ import annotations
@@ -29,11 +33,13 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from bench.common import Result, median, peak_rss_mb, percentile, timed
@@ -69,16 +75,8 @@ def refapp_url(backend: str, users: int) -> str:
         if not path.exists():
             generate_apart(url, users)
     else:
-        name = f"troth_bench_refapp_{users}"
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-            fresh = exists.first() is None
-            if fresh:
-                conn.execute(text(f"CREATE DATABASE {name}"))
-        admin.dispose()
-        url = make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-        if fresh:
+        url, created = pg_database(f"troth_bench_refapp_{users}")
+        if created:
             generate_apart(url, users)
     engine = create_engine(url)
     with engine.begin() as conn:
@@ -87,6 +85,21 @@ def refapp_url(backend: str, users: int) -> str:
         conn.execute(text("ANALYZE"))  # planner statistics, as a live database has them
     engine.dispose()
     return url
+
+
+def pg_database(name: str, *, fresh: bool = False) -> tuple[str, bool]:
+    """The URL of the PostgreSQL database `name`, created when missing (made again, empty,
+    if `fresh`), and whether it was created now."""
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if fresh:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        created = exists.first() is None
+        if created:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False), created
 
 
 def generate_apart(url: str, users: int) -> None:
@@ -348,6 +361,68 @@ def guard_rows(
     return out
 
 
+@contextmanager
+def counted(store: Store) -> Iterator[Counter[str]]:
+    """Statements run on the engine store inside, by their first word (a transaction's
+    BEGIN, which SQLite is sent and PostgreSQL's driver sends itself, is left out)."""
+    seen: Counter[str] = Counter()
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        word = statement.split(None, 1)[0].upper()
+        if word != "BEGIN":
+            seen[word] += 1
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(store.engine, "before_cursor_execute", count)
+
+
+def statement_row(kind: str, backend: str, seen: Counter[str], requests: int) -> Result:
+    """Engine-store statements per request (all of it: bookkeeping, ledger, holds, vault
+    keys of the sealed ZIP, disclosures shown in it, troth's own copies)."""
+    per = sum(seen.values()) / requests
+    words = ", ".join(f"{w} {n / requests:.1f}" for w, n in sorted(seen.items()))
+    return Result("rights", f"engine-store statements per {kind} request ({backend})", per, "",
+                  "<= 6", words, per <= 6)  # fmt: skip
+
+
+def store_overhead(project: Project, store: Store, subjects: list[tuple[int, str]]) -> list[Result]:
+    """What a PostgreSQL engine store adds to running a request over the SQLite one, on
+    the same SQLite app: access of the same subjects, and erasures of addresses nobody
+    has (their bookkeeping is a whole erasure's: plan and claim, troth's copies,
+    completion), run in alternating order. The vault's keys stay in the project's store."""
+    on_pg = open_store(pg_database("troth_bench_store", fresh=True)[0])
+    nobody = [f"nobody{n}.{time.time_ns()}@example.com" for n in range(len(subjects))]
+
+    def made(target: Store, kind: str, emails: list[str]) -> list[str]:
+        return [
+            verify_request(project, target, create_request(project, target, kind, "email", e).id).id
+            for e in emails
+        ]
+
+    out = []
+    for kind, emails in (("access", [s[1] for s in subjects]), ("erasure", nobody)):
+        pairs = list(zip(made(store, kind, emails), made(on_pg, kind, emails), strict=True))
+        for lite_id, pg_id in pairs[:2]:  # warm both alike
+            rights.run_request(project, store, lite_id)
+            rights.run_request(project, on_pg, pg_id)
+        lite, pg = paired(
+            lambda p: rights.run_request(project, store, p[0]),
+            lambda p: rights.run_request(project, on_pg, p[1]),
+            pairs[2:],
+        )
+        extra = (median(pg) - median(lite)) * 1000
+        out.append(
+            Result("rights", f"PostgreSQL engine store over SQLite, per {kind} request", extra,
+                   "ms", "<= 2", f"SQLite {median(lite) * 1000:.1f} ms, PostgreSQL "
+                   f"{median(pg) * 1000:.1f} ms", extra <= 2)
+        )  # fmt: skip
+    on_pg.dispose()
+    return out
+
+
 def one_backend(backend: str, users: int, samples: int, queued: int) -> list[Result]:
     url = refapp_url(backend, users)
     project, store = bench_project(backend, url)
@@ -382,7 +457,7 @@ def one_backend(backend: str, users: int, samples: int, queued: int) -> list[Res
     resolve_s, floor_s = paired(
         lambda s: subject_rows(ctx, "email", s[1].lower()), read_floor, access
     )
-    results += rows_for("access, reads only", backend, resolve_s, floor_s, 25)
+    results += rows_for("access, reads only", backend, resolve_s, floor_s, 25, 1.15)
     found = [subject_rows(ctx, "email", s[1].lower()) for s in access]
     results += guard_rows(ctx, backend, found, median(resolve_s))
     pairs = [(request("access", s), s) for s in access]
@@ -390,11 +465,17 @@ def one_backend(backend: str, users: int, samples: int, queued: int) -> list[Res
     def zip_floor(pair: tuple[str, tuple[int, str]]) -> object:
         return floor_zip(project, engine, pair[1], f"floor-{pair[0]}")
 
-    zip_s, floor_z = paired(lambda p: run_it(p[0]), zip_floor, pairs)
+    with counted(store) as zip_statements:
+        zip_s, floor_z = paired(lambda p: run_it(p[0]), zip_floor, pairs)
     results += rows_for("access with ZIP vs reads + the same ZIP", backend, zip_s, floor_z, 25, 1.3)
     pairs = [(request("erasure", s), f) for s, f in zip(erase_engine, erase_floor, strict=True)]
-    erase_s, floor_e = paired(lambda p: run_it(p[0]), lambda p: erase_by_hand(p[1]), pairs)
-    results += rows_for("erasure", backend, erase_s, floor_e, 50)
+    with counted(store) as erase_statements:
+        erase_s, floor_e = paired(lambda p: run_it(p[0]), lambda p: erase_by_hand(p[1]), pairs)
+    results += rows_for("erasure", backend, erase_s, floor_e, 50, 1.3)
+    for kind, seen in (("access", zip_statements), ("erasure", erase_statements)):
+        results.append(statement_row(kind, backend, seen, len(pairs)))
+    if backend == "sqlite":
+        results += store_overhead(project, store, access)
 
     for subject in queue:
         request("erasure", subject)
@@ -434,13 +515,7 @@ def fresh_big(backend: str) -> str:
         path.unlink(missing_ok=True)
         url = f"sqlite:///{path}"
     else:
-        name = "troth_bench_refapp_big"
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-            conn.execute(text(f"CREATE DATABASE {name}"))
-        admin.dispose()
-        url = make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+        url, _ = pg_database("troth_bench_refapp_big", fresh=True)
     subprocess.run([sys.executable, "-c", code, url, str(BIG_USERS)], check=True)
     engine = create_engine(url)
     with engine.begin() as conn:
