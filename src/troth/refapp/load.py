@@ -106,7 +106,7 @@ def _sqlite_engine(url: str) -> Engine:
     def _connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
         dbapi_connection.isolation_level = None
         dbapi_connection.execute("PRAGMA synchronous=OFF")
-        dbapi_connection.execute("PRAGMA cache_size=-65536")  # 64 MB: index builds sort
+        dbapi_connection.execute("PRAGMA cache_size=-32768")  # 32 MB: index builds sort
         dbapi_connection.execute("PRAGMA temp_store=FILE")
 
     @event.listens_for(engine, "begin")
