@@ -11,15 +11,16 @@ from troth.store import Store
 
 
 def subject_refs(ctx: Context, found: Mapping[str, Found]) -> set[str]:
-    """The pseudonyms of every identity value held in the subject's own rows."""
-    refs = set()
-    for part in found.values():
-        for kind, column in part.spec.identities.items():
-            for row in part.owned():
-                value = stored_form(ctx.datamap, kind, row.values.get(column))
-                if value is not None:
-                    refs.add(ctx.project.subject_ref(kind, value))
-    return refs
+    """The pseudonyms of every identity value held in the subject's own rows (each value
+    read once, however many rows and tables hold it)."""
+    held = {
+        (kind, row.values.get(column))
+        for part in found.values()
+        for kind, column in part.spec.identities.items()
+        for row in part.owned()
+    }
+    forms = ((kind, stored_form(ctx.datamap, kind, raw)) for kind, raw in held)
+    return {ctx.project.subject_ref(kind, value) for kind, value in forms if value is not None}
 
 
 def past_disclosures(ctx: Context, store: Store, found: Mapping[str, Found]) -> list[Disclosure]:
