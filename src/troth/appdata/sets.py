@@ -37,7 +37,7 @@ from troth.appdata.failures import app_statements
 from troth.appdata.guard import Counted, leaves, owner_links, shape_of, subject_accounts
 from troth.appdata.plan import Erasure
 from troth.appdata.reach import Found, materialize, resolve, scoped
-from troth.appdata.rowsets import RowSet, either, term
+from troth.appdata.rowsets import RowSet, either, literal, term
 from troth.datamap.model import ColumnErase, DataMap, TableErase
 
 BATCH = 1_000  # rows per batch from a server-side cursor
@@ -196,10 +196,20 @@ def row_set(conn: Connection, part: Found, deleted: Mapping[tuple[str, str], set
     if direct:
         dialect = conn.dialect.name
         (pk,) = part.spec.primary_key
-        where = either([term(part, w.column, w.lower, w.values, dialect) for w in direct])
-        query = scoped(select(part.table.c[pk]).where(where), part.table)
+
+        def build() -> Any:
+            terms = [
+                term(part, w.column, w.lower, w.values, dialect, f"d{i}")
+                for i, w in enumerate(direct)
+            ]
+            return scoped(select(part.table.c[pk]).where(either(terms)), part.table)
+
+        shape = tuple((w.column, w.lower, literal(w.values)) for w in direct)
+        query = reused(("direct", part.table, dialect, shape), build)
+        params = {f"d{i}": w.values for i, w in enumerate(direct)}
         with app_statements(conn, part.key):
-            owners.append((pk, False, sorted(conn.execute(query).scalars(), key=str)))
+            keys = conn.execute(query, params).scalars()
+            owners.append((pk, False, sorted(keys, key=str)))
     parents = []
     for link in part.spec.links:
         target = link.target(part.key)
