@@ -46,7 +46,7 @@ def rows(as_of: dt.datetime, seal: Seal, seed: int = 1) -> Rows:
                 "connection_type": ["wifi", "5g", "lte"][i % 3],
                 "city": ["Lyon", "Izmir", "Osaka"][i % 3],
                 "last_error_report": "upload timed out after 30 s" if i % 8 == 0 else None,
-                "last_seen_at": now - rng.randint(0, 90) * DAY,
+                "last_seen_at": now - rng.randint(1, 90) * DAY,
             }
         )
         for k in range(2):
@@ -56,7 +56,7 @@ def rows(as_of: dt.datetime, seal: Seal, seed: int = 1) -> Rows:
                     "user_id": i,
                     "feature": ["chat", "call", "files"][(i + k) % 3],
                     "seconds_spent": rng.randint(5, 3600),
-                    "at": now - rng.randint(0, 120) * DAY,
+                    "at": now - rng.randint(1, 120) * DAY,
                 }
             )
         if i % 5 == 0:
@@ -67,7 +67,7 @@ def rows(as_of: dt.datetime, seal: Seal, seed: int = 1) -> Rows:
                     "email": email(i),
                     "subject": "Cannot send files",
                     "body": f"My phone says error {i}",
-                    "opened_at": now - (i % 40) * DAY,
+                    "opened_at": now - (1 + i % 40) * DAY,
                 }
             )
     out["support_tickets"].append(
@@ -121,7 +121,7 @@ def add_messages(out: Rows, rng: random.Random, now: dt.datetime, seal: Seal) ->
                     "sender_id": sender,
                     "recipient_id": recipient,
                     "body": seal(subject, text, "messages.body"),
-                    "sent_at": now - rng.randint(0, 300) * DAY,
+                    "sent_at": now - rng.randint(1, 300) * DAY,
                 }
             )
             if n % 4 == 0:

@@ -73,7 +73,7 @@ def rows(as_of: dt.datetime, seed: int = 1) -> Rows:
                     "client_id": i,
                     "rating": 1 + i % 5,
                     "feedback": "Fast delivery, thanks!" if i % 2 else None,
-                    "answered_at": now - (i % 90) * DAY,
+                    "answered_at": now - (1 + i % 90) * DAY,
                 }
             )
         for k in range(i % 3):  # the other clients in i's address book
@@ -174,5 +174,5 @@ def call(n: int, i: int, now: dt.datetime) -> dict[str, Any]:
         "caller_phone": phone(i),
         "topic": topic,
         "notes": f"Caller asked about {topic}",
-        "called_at": now - (n % 60) * DAY,
+        "called_at": now - (1 + n % 60) * DAY,
     }
