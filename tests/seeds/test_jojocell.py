@@ -241,15 +241,14 @@ def test_within_30_days_of_account_deletion_personal_information_is_deleted(app:
 
 
 def test_an_erased_senders_messages_and_files_are_unreadable_everywhere(app: Seed) -> None:
-    """Promised: "All messages and files are encrypted in transit and at rest" and deletion "within
-    30 days": erasure shreds the sender's key, so what user 10 sent cannot be opened from
-    any copy, while what user 11 sent to user 10 stays readable for user 11."""
+    """Promised: "All messages and files are encrypted in transit and at rest" and deletion
+    "within 30 days": erasure shreds the sender's key, so what user 10 sent cannot be
+    opened from any copy, while what user 11 sent to user 10 stays readable for user 11."""
     vault = Vault(app.project, app.store)
     sent = app.rows("SELECT body FROM messages WHERE sender_id = 10")
     kept = app.rows("SELECT body FROM messages WHERE sender_id = 11 AND recipient_id = 10")
     assert vault.decrypt("user:10", sent[0][0], field="messages.body")
-    erase_due(app)
-    vault = Vault(app.project, app.store)
+    erase_due(app)  # the key is gone from this vault's cache too
     for (body,) in sent:
         with pytest.raises(VaultError):
             vault.decrypt("user:10", body, field="messages.body")
@@ -283,8 +282,8 @@ def test_except_where_retention_is_required_by_law_a_hold_keeps_the_account(app:
 
 
 def test_all_messages_and_files_are_encrypted_at_rest(app: Seed) -> None:
-    """Promised: "End-to-End Encryption: All messages and files are encrypted in transit and at
-    rest": every message body, file name and file content is vault ciphertext that opens
+    """Promised: "End-to-End Encryption: All messages and files are encrypted in transit
+    and at rest": every message body, file name and file content is vault ciphertext that opens
     only for its sender; troth check says the vault seals those three columns."""
     vault = Vault(app.project, app.store)
     for table, column, owner in (
@@ -303,8 +302,8 @@ def test_all_messages_and_files_are_encrypted_at_rest(app: Seed) -> None:
 
 
 def test_an_unsealed_file_column_breaks_the_encryption_promise(app: Seed) -> None:
-    """Promised: "All messages and files are encrypted ... at rest": a data map that no longer
-    seals files.content breaks the promise, named with the column."""
+    """Promised: "All messages and files are encrypted ... at rest": a data map that no
+    longer seals files.content breaks the promise, named with the column."""
     datamap = app.root / "datamap.yaml"
     sealed = (
         "      content:\n        categories: [user.content.private]\n        encrypted: true\n"
