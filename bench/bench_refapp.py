@@ -126,13 +126,16 @@ def measure(backend: str, users: int, folder: Path) -> list[Result]:
 def generated_apart(path: Path, users: int, big: int) -> tuple[float, float, int]:
     """Generate into SQLite at `path` in a process of its own: seconds, peak MB, rows."""
     code = (
-        "import resource, sys, time; from troth.refapp import generate; t = time.perf_counter();"
+        "import sys, time; from troth.refapp import generate; t = time.perf_counter();"
+        " from bench.common import peak_rss_mb;"
         " s = generate(sys.argv[1], users=int(sys.argv[2]), seed=1, big_subjects=int(sys.argv[3]));"
-        " print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,"
-        " s.total_rows)"
+        " print(time.perf_counter() - t, peak_rss_mb(), s.total_rows)"
     )
     args = [f"sqlite:///{path}", str(users), str(big)]
-    out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True)
+    root = Path(__file__).resolve().parent.parent  # where `bench` is importable
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], check=True, capture_output=True, cwd=root
+    )
     seconds, peak, rows = out.stdout.split()
     path.unlink()
     return float(seconds), float(peak), int(rows)
