@@ -6,143 +6,26 @@ proves."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
-import inspect
 import io
 import json
-import shutil
-import warnings
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, MetaData, create_engine, insert, text, update
-from sqlalchemy.exc import SAWarning
+from harness import AS_OF, SeedApp, load_generator
+from sqlalchemy import update
 
 from troth import holds, retention, rights, sharing
-from troth.appdata import Context, load_context
-from troth.check import Promise, Report, Status, check_project
+from troth.check import Status
 from troth.consent import publish_policy
-from troth.datamap import dispose_engines
 from troth.errors import Refused
 from troth.outbox import list_outbox
-from troth.project import Project, open_project
 from troth.rights import tables as rights_tables
 from troth.sdk import Troth
-from troth.store import Store, open_store
 from troth.vault import Vault, VaultError
 
 DAY = dt.timedelta(days=1)
 SEALED = ("app.messages.body", "app.files.file_name", "app.files.content")
-
-# ---- The seed apps' fixture and helpers, shared by test_justuno.py and test_justorder.py
-# (the shared harness in tests/seeds/conftest.py had not landed when these were written).
-
-NOW = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)  # the generators' as_of, check's now
-REPO = Path(__file__).resolve().parents[2]
-SEEDS = REPO / "examples" / "seeds"
-
-
-@dataclass
-class Seed:
-    """One seed app: its project folder, engine store and app database."""
-
-    root: Path
-    project: Project
-    store: Store
-    engine: Engine
-
-    def ctx(self) -> Context:
-        return load_context(self.project)
-
-    def rows(self, sql: str, **params: Any) -> list[Any]:
-        with self.engine.connect() as conn:
-            return list(conn.execute(text(sql), params))
-
-    def row(self, sql: str, **params: Any) -> Any:
-        with self.engine.connect() as conn:
-            return conn.execute(text(sql), params).mappings().one()
-
-    def count(self, sql: str, **params: Any) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(text(sql), params).scalar_one())
-
-    def set_toml(self, toml: str) -> None:
-        (self.root / "troth.toml").write_text(toml)
-        self.project = open_project(self.root)
-
-
-def statements(schema: Path) -> Iterator[str]:
-    """schema.sql's statements, without their comment lines."""
-    for chunk in schema.read_text().split(";"):
-        body = "\n".join(line for line in chunk.splitlines() if not line.lstrip().startswith("--"))
-        if body.strip():
-            yield body
-
-
-def generator(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(f"{name}_generate", SEEDS / name / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def make_seed(name: str, root: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Seed:
-    """examples/seeds/NAME as a project under `root` on the database at `url`, filled by
-    its generator (sealing through the project's vault where the generator seals)."""
-    root.mkdir()
-    shutil.copy(SEEDS / name / "datamap.yaml", root / "datamap.yaml")
-    shutil.copy(REPO / "examples" / "policies" / f"{name}.yaml", root / "troth.yaml")
-    (root / "troth.toml").write_text("")
-    monkeypatch.setenv(f"{name.upper()}_DB_URL", url)
-    monkeypatch.delenv("TROTH_STORE_URL", raising=False)
-    project = open_project(root)
-    seed = Seed(root, project, open_store(project.store_url), create_engine(url))
-    with seed.engine.begin() as conn:
-        for statement in statements(SEEDS / name / "schema.sql"):
-            conn.execute(text(statement))
-    make_rows = generator(name).rows
-    if "seal" in inspect.signature(make_rows).parameters:
-        vault = Vault(project, seed.store)
-        data = make_rows(NOW, lambda who, value, field: vault.encrypt(who, value, field=field))
-    else:
-        data = make_rows(NOW)
-    meta = MetaData()
-    with warnings.catch_warnings():  # the lower(email) indexes SQLite cannot reflect
-        warnings.simplefilter("ignore", SAWarning)
-        meta.reflect(seed.engine)
-    with seed.engine.begin() as conn:
-        for table in meta.sorted_tables:
-            if data.get(table.name):
-                conn.execute(insert(table), data[table.name])
-    return seed
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def seed(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Seed]:
-    """The test module's seed app (test_NAME.py: examples/seeds/NAME) on each backend."""
-    name = request.module.__name__.removeprefix("test_")
-    url = str(request.getfixturevalue(f"{request.param.replace('postgresql', 'pg')}_url"))
-    app = make_seed(name, tmp_path / name, url, monkeypatch)
-    yield app
-    app.engine.dispose()
-    app.store.dispose()
-    dispose_engines()
-
-
-def answers(app: Seed, purpose: str, *subjects: str) -> list[bool]:
-    """allowed(subject, purpose) for each subject, from an SDK opened now."""
-    sdk = Troth(app.project, app.store, refresh_ms=0)
-    try:
-        return [sdk.allowed(subject, purpose) for subject in subjects]
-    finally:
-        sdk.close()
 
 
 @pytest.mark.parametrize("name", ["justuno", "justorder", "jojocell"])
@@ -150,11 +33,11 @@ def test_the_generators_are_deterministic_and_dated_before_as_of(name: str) -> N
     """The same seed and as_of give the same rows (the vault's nonces aside: here the
     seal is the identity), every timestamp before as_of, a few hundred rows a table at
     most."""
-    make_rows = generator(name).rows
+    make_rows = load_generator(name).rows
     options = {"seal": lambda _who, value, _field: value} if name == "jojocell" else {}
-    first, again = make_rows(NOW, **options), make_rows(NOW, **options)
-    assert first == again and make_rows(NOW, seed=2, **options) != first
-    naive = NOW.replace(tzinfo=None)
+    first, again = make_rows(AS_OF, **options), make_rows(AS_OF, **options)
+    assert first == again and make_rows(AS_OF, seed=2, **options) != first
+    naive = AS_OF.replace(tzinfo=None)
     assert any(isinstance(v, dt.datetime) for rows in first.values() for v in rows[0].values())
     for table, rows in first.items():
         assert 0 < len(rows) <= 400, table
@@ -162,34 +45,23 @@ def test_the_generators_are_deterministic_and_dated_before_as_of(name: str) -> N
         assert all(v < naive for v in stamps), table
 
 
-def check(app: Seed) -> Report:
-    return check_project(app.ctx(), app.store, now=NOW)
+# Helpers test_justuno.py and test_justorder.py share.
 
 
-def promise(report: Report, key: str) -> Promise:
-    return next(p for p in report.promises if p.key == key)
+def values(app: SeedApp, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    """The rows `sql` selects, as tuples."""
+    return [tuple(row.values()) for row in app.query(sql, **params)]
 
 
-def run_request(
-    app: Seed, kind: str, identity: str, value: str, *, source: str, **options: Any
-) -> rights.Request:
-    """A request taken (by e-mail, by phone), verified and run."""
-    request = rights.create_request(
-        app.project, app.store, kind, identity, value, source=source, **options
-    )
-    rights.verify_request(app.project, app.store, request.id)
-    return rights.run_request(app.project, app.store, request.id)
-
-
-def overdue(app: Seed, kind: str, identity: str, value: str, *, source: str) -> None:
-    """A request nobody answered, past its due date at NOW."""
+def overdue(app: SeedApp, kind: str, identity: str, value: str, *, source: str) -> None:
+    """A request nobody answered, past its due date at AS_OF."""
     request = rights.create_request(app.project, app.store, kind, identity, value, source=source)
     with app.store.begin() as conn:
         table = rights_tables.requests
-        conn.execute(update(table).where(table.c.id == request.id).values(due_at=NOW - DAY))
+        conn.execute(update(table).where(table.c.id == request.id).values(due_at=AS_OF - DAY))
 
 
-def disclosed(app: Seed, recipient: str, identity: tuple[str, str], reference: str) -> int:
+def disclosed(app: SeedApp, recipient: str, identity: tuple[str, str], reference: str) -> int:
     """People disclosed to an authority: a bulk export is refused, one person's data
     leaves on a request approved by someone other than who asked."""
     ctx = app.ctx()
@@ -208,56 +80,52 @@ def disclosed(app: Seed, recipient: str, identity: tuple[str, str], reference: s
 
 
 @pytest.fixture
-def app(seed: Seed) -> Seed:
-    return seed
+def app(seed_app: SeedApp) -> SeedApp:
+    return seed_app
 
 
-def erase_due(app: Seed, now: dt.datetime = NOW) -> None:
-    retention.run_retention(app.ctx(), app.store, now=now)
+def user(app: SeedApp, uid: int) -> dict[str, object]:
+    return app.query("SELECT * FROM users WHERE id = :i", i=uid)[0]
 
 
-def user(app: Seed, uid: int) -> dict[str, object]:
-    return dict(app.row("SELECT * FROM users WHERE id = :i", i=uid))
-
-
-def test_within_30_days_of_account_deletion_personal_information_is_deleted(app: Seed) -> None:
+def test_within_30_days_of_account_deletion_personal_information_is_deleted(app: SeedApp) -> None:
     """Promised: "When you delete your account, we will delete or anonymize your personal
     information within 30 days": the accounts the app deleted 45 and 31 days ago are
     erased, those deleted 29 and 3 days ago not yet; the day the 29-day one turns 30, it
     goes too."""
-    erase_due(app)
+    app.sweep()
 
     for uid in (10, 20):
         gone = user(app, uid)
         assert str(gone["email"]).startswith("erased:") and gone["display_name"] is None
         for table in ("devices", "usage_events", "support_tickets"):
-            assert app.count(f"SELECT COUNT(*) FROM {table} WHERE user_id = :i", i=uid) == 0
+            assert app.scalar(f"SELECT COUNT(*) FROM {table} WHERE user_id = :i", i=uid) == 0
     assert user(app, 30)["display_name"] == "Ana 30" and user(app, 40)["display_name"] == "Ana 40"
-    assert app.count("SELECT COUNT(*) FROM devices WHERE user_id = 30") == 1
+    assert app.scalar("SELECT COUNT(*) FROM devices WHERE user_id = 30") == 1
 
-    erase_due(app, NOW + 2 * DAY)
+    app.sweep(AS_OF + 2 * DAY)
     assert str(user(app, 30)["email"]).startswith("erased:")
     assert user(app, 40)["display_name"] == "Ana 40"
 
 
-def test_an_erased_senders_messages_and_files_are_unreadable_everywhere(app: Seed) -> None:
+def test_an_erased_senders_messages_and_files_are_unreadable_everywhere(app: SeedApp) -> None:
     """Promised: "All messages and files are encrypted in transit and at rest" and deletion
     "within 30 days": erasure shreds the sender's key, so what user 10 sent cannot be
     opened from any copy, while what user 11 sent to user 10 stays readable for user 11."""
     vault = Vault(app.project, app.store)
-    sent = app.rows("SELECT body FROM messages WHERE sender_id = 10")
-    kept = app.rows("SELECT body FROM messages WHERE sender_id = 11 AND recipient_id = 10")
-    assert vault.decrypt("user:10", sent[0][0], field="messages.body")
-    erase_due(app)  # the key is gone from this vault's cache too
-    for (body,) in sent:
+    sent = [r["body"] for r in app.query("SELECT body FROM messages WHERE sender_id = 10")]
+    [kept] = app.query("SELECT body FROM messages WHERE sender_id = 11 AND recipient_id = 10")
+    assert vault.decrypt("user:10", sent[0], field="messages.body")
+    app.sweep()  # the key is gone from this vault's cache too
+    for body in sent:
         with pytest.raises(VaultError):
             vault.decrypt("user:10", body, field="messages.body")
-    assert app.count("SELECT COUNT(*) FROM messages WHERE sender_id = 10") == len(sent)
-    opened = vault.decrypt("user:11", kept[0][0], field="messages.body")
+    assert app.scalar("SELECT COUNT(*) FROM messages WHERE sender_id = 10") == len(sent)
+    opened = vault.decrypt("user:11", kept["body"], field="messages.body")
     assert opened == "last words before leaving"
 
 
-def test_except_where_retention_is_required_by_law_a_hold_keeps_the_account(app: Seed) -> None:
+def test_except_where_retention_is_required_by_law_a_hold_keeps_the_account(app: SeedApp) -> None:
     """Promised: "except where retention is required by law": a legal hold (a court's
     preservation order) keeps an account deleted 200 days ago past the 30 days, the
     erasure names the hold, and releasing it erases the account."""
@@ -270,10 +138,10 @@ def test_except_where_retention_is_required_by_law_a_hold_keeps_the_account(app:
         actor="legal",
         identities=[("user_id", "50")],
     )
-    report = retention.run_retention(ctx, app.store, now=NOW)
+    report = app.sweep()
 
     assert user(app, 50)["display_name"] == "Ana 50"
-    assert app.count("SELECT COUNT(*) FROM devices WHERE user_id = 50") == 1
+    assert app.scalar("SELECT COUNT(*) FROM devices WHERE user_id = 50") == 1
     [handed] = [a for a in report.accounts if a.rule == "after_account_deletion"]
     results = [rights.get_request(app.store, r).result for r in handed.requests]
     assert any(hold.id in k["reason"] for r in results for k in r.get("kept", []))
@@ -281,7 +149,7 @@ def test_except_where_retention_is_required_by_law_a_hold_keeps_the_account(app:
     assert str(user(app, 50)["email"]).startswith("erased:")
 
 
-def test_all_messages_and_files_are_encrypted_at_rest(app: Seed) -> None:
+def test_all_messages_and_files_are_encrypted_at_rest(app: SeedApp) -> None:
     """Promised: "End-to-End Encryption: All messages and files are encrypted in transit
     and at rest": every message body, file name and file content is vault ciphertext that opens
     only for its sender; troth check says the vault seals those three columns."""
@@ -291,17 +159,18 @@ def test_all_messages_and_files_are_encrypted_at_rest(app: Seed) -> None:
         ("files", "file_name", "owner_id"),
         ("files", "content", "owner_id"),
     ):
-        values = app.rows(f"SELECT {owner}, {column} FROM {table}")
+        found = app.query(f"SELECT {owner}, {column} FROM {table}")
+        values = [(r[owner], r[column]) for r in found]
         assert values and all(str(v).startswith("tv1:") for _, v in values)
         sender, sealed = values[0]
         assert vault.decrypt(f"user:{sender}", sealed, field=f"{table}.{column}")
         with pytest.raises(VaultError):
             vault.decrypt(f"user:{sender + 1}", sealed, field=f"{table}.{column}")
-    kept = promise(check(app), "security.controls[0]")
+    kept = app.promise("security.controls[0]")
     assert kept.status == Status.kept and kept.evidence == ", ".join(SEALED)
 
 
-def test_an_unsealed_file_column_breaks_the_encryption_promise(app: Seed) -> None:
+def test_an_unsealed_file_column_breaks_the_encryption_promise(app: SeedApp) -> None:
     """Promised: "All messages and files are encrypted ... at rest": a data map that no
     longer seals files.content breaks the promise, named with the column."""
     datamap = app.root / "datamap.yaml"
@@ -315,20 +184,20 @@ def test_an_unsealed_file_column_breaks_the_encryption_promise(app: Seed) -> Non
     )
     assert datamap.read_text().count(sealed) == 1
     datamap.write_text(datamap.read_text().replace(sealed, plain))
-    broken = promise(check(app), "security.controls[0]")
+    broken = app.promise("security.controls[0]")
     assert broken.status == Status.broken
     assert broken.problem == "not encrypted in the data map: app.files.content"
 
 
-def export(app: Seed, request_id: str) -> zipfile.ZipFile:
+def export(app: SeedApp, request_id: str) -> zipfile.ZipFile:
     return zipfile.ZipFile(io.BytesIO(b"".join(rights.read_export(app.project, request_id))))
 
 
-def run(app: Seed, kind: str, identity: str, value: str, **options: Any) -> rights.Request:
-    return run_request(app, kind, identity, value, source="email", **options)
+def run(app: SeedApp, kind: str, identity: str, value: str, **options: Any) -> rights.Request:
+    return app.request(kind, identity, value, source="email", **options)
 
 
-def test_access_gives_the_messages_you_sent_opened(app: Seed) -> None:
+def test_access_gives_the_messages_you_sent_opened(app: SeedApp) -> None:
     """Promised: "Access: Request access to the personal information we hold about you": the
     export holds user 5's account, devices and their messages in plain text."""
     done = run(app, "access", "email", "USER5@mail.example")
@@ -338,11 +207,11 @@ def test_access_gives_the_messages_you_sent_opened(app: Seed) -> None:
         assert "data/app/devices.json" in zf.namelist()
     assert [u["id"] for u in users] == [5] and "password_hash" not in users[0]
     mine = [m for m in messages if m["sender_id"] == 5]
-    expected = app.count("SELECT COUNT(*) FROM messages WHERE sender_id = 5")
+    expected = app.scalar("SELECT COUNT(*) FROM messages WHERE sender_id = 5")
     assert len(mine) == expected and all(not m["body"].startswith("tv1:") for m in mine)
 
 
-def test_portability_is_a_copy_of_what_you_provided(app: Seed) -> None:
+def test_portability_is_a_copy_of_what_you_provided(app: SeedApp) -> None:
     """Promised: "Portability: Request a copy of your data in a portable format": what user 5
     provided (account, profile, messages), without the device logs."""
     done = run(app, "portability", "user_id", "5")
@@ -355,54 +224,54 @@ def test_portability_is_a_copy_of_what_you_provided(app: Seed) -> None:
     vault = Vault(app.project, app.store)
     sent = {
         vault.decrypt("user:5", body, field="messages.body")
-        for (body,) in app.rows("SELECT body FROM messages WHERE sender_id = 5")
+        for body in (r["body"] for r in app.query("SELECT body FROM messages WHERE sender_id = 5"))
     }
     assert {m["body"] for m in messages if m["sender_id"] == 5} == sent
 
 
-def test_correction_changes_the_display_name(app: Seed) -> None:
+def test_correction_changes_the_display_name(app: SeedApp) -> None:
     """Promised: "Correction: Request correction of inaccurate or incomplete information"."""
     done = run(app, "rectification", "user_id", "5", fields={"display_name": "Émile Five"})
     assert done.status == "completed" and user(app, 5)["display_name"] == "Émile Five"
 
 
-def test_deletion_on_request_erases_at_once(app: Seed) -> None:
+def test_deletion_on_request_erases_at_once(app: SeedApp) -> None:
     """Promised: "Deletion: Request deletion of your personal information": an active account,
     erased on request, without waiting for the 30 days."""
     done = run(app, "erasure", "email", "user7@mail.example")
     assert done.status == "completed"
     assert str(user(app, 7)["email"]).startswith("erased:")
-    assert app.count("SELECT COUNT(*) FROM usage_events WHERE user_id = 7") == 0
+    assert app.scalar("SELECT COUNT(*) FROM usage_events WHERE user_id = 7") == 0
 
 
-def test_an_objection_stops_usage_analysis_but_not_the_service(app: Seed) -> None:
+def test_an_objection_stops_usage_analysis_but_not_the_service(app: SeedApp) -> None:
     """Promised: "Objection: Object to certain processing of your personal information": after an
     objection to usage analysis, allowed() refuses it for that user and still allows
     running the service."""
     improve = "functional.service.improve"
-    assert answers(app, improve, "user_id:8") == [True]
+    assert app.allowed(improve, "user_id:8") == [True]
     run(app, "objection", "user_id", "8", purpose=improve)
-    assert answers(app, improve, "user_id:8", "user_id:9") == [False, True]
-    assert answers(app, "essential.service", "user_id:8") == [True]
+    assert app.allowed(improve, "user_id:8", "user_id:9") == [False, True]
+    assert app.allowed("essential.service", "user_id:8") == [True]
 
 
-def test_material_changes_are_posted_emailed_and_shown_in_the_app(app: Seed) -> None:
+def test_material_changes_are_posted_emailed_and_shown_in_the_app(app: SeedApp) -> None:
     """Promised: "We will notify you of any material changes by: Posting the updated policy on our
     website; Sending you an email notification; Displaying a notice in our
     application": a material change e-mails every user, the app shows the notice
     through the SDK until the user accepts the version, and check names all three."""
     policy = app.root / "troth.yaml"
-    publish_policy(app.project, app.store, policy, now=NOW - 10 * DAY)
+    publish_policy(app.project, app.store, policy, now=AS_OF - 10 * DAY)
     sdk = Troth(app.project, app.store, refresh_ms=0)
     try:
         text = policy.read_text().replace('version: "1"', 'version: "2"')
         widened = "categories: [user.behavior, user.device, user.location, user.telemetry]"
         assert text.count(widened) == 1
         policy.write_text(text.replace(widened, widened[:-1] + ", user.contact.email]"))
-        published = publish_policy(app.project, app.store, policy, now=NOW)
+        published = publish_policy(app.project, app.store, policy, now=AS_OF)
         assert published.version.material
         sent = {m.to for m in list_outbox(app.project, kind="policy.notice")}
-        users = {str(e).lower() for (e,) in app.rows("SELECT email FROM users")}
+        users = {str(r["email"]).lower() for r in app.query("SELECT email FROM users")}
         assert users <= sent
         notice = sdk.change_notice("user_id:5")
         assert notice is not None and notice.version == "2"
@@ -410,24 +279,23 @@ def test_material_changes_are_posted_emailed_and_shown_in_the_app(app: Seed) -> 
         assert sdk.change_notice("user_id:5") is None
     finally:
         sdk.close()
-    report = check(app)
-    assert promise(report, "changes.notify.email").status == Status.kept
-    assert promise(report, "changes.notify.website").status == Status.kept
+    assert app.promise("changes.notify.email").status == Status.kept
+    assert app.promise("changes.notify.website").status == Status.kept
 
 
-def test_authorities_get_data_only_through_an_approved_request(app: Seed) -> None:
+def test_authorities_get_data_only_through_an_approved_request(app: SeedApp) -> None:
     """Promised: "Legal Requirements: When required by law, court order, or government request":
     no bulk export to authorities; one person's data after another officer approves a
     request with its reference."""
     assert disclosed(app, "authorities", ("user_id", "5"), "Court order 2026/41") == 1
 
 
-def test_after_a_sweep_every_operational_promise_is_kept(app: Seed) -> None:
+def test_after_a_sweep_every_operational_promise_is_kept(app: SeedApp) -> None:
     """troth check on JOJOcell's app: after the worker's sweep nothing is broken or
     stale; what no engine can keep (access controls, certified data centres, encryption
     in transit, minimization, "as long as necessary") is the organisation's word."""
-    erase_due(app)
-    report = check(app)
+    app.sweep()
+    report = app.check()
     assert report.failing == [], [(p.key, p.problem) for p in report.failing]
     attested = {p.key for p in report.promises if p.status == Status.attested}
     assert attested == {
@@ -439,10 +307,10 @@ def test_after_a_sweep_every_operational_promise_is_kept(app: Seed) -> None:
     }
 
 
-def test_an_unscheduled_sweep_breaks_the_30_day_promise(app: Seed) -> None:
+def test_an_unscheduled_sweep_breaks_the_30_day_promise(app: SeedApp) -> None:
     """Promised: "within 30 days": with the worker's retention job never running, troth check
     names the after_account_deletion promise as broken."""
-    erase_due(app)
-    app.set_toml('[worker.schedules]\nretention = "0 0 31 2 *"\n')
-    broken = promise(check(app), "retention.after_account_deletion")
+    app.sweep()
+    app.configure('[worker.schedules]\nretention = "0 0 31 2 *"\n')
+    broken = app.promise("retention.after_account_deletion")
     assert broken.status == Status.broken and "never runs" in broken.problem

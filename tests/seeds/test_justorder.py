@@ -9,8 +9,8 @@ import json
 from typing import Any
 
 import pytest
-from test_jojocell import NOW, Seed, answers, check, disclosed, overdue, promise, run_request
-from test_jojocell import seed as seed  # the fixture
+from harness import AS_OF, SeedApp
+from test_jojocell import disclosed, overdue, values
 
 from troth import rights, sharing
 from troth.check import Status
@@ -24,15 +24,15 @@ SHARING = "third_party_sharing"
 
 
 @pytest.fixture
-def app(seed: Seed) -> Seed:
-    return seed
+def app(seed_app: SeedApp) -> SeedApp:
+    return seed_app
 
 
-def lines(app: Seed, name: str) -> list[dict[str, object]]:
+def lines(app: SeedApp, name: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in (app.root / name).read_text().splitlines()]
 
 
-def test_sharing_outside_the_app_only_with_consent(app: Seed) -> None:
+def test_sharing_outside_the_app_only_with_consent(app: SeedApp) -> None:
     """Promised: "we only share your personal information outside the application with your
     consent": only clients who granted it leave, with their orders two links away;
     one who withdrew, a suspended and a closed account, and everyone never asked stay."""
@@ -60,13 +60,14 @@ def test_sharing_outside_the_app_only_with_consent(app: Seed) -> None:
         (r["delivery_address"], r["total_cents"]) for r in out if r["table"] == "app.orders"
     )
     assert orders == sorted(
-        app.rows("SELECT delivery_address, total_cents FROM orders WHERE client_id IN (1, 2)")
+        values(app, "SELECT delivery_address, total_cents FROM orders WHERE client_id IN (1, 2)")
     )
     items = sorted((r["product"], r["quantity"]) for r in out if r["table"] == "app.order_items")
     assert items == sorted(
-        app.rows(
+        values(
+            app,
             "SELECT i.product, i.quantity FROM order_items i JOIN orders o "
-            "ON o.id = i.order_id WHERE o.client_id IN (1, 2)"
+            "ON o.id = i.order_id WHERE o.client_id IN (1, 2)",
         )
     )
     assert report.excluded["consent withdrawn"] == 1
@@ -74,7 +75,7 @@ def test_sharing_outside_the_app_only_with_consent(app: Seed) -> None:
     assert report.people == 2
 
 
-def test_never_disclosed_to_outsiders_for_marketing(app: Seed) -> None:
+def test_never_disclosed_to_outsiders_for_marketing(app: SeedApp) -> None:
     """Promised: "We will not disclose your personal information to any outsiders or other
     organizations for it's use in marketing": an export for a marketing purpose is
     refused with the policy's words, and leaves no file."""
@@ -89,23 +90,23 @@ def test_never_disclosed_to_outsiders_for_marketing(app: Seed) -> None:
     assert not (app.root / "m.jsonl").exists()
 
 
-def run(app: Seed, kind: str, identity: str, value: str, **options: Any) -> rights.Request:
-    return run_request(app, kind, identity, value, source="phone", **options)
+def run(app: SeedApp, kind: str, identity: str, value: str, **options: Any) -> rights.Request:
+    return app.request(kind, identity, value, source="phone", **options)
 
 
-def test_mailings_stop_when_you_notify_us(app: Seed) -> None:
+def test_mailings_stop_when_you_notify_us(app: SeedApp) -> None:
     """Promised: "But if you do not want to receive such mailings or information any longer,
     please kindly notify us by contacting us": after an objection taken by phone,
     allowed() refuses mailings to that client, by any of their identities."""
     run(app, "objection", "phone", "+60120000005", purpose="marketing.communications")
-    assert answers(app, "marketing.communications", "client_id:5", "client_id:7") == [False, True]
+    assert app.allowed("marketing.communications", "client_id:5", "client_id:7") == [False, True]
 
 
-def test_the_call_center_corrects_your_details(app: Seed) -> None:
+def test_the_call_center_corrects_your_details(app: SeedApp) -> None:
     """Promised: "contact our call center with any questions or concerns regarding your privacy
     ... or request, as appropriate in making a correction": a correction asked by phone
     under a number the app keeps in national form."""
-    assert app.rows("SELECT phone FROM clients WHERE id = 12")[0][0] == "0120000012"
+    assert values(app, "SELECT phone FROM clients WHERE id = 12")[0][0] == "0120000012"
     done = run(
         app,
         "rectification",
@@ -114,21 +115,21 @@ def test_the_call_center_corrects_your_details(app: Seed) -> None:
         fields={"address": "12 Jalan Tun Razak, Kuala Lumpur"},
     )
     assert done.status == "completed"
-    assert app.rows("SELECT address FROM clients WHERE id = 12")[0][0].startswith("12 Jalan Tun")
+    assert values(app, "SELECT address FROM clients WHERE id = 12")[0][0].startswith("12 Jalan Tun")
 
 
-def test_the_call_center_deletes_your_details(app: Seed) -> None:
+def test_the_call_center_deletes_your_details(app: SeedApp) -> None:
     """Promised: "request, as appropriate in making a correction or deletion": client 8 becomes a
     tombstone; their calls, devices, surveys and address book go, so do the entries in
     other clients' address books that hold their number; orders and payments stay for
     bookkeeping without the delivery address and card digits."""
-    held_by_others = app.count(
+    held_by_others = app.scalar(
         "SELECT COUNT(*) FROM address_book_entries WHERE contact_phone = '+60120000008'"
     )
     assert held_by_others > 0
     done = run(app, "erasure", "phone", "+60120000008")
     assert done.status == "completed"
-    client = app.row("SELECT * FROM clients WHERE id = 8")
+    client = app.query("SELECT * FROM clients WHERE id = 8")[0]
     assert str(client["email"]).startswith("erased:") and client["full_name"] is None
     for sql in (
         "SELECT COUNT(*) FROM address_book_entries WHERE contact_phone = '+60120000008'",
@@ -136,17 +137,18 @@ def test_the_call_center_deletes_your_details(app: Seed) -> None:
         "SELECT COUNT(*) FROM call_center_calls WHERE client_id = 8",
         "SELECT COUNT(*) FROM device_logs WHERE client_id = 8",
     ):
-        assert app.count(sql) == 0
-    orders = app.rows("SELECT delivery_address, total_cents FROM orders WHERE client_id = 8")
+        assert app.scalar(sql) == 0
+    orders = values(app, "SELECT delivery_address, total_cents FROM orders WHERE client_id = 8")
     assert orders and all(a == "erased" and t > 0 for a, t in orders)
-    cards = app.rows(
+    cards = values(
+        app,
         "SELECT p.card_last4 FROM payments p JOIN orders o ON o.id = p.order_id "
-        "WHERE o.client_id = 8"
+        "WHERE o.client_id = 8",
     )
     assert cards and all(c is None for (c,) in cards)
 
 
-def test_authorities_get_data_only_when_ordered(app: Seed) -> None:
+def test_authorities_get_data_only_when_ordered(app: SeedApp) -> None:
     """Promised: "We will only disclose your personal information to the extent required or
     authorized by applicable law, or if ordered and required to do so by court or
     governmental authorities": no bulk export; one client's data on an approved request
@@ -154,12 +156,12 @@ def test_authorities_get_data_only_when_ordered(app: Seed) -> None:
     assert disclosed(app, "authorities", ("client_id", "9"), "Court order KL-2026-88") == 1
 
 
-def test_continued_use_accepts_an_amended_policy_at_once(app: Seed) -> None:
+def test_continued_use_accepts_an_amended_policy_at_once(app: SeedApp) -> None:
     """Promised: "Your continued use of our Services confirms your acceptance of our Privacy
     Policy, as amended": an amended version binds a known client the moment it is
     posted; no channel is named, so nobody is e-mailed."""
     policy = app.root / "troth.yaml"
-    publish_policy(app.project, app.store, policy, now=NOW - 50 * DAY)
+    publish_policy(app.project, app.store, policy, now=AS_OF - 50 * DAY)
     sdk = Troth(app.project, app.store, refresh_ms=0)
     try:
         sdk.record_consent("client_id:1", SHARING, "granted", source="app")
@@ -172,20 +174,20 @@ def test_continued_use_accepts_an_amended_policy_at_once(app: Seed) -> None:
     assert list_outbox(app.project, kind="policy.notice") == []
 
 
-def test_every_operational_promise_is_kept(app: Seed) -> None:
+def test_every_operational_promise_is_kept(app: SeedApp) -> None:
     """troth check on JustOrder's app: nothing broken or stale; the requests the call
     center takes are staff intake by phone."""
-    report = check(app)
+    report = app.check()
     assert report.failing == [], [(p.key, p.problem) for p in report.failing]
-    assert "staff intake (phone)" in promise(report, "rights.erasure").mechanism
-    assert promise(report, "recipients.with_consent").mechanism.endswith(
+    assert "staff intake (phone)" in app.promise("rights.erasure").mechanism
+    assert app.promise("recipients.with_consent").mechanism.endswith(
         "consent purpose third_party_sharing"
     )
 
 
-def test_a_call_center_request_left_unanswered_is_named(app: Seed) -> None:
+def test_a_call_center_request_left_unanswered_is_named(app: SeedApp) -> None:
     """Promised: "request, as appropriate in making a correction or deletion": a deletion taken by
     phone and left past its due date makes troth check name the erasure promise stale."""
     overdue(app, "erasure", "phone", "+60120000020", source="phone")
-    stale = promise(check(app), "rights.erasure")
+    stale = app.promise("rights.erasure")
     assert stale.status == Status.stale and stale.evidence == "1 open erasure request(s) overdue"
