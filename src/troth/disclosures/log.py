@@ -69,8 +69,17 @@ def record_export(
 
 
 def insert_subjects(conn: Connection, export_id: str, subjects: Sequence[str]) -> None:
+    """The export's people: through COPY on PostgreSQL (a third of an INSERT's time for
+    many rows), the driver's executemany elsewhere."""
+    if conn.dialect.driver == "psycopg":
+        columns = ", ".join(t.subjects.columns.keys())
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {t.subjects.name} ({columns}) FROM STDIN") as copy:
+            for subject in subjects:
+                copy.write_row((subject, export_id))
+        return
     for start in range(0, len(subjects), CHUNK):
-        insert_rows(conn, t.subjects, [(export_id, s) for s in subjects[start : start + CHUNK]])
+        insert_rows(conn, t.subjects, [(s, export_id) for s in subjects[start : start + CHUNK]])
 
 
 def row_of(d: Disclosure) -> dict[str, Any]:

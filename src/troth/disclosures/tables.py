@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, Table
 
 from troth.store import metadata
 
@@ -25,11 +25,12 @@ exports = Table(
     Index("disclosures_exports_recipient", "recipient", "created_at"),
 )
 
-# One row per person whose data an export carried, under the person's pseudonym.
+# One row per person whose data an export carried, under the person's pseudonym; keyed
+# by person first, so that one index serves the access lookup and the uniqueness.
 subjects = Table(
     "disclosures_subjects",
     metadata,
-    Column("export_id", String(32), ForeignKey("disclosures_exports.id"), primary_key=True),
     Column("subject", String(64), primary_key=True),
-    Index("disclosures_subjects_subject", "subject"),
+    Column("export_id", String(32), primary_key=True),
+    sqlite_with_rowid=False,
 )

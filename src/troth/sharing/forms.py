@@ -17,13 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from troth.datamap.model import Anonymize, Column, DataMap
 from troth.policy.model import Form
 from troth.policy.taxonomy import covered_by_any, covers
-from troth.project import Project, hmac_prefixed
+from troth.project import Project
 
 IDENTIFYING = (
     "user.contact",
@@ -57,9 +57,17 @@ def recipient_key(project: Project, recipient: str, version: int = 1) -> bytes:
 
 def keyer(key: bytes, kind: str) -> Callable[[str], str]:
     """The recipient's keyed pseudonym of values of one kind (`ps_` and 40 hex digits
-    of HMAC-SHA256 over kind and value), with the prefix made once."""
-    keyed = hmac_prefixed(key, f"{kind}\x00".encode())
-    return lambda value: "ps_" + keyed(value)[:40]
+    of HMAC-SHA256 over kind and value): the key and prefix hashed once and the state
+    copied per value (cryptography's HMAC copies at half the cost of the standard one)."""
+    keyed = hmac.HMAC(key, hashes.SHA256())
+    keyed.update(f"{kind}\x00".encode())
+
+    def pseudonym(value: str) -> str:
+        state = keyed.copy()
+        state.update(value.encode())
+        return "ps_" + state.finalize().hex()[:40]
+
+    return pseudonym
 
 
 def match_hash(category: str, value: Any) -> str:
