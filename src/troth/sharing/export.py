@@ -228,13 +228,16 @@ class Run:
                 report.tables[source.table] = out.table(source.table, columns, self.rows(source))
 
     def rows(self, source: Source) -> Iterator[list[dict[str, Any]]]:
+        changes = list(source.columns.items())
+        person = self.person_pseudonym if self.form == Form.pseudonym else None
         for batch in self.kept_batches(source):
-            yield [self.leaving(source, person, row) for person, row in batch]
-
-    def leaving(self, source: Source, person: str, row: dict[str, Any]) -> dict[str, Any]:
-        out = {PERSON: self.person_pseudonym(person)} if self.form == Form.pseudonym else {}
-        out.update((name, change(row.get(name))) for name, change in source.columns.items())
-        return out
+            if person is None:
+                yield [{n: change(row.get(n)) for n, change in changes} for _, row in batch]
+            else:
+                yield [
+                    {PERSON: person(ref), **{n: change(row.get(n)) for n, change in changes}}
+                    for ref, row in batch
+                ]
 
     def aggregate(self, source: Source) -> tuple[list[dict[str, Any]], int]:
         settings = self.recipient.aggregate or Aggregation()
@@ -322,8 +325,8 @@ class Run:
         every = self.gate.every_identity
         refs_of = refs_maker(self.ctx, spec, None if every else account.kind)
         account_state = self.gate.account_state(spec)
-        for row in rows:
-            key = str(row[OWNER])
+        keys = [str(row[OWNER]) for row in rows]
+        for key, row in zip(keys, rows, strict=True):
             if self.only is not None and key not in self.only.accounts.get(account.key, set()):
                 continue
             state = account_state(row) if self.only is None else None
@@ -338,10 +341,10 @@ class Run:
         allowed = self.gate.admit(candidates)
         admitted.update((key, key_refs[key]) for key in key_refs if key in allowed)
         values = self.key_values.setdefault(account.key, {})
-        values.update((str(row[OWNER]), row[OWNER]) for row in rows if str(row[OWNER]) in allowed)
-        return [
-            admitted.get(str(row[OWNER])) if str(row[OWNER]) in allowed else None for row in rows
-        ]
+        values.update(
+            (key, row[OWNER]) for key, row in zip(keys, rows, strict=True) if key in allowed
+        )
+        return [admitted[key] if key in allowed else None for key in keys]
 
     def accounts_in(self, account: AccountTable) -> dict[str, str]:
         """The accounts of `account` that are in, gated in a pass of their own when no
