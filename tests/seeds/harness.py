@@ -13,8 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import inspect
+import os
 import re
 import shutil
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,8 +138,11 @@ def fill(app: SeedApp, generator: ModuleType) -> None:
                 conn.execute(insert(table), data[table.name])
 
 
-def build_seed(name: str, root: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> SeedApp:
-    """examples/seeds/NAME as a project in `root` (created) on the database at `url`."""
+def build_seed(
+    name: str, root: Path, url: str, monkeypatch: pytest.MonkeyPatch | None = None
+) -> SeedApp:
+    """examples/seeds/NAME as a project in `root` (created) on the database at `url`;
+    without `monkeypatch`, NAME_DB_URL is set in this process's environment."""
     source = SEEDS / name
     if not (source / "schema.sql").is_file():
         raise FileNotFoundError(f"no seed app {name!r} in {SEEDS}")
@@ -146,8 +151,12 @@ def build_seed(name: str, root: Path, url: str, monkeypatch: pytest.MonkeyPatch)
     shutil.copy(EXAMPLES / "policies" / f"{name}.yaml", root / "troth.yaml")
     toml = source / "troth.toml"
     (root / "troth.toml").write_text(toml.read_text() if toml.is_file() else "")
-    monkeypatch.setenv(f"{name.upper()}_DB_URL", url)
-    monkeypatch.delenv("TROTH_STORE_URL", raising=False)
+    if monkeypatch is None:
+        os.environ[f"{name.upper()}_DB_URL"] = url
+        os.environ.pop("TROTH_STORE_URL", None)
+    else:
+        monkeypatch.setenv(f"{name.upper()}_DB_URL", url)
+        monkeypatch.delenv("TROTH_STORE_URL", raising=False)
     project = open_project(root)
     app = SeedApp(name, root, project, open_store(project.store_url), create_engine(url))
     with app.engine.begin() as conn:
@@ -155,3 +164,19 @@ def build_seed(name: str, root: Path, url: str, monkeypatch: pytest.MonkeyPatch)
             conn.execute(text(statement))
     fill(app, load_generator(name))
     return app
+
+
+def main(argv: list[str]) -> int:
+    """python tests/seeds/harness.py NAME DIR: the seed app in DIR (new), on SQLite."""
+    if len(argv) != 2:
+        print("usage: python tests/seeds/harness.py NAME DIR", file=sys.stderr)
+        return 2
+    name, root = argv[0], Path(argv[1]).resolve()
+    app = build_seed(name, root, f"sqlite:///{root / (name + '.db')}")
+    app.close()
+    print(f"{name}: {root} (set {name.upper()}_DB_URL=sqlite:///{root / (name + '.db')})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -41,6 +41,7 @@ CREATE TABLE stories (
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX stories_user ON stories (user_id);
+CREATE INDEX stories_recorded_on ON stories (recorded_on);
 
 -- Cover pages and other images of a story, from the device's camera or gallery.
 CREATE TABLE story_images (

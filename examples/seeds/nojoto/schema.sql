@@ -53,6 +53,7 @@ CREATE TABLE gifts (
 );
 CREATE INDEX gifts_sender ON gifts (sender_id);
 CREATE INDEX gifts_creator ON gifts (creator_id);
+CREATE INDEX gifts_stream ON gifts (stream_id);
 
 CREATE TABLE payments (
     id INTEGER PRIMARY KEY,
