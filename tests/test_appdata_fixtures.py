@@ -29,8 +29,9 @@ from sqlalchemy import Engine, create_engine
 from appfixtures import FIXTURES, Subject, query
 from appfixtures.base import Dump, Row
 from troth import rights
-from troth.datamap import dispose_engines
+from troth.datamap import dispose_engines, load_datamap
 from troth.datamap.scan import scan
+from troth.datamap.validate import validate
 from troth.errors import AppStoreError, Refused
 from troth.project import Project, open_project
 from troth.store import Store, open_store
@@ -253,3 +254,67 @@ def exported_keys(app: App, done: rights.Request) -> dict[str, set[tuple[str, ..
         columns = [c.name for c in app.table(table).columns]
         out[table] = {as_text(app.key_of(table, tuple(r.get(c) for c in columns))) for r in rows}
     return out
+
+
+def addresses_left(app: App) -> set[int]:
+    return {int(row[0]) for row in app.fixture.dump(app.engine)["addresses"]}
+
+
+def test_rows_a_person_points_at_are_theirs_unless_someone_else_points_there_too(
+    any_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`owns: true` (homes): a customer's address, the addresses their orders went to and
+    their profile are read and erased with them; a household's address stays until its
+    last member goes; a store's and the staff's addresses are never touched."""
+    monkeypatch.delenv("TROTH_STORE_URL", raising=False)
+    reviewed = (HERE / "appfixtures" / "homes.datamap.yaml").read_text()
+    homes = FIXTURES["homes"]
+    for app in open_app(tmp_path, any_db_url, homes, reviewed):
+        ann = app.request("access", "email", "ann.ash@example.com")
+        exported = exported_keys(app, ann)
+        assert exported["addresses"] == {("10",), ("11",)}
+        assert exported["profiles"] == {("1",)}
+
+        assert app.request("erasure", "email", "ann.ash@example.com").status == "completed"
+        assert addresses_left(app) == {1, 2, 3, 4, 12, 13}
+
+        ben = app.request("erasure", "email", "ben.birch@example.org")
+        assert ben.result["kept"] == [
+            {
+                "table": "app.addresses",
+                "rows": 1,
+                "reason": "other people's rows refer to these rows too",
+            }
+        ]
+        assert 12 in addresses_left(app)
+        assert app.request("erasure", "email", "cat.birch@example.net").status == "completed"
+        assert addresses_left(app) == {1, 2, 3, 4, 13}
+
+        dan = app.request("erasure", "email", "dan.dale@example.com")
+        assert dan.result["kept"][0]["table"] == "app.addresses"
+        assert addresses_left(app) == set(homes.UNTOUCHED_ADDRESSES)
+        assert [r[0] for r in app.fixture.dump(app.engine)["profiles"]] == [3]
+
+
+def test_the_scan_proposes_owns_on_the_rows_a_person_points_at(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """The proposal says `owns: true` where a customer's row or an order points at an
+    address or a profile, never where staff or a store do, and validates without the
+    warning that such rows are out of reach."""
+    homes = FIXTURES["homes"]
+    for app in open_app(tmp_path, sqlite_url, homes, None):
+        datamap = load_datamap(app.project)
+        owning = {
+            (key.split(".")[-1], link.column)
+            for key, table in datamap.tables.items()
+            for link in table.links
+            if link.owns
+        }
+        assert owning == {
+            ("customers", "address_id"),
+            ("customers", "profile_id"),
+            ("orders", "shipping_address_id"),
+        }
+        findings = validate(app.project, datamap)
+        assert not [f for f in findings if " point to " in f.message]

@@ -214,3 +214,18 @@ def test_fides_keys_that_are_not_identifiers_are_refused(tmp_path: Path) -> None
         "stores.my-shop.[key]",
         "tables.my-shop.customer.[key]",
     ]
+
+
+def test_owns_links_round_trip(tmp_path: Path) -> None:
+    """The homes fixture's reviewed map: `owns: true` on the links that point at a
+    customer's address and profile survives export and import."""
+    homes = Path(__file__).resolve().parent / "appfixtures" / "homes.datamap.yaml"
+    (tmp_path / "datamap.yaml").write_text(homes.read_text())
+    (tmp_path / "troth.yaml").write_text((EXAMPLE / "troth.yaml").read_text())
+    original = load_datamap(open_project(tmp_path))
+    manifest = to_fides(original)
+    links = manifest["dataset"][0]["meta"]["troth"]["collections"]["customers"]["links"]
+    assert links["address_id -> app.addresses.address_id"] == {"owner": False, "owns": True}
+    path = tmp_path / "fides.yaml"
+    path.write_text(to_yaml(manifest))
+    assert comparable(read_fides(path).datamap) == comparable(original)

@@ -14,6 +14,7 @@ from test_scan import PARTITIONED, shop_schema  # the schemas of our own, scanne
 from troth.datamap import dispose_engines, load_datamap
 from troth.datamap.scan import scan
 from troth.datamap.validate import validate
+from troth.errors import InvalidInput
 from troth.policy import load_policy
 from troth.policy.model import Policy
 from troth.project import open_project
@@ -424,12 +425,9 @@ tables:
 """
 
 
-def test_an_account_pointing_at_its_personal_data_is_called_out(tmp_path: Path) -> None:
-    """users.address_id-like links (the sakila shape): the account refers to a row of
-    personal data, which no link reaches from the account; a store pointing at an
-    address, and an account pointing at a store, are not such rows."""
-    (tmp_path / "datamap.yaml").write_text(POINTED)
-    sqlite3.connect(tmp_path / "app.db").executescript(
+def pointed_app(root: Path) -> None:
+    """The app POINTED maps: customers and stores refer to addresses."""
+    sqlite3.connect(root / "app.db").executescript(
         "CREATE TABLE addresses (id INTEGER PRIMARY KEY, street TEXT, phone TEXT);"
         "CREATE INDEX addresses_phone ON addresses (phone);"
         "CREATE TABLE stores (id INTEGER PRIMARY KEY, name TEXT, address_id INTEGER"
@@ -441,13 +439,48 @@ def test_an_account_pointing_at_its_personal_data_is_called_out(tmp_path: Path) 
         "CREATE INDEX customers_address ON customers (address_id);"
         "CREATE INDEX customers_store ON customers (store_id);"
     )
+
+
+def test_an_account_pointing_at_its_personal_data_is_called_out(tmp_path: Path) -> None:
+    """users.address_id-like links (the sakila shape): the account refers to a row of
+    personal data, which no link reaches from the account; a store pointing at an
+    address, and an account pointing at a store, are not such rows."""
+    (tmp_path / "datamap.yaml").write_text(POINTED)
+    pointed_app(tmp_path)
     project = open_project(tmp_path)
-    findings = [f for f in validate(project, load_datamap(project)) if "points to" in f.message]
+    findings = [f for f in validate(project, load_datamap(project)) if " point to " in f.message]
     assert [(f.severity, f.path) for f in findings] == [
         ("warning", "tables.app.customers.links[0]")
     ]
     message = findings[0].message
     assert "app.addresses rows, which hold personal data (user.contact.address," in message
-    assert message.endswith(
-        "leave the account's app.addresses rows out (a request by phone finds them)"
+    assert "leave the person's app.addresses rows out (a request by phone finds them)" in message
+    assert message.endswith("set `owns: true` on this link")
+    owning = POINTED.replace(
+        "to: app.addresses.id, owner: false}", "to: app.addresses.id, owner: false, owns: true}", 1
     )
+    (tmp_path / "datamap.yaml").write_text(owning)
+    project = open_project(tmp_path)
+    assert not [f for f in validate(project, load_datamap(project)) if " point to " in f.message]
+
+
+def test_owns_is_one_direction_and_never_on_a_link_to_its_own_table(tmp_path: Path) -> None:
+    both = POINTED.replace(
+        "to: app.addresses.id, owner: false}", "to: app.addresses.id, owner: true, owns: true}", 1
+    )
+    (tmp_path / "datamap.yaml").write_text(both)
+    with pytest.raises(InvalidInput) as refused:
+        load_datamap(open_project(tmp_path))
+    assert "datamap.yaml:12 tables.app.customers.links[0]" in str(refused.value)
+    assert "cannot be both `owner: true`" in str(refused.value)
+
+    stores = "  app.stores:\n    links: [{column: address_id, to: app.%s.id, owner: false%s}]"
+    itself = POINTED.replace(stores % ("addresses", ""), stores % ("stores", ", owns: true"))
+    assert itself != POINTED
+    (tmp_path / "datamap.yaml").write_text(itself)
+    pointed_app(tmp_path)
+    project = open_project(tmp_path)
+    errors = [f for f in validate(project, load_datamap(project)) if f.severity == "error"]
+    assert [(f.path, "cannot own" in f.message) for f in errors] == [
+        ("tables.app.stores.links[0].owns", True)
+    ]

@@ -1,7 +1,7 @@
 """App fixtures: schemas of our own, in the shapes real apps have, with
 deterministic data and hand-written expectations of whose rows are whose.
 
-Each module (`store`, `links`, `odd`) exposes:
+Each module (`store`, `links`, `odd`, `homes`) exposes:
 
 - `create(engine)`: the schema and its rows on SQLite, PostgreSQL or MariaDB;
 - `dump(engine)`: every row of every table, sorted (compare before and after a
@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import links, odd, store
+from . import homes, links, odd, store
 from .base import Dump, Expect, SharedPhone, Subject, query, sql_for
 
-FIXTURES: dict[str, ModuleType] = {"store": store, "links": links, "odd": odd}
+FIXTURES: dict[str, ModuleType] = {"store": store, "links": links, "odd": odd, "homes": homes}
 
 __all__ = [
     "FIXTURES",
@@ -34,6 +34,7 @@ __all__ = [
     "Expect",
     "SharedPhone",
     "Subject",
+    "homes",
     "links",
     "odd",
     "query",

@@ -44,6 +44,7 @@ from troth.appdata.identities import normalize, phone_variants, stored_form
 from troth.appdata.keyjson import key_from_json, key_to_json
 from troth.appdata.owners import OWNER, Owner, co_owners, owned_rows, owner_of
 from troth.appdata.plan import (
+    SHARED,
     Erasure,
     Plan,
     TableStep,
@@ -80,6 +81,7 @@ from troth.appdata.unique import taken
 __all__ = [
     "BATCH",
     "OWNER",
+    "SHARED",
     "Account",
     "AccountTable",
     "Context",

@@ -42,6 +42,7 @@ class Erasure:
     delete: dict[str, list[Key]] = field(default_factory=dict)
     update: dict[str, list[Key]] = field(default_factory=dict)
     keep: dict[str, list[Key]] = field(default_factory=dict)
+    shared: dict[str, int] = field(default_factory=dict)  # of `keep`: rows others own too
     blobs: dict[str, set[str]] = field(default_factory=dict)
     sets: dict[str, RowSet] = field(default_factory=dict)
 
@@ -64,6 +65,8 @@ def erasure_of(datamap: DataMap, found: Mapping[str, Found]) -> Erasure:
             ).append(row_key)
             if action != TableErase.keep:
                 collect_blobs(out, part, row, action)
+            elif row.owner and row.shared:
+                out.shared[key] = out.shared.get(key, 0) + 1
         rows_gone = [part.rows[k] for k in out.delete.get(key, [])]
         for column in pointed_at.get(key, ()):
             deleted[(key, column)] = {r.values[column] for r in rows_gone}
@@ -121,9 +124,15 @@ def erasure_steps(datamap: DataMap, erasure: Erasure) -> list[TableStep]:
             steps.append(TableStep(store, key, "update", rows["update"], ", ".join(changed)))
         if rows["delete"]:
             steps.append(TableStep(store, key, "delete", rows["delete"]))
-        if rows["keep"]:
-            steps.append(TableStep(store, key, "keep", rows["keep"], spec.reason or ""))
+        shared = erasure.shared.get(key, 0)
+        if rows["keep"] > shared:
+            steps.append(TableStep(store, key, "keep", rows["keep"] - shared, spec.reason or ""))
+        if shared:
+            steps.append(TableStep(store, key, "keep", shared, SHARED))
     return steps
+
+
+SHARED = "other people's rows refer to these rows too"
 
 
 ACTIONS = ("update", "delete", "keep")

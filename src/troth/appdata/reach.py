@@ -157,6 +157,7 @@ class Row:
     parents: set[tuple[str, str, Any]] = field(default_factory=set)  # goes if one of them goes
     via: str = ""  # the first path that reached the row: "identity email", "link user_id"
     direct: bool = False  # found by one of the subject's identity values, not by a link
+    shared: bool = False  # an `owns` row someone else's row refers to too: erasure keeps it
 
 
 @dataclass
@@ -226,6 +227,17 @@ def link_targets(datamap: DataMap) -> set[str]:
     return {link.target(key)[0] for key, spec in datamap.tables.items() for link in spec.links}
 
 
+def owns_links(datamap: DataMap) -> dict[str, list[tuple[str, Link]]]:
+    """Per table, the `owns` links that point to it from other tables: (table, link)."""
+    into: dict[str, list[tuple[str, Link]]] = {}
+    for key, spec in datamap.tables.items():
+        for link in spec.links:
+            target = link.target(key)[0]
+            if link.owns and target != key:
+                into.setdefault(target, []).append((key, link))
+    return into
+
+
 class Reach:
     """Resolves a subject's rows over every SQL store of the data map."""
 
@@ -245,6 +257,7 @@ class Reach:
         self.found: dict[str, Found] = {}
         self.asked: dict[tuple[str, str, bool], set[Any]] = {}
         self.targets = link_targets(datamap)
+        self.owns_into = owns_links(datamap)
 
     def run(self) -> dict[str, Found]:
         order = [k for k in table_order(self.datamap) if self.datamap.store_of(k) in self.conns]
@@ -257,7 +270,35 @@ class Reach:
         for _ in range(MAX_PASSES):
             if not any([self.visit(key) for key in order]):
                 break
+        for key in self.owns_into:
+            if key in self.found:
+                self.mark_shared(self.found[key])
         return self.found
+
+    def mark_shared(self, found: Found) -> None:
+        """The subject's rows of `found` that a row not the subject's refers to too (a
+        household's address) are `shared`: read with the subject's data, kept by erasure."""
+        for source, link in self.datamap.links_to(found.key):
+            column = link.target(source)[1]
+            owned: dict[Any, list[Row]] = {}
+            for row in found.rows.values():
+                if row.owner:
+                    owned.setdefault(row.values[column], []).append(row)
+            referring = self.found.get(source)
+            if not owned or referring is None:  # another store's rows cannot refer here
+                continue
+            mine = {k for k, r in referring.rows.items() if r.owner}
+            conn = self.conns[self.datamap.store_of(source)]
+            table = referring.table
+            names = [*referring.spec.primary_key, link.column]
+            query = scoped(select(*(table.c[n] for n in names)), table)
+            for part in chunks(sorted(owned, key=str)):
+                with app_statements(conn, source):
+                    rows = conn.execute(query.where(table.c[link.column].in_(list(part))))
+                for values in rows:
+                    if tuple(values[: len(referring.spec.primary_key)]) not in mine:
+                        for row in owned[values[-1]]:
+                            row.shared = True
 
     def visit(self, key: str) -> bool:
         """Query what is new for `key`; True when rows or identities were added."""
@@ -294,6 +335,23 @@ class Reach:
             for part in chunks(self.fresh((key, link.column + ">d", False), parents)):
                 lookup_ = Lookup(link.column, list(part), parent=(target, target_column), via=via)
                 grew |= self.add(found, lookup_)
+        for source, link in self.owns_into.get(key, ()):
+            grew |= self.visit_owned(found, source, link)
+        return grew
+
+    def visit_owned(self, found: Found, source: str, link: Link) -> bool:
+        """The rows of `found` that the subject's rows of `source` own through `link`
+        (users.address_id: the user's address)."""
+        referring = self.found.get(source)
+        if referring is None:
+            return False
+        column = link.target(source)[1]
+        values = {r.values[link.column] for r in referring.rows.values() if r.owner}
+        action = link.erase or found.spec.erase
+        via = f"owned through {source}.{link.column}"
+        grew = False
+        for part in chunks(self.fresh((found.key, f"{source}.{link.column}>owns", True), values)):
+            grew |= self.add(found, Lookup(column, list(part), action=action, via=via))
         return grew
 
     def blinded(self, kind: str, values: Sequence[str]) -> list[str]:

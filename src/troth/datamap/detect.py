@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -286,6 +286,35 @@ def other_role(column: str) -> str | None:
     """The role a column names when it is someone other than the row's owner."""
     found = OTHER_ROLE.search(stem(column))
     return found.group(0).strip("_") if found else None
+
+
+# Categories that only a person's own record holds (an address, a photo, a card). A
+# name or a text alone is no sign: a catalog holds composers, authors and titles.
+ABOUT_ONE_PERSON = (
+    "user.contact",
+    "user.content.self_image",
+    "user.location",
+    "user.financial",
+    "user.demographic",
+    "user.government_id",
+    "user.biometric",
+    "user.health_and_medical",
+    "user.device",
+    "user.authorization",
+)
+
+
+def about_one_person(categories: Iterable[str]) -> list[str]:
+    """The categories of `categories` that mark a row as one person's own record."""
+    return sorted(
+        c for c in set(categories) if any(c == k or c.startswith(k + ".") for k in ABOUT_ONE_PERSON)
+    )
+
+
+def names_someone_else(column: str, table: str) -> bool:
+    """Whether a link `column` to `table` names a person other than the subject of the
+    row holding it: a staff table's row, a role (support_rep_id, assigned_to)."""
+    return is_staff_table(table) or other_role(column) is not None
 
 
 def names_table(column: str, table: str) -> bool:

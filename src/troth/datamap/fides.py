@@ -64,6 +64,7 @@ RETENTION = ("created_at", "last_activity", "deleted_at", "deleted_when", "sweep
 
 class LinkExtra(Strict):
     owner: bool | None = None  # always written by export; missing: owner: false and a note
+    owns: bool = False
     erase: TableErase | None = None
     reason: str | None = None
 

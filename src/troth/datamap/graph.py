@@ -1,7 +1,8 @@
 """How each table is reached from each identity: the data map as a forest of paths.
 
 A table is a root for an identity kind when it has a column of that kind; every
-table with a link to a reached table hangs below it. A table can appear more
+table with a link to a reached table hangs below it, and so does every table a
+reached table `owns` a row of (users.address_id: the user's address). A table can appear more
 than once (comments by the subject, and comments on the subject's stories), but
 its own subtree is grown only the first time in each identity's tree (later
 appearances are marked `repeated`), so cycles end and the tree stays as small
@@ -27,7 +28,7 @@ class Node:
 
     @property
     def owner(self) -> bool:
-        return self.link is None or self.link.owner
+        return self.link is None or self.link.owner or self.link.owns
 
 
 def identity_trees(datamap: DataMap) -> dict[str, list[Node]]:
@@ -44,22 +45,18 @@ def identity_trees(datamap: DataMap) -> dict[str, list[Node]]:
 
 
 def _grow(datamap: DataMap, node: Node, grown: set[str]) -> Node:
-    below = _links_to(datamap, node.table)
+    below = datamap.links_to(node.table)
     if node.table in grown:
         node.repeated = bool(below)
         return node
     grown.add(node.table)
     node.children = [_grow(datamap, Node(key, link.column, link), grown) for key, link in below]
-    return node
-
-
-def _links_to(datamap: DataMap, target: str) -> list[tuple[str, Link]]:
-    return [
-        (key, link)
-        for key, table in datamap.tables.items()
-        for link in table.links
-        if link.target(key)[0] == target
+    node.children += [
+        _grow(datamap, Node(link.target(node.table)[0], link.target(node.table)[1], link), grown)
+        for link in datamap.tables[node.table].links
+        if link.owns and link.target(node.table)[0] in datamap.tables
     ]
+    return node
 
 
 def reached_tables(datamap: DataMap) -> set[str]:

@@ -199,15 +199,32 @@ class Link(Strict):
 
     `owner` is always written out: true when the referring rows belong to the subject
     the referred row is (orders.user_id), false when they only mention them (an
-    assigned support rep, `invited_by`, a reply to someone's post)."""
+    assigned support rep, `invited_by`, a reply to someone's post). `owns` is the other
+    way round: the referred row belongs to the subject of the referring row
+    (users.address_id, users.profile_id); such a link says `owner: false`."""
 
     column: DbName
     to: str = Field(pattern=rf"^([A-Za-z_][A-Za-z0-9_]*\.)?{DB_NAME}\.{DB_NAME}$")
     owner: bool = Field(description="the referring rows belong to the referred row's subject")
+    owns: bool = Field(
+        default=False,
+        description="the referred row belongs to the referring row's subject: it is read and "
+        "erased with the subject's data, unless a row of anyone else refers to it too",
+    )
     erase: TableErase | None = Field(
         default=None, description="overrides the table's erase for rows reached through this link"
     )
     reason: str | None = None
+
+    @model_validator(mode="after")
+    def _one_direction(self) -> Link:
+        if self.owns and self.owner:
+            raise PydanticCustomError(
+                "owns",
+                "a link cannot be both `owner: true` (these rows are the referred row's "
+                "subject's) and `owns: true` (the referred row is these rows' subject's)",
+            )
+        return self
 
     def target(self, table_key: str) -> tuple[str, str]:
         """("store.table", column) this link points to, seen from the table `table_key`."""
@@ -315,6 +332,15 @@ class DataMap(Strict):
 
     def store_of(self, table_key: str) -> str:
         return TableKey.of(table_key).store
+
+    def links_to(self, target: str) -> list[tuple[str, Link]]:
+        """Every link that points to the table `target`, as (table, link)."""
+        return [
+            (key, link)
+            for key, table in self.tables.items()
+            for link in table.links
+            if link.target(key)[0] == target
+        ]
 
     def sql_stores(self) -> dict[str, SqlStore]:
         return {k: v for k, v in self.stores.items() if isinstance(v, SqlStore)}

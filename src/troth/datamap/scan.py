@@ -32,6 +32,7 @@ from sqlalchemy.sql.expression import ColumnClause
 
 from troth.datamap.detect import (
     Guess,
+    about_one_person,
     best,
     column_kind,
     international_region,
@@ -39,6 +40,7 @@ from troth.datamap.detect import (
     is_media_path,
     is_staff_table,
     name_guesses,
+    names_someone_else,
     names_table,
     other_role,
     owner_role,
@@ -250,6 +252,9 @@ class _Proposer:
             candidates = {t.name: _candidates(t, self.tables, account) for t in self.tables}
         self.phone_region()
         links = _ownership(candidates, account, self.store)
+        if account is not None:
+            for owning in [t for t, found in links.items() if _owned(t, found, account)]:
+                links[owning] = _owns(owning, account, links, self.chosen)
         built = {self.key(t): self.table(t, account, links[t.name]) for t in self.tables}
         datamap = DataMap(
             stores={self.store: SqlStore(url=url)}, identities=self.identities, tables=built
@@ -522,6 +527,37 @@ def _ownership(
             _link(c, verdicts[(name, c)] or _by_parent(name, c, parents, direct), store)
             for c in links
         ]
+    return out
+
+
+def _owned(table: str, links: list[tuple[Link, str]], account: str) -> bool:
+    """The account table, or a table whose rows belong to an account (orders.user_id)."""
+    return table == account or any(link.owner for link, _ in links)
+
+
+def _owns(
+    table: str, account: str, links: dict[str, list[tuple[Link, str]]], chosen: Chosen
+) -> list[tuple[Link, str]]:
+    """The links of `table` (the account's or one owned by it), with `owns: true` where
+    it refers to a row of personal data that has no owner of its own (customer.address_id
+    -> address, orders.shipping_address_id -> address): that row is the subject's, read
+    and erased with their data (kept where other people's rows refer to it too)."""
+    out = []
+    for link, why in links[table]:
+        target = link.to.split(".")[-2]
+        held = about_one_person(c for (t, _col), c in chosen.items() if t == target)
+        someone_else = names_someone_else(link.column, target)
+        owned_elsewhere = any(other.owner for other, _ in links.get(target, []))
+        if link.owner or target in (table, account) or not held or owned_elsewhere or someone_else:
+            out.append((link, why))
+        else:
+            owns = link.model_copy(update={"owns": True})
+            note = (
+                f"owns: {target} holds personal data ({', '.join(held)}) and no owner of its "
+                f"own: the {table} row's {target} row is read and erased with it, kept where "
+                f"other rows refer to it too; {REVIEW}"
+            )
+            out.append((owns, f"{why.split('; ')[0]}; {note}"))
     return out
 
 

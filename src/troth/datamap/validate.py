@@ -18,7 +18,7 @@ from sqlalchemy import URL, Connection, Dialect, Engine, Inspector, inspect
 from sqlalchemy import types as sqltypes
 from sqlalchemy.exc import SAWarning, SQLAlchemyError
 
-from troth.datamap.detect import column_kind
+from troth.datamap.detect import about_one_person, column_kind, names_someone_else
 from troth.datamap.graph import reached_tables
 from troth.datamap.model import (
     PSEUDONYM_WIDTH,
@@ -330,26 +330,42 @@ def _orphan_findings(datamap: DataMap) -> Iterator[Raw]:
 
 def _pointed_to_findings(datamap: DataMap) -> Iterator[Raw]:
     """An account row that points at a row of personal data (users.address_id,
-    users.profile_id): links are followed from a row to the rows that refer to it, so
-    nothing reaches that row from the account, and a request leaves it out."""
+    users.profile_id) without `owns: true`: links are followed from a row to the rows
+    that refer to it, so nothing reaches that row from the account."""
     for key, table in datamap.tables.items():
-        if not is_account(table):
-            continue
         for i, link in enumerate(table.links):
             target = link.target(key)[0]
-            held = personal_categories(datamap.tables.get(target))
-            if target == key or not held or any(k.owner for k in datamap.tables[target].links):
+            if link.owns and target == key:
+                yield "error", ("tables", key, "links", i, "owns"), OWNS_ITSELF
+            if link.owns or not owns_its_rows(table) or target == key:
+                continue
+            if names_someone_else(link.column, TableKey.of(target).name):
+                continue
+            held = about_one_person(personal_categories(datamap.tables.get(target)))
+            if not held or owns_its_rows(datamap.tables[target]):
                 continue
             kinds = sorted(datamap.tables[target].identities)
             unless = f" (a request by {' or '.join(kinds)} finds them)" if kinds else ""
             yield (
                 "warning",
                 ("tables", key, "links", i),
-                f"an account row points to {target} rows, which hold personal data "
-                f"({', '.join(held)}), but links are followed from a row to the rows that "
-                f"refer to it, not to the row it refers to: access and erasure leave the "
-                f"account's {target} rows out{unless}",
+                f"{key} rows belong to a person and point to {target} rows, which hold "
+                f"personal data ({', '.join(held)}), but links are followed from a row to "
+                f"the rows that refer to it, not to the row it refers to: access and erasure "
+                f"leave the person's {target} rows out{unless}; if they are that person's "
+                "own, set `owns: true` on this link",
             )
+
+
+OWNS_ITSELF = (
+    "a link to its own table cannot own the row it refers to (the rows are people's: "
+    "an inviter, a manager); use owner: false"
+)
+
+
+def owns_its_rows(table: Table) -> bool:
+    """An account table, or one whose rows belong to the row a link points to."""
+    return is_account(table) or any(link.owner for link in table.links)
 
 
 def is_account(table: Table) -> bool:

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, and_, or_, select
 
 from troth import holds
 from troth.appdata import (
+    SHARED,
     Context,
     Counted,
     Erasure,
@@ -50,7 +51,7 @@ from troth.appdata import (
     set_erasure,
     switch_active,
 )
-from troth.datamap import sql_engine
+from troth.datamap import DataMap, sql_engine
 from troth.disclosures import Disclosure
 from troth.errors import AppStoreError, Conflict, TrothError
 from troth.project import Project
@@ -223,6 +224,8 @@ def stored_plan(ctx: Context, erasure: Erasure) -> dict[str, dict[str, Any]]:
     for key, keys in erasure.keep.items():
         part = planned.setdefault(ctx.datamap.store_of(key), {"tables": {}})
         part.setdefault("kept", {})[key] = len(keys)
+        if erasure.shared.get(key):
+            part.setdefault("shared", {})[key] = erasure.shared[key]
     for key, rows in erasure.sets.items():
         part = planned.setdefault(ctx.datamap.store_of(key), {"tables": {}})
         part.setdefault(SETS, {})[key] = rows.to_json()
@@ -247,10 +250,7 @@ def erase(
         if name not in planned:
             continue
         detail = planned[name]["detail"]
-        kept.extend(
-            {"table": key, "rows": n, "reason": ctx.datamap.tables[key].reason}
-            for key, n in detail.get("kept", {}).items()
-        )
+        kept.extend(kept_entries_of(ctx.datamap, detail))
         kept.extend(held_reasons(detail))
         if name in pending:
             with sql_engine(ctx.project, ctx.datamap, name).begin() as conn:
@@ -282,6 +282,17 @@ def erase(
         later[COPIES] = {"rows": copies}
     result["copies"] = copies
     return Outcome(result, later)
+
+
+def kept_entries_of(datamap: DataMap, detail: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """What the store's plan keeps, with why: the table's reason, or that the rows are
+    shared (an address that someone else's account refers to too)."""
+    for key, n in detail.get("kept", {}).items():
+        shared = detail.get("shared", {}).get(key, 0)
+        if n > shared:
+            yield {"table": key, "rows": n - shared, "reason": datamap.tables[key].reason}
+        if shared:
+            yield {"table": key, "rows": shared, "reason": SHARED}
 
 
 def keys_of(detail: Mapping[str, Any]) -> dict[str, dict[str, list[Key]]]:
