@@ -385,7 +385,7 @@ def test_the_commands_as_an_operator_runs_them(
                                  "--reference", "C-1", "--actor", "dpo", "-p", root])  # fmt: skip
     assert placed.exit_code == 0, placed.output
     hold_id = placed.output.split()[2].rstrip(":")
-    listed = runner.invoke(cli, ["hold", "list", "-p", root], env={"COLUMNS": "200"})
+    listed = runner.invoke(cli, ["hold", "list", "-p", root], env={"COLUMNS": "80"})
     assert hold_id in listed.output and "C-1" in listed.output
     ran = runner.invoke(cli, ["retention", "run", "--rule", "web_logs", "-p", root])
     assert ran.exit_code == 0 and "app.web_visits" in ran.output

@@ -680,8 +680,8 @@ def test_cli_round_trip(sqlite_app: App, tmp_path: Path, monkeypatch: pytest.Mon
     assert exported.exit_code == 0 and zipfile.is_zipfile(out)
     shown = json.loads(runner.invoke(app, ["request", "show", request_id, "-p", root]).output)
     assert shown["status"] == "completed" and subject["email"] not in json.dumps(shown)
-    listed = runner.invoke(app, ["request", "list", "-p", root])
-    assert "completed" in listed.output
+    listed = runner.invoke(app, ["request", "list", "-p", root], env={"COLUMNS": "80"})
+    assert "completed" in listed.output and request_id in listed.output  # ids never cut
     both = runner.invoke(
         app,
         ["request", "create", "erasure", "--email", "a@b.example", "--user-id", "2", "-p", root],

@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from troth import ledger
-from troth.cli.common import ProjectOption, console, err_console, opened
+from troth.cli.common import ProjectOption, console, err_console, opened, print_rows
 from troth.errors import TrothError
 from troth.ledger.screen import LedgerInputError
 from troth.project import open_project
@@ -75,18 +74,14 @@ def show(
         for entry in found:
             typer.echo(json.dumps(_as_dict(entry), ensure_ascii=False))
         return
-    table = Table("seq", "at (UTC)", "kind", "actor", "subject", "ref", "data")
-    for entry in found:
-        table.add_row(
-            str(entry.seq),
-            entry.at.strftime("%Y-%m-%d %H:%M:%S"),
-            entry.kind,
-            entry.actor,
-            entry.subject or "",
-            entry.ref or "",
-            json.dumps(entry.data, ensure_ascii=False, sort_keys=True),
-        )
-    console.print(table)
+    headers = ("seq", "at (UTC)", "kind", "actor", "subject", "ref", "data")
+    print_rows(headers, (_as_row(entry) for entry in found))
+
+
+def _as_row(entry: ledger.Entry) -> tuple[str, ...]:
+    data = json.dumps(entry.data, ensure_ascii=False, sort_keys=True)
+    at = f"{entry.at:%Y-%m-%d %H:%M:%S}"
+    return (str(entry.seq), at, entry.kind, entry.actor, entry.subject or "", entry.ref or "", data)
 
 
 def _as_dict(entry: ledger.Entry) -> dict[str, object]:

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from troth import rights, worker
-from troth.cli.common import ProjectOption, console, project_from
+from troth.cli.common import ProjectOption, console, print_rows, project_from
 from troth.errors import InvalidInput, Problem, Refused, TrothError
 from troth.project import Project
 from troth.store import Store, open_store
@@ -185,13 +185,12 @@ def list_(
     """List requests, oldest first, with due dates."""
     with opened(project) as (_proj, store):
         found = rights.list_requests(store, status)
-    table = Table("id", "type", "status", "identity", "created", "due")
-    for r in found:
-        due = r.due_at.date().isoformat() + (" overdue" if r.overdue else "")
-        table.add_row(
-            r.id, r.kind, r.status, r.identity_kind, r.created_at.isoformat(timespec="seconds"), due
-        )
-    console.print(table)
+    rows = [
+        (r.id, r.kind, r.status, r.identity_kind, f"{r.created_at:%Y-%m-%d %H:%M}",
+         r.due_at.date().isoformat() + (" overdue" if r.overdue else ""))
+        for r in found
+    ]  # fmt: skip
+    print_rows(("id", "type", "status", "identity", "created", "due"), rows)
 
 
 @group.command()

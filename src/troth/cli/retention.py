@@ -12,7 +12,7 @@ from rich.table import Table
 
 from troth import holds, retention
 from troth.appdata import load_context
-from troth.cli.common import ProjectOption, console, opened
+from troth.cli.common import ProjectOption, console, opened, print_rows
 from troth.errors import InvalidInput, Problem
 
 group = typer.Typer(help="Carry out the policy's retention rules.", no_args_is_help=True)
@@ -155,14 +155,15 @@ def list_command(
     """The holds that stand (or all of them)."""
     with opened(project) as (_proj, store):
         found = holds.list_holds(store, standing_only=not all_)
-    table = Table("id", "reference", "reason", "covers", "placed", "ends", "released")
-    for hold in found:
-        covers = f"{len(hold.subjects)} subject(s)" + (f", {hold.case.table}" if hold.case else "")
-        table.add_row(hold.id, hold.reference or "", hold.reason, covers,
-                      f"{hold.placed_at:%Y-%m-%d} by {hold.placed_by}",
-                      f"{hold.ends_at:%Y-%m-%d}" if hold.ends_at else "",
-                      f"{hold.released_at:%Y-%m-%d}" if hold.released_at else "")  # fmt: skip
-    console.print(table)
+    rows = [
+        (hold.id, hold.reference or "", hold.reason,
+         f"{len(hold.subjects)} subject(s)" + (f", {hold.case.table}" if hold.case else ""),
+         f"{hold.placed_at:%Y-%m-%d} by {hold.placed_by}",
+         f"{hold.ends_at:%Y-%m-%d}" if hold.ends_at else "",
+         f"{hold.released_at:%Y-%m-%d}" if hold.released_at else "")
+        for hold in found
+    ]  # fmt: skip
+    print_rows(("id", "reference", "reason", "covers", "placed", "ends", "released"), rows)
 
 
 @hold_group.command("release")

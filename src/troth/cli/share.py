@@ -11,7 +11,7 @@ from rich.table import Table
 
 from troth import disclosures, sharing
 from troth.appdata import load_context
-from troth.cli.common import ProjectOption, console, opened
+from troth.cli.common import ProjectOption, console, opened, print_rows
 from troth.errors import InvalidInput, Problem
 from troth.policy import load_policy
 from troth.policy.model import Form
@@ -96,13 +96,12 @@ def log_command(
     """The disclosure record, newest first."""
     with opened(project) as (_proj, store):
         found = disclosures.list_exports(store, recipient)
-    table = Table("id", "when", "recipient", "form", "people", "rows", "reference")
-    for d in found:
-        when = d.created_at.strftime("%Y-%m-%d %H:%M") if d.created_at else ""
-        table.add_row(
-            d.id, when, d.recipient, d.form, f"{d.people:,}", f"{d.rows:,}", d.reference or ""
-        )
-    console.print(table)
+    rows = [
+        (d.id, f"{d.created_at:%Y-%m-%d %H:%M}" if d.created_at else "", d.recipient, d.form,
+         f"{d.people:,}", f"{d.rows:,}", d.reference or "")
+        for d in found
+    ]  # fmt: skip
+    print_rows(("id", "when", "recipient", "form", "people", "rows", "reference"), rows)
 
 
 @group.command("request")
@@ -131,10 +130,11 @@ def requests_command(project: ProjectOption = None) -> None:
     """Disclosure requests from authorities, newest first."""
     with opened(project) as (_proj, store):
         found = sharing.list_requests(store)
-    table = Table("id", "recipient", "reference", "status", "asked by", "decided by")
-    for r in found:
-        table.add_row(r.id, r.recipient, r.reference, r.status, r.requested_by, r.decided_by or "")
-    console.print(table)
+    rows = [
+        (r.id, r.recipient, r.reference, r.status, r.requested_by, r.decided_by or "")
+        for r in found
+    ]
+    print_rows(("id", "recipient", "reference", "status", "asked by", "decided by"), rows)
 
 
 @group.command("approve")
