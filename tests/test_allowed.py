@@ -359,6 +359,9 @@ def test_use_rules_are_validated(tmp_path: Path, edit: tuple[str, str], message:
     with pytest.raises(InvalidInput) as raised:
         load_policy(path)
     assert message in str(raised.value)
+    edited_line = POLICY[: POLICY.index(old)].count("\n") + 1
+    (problem,) = raised.value.problems
+    assert problem.line is not None and problem.line >= edited_line - 6, problem  # its place
 
 
 def test_a_revoked_preference_keeps_the_person_out_of_disclosures(app: App) -> None:

@@ -11,6 +11,7 @@ from troth.policy.model import (
     ConsentMode,
     Form,
     LegalBasis,
+    OnlyUse,
     Policy,
     Purpose,
     Recipient,
@@ -229,4 +230,52 @@ def test_changes_come_in_a_fixed_order() -> None:
         ChangeKind.consent_mode,
         ChangeKind.retention_longer,
         ChangeKind.sells_or_shares,
+    ]
+
+
+def test_losing_a_use_limit_is_material_and_gaining_one_is_not() -> None:
+    """`revocable` and `only` are promises: taking one back needs a notice."""
+    fraud = "essential.fraud_detection"
+    limited = edit(
+        BASE,
+        "purposes",
+        fraud,
+        revocable=True,
+        only=OnlyUse(categories=["user.device.ip_address"]),
+    )
+    assert [(c.kind, c.message, c.material) for c in diff(BASE, limited)] == [
+        (ChangeKind.purpose_revocable, f"purpose {fraud} may now be turned off by people", False),
+        (
+            ChangeKind.purpose_only,
+            f"purpose {fraud} now keeps user.device.ip_address for itself alone",
+            False,
+        ),
+    ]
+    assert [(c.message, c.material) for c in diff(limited, BASE)] == [
+        (f"purpose {fraud} can no longer be turned off", True),
+        (f"purpose {fraud} no longer keeps user.device.ip_address for itself alone", True),
+    ]
+    shared = edit(
+        limited,
+        "purposes",
+        fraud,
+        only=OnlyUse(categories=["user.device.ip_address"], also=["essential.service"]),
+    )
+    assert [(c.message, c.material) for c in diff(limited, shared)] == [
+        (f"the data purpose {fraud} keeps for itself may now serve essential.service too", True)
+    ]
+
+
+def test_purchase_purposes_dropped_from_the_age_limit_is_material() -> None:
+    def buying(*keys: str) -> Policy:
+        return BASE.model_copy(
+            update={"children": BASE.children.model_copy(update={"purchase_purposes": list(keys)})}
+        )
+
+    both, one = buying("essential.service", fraud := "essential.fraud_detection"), buying(fraud)
+    assert [(c.message, c.material) for c in diff(both, one)] == [
+        ("the purchase age no longer limits essential.service", True)
+    ]
+    assert [(c.message, c.material) for c in diff(one, both)] == [
+        ("the purchase age now limits essential.service too", False)
     ]

@@ -31,6 +31,8 @@ class ChangeKind(StrEnum):
     legal_basis = "purpose.legal_basis"
     consent_mode = "purpose.consent"
     purpose_sale = "purpose.sale_or_share"
+    purpose_revocable = "purpose.revocable"
+    purpose_only = "purpose.only"
     recipient_added = "recipient.added"
     recipient_removed = "recipient.removed"
     recipient_widened = "recipient.widened"
@@ -217,6 +219,43 @@ def purpose_changes(a: Purpose, b: Purpose) -> Iterator[Change]:
             f"purpose {key} {verb} personal information",
             material=b.sale_or_share,
             purposes=(key,),
+        )
+    yield from use_limits(a, b)
+
+
+def use_limits(a: Purpose, b: Purpose) -> Iterator[Change]:
+    """`revocable` and `only`: losing either weakens a promise (people could turn the use
+    off; some data served this use alone)."""
+    key = b.key
+    if a.revocable != b.revocable:
+        verb = "may now be turned off by people" if b.revocable else "can no longer be turned off"
+        yield Change(
+            ChangeKind.purpose_revocable, key, f"purpose {key} {verb}", material=a.revocable
+        )
+    before = set(a.only.categories) if a.only else set()
+    after = set(b.only.categories) if b.only else set()
+    freed = sorted(before - after)
+    also = sorted(set(b.only.also if b.only else []) - set(a.only.also if a.only else []))
+    if freed:
+        yield Change(
+            ChangeKind.purpose_only,
+            key,
+            f"purpose {key} no longer keeps {words.join(freed)} for itself alone",
+            material=True,
+        )
+    if also and after:
+        yield Change(
+            ChangeKind.purpose_only,
+            key,
+            f"the data purpose {key} keeps for itself may now serve {words.join(also)} too",
+            material=True,
+        )
+    if reserved := sorted(after - before):
+        yield Change(
+            ChangeKind.purpose_only,
+            key,
+            f"purpose {key} now keeps {words.join(reserved)} for itself alone",
+            material=False,
         )
 
 
@@ -453,6 +492,21 @@ def children(old: Policy, new: Policy) -> Iterator[Change]:
                 f"{'lowers' if lowered else 'raises'} the {what} from {number(a)} to {number(b)}",
                 material=lowered,
             )
+    before, after = set(old.children.purchase_purposes), set(new.children.purchase_purposes)
+    if freed := sorted(before - after):
+        yield Change(
+            ChangeKind.children,
+            "children.purchase_purposes",
+            f"the purchase age no longer limits {words.join(freed)}",
+            material=True,
+        )
+    if limited := sorted(after - before):
+        yield Change(
+            ChangeKind.children,
+            "children.purchase_purposes",
+            f"the purchase age now limits {words.join(limited)} too",
+            material=False,
+        )
 
 
 def security(old: Policy, new: Policy) -> Iterator[Change]:

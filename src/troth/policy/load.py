@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from troth.errors import InvalidInput, Problem
 from troth.policy import taxonomy
-from troth.policy.model import Policy
+from troth.policy.model import LOCATED, Policy
 from troth.yamlfile import describe, format_path, line_of, read_yaml
 
 Loc = tuple[str | int, ...]
@@ -33,7 +33,8 @@ def load_policy(path: Path | str) -> Policy:
     policy: Policy | None = None
     issues: list[Issue] = []
     try:
-        policy = Policy.model_validate(document)
+        policy = Policy.model_validate(document, context={LOCATED: True})
+        issues.extend(policy.use_issues())
     except ValidationError as exc:
         issues.extend(schema_issues(exc))
     issues.extend(cross_issues(document))

@@ -11,8 +11,10 @@ import datetime as dt
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
+
+LOCATED = "use rules located by the loader"  # a validation context key: see Policy.use_rules
 
 
 class Strict(BaseModel):
@@ -522,29 +524,40 @@ class Policy(Strict):
     automated_decisions: AutomatedDecisions | None = None
 
     @model_validator(mode="after")
-    def use_rules(self) -> Policy:
+    def use_rules(self, info: ValidationInfo) -> Policy:
         """Purposes named by `only.also` and `children.purchase_purposes` exist; data the
-        text keeps for one purpose only is in no other purpose, save those it allows."""
-        keys = {p.key for p in self.purposes}
-        named = [*self.children.purchase_purposes]
-        named += [k for p in self.purposes if p.only for k in p.only.also]
-        missing = sorted(set(named) - keys)
-        if missing:
-            raise PydanticCustomError(
-                "troth", "no purpose has key {keys} (named by only.also or "
-                "children.purchase_purposes)", {"keys": ", ".join(map(repr, missing))},
-            )  # fmt: skip
-        if self.children.purchase_purposes and self.children.purchase_minimum_age is None:
-            raise PydanticCustomError(
-                "troth", "children.purchase_purposes needs children.purchase_minimum_age"
-            )
-        for owner, category, other in self.only_conflicts():
-            raise PydanticCustomError(
-                "troth", "purpose {other} uses {category}, which purpose {owner} says is used "
-                "only for it (add {other} to its only.also if the text allows it)",
-                {"owner": repr(owner), "category": category, "other": repr(other)},
-            )  # fmt: skip
+        text keeps for one purpose only is in no other purpose, save those it allows.
+        A loader that reports these with their place in the file says so in the context
+        (LOCATED), and they are not raised here."""
+        issues = self.use_issues()
+        if issues and not (info.context or {}).get(LOCATED):
+            raise PydanticCustomError("troth", issues[0][1])
         return self
+
+    def use_issues(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Each broken use rule: (its place in troth.yaml, message)."""
+        keys = {p.key for p in self.purposes}
+        found: list[tuple[tuple[str | int, ...], str]] = []
+        for j, key in enumerate(self.children.purchase_purposes):
+            if key not in keys:
+                found.append((("children", "purchase_purposes", j), f"no purpose has key {key!r}"))
+        for i, purpose in enumerate(self.purposes):
+            for j, key in enumerate(purpose.only.also if purpose.only else []):
+                if key not in keys:
+                    found.append(
+                        (("purposes", i, "only", "also", j), f"no purpose has key {key!r}")
+                    )
+        if self.children.purchase_purposes and self.children.purchase_minimum_age is None:
+            where = ("children", "purchase_purposes")
+            found.append((where, "children.purchase_purposes needs children.purchase_minimum_age"))
+        index = {p.key: i for i, p in enumerate(self.purposes)}
+        for owner, category, other in self.only_conflicts():
+            found.append((
+                ("purposes", index[other], "categories"),
+                f"purpose {other!r} uses {category}, which purpose {owner!r} says is used only "
+                f"for it (add {other!r} to its only.also if the text allows it)",
+            ))  # fmt: skip
+        return found
 
     def only_conflicts(self) -> list[tuple[str, str, str]]:
         """(purpose with `only`, category, other purpose using it without leave)."""
