@@ -254,8 +254,8 @@ def test_cli_publish_and_consent_commands(tmp_path: Path, sqlite_url: str) -> No
     assert out.exit_code == 0 and "allowed" in out.output
     out = runner.invoke(app, ["consent", "withdraw", "user_id:5", WIDENED, *where])
     assert out.exit_code == 0
-    out = runner.invoke(app, ["consent", "show", "user_id:5", *where])
-    assert "withdrawn" in out.output
+    out = runner.invoke(app, ["consent", "show", "user_id:5", *where], env={"COLUMNS": "80"})
+    assert "withdrawn" in out.output and WIDENED in out.output  # purpose keys never cut
     out = runner.invoke(app, ["consent", "accept", "user_id:5", "2", *where])
     assert out.exit_code == 0 and "Recorded acceptance" in out.output
     assert binding_version(project, store, "user_id:5") == "2"

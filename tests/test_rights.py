@@ -675,6 +675,8 @@ def test_cli_round_trip(sqlite_app: App, tmp_path: Path, monkeypatch: pytest.Mon
     plan = runner.invoke(app, ["request", "plan", request_id, "-p", root])
     assert "app.users" in plan.output and "read" in plan.output
     assert runner.invoke(app, ["request", "run", "--all", "-p", root]).exit_code == 0
+    again = runner.invoke(app, ["request", "run", "--all", "-p", root])
+    assert again.output.strip() == "Nothing to run: the queue is empty."
     out = tmp_path / "mine.zip"
     exported = runner.invoke(app, ["request", "export", request_id, "--out", str(out), "-p", root])
     assert exported.exit_code == 0 and zipfile.is_zipfile(out)

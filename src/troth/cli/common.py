@@ -48,7 +48,7 @@ def print_rows(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
     then `header: value`, wrapped by the terminal: an id or a status is never cut short
     (ids are copied from here into the next command)."""
     listed = list(rows)
-    widths = [max(len(h), *(len(r[i]) for r in listed)) for i, h in enumerate(headers)]
+    widths = [max([len(h), *(len(r[i]) for r in listed)]) for i, h in enumerate(headers)]
     if sum(widths) + 3 * len(headers) + 1 <= console.width:
         table = Table(*headers)
         for row in listed:

@@ -6,9 +6,8 @@ from collections.abc import Callable
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from troth.cli.common import ProjectOption, console, opened
+from troth.cli.common import ProjectOption, console, opened, print_rows
 from troth.consent import accept_policy, current_consent, history, record_consent
 from troth.rights import take_withdrawals
 
@@ -99,21 +98,15 @@ def show(subject: SubjectArg, project: ProjectOption = None) -> None:
     """The subject's current state for every purpose in troth.yaml."""
     with opened(project) as (proj, store):
         states = current_consent(proj, store, subject)
-    table = Table("purpose", "consent", "allowed", "decision", "source", "policy", "when")
-    for state in states.values():
-        allowed = "[green]yes[/]" if state.allowed else "[red]no[/]"
-        if state.needs_reconsent:
-            allowed += " (re-consent)"
-        table.add_row(
-            state.purpose,
-            state.mode.value,
-            allowed,
-            state.decision.value if state.decision else "default",
-            state.source or "",
-            state.policy_version or "",
-            f"{state.recorded_at:%Y-%m-%d %H:%M:%S}" if state.recorded_at else "",
-        )
-    console.print(table)
+    rows = [
+        (state.purpose, state.mode.value,
+         ("yes" if state.allowed else "no") + (" (re-consent)" if state.needs_reconsent else ""),
+         state.decision.value if state.decision else "default", state.source or "",
+         state.policy_version or "",
+         f"{state.recorded_at:%Y-%m-%d %H:%M:%S}" if state.recorded_at else "")
+        for state in states.values()
+    ]  # fmt: skip
+    print_rows(("purpose", "consent", "allowed", "decision", "source", "policy", "when"), rows)
 
 
 @group.command("history")
@@ -121,18 +114,15 @@ def history_command(subject: SubjectArg, project: ProjectOption = None) -> None:
     """Every consent event of the subject, oldest first."""
     with opened(project) as (proj, store):
         events = history(proj, store, subject)
-    table = Table("#", "when (UTC)", "purpose", "decision", "source", "policy", "notice")
-    for event in events:
-        table.add_row(
-            str(event.id),
-            f"{event.recorded_at:%Y-%m-%d %H:%M:%S}",
-            event.purpose,
-            event.decision,
-            event.source,
-            event.policy_version or "",
-            event.notice_version or "",
-        )
-    console.print(table if events else "No consent events for this subject.")
+    if not events:
+        console.print("No consent events for this subject.")
+        return
+    rows = [
+        (str(e.id), f"{e.recorded_at:%Y-%m-%d %H:%M:%S}", e.purpose, e.decision, e.source,
+         e.policy_version or "", e.notice_version or "")
+        for e in events
+    ]  # fmt: skip
+    print_rows(("#", "when (UTC)", "purpose", "decision", "source", "policy", "notice"), rows)
 
 
 def register(app: typer.Typer) -> None:

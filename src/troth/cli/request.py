@@ -161,10 +161,22 @@ def run(
             done = rights.run_queue(proj, store, actor=ACTOR)
         for request in done:
             signed_out_if_erased(store, request)
+        if all_ and not done:
+            console.print(nothing_to_run(store), highlight=False)
     for request in done:
         console.print(outcome_line(request), highlight=False)
     if any(r.status == "failed" for r in done):
         raise typer.Exit(1)
+
+
+def nothing_to_run(store: Store) -> str:
+    """What `run --all` says when no request can run, and what the others wait for."""
+    waiting = [
+        (len(rights.list_requests(store, status)), what)
+        for status, what in (("received", "verification"), ("verified", "approval"))
+    ]
+    said = [f"{n} wait(s) for {what}" for n, what in waiting if n]
+    return "Nothing to run" + (f": {'; '.join(said)}." if said else ": the queue is empty.")
 
 
 def outcome_line(request: rights.Request) -> str:
