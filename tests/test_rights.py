@@ -10,6 +10,7 @@ import io
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import zipfile
@@ -739,3 +740,19 @@ def test_two_workers_share_the_queue(sqlite_app: App) -> None:
         assert rights.get_request(sqlite_app.store, request_id).status == "completed"
         kinds = [e.kind for e in ledger.entries(sqlite_app.store, ref=request_id)]
         assert kinds.count("request.started") == 1 and kinds.count("request.completed") == 1
+
+
+def test_serve_refuses_a_busy_port_before_its_banner(tmp_path: Path) -> None:
+    runner = CliRunner()
+    root = tmp_path / "project"
+    assert runner.invoke(app, ["init", str(root)]).exit_code == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        for command in (["serve", "-p", str(root)], ["demo", "--dir", str(tmp_path / "demo")]):
+            busy = runner.invoke(app, [*command, "--port", port])
+            assert busy.exit_code != 0
+            assert f"cannot listen on 127.0.0.1:{port}" in str(busy.exception or busy.output)
+            assert "troth serving" not in busy.output and "Privacy center" not in busy.output
+    assert not (tmp_path / "demo").exists()  # the demo stopped before building anything

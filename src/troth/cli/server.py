@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +27,21 @@ def uvicorn_options() -> dict[str, Any]:
     from troth.server.asgi import PROTOCOL
 
     return {"http": PROTOCOL, "proxy_headers": False, "log_level": "warning", "access_log": False}
+
+
+def require_free_port(host: str, port: int) -> None:
+    """Refuse a port another program listens on, before any banner says we serve there
+    (uvicorn would print its bind error after it)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise TrothError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
+                "stop what uses it or choose another --port"
+            ) from None
 
 
 def serve_project(root: Path, host: str, port: int, workers: int) -> None:
@@ -53,6 +69,7 @@ def serve(
     from troth.server import create_app
 
     found = project_from(project)
+    require_free_port(host, port)
     ctx = create_app(found).state.ctx  # migrates the engine store once, before the workers
     try:
         ctx.policy(), ctx.datamap()  # a bad troth.yaml or datamap.yaml stops here, not later
@@ -73,6 +90,7 @@ def demo(
     """Create a demo project on a generated reference app and serve it."""
     from troth.server.demo import prepare_demo
 
+    require_free_port(host, port)
     with console.status("preparing the demo project (reference app, policy, staff login)"):
         info = prepare_demo(folder, users)
     base = f"http://{host}:{port}"
