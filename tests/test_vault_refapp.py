@@ -49,11 +49,13 @@ rights:
 """
 
 
-def vault_datamap() -> str:
-    """The reference data map with the two sealed columns shredded on erasure."""
+def vault_datamap(account_sealed: bool = True) -> str:
+    """The reference data map with the two sealed columns shredded on erasure (or only
+    messages.body, the account row sealing nothing of its own)."""
     document = yaml.safe_load((EXAMPLES / "datamap.yaml").read_text())
     users = document["tables"]["app.users"]["columns"]
-    users["date_of_birth"].update(encrypted=True, subject="user:{id}", erase="shred")
+    if account_sealed:
+        users["date_of_birth"].update(encrypted=True, subject="user:{id}", erase="shred")
     document["tables"]["app.users"]["deactivate"].update(hide=["display_name"], subject="user:{id}")
     messages = document["tables"]["app.messages"]
     messages["erase"] = "update"
@@ -70,10 +72,12 @@ class App:
     url: str
 
 
-def make_app(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
+def make_app(
+    tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch, datamap: str | None = None
+) -> Iterator[App]:
     root = tmp_path / "project"
     root.mkdir()
-    (root / "datamap.yaml").write_text(vault_datamap())
+    (root / "datamap.yaml").write_text(datamap or vault_datamap())
     (root / "troth.yaml").write_text(POLICY)
     monkeypatch.setenv("REFAPP_DB_URL", url)
     monkeypatch.delenv("TROTH_STORE_URL", raising=False)
@@ -225,6 +229,24 @@ def test_shred_on_every_engine_spares_other_people(app: App) -> None:
     assert rows(app.engine, "SELECT id, sender_id, recipient_id, body FROM messages") == before
     again = rights.run_request(app.project, app.store, done.id)
     assert again.status == "completed"
+
+
+def test_shred_reaches_a_key_only_other_tables_seal_for(
+    tmp_path: Path, any_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The account row seals nothing itself; the subject's messages are sealed for
+    user:{sender_id}: erasure still destroys that key, and no one else's."""
+    for app in make_app(tmp_path, any_db_url, monkeypatch, vault_datamap(account_sealed=False)):
+        user_id = busy_user(app)
+        before = rows(app.engine, "SELECT id, sender_id, recipient_id, body FROM messages")
+        assert run(app, "erasure", user_id).status == "completed"
+        assert len(ledger.entries(app.store, kind="vault.shredded")) == 1
+        reader = vault.open_vault(app.project.root)
+        for message in (m for m in before if m["sender_id"] == user_id):
+            with pytest.raises(vault.Shredded):
+                reader.decrypt(f"user:{user_id}", message["body"], field="messages.body")
+        others = [m for m in before if m["sender_id"] != user_id]
+        assert others and len(opened(reader, others)) == len(others)
 
 
 def test_moved_ciphertext_is_refused(app: App) -> None:

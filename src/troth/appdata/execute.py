@@ -33,7 +33,7 @@ from troth.appdata.reach import (
 )
 from troth.appdata.rowsets import RowSet, either
 from troth.appdata.sets import reused
-from troth.datamap import blob_root
+from troth.datamap import DataMap, blob_root
 from troth.datamap.model import PSEUDONYM_HEX, PSEUDONYM_PREFIX, ColumnErase
 from troth.datamap.model import Table as MapTable
 from troth.vault import (
@@ -45,6 +45,7 @@ from troth.vault import (
     row_ref,
     shred_reads,
     shred_subjects,
+    template_columns,
     vault_for,
 )
 
@@ -200,6 +201,10 @@ def shred_keys(
             named |= subjects
             if key in people:
                 own |= subjects
+    for key in people:
+        erased = [*plan.get(key, {}).get("update", []), *plan.get(key, {}).get("delete", [])]
+        if erased:
+            own |= linked_subjects(conn, ctx, key, erased)
     for key, rows in sets.items():
         columns = sorted(shred_reads(ctx.datamap.tables[key]))
         if columns:
@@ -207,6 +212,44 @@ def shred_keys(
     if not named & own:
         return 0
     return vault_for(ctx.project).shred(named & own)
+
+
+def linked_subjects(conn: Connection, ctx: Context, key: str, keys: Sequence[Key]) -> set[str]:
+    """The vault subjects that other tables' `erase: shred` columns name through links to
+    the account rows `keys` of `key` (messages sealed for user:{sender_id}, sender_id ->
+    users.id): the account row's own subjects even where it seals nothing itself."""
+    templates = linked_templates(ctx.datamap, key)
+    if not templates:
+        return set()
+    spec = ctx.datamap.tables[key]
+    table = reflect(conn.engine, ctx.datamap, key)
+    needed = sorted({column for _, names in templates for column in names.values()})
+    found: set[str] = set()
+    for part in chunks(list(keys)):
+        query = select(*(table.c[c] for c in needed)).where(
+            key_condition(table, spec.primary_key, part)
+        )
+        for row in conn.execute(scoped(query, table)).mappings():
+            for template, names in templates:
+                subject = column_subject(template, {c: row[a] for c, a in names.items()})
+                if subject is not None:
+                    found.add(subject)
+    return found
+
+
+def linked_templates(datamap: DataMap, key: str) -> list[tuple[str, dict[str, str]]]:
+    """(template, {its column: the account column a link of it points to}) for every
+    shred template whose columns are all links to the account table `key`."""
+    out = []
+    for other, spec in datamap.tables.items():
+        into = {k.column: k.target(other)[1] for k in spec.links if k.target(other)[0] == key}
+        for column in spec.columns.values():
+            if column.erase != ColumnErase.shred:
+                continue
+            names = template_columns(str(column.subject))
+            if names and all(n in into for n in names):
+                out.append((str(column.subject), {n: into[n] for n in names}))
+    return out
 
 
 def set_subjects(
