@@ -131,6 +131,51 @@ def test_links_by_name_without_foreign_keys(tmp_path: Path) -> None:
     ]
 
 
+def test_owns_only_rows_one_person_points_at(tmp_path: Path) -> None:
+    """customers.address_id and orders.delivery_address_id point at one person's address
+    (a household may share one); orders.courier_id points at couriers every customer
+    shares, and orders.shipper_id at a company table: neither is anyone's own."""
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    with sqlite3.connect(tmp_path / "app.db") as db:
+        db.executescript(
+            "CREATE TABLE addresses (id INTEGER PRIMARY KEY, street TEXT, postal_code TEXT);"
+            "CREATE TABLE couriers (id INTEGER PRIMARY KEY, street TEXT, phone TEXT);"
+            "CREATE TABLE shippers (id INTEGER PRIMARY KEY, street TEXT, phone TEXT);"
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT,"
+            " address_id INTEGER REFERENCES addresses (id));"
+            "CREATE TABLE orders (id INTEGER PRIMARY KEY,"
+            " customer_id INTEGER REFERENCES customers (id),"
+            " delivery_address_id INTEGER REFERENCES addresses (id),"
+            " courier_id INTEGER REFERENCES couriers (id),"
+            " shipper_id INTEGER REFERENCES shippers (id));"
+        )
+        for i in range(1, 31):
+            db.execute("INSERT INTO addresses VALUES (?, ?, ?)", (i, f"{i} Elm Row", f"LS{i} 1AB"))
+            db.execute(
+                "INSERT INTO customers VALUES (?, ?, ?)", (i, f"c{i}@example.com", i - i % 20 // 19)
+            )
+        for i in range(1, 4):
+            db.execute("INSERT INTO couriers VALUES (?, ?, ?)", (i, f"{i} Depot", "0113 496 0000"))
+            db.execute("INSERT INTO shippers VALUES (?, ?, ?)", (i, f"{i} Dock", "0113 496 0001"))
+        for i in range(1, 91):
+            customer = i % 30 + 1
+            db.execute(
+                "INSERT INTO orders VALUES (?, ?, ?, ?, ?)",
+                (i, customer, customer, i % 3 + 1, i % 3 + 1),
+            )
+    proposal = scan(url)
+    owning = {
+        (key, link.column)
+        for key, table in proposal.datamap.tables.items()
+        for link in table.links
+        if link.owns
+    }
+    assert owning == {("app.customers", "address_id"), ("app.orders", "delivery_address_id")}
+    columns = [link.column for link in proposal.datamap.tables["app.orders"].links]
+    courier = proposal.comments[("tables", "app.orders", "links", columns.index("courier_id"))]
+    assert courier.endswith("couriers rows are shared by many owners' rows: review"), courier
+
+
 def test_password_in_the_url_is_not_written(pg_url: str) -> None:
     with_password = make_url(pg_url).set(password="hunter2")
     url = with_password.render_as_string(hide_password=False)

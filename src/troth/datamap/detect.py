@@ -245,6 +245,11 @@ STAFF_TABLE = re.compile(
     r"(^|_)(employees?|staff|staffs|admins?|administrators?|operators?|moderators?)(_|$)"
     r"|(^|_)(?<!user_)agents?$"
 )
+ORGANIZATION_TABLE = re.compile(
+    r"(^|_)(shippers?|suppliers?|vendors?|carriers?|compan(y|ies)|stores?|shops?|warehouses?|"
+    r"branch(es)?|offices?|partners?|merchants?|manufacturers?|brands?|organi[sz]ations?|"
+    r"businesses|agenc(y|ies)|banks?|schools?|hospitals?|venues?|tenants?)$"
+)
 ACCOUNT_TABLE = re.compile(
     r"(^|_)(users?|accounts?|customers?|clients?|members?|people|persons?|profiles?|"
     r"subscribers?|patients?|students?|players?)$"
@@ -265,6 +270,12 @@ OTHER_ROLE = re.compile(
 
 def is_staff_table(table: str) -> bool:
     return STAFF_TABLE.search(snake(table)) is not None
+
+
+def is_organization_table(table: str) -> bool:
+    """A table of companies or places (shippers, suppliers, stores): its rows are no one
+    person's own record, whatever contact data they hold."""
+    return ORGANIZATION_TABLE.search(snake(table)) is not None
 
 
 def is_account_named(table: str) -> bool:

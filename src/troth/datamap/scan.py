@@ -38,6 +38,7 @@ from troth.datamap.detect import (
     international_region,
     is_account_named,
     is_media_path,
+    is_organization_table,
     is_staff_table,
     name_guesses,
     names_someone_else,
@@ -80,6 +81,7 @@ class Reflected:
     foreign_keys: list[tuple[str, str, str]]  # (column, referred table, referred column)
     key_evidence: str | None = None  # where primary_key came from when the table has none
     samples: dict[str, list[str]] = field(default_factory=dict)
+    keyed: list[dict[str, Any]] = field(default_factory=list)  # key and link columns' rows
 
 
 @dataclass
@@ -129,6 +131,7 @@ def scan(
             tables = [_reflect(conn, name) for name in _table_names(conn)]
             for reflected in tables:
                 reflected.samples = _sample(conn, reflected, sample)
+                reflected.keyed = _sample_keys(conn, reflected, sample)
             conn.rollback()
     except SQLAlchemyError as exc:
         cause = getattr(exc, "orig", None) or exc
@@ -210,6 +213,23 @@ def _sample(conn: Connection, reflected: Reflected, limit: int) -> dict[str, lis
     return samples
 
 
+def _sample_keys(conn: Connection, reflected: Reflected, limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` rows of the table's key and link-like columns (its primary key, its
+    foreign keys, names ending in id): which rows share a referred row."""
+    names = [
+        c
+        for c in reflected.columns
+        if c in reflected.primary_key
+        or any(c == fk for fk, _t, _c in reflected.foreign_keys)
+        or c.lower().endswith("id")
+    ]
+    if not names:
+        return []
+    picked: list[ColumnClause[Any]] = [column(c) for c in names]
+    query = select(*picked).select_from(table(reflected.name)).limit(limit)
+    return [dict(zip(names, row, strict=True)) for row in conn.execute(query)]
+
+
 # ---- the proposal ---------------------------------------------------------------------------
 
 REVIEW = "review"
@@ -254,13 +274,16 @@ class _Proposer:
         links = _ownership(candidates, account, self.store)
         if account is not None:
             for owning in [t for t, found in links.items() if _owned(t, found, account)]:
-                links[owning] = _owns(owning, account, links, self.chosen)
+                links[owning] = _owns(self.reflected(owning), account, links, self.chosen)
         built = {self.key(t): self.table(t, account, links[t.name]) for t in self.tables}
         datamap = DataMap(
             stores={self.store: SqlStore(url=url)}, identities=self.identities, tables=built
         )
         total = sum(len(t.columns) for t in self.tables)
         return Proposal(datamap, self.comments, total, len(self.chosen))
+
+    def reflected(self, name: str) -> Reflected:
+        return next(t for t in self.tables if t.name == name)
 
     def key(self, reflected: Reflected) -> str:
         return f"{self.store}.{reflected.name}"
@@ -536,29 +559,47 @@ def _owned(table: str, links: list[tuple[Link, str]], account: str) -> bool:
 
 
 def _owns(
-    table: str, account: str, links: dict[str, list[tuple[Link, str]]], chosen: Chosen
+    reflected: Reflected, account: str, links: dict[str, list[tuple[Link, str]]], chosen: Chosen
 ) -> list[tuple[Link, str]]:
-    """The links of `table` (the account's or one owned by it), with `owns: true` where
+    """The links of a table (the account's or one owned by it), with `owns: true` where
     it refers to a row of personal data that has no owner of its own (customer.address_id
     -> address, orders.shipping_address_id -> address): that row is the subject's, read
-    and erased with their data (kept where other people's rows refer to it too)."""
+    and erased with their data (kept where other people's rows refer to it too). Not
+    where the sampled rows of several owners share most referred rows (a shipper)."""
+    table = reflected.name
+    owners = reflected.primary_key if table == account else [
+        link.column for link, _ in links[table] if link.owner
+    ]  # fmt: skip
     out = []
     for link, why in links[table]:
         target = link.to.split(".")[-2]
         held = about_one_person(c for (t, _col), c in chosen.items() if t == target)
-        someone_else = names_someone_else(link.column, target)
+        someone_else = names_someone_else(link.column, target) or is_organization_table(target)
         owned_elsewhere = any(other.owner for other, _ in links.get(target, []))
         if link.owner or target in (table, account) or not held or owned_elsewhere or someone_else:
             out.append((link, why))
+        elif shared_by_many(reflected.keyed, link.column, owners):
+            out.append((link, f"{why}; {target} rows are shared by many owners' rows: {REVIEW}"))
         else:
-            owns = link.model_copy(update={"owns": True})
             note = (
                 f"owns: {target} holds personal data ({', '.join(held)}) and no owner of its "
                 f"own: the {table} row's {target} row is read and erased with it, kept where "
                 f"other rows refer to it too; {REVIEW}"
             )
-            out.append((owns, f"{why.split('; ')[0]}; {note}"))
+            out.append((link.model_copy(update={"owns": True}), f"{why.split('; ')[0]}; {note}"))
     return out
+
+
+def shared_by_many(rows: list[dict[str, Any]], column: str, owners: list[str]) -> bool:
+    """Whether at least a third of the values of `column` in the sampled rows are held
+    by rows of more than one owner (a household shares an address; every customer
+    shares a shipper)."""
+    held: dict[Any, set[tuple[Any, ...]]] = {}
+    for row in rows:
+        if row.get(column) is not None and owners:
+            held.setdefault(row[column], set()).add(tuple(row.get(o) for o in owners))
+    shared = sum(1 for owning in held.values() if len(owning) > 1)
+    return bool(held) and shared * 3 >= len(held)
 
 
 def _verdict(table: str, c: Candidate, account: str | None) -> Verdict:
