@@ -128,11 +128,13 @@ def app(
     store.dispose()
 
 
-def complete(app: App, kind: str, email: str, purpose: str | None = None) -> None:
+def complete(app: App, kind: str, email: str, purpose: str | None = None) -> rights.Request:
     """A verified request made with the person's e-mail, run to completion."""
     request = rights.create_request(app.project, app.store, kind, "email", email, purpose=purpose)
     rights.verify_request(app.project, app.store, request.id)
-    assert rights.run_request(app.project, app.store, request.id).status == "completed"
+    done = rights.run_request(app.project, app.store, request.id)
+    assert done.status == "completed", done.error
+    return done
 
 
 def rules(troth: Troth, subject: str) -> dict[str, tuple[bool, Rule]]:
@@ -227,6 +229,37 @@ def test_a_revocable_preference_is_revoked_and_allowed_again(app: App) -> None:
     assert app.troth.explain(subject, "tailoring").rule == Rule.consent
     with pytest.raises(UnknownPurpose, match="does not make it revocable"):
         app.troth.record_consent(subject, "analytics", "withdrawn")
+
+
+def test_a_withdrawal_request_revokes_the_revocable_preference_too(app: App) -> None:
+    subject, email = app.user()
+    record_consent(app.project, app.store, subject, "marketing", "granted", source="app")
+    done = complete(app, "withdraw_consent", email)
+    assert done.result["withdrawn"] == done.result["consent_recorded"] == ["marketing", "tailoring"]
+    found = rules(app.fresh(), subject)
+    assert found["marketing"] == (False, Rule.consent)
+    assert found["tailoring"] == (False, Rule.revoked)
+    untouched = {p: found[p] for p in ("service", "analytics", "shop", "bookkeeping")}
+    assert untouched == dict.fromkeys(untouched, (True, Rule.default))
+
+
+def test_a_withdrawal_of_one_purpose_leaves_what_cannot_be_withdrawn(app: App) -> None:
+    subject, email = app.user()
+    revoked = complete(app, "withdraw_consent", email, purpose="tailoring")
+    assert revoked.result["withdrawn"] == ["tailoring"]
+    assert app.fresh().explain(subject, "tailoring").rule == Rule.revoked
+    kept = complete(app, "withdraw_consent", email, purpose="analytics")
+    assert (kept.result["purposes"], kept.result["withdrawn"]) == (["analytics"], [])
+    assert kept.result["categories_erased"] == []
+    assert rules(app.fresh(), subject)["analytics"] == (True, Rule.default)
+
+
+def test_an_objection_to_a_revocable_preference_records_no_consent(app: App) -> None:
+    subject, email = app.user()
+    done = complete(app, "objection", email, purpose="tailoring")
+    assert done.result["consent_recorded"] == [] and "withdrawn" not in done.result
+    assert rules(app.fresh(), subject)["tailoring"] == (False, Rule.objection)
+    assert app.fresh().consents(subject)["tailoring"].decision is None
 
 
 def test_sdk_http_and_middleware_agree(app: App) -> None:

@@ -1,5 +1,7 @@
 """Restriction, objection, consent withdrawal and opt-out of sale/sharing: recorded,
-with the consent decisions they imply written to the consent ledger.
+with the consent decisions they imply written to the consent ledger. A withdrawal also
+revokes the preferences troth.yaml makes `revocable` (communication choices needing no
+consent), so allowed() refuses them afterwards.
 
 Withdrawal has an effect on the data too: the categories that only the withdrawn
 purposes covered (no purpose still allowed for the subject needs them) are erased
@@ -22,10 +24,11 @@ from troth.appdata import (
     withdrawn_columns,
 )
 from troth.consent import current_consent, only_under, record_consent
+from troth.consent.purposes import choosable
 from troth.datamap import sql_engine
 from troth.errors import TrothError
 from troth.holds import without_rows
-from troth.policy.model import ConsentMode, LegalBasis, Policy
+from troth.policy.model import ConsentMode, LegalBasis, Policy, Purpose
 from troth.rights import tables as t
 from troth.rights.held import kept_entries, withheld
 from troth.rights.lifecycle import Request
@@ -46,7 +49,7 @@ def affected(policy: Policy, request: Request) -> list[str]:
     if request.purpose is not None:
         return [request.purpose]
     if request.kind == "withdraw_consent":
-        return [p.key for p in policy.purposes if p.consent != ConsentMode.none]
+        return [p.key for p in policy.purposes if choosable(p)]
     if request.kind == "opt_out_sale":
         return [p.key for p in policy.purposes if p.sale_or_share]
     return [p.key for p in policy.purposes if p.legal_basis != LegalBasis.legal_obligation]
@@ -54,14 +57,12 @@ def affected(policy: Policy, request: Request) -> list[str]:
 
 def record_effects(ctx: Context, store: Store, request: Request) -> dict[str, Any]:
     purposes = affected(ctx.policy, request)
+    decided = [k for k in purposes if decided_by(request.kind, ctx.policy.purpose(k))]
     decision = "denied" if request.kind == "opt_out_sale" else "withdrawn"
     recorded = []
     if request.kind != "restriction" and request.source != "consent":
         subject = f"{request.identity_kind}:{request.identity_value}"
-        for key in purposes:
-            purpose = ctx.policy.purpose(key)
-            if purpose is None or purpose.consent == ConsentMode.none:
-                continue
+        for key in decided:
             record_consent(
                 ctx.project,
                 store,
@@ -76,8 +77,20 @@ def record_effects(ctx: Context, store: Store, request: Request) -> dict[str, An
             recorded.append(key)
     result = {"effect": EFFECTS[request.kind], "purposes": purposes, "consent_recorded": recorded}
     if request.kind == "withdraw_consent":
-        result.update(erase_withdrawn(ctx, store, request, purposes))
+        # only what was withdrawn erases: a purpose the person cannot decide keeps its data
+        result.update(withdrawn=decided, **erase_withdrawn(ctx, store, request, decided))
     return result
+
+
+def decided_by(kind: str, purpose: Purpose | None) -> bool:
+    """Does a request of `kind` write a consent decision for `purpose`? A withdrawal
+    takes back consent and revokes a revocable preference; an objection or an opt-out
+    records only where consent is asked (the objection itself stops the rest)."""
+    if purpose is None:
+        return False
+    if kind == "withdraw_consent":
+        return choosable(purpose)
+    return purpose.consent != ConsentMode.none
 
 
 def erase_withdrawn(
@@ -91,7 +104,7 @@ def erase_withdrawn(
     except TrothError:  # an identity the consent ledger does not name: nothing allowed
         states = {}
     allowed = {key for key, state in states.items() if state.allowed}
-    allowed |= {p.key for p in ctx.policy.purposes if p.consent == ConsentMode.none}
+    allowed |= {p.key for p in ctx.policy.purposes if not choosable(p)}
     categories = sorted({c for key in purposes for c in only_under(ctx.policy, key, allowed)})
     rows: dict[str, int] = {}
     kept: dict[str, dict[str, dict[str, int]]] = {}
