@@ -21,8 +21,16 @@ import pytest
 import uvicorn
 from playwright.sync_api import Page, expect
 
-from test_server_support import PASSWORD, REPO, make_project
+from test_server_support import (
+    PASSWORD,
+    REPO,
+    REVOCABLE,
+    REVOCABLE_NAME,
+    add_revocable,
+    make_project,
+)
 from troth import worker
+from troth.consent import current_consent
 from troth.server import create_app
 from troth.server.auth import create_api_key, create_staff
 
@@ -140,6 +148,17 @@ def reload_until_visible(page: Page, target: Any) -> None:
     expect(target).to_be_visible()
 
 
+def sign_in(live: Live, page: Page, email: str) -> None:
+    """From the notice, sign in with the code e-mailed to `email`; ends on My data."""
+    page.get_by_role("link", name="Sign in with e-mail").click()
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_role("button", name="Send me a code").click()
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    page.get_by_label("Code").fill(live.newest_code())
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="My data", exact=True)).to_be_visible()
+
+
 def test_subject_signs_in_downloads_and_deletes(live: Live, page: Page, tmp_path: Path) -> None:
     email = adult_email(live)
     page.goto(live.url + "/")
@@ -149,13 +168,7 @@ def test_subject_signs_in_downloads_and_deletes(live: Live, page: Page, tmp_path
     shot(page, "center-notice-phone")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
     page.set_viewport_size({"width": 1200, "height": 900})
-    page.get_by_role("link", name="Sign in with e-mail").click()
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_role("button", name="Send me a code").click()
-    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
-    page.get_by_label("Code").fill(live.newest_code())
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="My data", exact=True)).to_be_visible()
+    sign_in(live, page, email)
     shot(page, "center-my-data")
 
     page.get_by_role("button", name="Prepare my download").click()
@@ -177,6 +190,27 @@ def test_subject_signs_in_downloads_and_deletes(live: Live, page: Page, tmp_path
     shot(page, "center-deleted")
     page.goto(live.url + "/me")
     expect(page.get_by_text("Please sign in first.")).to_be_visible()
+
+
+def test_subject_turns_a_revocable_preference_off_and_on(live: Live, page: Page) -> None:
+    add_revocable(live.project)
+    email = adult_email(live)
+    page.goto(live.url + "/")
+    sign_in(live, page, email)
+    switch = page.get_by_role("switch", name=REVOCABLE_NAME, exact=True)
+    expect(switch).to_have_attribute("aria-checked", "true")
+    expect(page.get_by_role("switch", name="Providing the service")).to_have_count(0)
+    switch.scroll_into_view_if_needed()
+    shot(page, "center-revocable-switch")
+    switch.click()
+    page.reload()
+    expect(switch).to_have_attribute("aria-checked", "false")
+    expect(switch).to_have_text("Off")
+    states = current_consent(live.project, live.store, f"email:{email}")
+    assert (states[REVOCABLE].allowed, states[REVOCABLE].source) == (False, "app")
+    switch.click()
+    page.reload()
+    expect(switch).to_have_attribute("aria-checked", "true")
 
 
 def test_staff_approves_and_runs_a_request(live: Live, page: object) -> None:

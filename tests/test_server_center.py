@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import sqlite3
 import zipfile
 from datetime import timedelta
@@ -11,9 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from test_server_support import PASSWORD, Server
+from test_server_support import PASSWORD, REVOCABLE, REVOCABLE_NAME, Server, add_revocable
 from troth import worker
-from troth.consent import current_consent
+from troth.consent import Rule, current_consent, history
+from troth.sdk import Troth
 from troth.server import requests, tables
 from troth.server.auth import CODES_PER_EMAIL, now
 
@@ -227,6 +229,42 @@ def test_consent_toggle_and_objection(server: Server) -> None:
     )
     assert objected.status_code == 303
     assert "objection" in server.client.get(objected.headers["location"]).text
+
+
+def switch_state(page: str, purpose: str) -> str | None:
+    """The aria-checked of the switch labelled by `purpose`'s name, None without one."""
+    found = re.search(rf'<button [^>]*aria-checked="(\w+)" aria-labelledby="use-{purpose}"', page)
+    return found.group(1) if found else None
+
+
+def test_a_revocable_preference_has_a_switch_named_as_the_policy_names_it(server: Server) -> None:
+    add_revocable(server.project)
+    email = server.emails(1)[0]
+    token = server.sign_in(email)
+    page = server.client.get("/me").text
+    assert f'<strong id="use-{REVOCABLE}">{REVOCABLE_NAME}</strong>' in page
+    assert switch_state(page, REVOCABLE) == "true"
+    assert switch_state(page, "marketing.communications.email") == "false"  # opt-in, not given
+    assert switch_state(page, "essential.service") is None  # contract: nothing to switch
+    assert switch_state(page, "analytics.reporting") is None  # objected to, not switched
+    assert 'aria-label="Object to: Product analytics"' in page
+
+    off = {"csrf": token, "purpose": REVOCABLE, "decision": "withdrawn"}
+    assert server.client.post("/me/consent", data=off, follow_redirects=False).status_code == 303
+    assert switch_state(server.client.get("/me").text, REVOCABLE) == "false"
+    event = history(server.project, server.store, f"email:{email}")[-1]
+    assert (event.purpose, event.decision, event.source, event.policy_version) == (
+        REVOCABLE, "withdrawn", "app", "1",
+    )  # fmt: skip
+    troth = Troth(server.project, server.store)
+    assert troth.explain(f"email:{email}", REVOCABLE).rule == Rule.revoked
+    troth.close()
+
+    server.client.post("/me/consent", data=off | {"decision": "granted"})
+    assert switch_state(server.client.get("/me").text, REVOCABLE) == "true"
+    assert current_consent(server.project, server.store, f"email:{email}")[REVOCABLE].allowed
+    refused = off | {"purpose": "essential.service"}
+    assert server.client.post("/me/consent", data=refused).status_code == 422
 
 
 def test_deactivate_and_reactivate(server: Server) -> None:

@@ -71,6 +71,27 @@ rights:
 """
 
 
+# A communication preference the person may turn off although it needs no consent.
+REVOCABLE = "marketing.preferences"
+REVOCABLE_NAME = "Tailoring our e-mails to what you read"
+REVOCABLE_PURPOSE = f"""\
+  - key: {REVOCABLE}
+    name: {REVOCABLE_NAME}
+    categories: [user.contact.email]
+    legal_basis: legitimate_interest
+    legitimate_interests: keeping our e-mails relevant
+    revocable: true
+"""
+
+
+def add_revocable(project: Project) -> None:
+    """Give the project's troth.yaml the revocable purpose REVOCABLE."""
+    policy = project.root / "troth.yaml"
+    policy.write_text(
+        policy.read_text().replace("retention:\n", REVOCABLE_PURPOSE + "retention:\n", 1)
+    )
+
+
 @pytest.fixture(scope="session")
 def refapp_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("refapp")

@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from troth import consent, ledger, outbox, rights, worker
 from troth.appdata import is_birth_date
-from troth.consent.purposes import is_gpc_purpose
+from troth.consent.purposes import choosable, is_gpc_purpose
 from troth.consent.subject import InvalidSubject, normalize
 from troth.datamap import DataMap, TableKey
 from troth.errors import InvalidInput, Problem
@@ -268,14 +268,15 @@ def my_data(request: Request, ctx: Ctx, email: Email) -> HTMLResponse:
 
 
 def purpose_rows(policy: Policy, states: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each purpose with what the subject can do: toggle consent, or object."""
+    """Each purpose with what the subject can do: switch it off and on (consent, or a
+    preference troth.yaml makes revocable), or object."""
     return [
         {
             "key": p.key,
             "name": p.name,
             "description": p.description,
             "basis": p.legal_basis.value.replace("_", " "),
-            "consent": p.consent.value != "none",
+            "switch": choosable(p),
             "objectable": p.legal_basis.value == "legitimate_interest",
             "allowed": states[p.key].allowed if p.key in states else True,
         }
