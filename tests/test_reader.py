@@ -168,6 +168,14 @@ def test_cli_writes_a_draft_that_validates(tmp_path: Path) -> None:
         ("If we sell our business, your information will be transferred to the buyer.\n", None),
         ("Vendors are restricted from selling this data in any way.\n", False),
         ("You may contact the Federal Trade Commission about your data.\n", None),
+        # someone else's sale; the brand in a link's address is not the subject either
+        (
+            "Acme's browser can tell websites not to sell or share information about your"
+            " visits ([how](https://support.acme.example/gpc)).\n",
+            None,
+        ),
+        ("Your personal information will not be given or sold to any organization.\n", False),
+        ("Acme Privacy\nAcme never sells personal data. Ask privacy@acme.com.\n", False),
     ],
 )
 def test_what_counts_as_a_sale(tmp_path: Path, text: str, sold: bool | None) -> None:
@@ -182,6 +190,19 @@ def test_the_publisher_is_named_as_its_own_domain_is_written(tmp_path: Path) -> 
     document = read_policy(write(tmp_path, text)).document
     assert document["organization"]["name"] == "Sci-News.com"
     assert document["contacts"]["privacy_email"] == "privacy@sci-news.com"
+
+
+def test_the_website_is_the_brands_domain_not_a_help_page(tmp_path: Path) -> None:
+    text = (
+        "Acme Privacy Notice\nAcme shows a [new tab](https://support.acme.com/kb/tab) page.\n"
+        "Add-ons come from https://addons.acme.com/ and others from https://other.org.\n"
+    )
+    document = read_policy(write(tmp_path, text)).document
+    assert document["organization"]["website"] == "https://acme.com"
+    text += "Visit www.acme.com for more.\n"
+    assert read_policy(write(tmp_path, text)).document["organization"]["website"] == (
+        "https://www.acme.com"
+    )
 
 
 def test_markdown_marks_are_not_part_of_the_quotes(tmp_path: Path) -> None:

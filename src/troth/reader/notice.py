@@ -133,14 +133,43 @@ def safe_date(year: int, month: int, day: int) -> dt.date | None:
 
 
 def website(document: Document) -> Found[str] | None:
+    """The organization's site: the domain of the addresses the text gives on the brand's
+    domain (any, without a brand), its own address first (www.justori.com); a help page
+    or a subdomain is not the website (support.mozilla.org/kb/… gives mozilla.org)."""
     brand = organization(document)
-    for sentence in document.sentences:
-        for url in URL.findall(sentence.text):
-            host = url.split("://")[-1].split("/")[0].lower()
-            if brand is None or brand.value.lower() in host:
-                full = url if url.startswith("http") else f"https://{url}"
-                return Found(full.rstrip("./"), (Evidence.of(sentence),))
-    return None
+    found = [
+        (url, sentence)
+        for sentence in document.sentences
+        for url in URL.findall(sentence.text)
+        if brand is None or brand.value.lower() in host_of(url)
+    ]
+    if not found:
+        return None
+    url, sentence = min(found, key=lambda pair: site_rank(pair[0]))  # the first of the best
+    host = host_of(url)
+    domain = registered_domain(host)
+    return Found(f"https://{host if host == f'www.{domain}' else domain}", (Evidence.of(sentence),))
+
+
+def site_rank(url: str) -> tuple[bool, bool]:
+    """(has a path, is on a subdomain): a site's own address ranks before a page of it."""
+    host = host_of(url)
+    domain = registered_domain(host)
+    return url.split("://")[-1].rstrip("./").count("/") > 0, host not in (domain, f"www.{domain}")
+
+
+def host_of(url: str) -> str:
+    return url.split("://")[-1].split("/")[0].lower().rstrip(".")
+
+
+def registered_domain(host: str) -> str:
+    """support.mozilla.org -> mozilla.org; shop.example.co.uk -> example.co.uk."""
+    labels = host.split(".")
+    second_level = len(labels) > 2 and len(labels[-1]) == 2 and labels[-2] in SECOND_LEVEL
+    return ".".join(labels[-3:] if second_level else labels[-2:])
+
+
+SECOND_LEVEL = {"co", "com", "org", "net", "ac", "gov", "edu", "ne", "or"}
 
 
 def legal_name(document: Document) -> Found[str] | None:

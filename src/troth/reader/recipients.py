@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from troth.reader import categories
 from troth.reader.cues import SHARE, about, affirmed_clauses, clauses, negated
 from troth.reader.evidence import Evidence, Found
+from troth.reader.notice import URL, organization
 from troth.reader.text import Document, Sentence
 
 # (key, type, name, words)
@@ -101,6 +102,14 @@ FORMS = (
 )
 SELL = re.compile(r"\bsell|\bsold\b|\brent\b|\btrade\b(?! commission)", re.IGNORECASE)
 PERSONAL = re.compile(r"\binformation\b|\bdata\b|\bdetails\b|\bnames?\b|\baddress", re.IGNORECASE)
+# the company or those it shares with sell, or data is sold ("will not be given or
+# sold"), not someone else ("notify websites not to sell")
+OURS = re.compile(
+    r"\b(?:we|us|our)\b|\b(?:is|are|be|been|being)\b[^.;]{0,30}\b(?:sold|rented|traded)\b"
+    r"|\b(?:vendors?|partners?|(?:service )?providers?|processors?|contractors?|affiliates?"
+    r"|third parties)\b",
+    re.IGNORECASE,
+)
 # selling the business, or things, is not selling personal data
 DEAL = re.compile(
     r"\bsale of\b|\bmerger|\bacquisition|\bbusiness\b|\bassets\b|\bbankrupt|\bproducts?\b"
@@ -159,10 +168,15 @@ def joined(old: Receiver, new: Receiver) -> Receiver:
 
 
 def sale_statements(document: Document) -> list[Found[bool]]:
-    """Each sentence that says data is sold (True) or is not sold (False)."""
+    """Each sentence that says the company sells data (True) or does not (False): its
+    subject is the company (we, its name) or the data, never someone else."""
+    brand = organization(document)
+    named = rf"|\b{re.escape(brand.value)}\b" if brand else ""
+    ours = re.compile(OURS.pattern + named, re.IGNORECASE)
     found: list[Found[bool]] = []
     for sentence in document.sentences:
         for clause in clauses(sentence.text):
-            if SELL.search(clause) and PERSONAL.search(clause) and not DEAL.search(clause):
+            sale = SELL.search(clause) and PERSONAL.search(clause) and not DEAL.search(clause)
+            if sale and ours.search(URL.sub(" ", clause)):  # support.mozilla.org names no one
                 found.append(Found(not negated(clause), (Evidence.of(sentence),)))
     return found
