@@ -73,3 +73,39 @@ def test_cycles_end_and_unreached_tables_are_left_out() -> None:
     link = MAP.tables["app.members"].links[0]
     assert link.target("app.members") == ("app.teams", "id")
     assert MAP.tables["app.teams"].links[0].target("app.teams") == ("app.users", "id")
+
+
+def test_an_owned_row_hangs_below_its_owner_and_its_other_referrers_are_not_owned() -> None:
+    homes = DataMap.model_validate(
+        {
+            "stores": {"app": {"type": "sql", "url": "sqlite:///x.db"}},
+            "identities": {"email": {"normalize": "email"}},
+            "tables": {
+                "app.customers": {
+                    "identities": {"email": "email"},
+                    "links": [
+                        {
+                            "column": "address_id",
+                            "to": "app.addresses.id",
+                            "owner": False,
+                            "owns": True,
+                        }
+                    ],  # fmt: skip
+                },
+                "app.addresses": {},
+                "app.stores": {
+                    "links": [{"column": "address_id", "to": "app.addresses.id", "owner": False}]
+                },
+            },
+        }
+    )
+    (customers,) = identity_trees(homes)["email"]
+    (address,) = customers.children
+    assert (address.table, address.column, address.owned, address.owner) == (
+        "app.addresses", "id", True, True
+    )  # fmt: skip
+    assert [(c.table, c.owner) for c in address.children] == [
+        ("app.customers", False),
+        ("app.stores", False),
+    ]
+    assert reached_tables(homes) >= {"app.customers", "app.addresses", "app.stores"}

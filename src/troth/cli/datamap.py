@@ -70,9 +70,13 @@ def graph_command(project_dir: ProjectOption = None) -> None:
 
 def _add(parent: Tree, node: Node, above: Node | None) -> None:
     label = f"[bold]{node.table}[/] by {node.column}"
-    if above is not None and node.link is not None:
+    if above is not None and node.link is not None and node.owned:
+        label = f"[bold]{node.table}[/] by {node.column} ← {above.table}.{node.link.column} (owns)"
+    elif above is not None and node.link is not None:
         label += f" → {above.table}.{node.link.target(node.table)[1]}"
-        if not node.owner:
+        if not node.owner and above.owned:
+            label += f" [dim](someone else's rows: {above.table} is kept while they refer to it)[/]"
+        elif not node.owner:
             label += " [dim](not the subject's rows: they go with their parent)[/]"
     if node.repeated:
         label += " [dim](see above)[/]"

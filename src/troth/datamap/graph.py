@@ -25,10 +25,13 @@ class Node:
     link: Link | None = None
     children: list[Node] = field(default_factory=list)
     repeated: bool = False  # its subtree is shown where the table first appears
+    owned: bool = False  # reached the other way, through an `owns` link of the row above
 
     @property
     def owner(self) -> bool:
-        return self.link is None or self.link.owner or self.link.owns
+        if self.link is None:
+            return True
+        return self.link.owns if self.owned else self.link.owner
 
 
 def identity_trees(datamap: DataMap) -> dict[str, list[Node]]:
@@ -52,7 +55,7 @@ def _grow(datamap: DataMap, node: Node, grown: set[str]) -> Node:
     grown.add(node.table)
     node.children = [_grow(datamap, Node(key, link.column, link), grown) for key, link in below]
     node.children += [
-        _grow(datamap, Node(link.target(node.table)[0], link.target(node.table)[1], link), grown)
+        _grow(datamap, Node(*link.target(node.table), link, owned=True), grown)
         for link in datamap.tables[node.table].links
         if link.owns and link.target(node.table)[0] in datamap.tables
     ]
