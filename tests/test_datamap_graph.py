@@ -90,7 +90,7 @@ def test_an_owned_row_hangs_below_its_owner_and_its_other_referrers_are_not_owne
                             "owner": False,
                             "owns": True,
                         }
-                    ],  # fmt: skip
+                    ],
                 },
                 "app.addresses": {},
                 "app.stores": {
