@@ -267,3 +267,26 @@ def test_international_transfers_only_where_the_text_says_so(tmp_path: Path) -> 
     }
     home = "We store your data on servers in our office.\n"
     assert "international_transfers" not in read_policy(write(tmp_path, home)).document
+
+
+def test_security_claims_are_read_by_kind(tmp_path: Path) -> None:
+    text = (
+        "Security\n"
+        "We protect your data: passwords are stored encrypted in our database.\n"
+        "We use TLS to protect your information in transit.\n"
+        "Access to personal data is restricted to authorized employees on a need to know basis.\n"
+        "We conduct regular security audits.\n"
+        "We use industry-standard security measures to protect your data.\n"
+    )
+    controls = read_policy(write(tmp_path, text)).document["security"]["controls"]
+    assert [(c["kind"], c.get("categories", [])) for c in controls] == [
+        ("encryption_at_rest", ["user.authorization.password"]),
+        ("encryption_in_transit", []),
+        ("access_control", []),
+        ("audits", []),
+        ("other", []),
+    ]
+    assert (
+        controls[0]["text"]
+        == "We protect your data: passwords are stored encrypted in our database"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from troth.reader.categories import categories_in
 from troth.reader.evidence import Evidence, Found
 from troth.reader.text import Document, Sentence
 
@@ -65,13 +66,46 @@ def children(document: Document) -> ChildRules:
     return ChildRules(minimum, purchase, deletes)
 
 
-def security(document: Document) -> list[Found[str]]:
-    """Each sentence that names a security control, as the control's description."""
-    return [
-        Found(sentence.text.rstrip("."), (Evidence.of(sentence),))
-        for sentence in document.sentences
-        if not sentence.is_heading and CONTROL.search(sentence.text) and in_security(sentence)
-    ]
+# what kind of security claim a sentence makes (troth.policy.model.ControlKind); a sentence
+# may make several ("encrypted at rest and in transit"), or none of these ("other")
+KINDS = (
+    ("encryption_at_rest", re.compile(
+        r"\bencrypt\w*\b[^.;]{0,80}\b(?:at rest|stor(?:ed|age)|databases?|backups?|disks?)\b"
+        r"|\b(?:at rest|stor(?:ed|age)|databases?|backups?)\b[^.;]{0,80}\bencrypt", re.I)),
+    ("encryption_in_transit", re.compile(
+        r"\bin transit\b|\b(?:ssl|tls|https)\b|\bencrypt\w*\b[^.;]{0,60}\btransmi|\btransmi"
+        r"\w*\b[^.;]{0,60}\bencrypt", re.I)),
+    ("access_control", re.compile(
+        r"\baccess controls?|\brestricted access|\bneed to know|\bbusiness need|\blimits? (?:who "
+        r"can )?access|\baccess is (?:limited|restricted)|\bauthori[sz]ed (?:personnel|employees|"
+        r"staff)", re.I)),
+    ("audits", re.compile(r"\baudit|\bassessments?\b|\bpenetration test", re.I)),
+    ("minimization", re.compile(r"\bminimi[sz]", re.I)),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A security control the text names: its kind, the data it covers, the sentence."""
+
+    kind: str
+    categories: list[str]
+    found: Found[str]
+
+
+def security(document: Document) -> list[Claim]:
+    """Each control a sentence of the security section names, by kind (`other` where the
+    sentence names none of the kinds); encryption covers the data the sentence names."""
+    claims = []
+    for sentence in document.sentences:
+        if sentence.is_heading or not CONTROL.search(sentence.text) or not in_security(sentence):
+            continue
+        found = Found(sentence.text.rstrip("."), (Evidence.of(sentence),))
+        kinds = [kind for kind, pattern in KINDS if pattern.search(sentence.text)] or ["other"]
+        for kind in kinds:
+            covers = categories_in(sentence.text) if kind.startswith("encryption") else []
+            claims.append(Claim(kind, covers, found))
+    return claims
 
 
 def in_security(sentence: Sentence) -> bool:

@@ -201,10 +201,16 @@ def add_children(out: Draft, rules: commitments.ChildRules) -> None:
     out.document["children"] = children
 
 
-def add_security(out: Draft, controls: list[Found[str]]) -> None:
-    out.document["security"] = {"controls": [c.value for c in controls]}
-    for i, control in enumerate(controls):
-        out.put(f"security.controls[{i}]", control)
+def add_security(out: Draft, claims: list[commitments.Claim]) -> None:
+    out.document["security"] = {
+        "controls": [
+            {"kind": c.kind, **({"categories": c.categories} if c.categories else {}),
+             "text": c.found.value}
+            for c in claims
+        ]
+    }  # fmt: skip
+    for i, claim in enumerate(claims):
+        out.put(f"security.controls[{i}]", claim.found)
 
 
 def add_changes(out: Draft, rules: commitments.ChangeRules) -> None:
