@@ -21,6 +21,7 @@ from troth import retention, rights
 from troth.appdata import load_context
 from troth.check import Promise, Report, Status, check_project
 from troth.cli import app as cli
+from troth.consent import publish_policy
 from troth.datamap import dispose_engines
 from troth.project import open_project
 from troth.rights import tables as rights_tables
@@ -56,7 +57,9 @@ def promise(report: Report, key: str) -> Promise:
 
 
 def swept(app: App) -> App:
+    """The worker's retention run done, and troth.yaml published (its change notices)."""
     retention.run_retention(app.ctx(), app.store, now=NOW)
+    publish_policy(app.project, app.store, app.root / "troth.yaml", now=NOW)
     return app
 
 
@@ -143,6 +146,47 @@ def test_a_request_past_its_due_date_makes_its_right_stale(refapp: App) -> None:
     assert promise(report, "rights.access").status == Status.kept
 
 
+def test_a_change_notice_is_kept_only_once_troth_yaml_is_published(refapp: App) -> None:
+    retention.run_retention(refapp.ctx(), refapp.store, now=NOW)
+    for key in ("changes.notify.website", "changes.notify.email"):
+        unposted = promise(check(refapp), key)
+        assert unposted.status == Status.stale and unposted.evidence == "never published"
+        assert "troth.yaml version 1 is not published" in unposted.problem
+    policy = refapp.root / "troth.yaml"
+    publish_policy(refapp.project, refapp.store, policy, now=NOW)
+    assert promise(check(refapp), "changes.notify.website").status == Status.kept
+    policy.write_text(policy.read_text().replace('version: "1"', 'version: "2"', 1))
+    newer = promise(check(refapp), "changes.notify.website")
+    assert newer.status == Status.stale and "version 2 is not published" in newer.problem
+
+
+@pytest.mark.parametrize(
+    ("contact", "missing"),
+    [
+        ("privacy_email", "no postal address to write to (postal is how this right is taken)"),
+        ("postal_address", "no e-mail address to write to (email is how this right is taken)"),
+    ],
+)
+def test_a_staff_intake_channel_with_no_contact_to_use_is_broken(
+    refapp: App, contact: str, missing: str
+) -> None:
+    """Complaints are taken by e-mail and by post: with contacts that give only one of the
+    two addresses, the complaint promise is broken for the other."""
+    swept(refapp)
+    policy = refapp.root / "troth.yaml"
+    text = policy.read_text()
+    start = text.index("\ncontacts:\n")
+    end = text.index("\n  supervisory_authority:", start)
+    line = text[text.index(f"  {contact}:", start) :].split("\n", 1)[0]
+    policy.write_text(text[:start] + "\ncontacts:\n" + line + text[end:])
+    report = check(refapp)
+    complaint = promise(report, "rights.complaint")
+    assert complaint.status == Status.broken
+    assert complaint.problem == f"troth.yaml contacts give {missing}"
+    access = promise(report, "rights.access")  # web, email, app
+    assert access.status == (Status.kept if contact == "privacy_email" else Status.broken)
+
+
 def test_the_command_prints_text_and_json_and_exits_1_on_a_broken_promise(
     refapp: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -152,6 +196,7 @@ def test_the_command_prints_text_and_json_and_exits_1_on_a_broken_promise(
     assert stale.exit_code == 1
     assert "STALE retention.web_logs" in " ".join(stale.output.split())
     retention.run_retention(refapp.ctx(), refapp.store)
+    assert runner.invoke(cli, ["policy", "publish", "troth.yaml"]).exit_code == 0
     kept = runner.invoke(cli, ["check", "--json"])
     assert kept.exit_code == 0, kept.output
     report = json.loads(kept.output)

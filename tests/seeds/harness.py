@@ -30,6 +30,7 @@ from sqlalchemy.exc import SAWarning
 from troth import retention, rights
 from troth.appdata import Context, load_context
 from troth.check import Promise, Report, check_project
+from troth.consent import Publication, publish_policy
 from troth.project import Project, open_project
 from troth.sdk import Troth
 from troth.store import Store, open_store
@@ -86,6 +87,10 @@ class SeedApp:
 
     def sweep(self, now: dt.datetime = AS_OF) -> retention.RetentionReport:
         return retention.run_retention(self.ctx(), self.store, now=now)
+
+    def publish(self, now: dt.datetime = AS_OF) -> Publication:
+        """Publish the project's troth.yaml: the notice the privacy center serves."""
+        return publish_policy(self.project, self.store, self.root / "troth.yaml", now=now)
 
     def check(self, now: dt.datetime = AS_OF) -> Report:
         return check_project(self.ctx(), self.store, now=now)

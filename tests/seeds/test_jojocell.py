@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 from harness import AS_OF, SeedApp, load_generator
+from sqlalchemy import text as sql_text
 from sqlalchemy import update
 
-from troth import holds, retention, rights, sharing
+from troth import holds, ledger, retention, rights, sharing
 from troth.check import Status
 from troth.consent import publish_policy
 from troth.errors import Refused
@@ -293,8 +294,10 @@ def test_authorities_get_data_only_through_an_approved_request(app: SeedApp) -> 
 def test_after_a_sweep_every_operational_promise_is_kept(app: SeedApp) -> None:
     """troth check on JOJOcell's app: after the worker's sweep nothing is broken or
     stale; what no engine can keep (access controls, certified data centres, encryption
-    in transit, minimization, "as long as necessary") is the organisation's word."""
+    in transit, minimization, "as long as necessary") is the organisation's word. Its
+    policy is published, as the website and e-mail notices promise."""
     app.sweep()
+    app.publish()
     report = app.check()
     assert report.failing == [], [(p.key, p.problem) for p in report.failing]
     attested = {p.key for p in report.promises if p.status == Status.attested}
@@ -305,6 +308,46 @@ def test_after_a_sweep_every_operational_promise_is_kept(app: SeedApp) -> None:
         "security.controls[4]",
         "security.controls[5]",
     }
+
+
+def test_held_and_already_erased_accounts_leave_the_30_day_promise_kept(app: SeedApp) -> None:
+    """Promised: "within 30 days ... except where retention is required by law": with a
+    tombstone that keeps its deletion date, the erased accounts stay matched by the rule,
+    and a held one too; three days after the sweep they are reported as held and already
+    erased, not as overdue. An account deleted since the sweep and past the period is."""
+    datamap = app.root / "datamap.yaml"
+    undated = '      deleted_at: {erase: "null", provided: false}  # the tombstone is not dated\n'
+    dated = "      deleted_at: {provided: false, reason: the tombstone keeps its date}\n"
+    assert datamap.read_text().count(undated) == 1
+    datamap.write_text(datamap.read_text().replace(undated, dated))
+    holds.place_hold(app.ctx(), app.store, reason="Preservation order", reference="C-17",
+                     actor="legal", identities=[("user_id", "50")])  # fmt: skip
+    now = dt.datetime.now(dt.UTC)
+    app.sweep(now)
+    kept = app.promise("retention.after_account_deletion", now + 3 * DAY)
+    assert kept.status == Status.kept, kept.problem
+    assert "app.users: 5 account(s) matched: 4 already erased, 1 held" in kept.evidence
+    assert "(retention.accounts): 5 handed" in kept.evidence
+    with app.engine.begin() as conn:
+        conn.execute(sql_text("UPDATE users SET state = 'deleted', deleted_at = :d WHERE id = 60"),
+                     {"d": (now - 40 * DAY).replace(tzinfo=None)})  # fmt: skip
+    stale = app.promise("retention.after_account_deletion", now + 3 * DAY)
+    assert stale.status == Status.stale
+    assert stale.problem.startswith("1 account(s) of app.users are due and the rule last ran")
+
+
+def test_every_run_of_an_account_rule_leaves_a_counts_only_entry(app: SeedApp) -> None:
+    """The deletion rule acts on whole accounts only: each run records what it did in one
+    `retention.accounts` entry with counts and no subject, also a run with nothing to do,
+    so troth check shows when the rule last ran."""
+    app.sweep()
+    app.sweep(AS_OF + DAY)
+    found = ledger.entries(app.store, kind="retention.accounts", exact_kind=True, limit=10)
+    rules = [(e.ref, e.subject, e.data["handed"]) for e in found]
+    assert rules == [("after_account_deletion", None, 0), ("after_account_deletion", None, 3)]
+    assert set(found[0].data) == {"rule", "table", "handed", "noticed", "spared", "flagged"}
+    evidence = app.promise("retention.after_account_deletion").evidence
+    assert evidence.startswith("last ran ") and evidence.endswith("(retention.accounts): 0 handed")
 
 
 def test_an_unscheduled_sweep_breaks_the_30_day_promise(app: SeedApp) -> None:

@@ -94,7 +94,9 @@ def test_the_updated_policy_is_posted_on_the_website_only(seed_app: SeedApp) -> 
     privacy policy will be available on our website www.justori.com": a material
     revision is published for the privacy center, e-mails no one (no other channel is
     promised), and troth check shows the publication as the website promise's
-    evidence."""
+    evidence. Before the first publication, the website serves no dated notice: stale."""
+    unposted = seed_app.promise("changes.notify.website")
+    assert unposted.status == Status.stale and "version 1 is not published" in unposted.problem
     policy = seed_app.root / "troth.yaml"
     publish_policy(seed_app.project, seed_app.store, policy, now=AS_OF - 10 * DAY)
     old = policy.read_text()
@@ -109,7 +111,7 @@ def test_the_updated_policy_is_posted_on_the_website_only(seed_app: SeedApp) -> 
     assert published.version.material and published.version.version == "2"
     assert list_outbox(seed_app.project) == []
     website = seed_app.promise("changes.notify.website")
-    assert website.status == Status.kept and website.evidence.startswith("last published")
+    assert website.status == Status.kept and website.evidence == "version 2 published 2026-06-01"
 
 
 def csv_rows(archive: zipfile.ZipFile, table: str) -> list[dict[str, str]]:
@@ -166,7 +168,9 @@ def test_what_the_law_requires_leaves_only_on_an_approved_request(seed_app: Seed
 def test_every_operational_promise_is_kept(seed_app: SeedApp) -> None:
     """troth check on Justori's app: nothing is broken or stale; the device identity
     check against lost or stolen devices is the organisation's word (the app refuses a
-    reported device; troth cannot see it)."""
+    reported device; troth cannot see it). Its policy is published, as the website
+    notice promises."""
+    seed_app.publish()
     report = seed_app.check()
     assert report.failing == [], [(p.key, p.problem) for p in report.failing]
     attested = {p.key for p in report.promises if p.status == Status.attested}

@@ -218,7 +218,9 @@ def test_changes_bind_existing_users_30_days_after_posting(app: SeedApp) -> None
 
 def test_every_operational_promise_is_kept(app: SeedApp) -> None:
     """troth check on Justuno's app: nothing broken or stale; the security measures,
-    used "in appropriate circumstances", are the organisation's word."""
+    used "in appropriate circumstances", are the organisation's word. Its policy is
+    published, as the website notice promises."""
+    app.publish()
     report = app.check()
     assert report.failing == [], [(p.key, p.problem) for p in report.failing]
     attested = [p.key for p in report.promises if p.status == Status.attested]

@@ -428,16 +428,25 @@ def test_no_notice_of_changes_is_sent(seed_app: SeedApp) -> None:
 
 def test_after_the_sweeps_every_operational_promise_is_kept(seed_app: SeedApp) -> None:
     """troth check on Nojoto's app: before the worker's sweep the deletion, inactivity
-    rules are stale (accounts due, never run); after it nothing is broken or stale, and
-    only the two free-text security claims are the organisation's word."""
+    rules are stale (accounts due, never run); after it only the objection is broken (the
+    text says to object by e-mail and leaves the address blank), and only the two
+    free-text security claims are the organisation's word."""
     before = seed_app.check()
     assert {p.key for p in before.failing} == {
         "retention.after_account_deletion",
         "retention.inactive_account",
+        "rights.objection",
     }
     seed_app.sweep()
     report = seed_app.check()
-    assert report.failing == [], [(p.key, p.problem) for p in report.failing]
+    assert [(p.key, p.status, p.problem) for p in report.failing] == [
+        (
+            "rights.objection",
+            Status.broken,
+            "troth.yaml contacts give no e-mail address to write to (email is how this right "
+            "is taken)",
+        )
+    ]
     attested = {p.key for p in report.promises if p.status == Status.attested}
     assert attested == {"security.controls[0]", "security.controls[1]"}
 

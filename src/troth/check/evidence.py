@@ -11,7 +11,7 @@ from functools import cached_property
 
 from croniter import CroniterBadDateError, croniter
 
-from troth import disclosures, holds, ledger, rights
+from troth import consent, disclosures, holds, ledger, rights
 from troth.store import Store
 
 # A request still waiting in one of these is open; past its due date, it is overdue.
@@ -50,6 +50,11 @@ class Evidence:
     def last_publication(self) -> ledger.Entry | None:
         found = ledger.entries(self.store, kind="policy.published", exact_kind=True, limit=1)
         return found[0] if found else None
+
+    def published_on(self, version: str) -> dt.date | None:
+        """The day `version` of troth.yaml was published: what the privacy center's notice
+        shows as "last updated" (None: it serves an unpublished version, undated)."""
+        return consent.published_on(self.store, version)
 
     @cached_property
     def ledger_size(self) -> int:

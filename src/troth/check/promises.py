@@ -10,7 +10,15 @@ from troth.appdata import Context
 from troth.check.evidence import Evidence, when
 from troth.check.report import Promise, Status
 from troth.policy import RIGHT_WORDS, control_text
-from troth.policy.model import Channel, ConsentMode, Control, ControlKind, Recipient, Right
+from troth.policy.model import (
+    Channel,
+    ConsentMode,
+    Contacts,
+    Control,
+    ControlKind,
+    Recipient,
+    Right,
+)
 
 CONSENT = {
     ConsentMode.opt_in: "refused by allowed() until the subject grants it",
@@ -24,6 +32,13 @@ TAKEN = {
     Channel.postal: "staff intake (post)",
     Channel.app: "staff intake (in the app)",
     Channel.in_app: "staff intake (in the app)",
+}
+
+# What a staff intake channel needs from troth.yaml `contacts` for anyone to use it.
+WRITE_TO = {
+    Channel.email: "e-mail address to write to",
+    Channel.postal: "postal address to write to",
+    Channel.phone: "phone number to call",
 }
 
 
@@ -126,34 +141,62 @@ def right_promise(ctx: Context, right: Right, evidence: Evidence) -> Promise:
     mechanism = f"{kind} requests, taken by {taken}{promised}"
     late = evidence.overdue[kind]
     found = f"{late} open {kind} request(s) overdue"
+    problems = [
+        f"troth.yaml contacts give no {WRITE_TO[c]} ({c.value} is how this right is taken)"
+        for c in dict.fromkeys(right.channels)
+        if not reachable(ctx.policy.contacts, c)
+    ]
     if late:
-        return Promise(key, text, Status.stale, mechanism, found, f"{found}: answer them")
+        problems.append(f"{found}: answer them")
+    if problems:
+        status = Status.broken if len(problems) > bool(late) else Status.stale
+        return Promise(key, text, status, mechanism, found, "; ".join(problems))
     return Promise(key, text, Status.kept, mechanism, found)
+
+
+def reachable(contacts: Contacts, channel: Channel) -> bool:
+    """Whether `contacts` say where to reach a staff intake `channel` (the privacy
+    contact's own, or the grievance officer's or the DPO's); others need none."""
+    people = [p for p in (contacts.grievance_officer, contacts.dpo) if p is not None]
+    if channel == Channel.email:
+        return bool(contacts.privacy_email or any(p.email for p in people))
+    if channel == Channel.postal:
+        return bool(contacts.postal_address or any(p.address for p in people))
+    if channel == Channel.phone:
+        return bool(contacts.phone or any(p.phone for p in people))
+    return True
 
 
 def notice_promises(ctx: Context, evidence: Evidence) -> Iterator[Promise]:
     changes = ctx.policy.changes
-    last = evidence.last_publication
-    published = f"last published {when(last.at, evidence.now)}" if last else "never published"
     if Channel.email in changes.notify:
         mechanism = "troth policy publish e-mails a notice of a material change to everyone"
-        yield Promise(
-            "changes.notify.email", "Changes announced by e-mail", Status.kept, mechanism, published
-        )
+        yield announced(ctx, evidence, "email", "Changes announced by e-mail", mechanism)
     if {Channel.web, Channel.website} & set(changes.notify):
         mechanism = "the privacy center serves the published notice"
-        yield Promise(
-            "changes.notify.website",
-            "Changes posted on the website",
-            Status.kept,
-            mechanism,
-            published,
-        )
+        yield announced(ctx, evidence, "website", "Changes posted on the website", mechanism)
     if changes.notice_promised is False:
         mechanism = "troth policy publish e-mails no one but those asked to consent again"
         yield Promise(
             "changes.notice_promised", "No notice of changes is promised", Status.kept, mechanism
         )
+
+
+def announced(ctx: Context, evidence: Evidence, channel: str, text: str, mechanism: str) -> Promise:
+    """A change notice is kept once troth.yaml's own version is published: the privacy
+    center serves the file's text dated by that publication, and the e-mails go out from
+    it; an unpublished version is served undated and announced to no one."""
+    key, version = f"changes.notify.{channel}", ctx.policy.policy.version
+    last = evidence.last_publication
+    published = f"last published {when(last.at, evidence.now)}" if last else "never published"
+    day = evidence.published_on(version)
+    if day is not None:
+        return Promise(key, text, Status.kept, mechanism, f"version {version} published {day}")
+    problem = (
+        f"troth.yaml version {version} is not published (troth policy publish troth.yaml): "
+        "the privacy center serves it undated and no change was announced"
+    )
+    return Promise(key, text, Status.stale, mechanism, published, problem)
 
 
 def children_promises(ctx: Context, plan: retention.RetentionPlan) -> Iterator[Promise]:

@@ -4,6 +4,7 @@ out on the app's data, how often the worker runs it, and what the ledger shows."
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterator
 
 from troth import ledger, retention, worker
@@ -79,16 +80,55 @@ def rule_promise(
         return Promise(key, text, Status.broken, mechanism, problem=problem)
     last = evidence.last_sweep(rule.key)
     found = "never ran" if last is None else last_run(last, evidence.now)
-    late = overrun(sweeps, evidence.now, schedule) + unrun(accounts, last)
+    standing = [(p, states(ctx, evidence, p)) for p in accounts]
+    found += "".join(f"; {p.table}: {matched(p, counts)}" for p, counts in standing if p.due)
+    late = overrun(sweeps, evidence.now, schedule) + unrun(standing, last, evidence.now, schedule)
     if late:
         return Promise(key, text, Status.stale, mechanism, found, "; ".join(late))
     return Promise(key, text, Status.kept, mechanism, found)
 
 
 def last_run(entry: ledger.Entry, now: dt.datetime) -> str:
-    rows = entry.data.get("rows")
+    rows, handed = entry.data.get("rows"), entry.data.get("handed")
     counted = f": {rows:,} row(s) in its last batch" if isinstance(rows, int) else ""
+    if isinstance(handed, int):  # an account rule's run: what it handed over, and the rest
+        done = {k: entry.data.get(k) for k in ("noticed", "spared", "flagged")}
+        more = "".join(f", {v:,} {k}" for k, v in done.items() if isinstance(v, int) and v)
+        counted = f": {handed:,} handed{more}"
     return f"last ran {when(entry.at, now)} ({entry.kind}){counted}"
+
+
+def states(ctx: Context, evidence: Evidence, planned: retention.Planned) -> Counter[str]:
+    """Where the accounts an account rule matches stand (read only when it matches any)."""
+    if not planned.due:
+        return Counter()
+    return retention.account_states(
+        ctx, evidence.store, planned.rule, planned.table, now=evidence.now
+    )
+
+
+# How each state of a matched account reads in the evidence, e.g. "2 held".
+STATE_WORDS = {
+    "due": "due",
+    "requested": "in the rights queue",
+    "done": "already erased",
+    "held": "held",
+    "failed": "whose request failed",
+    "denied": "whose request staff denied",
+    "noticed": "noticed, in their notice period",
+    "recent": "marked deleted less than the period ago",
+    "flagged": "flagged for staff",
+}
+
+
+def matched(planned: retention.Planned, counts: Counter[str]) -> str:
+    """'5 account(s) matched: 2 held, 3 already erased'."""
+    words = {**STATE_WORDS, "done": f"already {DONE.get(planned.action, 'erased')}"}
+    parts = [f"{counts[s]:,} {words[s]}" for s in retention.ACCOUNT_STATES if counts[s]]
+    return f"{planned.due:,} account(s) matched: {', '.join(parts)}"
+
+
+DONE = {"suspend": "deactivated"}
 
 
 def overrun(sweeps: list[retention.Planned], now: dt.datetime, schedule: Schedule) -> list[str]:
@@ -102,15 +142,25 @@ def overrun(sweeps: list[retention.Planned], now: dt.datetime, schedule: Schedul
     ]
 
 
-def unrun(accounts: list[retention.Planned], last: ledger.Entry | None) -> list[str]:
-    """Account rules with accounts due that never ran at all."""
-    if last is not None:
-        return []
-    return [
-        f"{p.due:,} account(s) of {p.table} are due and the rule never ran"
-        for p in accounts
-        if p.due
-    ]
+def unrun(
+    standing: list[tuple[retention.Planned, Counter[str]]],
+    last: ledger.Entry | None,
+    now: dt.datetime,
+    schedule: Schedule,
+) -> list[str]:
+    """Accounts an account rule has yet to act on, when it never ran or its last run is
+    older than two runs of the schedule; requests it made that failed. Accounts it can
+    never act on (held, or erased and still matched) are not late."""
+    slack = 2 * max(schedule.wait, DAY)
+    ran = "the rule never ran" if last is None else f"the rule last ran {when(last.at, now)}"
+    late = last is None or now - last.at > slack
+    out = []
+    for p, counts in standing:
+        if counts["due"] and late:
+            out.append(f"{counts['due']:,} account(s) of {p.table} are due and {ran}")
+        if counts["failed"]:
+            out.append(f"{counts['failed']:,} request(s) for accounts of {p.table} failed")
+    return out
 
 
 def elsewhere(rule: RetentionRule, key: str, text: str, reason: str) -> Promise:

@@ -8,6 +8,7 @@ notice) and accounts under the minimum age are handed to the rights engine
 
     plan = plan_retention(ctx, store)        # a dry run: counts per rule and table
     report = run_retention(ctx, store)       # or rule="web_logs"
+    account_states(ctx, store, "inactive", "app.users")  # {"due": 2, "held": 1, ...}
     age_allows(ctx.policy, "2015-04-01", "sign_up")
 """
 
@@ -24,8 +25,11 @@ from troth.retention.run import (
     run_retention,
 )
 from troth.retention.settings import RetentionSettings, retention_settings
+from troth.retention.states import STATES as ACCOUNT_STATES
+from troth.retention.states import account_states
 
 __all__ = [
+    "ACCOUNT_STATES",
     "AccountReport",
     "AgeAction",
     "AgeAnswer",
@@ -34,6 +38,7 @@ __all__ = [
     "RetentionPlan",
     "RetentionReport",
     "RetentionSettings",
+    "account_states",
     "age_allows",
     "birth_date_column",
     "clear_flag",

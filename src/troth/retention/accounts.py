@@ -53,6 +53,7 @@ class Mark:
     state: str
     seen_at: dt.datetime
     activity: str | None
+    request_id: str | None = None  # the request a hand-over made
 
 
 def account_due(rule: AccountRule, now: dt.datetime, notice_days: int) -> Due:
@@ -109,6 +110,7 @@ def sweep_accounts(
         inactive(ctx, store, rule, report, now, batch_size, notice_days)
     else:
         deleted(ctx, store, rule, report, now, batch_size)
+    record_run(store, rule, report)
     return report
 
 
@@ -245,13 +247,26 @@ def hand_over(
     report.requests.append(request_id)
 
 
+def record_run(store: Store, rule: AccountRule, report: AccountReport) -> None:
+    """One counts-only `retention.accounts` entry per run of an account rule, even when
+    it did nothing: its hand-overs are recorded under the requests they made (actor
+    `retention:RULE`), so this is what shows that, and when, the rule last ran."""
+    data = {"rule": rule.rule, "table": rule.table, "handed": report.handed}
+    data |= {"noticed": report.noticed, "spared": report.spared, "flagged": report.flagged}
+    with store.begin() as conn:
+        ledger.record(conn, "retention.accounts", ref=rule.rule, data=data)
+
+
 def read_marks(store: Store, rule: str, refs: Sequence[str]) -> dict[str, Mark]:
     """What `rule` did to each of these accounts, by pseudonym (absent: nothing yet)."""
     query = select(t.marks).where(t.marks.c.rule == rule, t.marks.c.account.in_(list(refs)))
     with store.connect() as conn:
         rows = list(conn.execute(query).mappings())
     return {
-        row["account"]: Mark(row["state"], aware(row["seen_at"]), row["activity"]) for row in rows
+        row["account"]: Mark(
+            row["state"], aware(row["seen_at"]), row["activity"], row["request_id"]
+        )
+        for row in rows
     }
 
 

@@ -16,7 +16,13 @@ from troth.appdata import Context, Due, account_tables
 from troth.datamap.model import Table as MapTable
 from troth.errors import InvalidInput, Problem
 from troth.policy.model import Policy
-from troth.retention.accounts import AccountReport, due_accounts, hand_over, insert_mark
+from troth.retention.accounts import (
+    AccountReport,
+    due_accounts,
+    hand_over,
+    insert_mark,
+    record_run,
+)
 from troth.retention.rules import AccountRule
 from troth.store import Store
 
@@ -118,6 +124,7 @@ def sweep_underage(
             else:
                 flag(store, rule, ref, key, now)
                 report.flagged += 1
+    record_run(store, rule, report)
     return report
 
 
