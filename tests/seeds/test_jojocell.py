@@ -310,16 +310,21 @@ def test_after_a_sweep_every_operational_promise_is_kept(app: SeedApp) -> None:
     }
 
 
-def test_held_and_already_erased_accounts_leave_the_30_day_promise_kept(app: SeedApp) -> None:
-    """Promised: "within 30 days ... except where retention is required by law": with a
-    tombstone that keeps its deletion date, the erased accounts stay matched by the rule,
-    and a held one too; three days after the sweep they are reported as held and already
-    erased, not as overdue. An account deleted since the sweep and past the period is."""
+def dated_tombstones(app: SeedApp) -> None:
+    """The data map's users keep their deletion date when erased: the rule still matches."""
     datamap = app.root / "datamap.yaml"
     undated = '      deleted_at: {erase: "null", provided: false}  # the tombstone is not dated\n'
     dated = "      deleted_at: {provided: false, reason: the tombstone keeps its date}\n"
     assert datamap.read_text().count(undated) == 1
     datamap.write_text(datamap.read_text().replace(undated, dated))
+
+
+def test_held_and_already_erased_accounts_leave_the_30_day_promise_kept(app: SeedApp) -> None:
+    """Promised: "within 30 days ... except where retention is required by law": with a
+    tombstone that keeps its deletion date, the erased accounts stay matched by the rule,
+    and a held one too; three days after the sweep they are reported as held and already
+    erased, not as overdue. An account deleted since the sweep and past the period is."""
+    dated_tombstones(app)
     holds.place_hold(app.ctx(), app.store, reason="Preservation order", reference="C-17",
                      actor="legal", identities=[("user_id", "50")])  # fmt: skip
     now = dt.datetime.now(dt.UTC)
@@ -334,6 +339,23 @@ def test_held_and_already_erased_accounts_leave_the_30_day_promise_kept(app: See
     stale = app.promise("retention.after_account_deletion", now + 3 * DAY)
     assert stale.status == Status.stale
     assert stale.problem.startswith("1 account(s) of app.users are due and the rule last ran")
+
+
+def test_a_failed_hand_over_makes_the_30_day_promise_stale(app: SeedApp) -> None:
+    """An erasure the deletion rule asked for that failed is never asked for again by the
+    rule: troth check names it until staff put it back in the queue."""
+    dated_tombstones(app)
+    [handed] = [a for a in app.sweep().accounts if a.rule == "after_account_deletion"]
+    with app.store.begin() as conn:
+        table = rights_tables.requests
+        conn.execute(update(table).where(table.c.id == handed.requests[0]).values(status="failed"))
+    stale = app.promise("retention.after_account_deletion")
+    assert stale.status == Status.stale
+    assert stale.problem == (
+        "1 request(s) the rule made for accounts of app.users failed "
+        "(troth worker retry --all-failed)"
+    )
+    assert "matched: 2 already erased, 1 whose request failed" in stale.evidence
 
 
 def test_every_run_of_an_account_rule_leaves_a_counts_only_entry(app: SeedApp) -> None:

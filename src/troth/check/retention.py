@@ -159,7 +159,8 @@ def unrun(
         if counts["due"] and late:
             out.append(f"{counts['due']:,} account(s) of {p.table} are due and {ran}")
         if counts["failed"]:
-            out.append(f"{counts['failed']:,} request(s) for accounts of {p.table} failed")
+            failed = f"{counts['failed']:,} request(s) the rule made for accounts of {p.table}"
+            out.append(f"{failed} failed (troth worker retry --all-failed)")
     return out
 
 
