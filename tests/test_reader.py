@@ -176,6 +176,10 @@ def test_cli_writes_a_draft_that_validates(tmp_path: Path) -> None:
         ),
         ("Your personal information will not be given or sold to any organization.\n", False),
         ("Acme Privacy\nAcme never sells personal data. Ask privacy@acme.com.\n", False),
+        ("No information will be sold to any other companies or organizations.\n", False),
+        ("It is not our policy to sell personal information to third parties.\n", False),
+        ("Our provider is not authorized to sell or transfer your information.\n", False),
+        ("Do not send us data about your religion or trade union membership.\n", None),
     ],
 )
 def test_what_counts_as_a_sale(tmp_path: Path, text: str, sold: bool | None) -> None:

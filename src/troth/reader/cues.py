@@ -10,7 +10,9 @@ from troth.reader.text import Sentence
 NEGATION = re.compile(
     r"\b(?:do|does|will|shall|would|did) not\b|\bnever\b|\b(?:don|doesn|won|didn)[’']t\b"
     r"|\bnot (?:be )?(?:given|sold|shared|disclosed|rented|traded)\b|\bneither\b|\bno longer\b"
-    r"|\b(?:restricted|prohibited|barred) from\b|\bnot (?:permitted|allowed) to\b"
+    r"|\b(?:restricted|prohibited|barred) from\b|\bnot (?:permitted|allowed|authori[sz]ed) to\b"
+    r"|\bnot (?:the|our) (?:policy|practice)\b|\bno (?:\w+ ){0,3}(?:information|data)\b",
+    re.IGNORECASE,
 )
 CLAUSE = re.compile(
     r";\s*(?=(?:we|you|they|it|our)\b)|\bbut\b|\bhowever\b|\bexcept\b|\bother than\b", re.IGNORECASE

@@ -100,7 +100,9 @@ FORMS = (
     ("aggregate", re.compile(r"\baggregat|\bstatistic", re.IGNORECASE)),
     ("anonymized", re.compile(r"\banonymi[sz]", re.IGNORECASE)),
 )
-SELL = re.compile(r"\bsell|\bsold\b|\brent\b|\btrade\b(?! commission)", re.IGNORECASE)
+SELL = re.compile(
+    r"\bsell|\bsold\b|\brent\b|\btrade\b(?! commission| union| secret| ?mark)", re.IGNORECASE
+)
 PERSONAL = re.compile(r"\binformation\b|\bdata\b|\bdetails\b|\bnames?\b|\baddress", re.IGNORECASE)
 # the company or those it shares with sell, or data is sold ("will not be given or
 # sold"), not someone else ("notify websites not to sell")
