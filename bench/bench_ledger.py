@@ -30,7 +30,7 @@ from troth.ledger import (
     record_many,
     verify,
 )
-from troth.ledger.log import INSERT
+from troth.ledger.log import INSERT, ROW
 from troth.ledger.screen import canonical_data
 from troth.ledger.tables import driver_sql
 from troth.ledger.verify import BEFORE_ANY, CHUNK, ROWS_AFTER
@@ -73,7 +73,7 @@ def plain_inserts(store: Store, batch: list[Event]) -> float:
         (n + 1, at, e.kind, e.actor, e.subject, e.ref, canonical_data(e.data), zero, zero)
         for n, e in enumerate(batch)
     ]
-    insert = INSERT.replace("ledger_entries", "bench_plain")
+    insert = (INSERT + ROW).replace("ledger_entries", "bench_plain")
     start = time.perf_counter()
     for first in range(0, len(rows), BATCH):
         with store.begin() as conn:

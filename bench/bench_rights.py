@@ -16,8 +16,9 @@ with two subjects of a million rows each is made afresh: access against the same
 streamed floor, with peak memory measured in a process of its own, and erasure
 against a hand-written set-based erasure (`floor_set_erase`).
 
-Beside them: the engine-store statements per access and erasure request (an event
-counter on the store's engine; BEGIN left out), and what a PostgreSQL engine store
+Beside them: the engine-store statements and commits per access and erasure request
+(an event counter on the store's engine; BEGIN left out, an executemany counted per
+parameter set), and what a PostgreSQL engine store
 adds to running a request over the SQLite one on the same app (`store_overhead`).
 """
 
@@ -361,31 +362,48 @@ def guard_rows(
     return out
 
 
+COMMITS = "commits"  # the key under which `counted` counts committed transactions
+
+
 @contextmanager
 def counted(store: Store) -> Iterator[Counter[str]]:
     """Statements run on the engine store inside, by their first word (a transaction's
-    BEGIN, which SQLite is sent and PostgreSQL's driver sends itself, is left out)."""
+    BEGIN, which SQLite is sent and PostgreSQL's driver sends itself, is left out), and
+    the transactions committed (COMMITS). An executemany counts once per parameter set:
+    the database runs the statement that often."""
     seen: Counter[str] = Counter()
 
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def count(*args: Any) -> None:
+        statement, parameters, many = args[2], args[3], args[5]
         word = statement.split(None, 1)[0].upper()
         if word != "BEGIN":
-            seen[word] += 1
+            seen[word] += len(parameters) if many else 1
+
+    def commit(_conn: Any) -> None:
+        seen[COMMITS] += 1
 
     event.listen(store.engine, "before_cursor_execute", count)
+    event.listen(store.engine, "commit", commit)
     try:
         yield seen
     finally:
         event.remove(store.engine, "before_cursor_execute", count)
+        event.remove(store.engine, "commit", commit)
 
 
-def statement_row(kind: str, backend: str, seen: Counter[str], requests: int) -> Result:
+def statement_rows(kind: str, backend: str, seen: Counter[str], requests: int) -> list[Result]:
     """Engine-store statements per request (all of it: bookkeeping, ledger, holds, vault
-    keys of the sealed ZIP, disclosures shown in it, troth's own copies)."""
-    per = sum(seen.values()) / requests
-    words = ", ".join(f"{w} {n / requests:.1f}" for w, n in sorted(seen.items()))
-    return Result("rights", f"engine-store statements per {kind} request ({backend})", per, "",
-                  "<= 6", words, per <= 6)  # fmt: skip
+    keys of the sealed ZIP, disclosures shown in it, troth's own copies), and the
+    transactions it commits (each a WAL flush on PostgreSQL)."""
+    statements = {w: n for w, n in seen.items() if w != COMMITS}
+    per = sum(statements.values()) / requests
+    words = ", ".join(f"{w} {n / requests:.1f}" for w, n in sorted(statements.items()))
+    commits = seen[COMMITS] / requests
+    return [
+        Result("rights", f"engine-store statements per {kind} request ({backend})", per, "",
+               "<= 6", words, per <= 6),
+        Result("rights", f"engine-store commits per {kind} request ({backend})", commits, ""),
+    ]  # fmt: skip
 
 
 def store_overhead(project: Project, store: Store, subjects: list[tuple[int, str]]) -> list[Result]:
@@ -473,7 +491,7 @@ def one_backend(backend: str, users: int, samples: int, queued: int) -> list[Res
         erase_s, floor_e = paired(lambda p: run_it(p[0]), lambda p: erase_by_hand(p[1]), pairs)
     results += rows_for("erasure", backend, erase_s, floor_e, 50, 1.3)
     for kind, seen in (("access", zip_statements), ("erasure", erase_statements)):
-        results.append(statement_row(kind, backend, seen, len(pairs)))
+        results += statement_rows(kind, backend, seen, len(pairs))
     if backend == "sqlite":
         results += store_overhead(project, store, access)
 

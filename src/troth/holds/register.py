@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy import Connection, Exists, delete, exists, insert, or_, select, update
 
 from troth import ledger
 from troth.appdata import Context, normalize
@@ -269,13 +269,20 @@ def read_hold(conn: Connection, hold_id: str) -> Hold:
 def list_holds(store: Store, *, standing_only: bool = False) -> list[Hold]:
     now = utcnow()
     with store.connect() as conn:
-        where = []
-        if standing_only:
-            where = [
-                t.holds.c.released_at.is_(None),
-                or_(t.holds.c.ends_at.is_(None), t.holds.c.ends_at > now),
-            ]
-        return list_of(conn, where)
+        return list_of(conn, standing_where(now) if standing_only else [])
+
+
+def standing_where(now: dt.datetime) -> list[Any]:
+    """The holds that stand at `now` (`Hold.stands`), as a WHERE clause."""
+    return [
+        t.holds.c.released_at.is_(None),
+        or_(t.holds.c.ends_at.is_(None), t.holds.c.ends_at > now),
+    ]
+
+
+def any_standing(now: dt.datetime) -> Exists:
+    """Whether a hold stands at `now`, as an expression another read can carry along."""
+    return exists().where(*standing_where(now))
 
 
 def list_of(conn: Connection, where: Sequence[Any]) -> list[Hold]:

@@ -21,10 +21,19 @@ from troth.store import Store
 MAX_LIMIT = 10_000
 # Told of every append (with the appending connection); see `on_append`.
 _listeners: list[Callable[[Connection], None]] = []
-INSERT = (
-    "INSERT INTO ledger_entries (seq, at, kind, actor, subject, ref, data, prev_hash, hash) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+COLUMNS = "seq, at, kind, actor, subject, ref, data, prev_hash, hash"
+INSERT = f"INSERT INTO ledger_entries ({COLUMNS}) VALUES "
+ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# PostgreSQL moves the head row and inserts the entries in one statement: the entries
+# are inserted only when the head row held what was expected (see `_append_after`).
+APPEND_AFTER = (
+    "WITH moved AS (UPDATE ledger_head SET seq = ?, hash = ?, frontier = ?"
+    " WHERE id = ? AND seq = ? AND hash = ? AND frontier = ? RETURNING id)"
+    f" INSERT INTO ledger_entries ({COLUMNS}) SELECT {COLUMNS} FROM moved"
+    f" CROSS JOIN (VALUES {{rows}}) AS v ({COLUMNS})"
 )
+# Entries per statement: 9 parameters each, far below every backend's limit.
+CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -100,23 +109,22 @@ def record_many(conn: Connection, events: Iterable[Event]) -> list[int]:
 
     The head this process wrote last is tried first: the head row moves only when it
     still holds exactly that (sequence number, hash and the tree's frontier), so an
-    append takes two statements; when another appender moved it, the row is locked
-    and read, and the entries are built again on what it holds.
+    append takes two statements (one on PostgreSQL), the entries inserted in one; when
+    another appender moved it, the row is locked and read, and the entries are built
+    again on what it holds.
     """
     rows = [_prepare(event) for event in events]
     if not rows:
         return []
     known = _heads.get(conn.engine)
     chained = _chain(rows, known) if known is not None else None
-    if chained is not None and known is not None and not _move_head(conn, chained[2], known):
+    if chained is not None and known is not None and not _append_after(conn, chained, known):
         chained = None
     if chained is None:
         chained = _chain(rows, lock_head(conn))
         _move_head(conn, chained[2], None)
+        _insert_entries(conn, chained[0])
     values, nodes, state = chained
-    # The driver's executemany: SQLAlchemy's per-row parameter handling would cost more
-    # than the hashing.
-    conn.exec_driver_sql(tables.driver_sql(conn, INSERT), values)
     tree.store_nodes(conn, nodes)
     _heads[conn.engine] = state
     for listener in _listeners:
@@ -128,11 +136,11 @@ def record_many(conn: Connection, events: Iterable[Event]) -> list[int]:
 # The head each engine's appends left, tried before reading the row (see `record_many`).
 _heads: weakref.WeakKeyDictionary[Engine, HeadState] = weakref.WeakKeyDictionary()
 Row = tuple[str, str, str | None, str | None, str]
+# The entries' rows, the tree nodes they complete, and the head after them.
+Chained = tuple[list[tuple[Any, ...]], list[tree.Node], HeadState]
 
 
-def _chain(
-    rows: list[Row], head: HeadState
-) -> tuple[list[tuple[Any, ...]], list[tree.Node], HeadState]:
+def _chain(rows: list[Row], head: HeadState) -> Chained:
     """The entries of `rows` after `head`, stamped now, the tree nodes they complete, and
     the head after them (`head` itself is left as it was)."""
     seq, prev, frontier = head.seq, head.hash, list(head.frontier)
@@ -147,6 +155,36 @@ def _chain(
         values.append((seq, at, kind, actor, subject, ref, data, prev, digest))
         prev = digest
     return values, nodes, HeadState(seq, prev, frontier)
+
+
+def _append_after(conn: Connection, chained: Chained, known: HeadState) -> bool:
+    """Move the head row from `known` and insert the entries; whether it held `known`
+    (else nothing is written)."""
+    values, _nodes, new = chained
+    if conn.dialect.name != "postgresql":
+        if not _move_head(conn, new, known):
+            return False
+        _insert_entries(conn, values)
+        return True
+    first = values[:CHUNK]
+    moves = (new.seq, new.hash, tree.encode_frontier(new.frontier), tables.HEAD_ID)
+    expected = (known.seq, known.hash, tree.encode_frontier(known.frontier))
+    statement = APPEND_AFTER.format(rows=", ".join([ROW] * len(first)))
+    params = (*moves, *expected, *(v for row in first for v in row))
+    # The driver's own statement: SQLAlchemy's per-parameter handling would cost more
+    # than the hashing.
+    if not conn.exec_driver_sql(tables.driver_sql(conn, statement), params).rowcount:
+        return False
+    _insert_entries(conn, values[CHUNK:])
+    return True
+
+
+def _insert_entries(conn: Connection, values: list[tuple[Any, ...]]) -> None:
+    """Insert the entries' rows, one statement per CHUNK of them."""
+    for at in range(0, len(values), CHUNK):
+        part = values[at : at + CHUNK]
+        statement = INSERT + ", ".join([ROW] * len(part))
+        conn.exec_driver_sql(tables.driver_sql(conn, statement), tuple(v for r in part for v in r))
 
 
 def _move_head(conn: Connection, new: HeadState, expected: HeadState | None) -> bool:

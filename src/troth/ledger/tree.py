@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from troth.ledger import merkle, tables
 from troth.ledger.damage import LedgerDamaged
 
-NODE_INSERT = "INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)"
+NODE_INSERT = "INSERT INTO ledger_nodes (level, idx, hash) VALUES "
 NODES = "SELECT level, idx, hash FROM ledger_nodes WHERE "
 LEAVES = "SELECT seq, hash FROM ledger_entries WHERE seq > ? AND seq <= ? ORDER BY seq"
 BLOCK = 1 << tables.NODE_LEVEL
@@ -44,9 +44,12 @@ def decode_frontier(text: str, size: int) -> list[bytes]:
 
 
 def store_nodes(conn: Connection, nodes: list[Node]) -> None:
-    if nodes:
-        rows = [(level, index, node.hex()) for level, index, node in nodes]
-        conn.exec_driver_sql(tables.driver_sql(conn, NODE_INSERT), rows)
+    """Insert the completed subtrees' nodes, in one statement per thousand."""
+    for at in range(0, len(nodes), 1000):
+        part = nodes[at : at + 1000]
+        statement = NODE_INSERT + ", ".join(["(?, ?, ?)"] * len(part))
+        params = tuple(v for level, index, node in part for v in (level, index, node.hex()))
+        conn.exec_driver_sql(tables.driver_sql(conn, statement), params)
 
 
 def rebuild(conn: Connection, size: int) -> list[bytes]:

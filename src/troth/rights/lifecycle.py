@@ -14,13 +14,13 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, text, update
+from sqlalchemy import Connection, insert, select, text, update
 
-from troth import ledger, outbox
+from troth import holds, ledger, outbox
 from troth.appdata import (
     Context,
     Refusal,
@@ -566,14 +566,16 @@ def runnable(ctx: Context, request: Request) -> bool:
     return request.status == "verified" and not needs_approval(ctx, request)
 
 
-def current_state(store: Store, request_id: str) -> tuple[Request, dict[str, dict[str, Any]]]:
-    """The request and its per-store steps (store -> status and detail), in one statement."""
+def current_state(store: Store, request_id: str) -> tuple[Request, dict[str, dict[str, Any]], bool]:
+    """The request, its per-store steps (store -> status and detail) and whether any legal
+    hold stands (only then does an erasure read the holds), in one statement."""
     s = t.steps.c
     query = select(
         t.requests,
         s.store.label("step_store"),
         s.status.label("step_status"),
         s.detail.label("step_detail"),
+        holds.any_standing(utcnow()).label("holds_stand"),
     ).outerjoin(t.steps, s.request_id == t.requests.c.id)
     with store.connect() as conn:
         rows = conn.execute(query.where(t.requests.c.id == request_id)).mappings().all()
@@ -584,7 +586,7 @@ def current_state(store: Store, request_id: str) -> tuple[Request, dict[str, dic
         for r in rows
         if r["step_store"] is not None
     }
-    return from_row(rows[0]), steps
+    return from_row(rows[0]), steps, bool(rows[0]["holds_stand"])
 
 
 def claim(
@@ -645,8 +647,8 @@ def plan_events(
         }
         for name, detail in prepared.plan.items()
     ]
-    if rows:
-        conn.execute(insert(t.steps), rows)
+    if rows:  # one statement, however many stores
+        conn.execute(insert(t.steps).values(rows))
     data = {"kind": request.kind, "stores": sorted(prepared.plan)}
     events = [ledger.Event("request.planned", actor, request.subject, request.id, data)]
     return events + override_events(request, prepared.overridden, actor)
@@ -662,37 +664,10 @@ def override_events(
     return [ledger.Event("request.guard_overridden", actor, request.subject, request.id, data)]
 
 
-def mark_steps(
-    conn: Connection,
-    request: Request,
-    steps: Mapping[str, Mapping[str, Any]],
-    actor: str,
-    planned: Collection[str] = (),
+def step_events(
+    request: Request, steps: Mapping[str, Mapping[str, Any]], actor: str
 ) -> list[ledger.Event]:
-    """Mark per-store steps done: the `planned` ones (stored already) updated in one
-    statement, the others inserted in one; their ledger events."""
-    now = utcnow()
-    s = t.steps.c
-    done = [
-        {"rid": request.id, "name": name, "detail": dict(detail)}
-        for name, detail in steps.items()
-        if name in planned
-    ]
-    if done:
-        conn.execute(
-            update(t.steps)
-            .where(s.request_id == bindparam("rid"), s.store == bindparam("name"))
-            .values(status="done", detail=bindparam("detail"), updated_at=now),
-            done,
-        )
-    new = [
-        {"request_id": request.id, "store": name, "status": "done", "detail": dict(detail),
-         "updated_at": now}
-        for name, detail in steps.items()
-        if name not in planned
-    ]  # fmt: skip
-    if new:
-        conn.execute(insert(t.steps), new)
+    """The ledger's `request.step` entries of steps done: counts per store, never values."""
     return [
         ledger.Event(
             "request.step",
@@ -715,10 +690,16 @@ def step_counts(detail: Mapping[str, Any]) -> dict[str, int]:
 
 
 def mark_done(store: Store, request: Request, name: str, detail: Mapping[str, Any]) -> None:
-    """One planned step done, as soon as its store committed (not the last one)."""
+    """One planned step done, as soon as its store committed (not the last one: the
+    request's completion says that every store is done)."""
+    s = t.steps.c
     with store.begin() as conn:
-        events = mark_steps(conn, request, {name: detail}, "system", planned=(name,))
-        ledger.record_many(conn, events)
+        conn.execute(
+            update(t.steps)
+            .where(s.request_id == request.id, s.store == name)
+            .values(status="done", detail=dict(detail), updated_at=utcnow())
+        )
+        ledger.record_many(conn, step_events(request, {name: detail}, "system"))
 
 
 def finish(
@@ -727,10 +708,10 @@ def finish(
     outcome: Outcome,
     *,
     actor: str,
-    planned: Collection[str] = (),
     claimed: bool = True,
 ) -> Request:
-    """Completed, with the last steps marked done (`planned`: those stored already). The
+    """Completed, the last steps in the ledger: the stored steps are left as they are, as
+    a completed request is never resumed and its status says that every step is done. The
     raw identity and the corrected values are forgotten: the engine store keeps only the
     subject reference.
 
@@ -755,7 +736,7 @@ def finish(
             raise Conflict(f"request {request.id} changed while it ran; it was not completed")
         events = [] if claimed else [start_event(request, actor)]
         events.extend(override_events(request, outcome.overridden, actor))
-        events.extend(mark_steps(conn, request, outcome.steps, actor, planned))
+        events.extend(step_events(request, outcome.steps, actor))
         data = {"kind": request.kind, "summary": summary_of(outcome.result)}
         events.append(ledger.Event("request.completed", actor, request.subject, request.id, data))
         ledger.record_many(conn, events)

@@ -3,8 +3,8 @@
 Erasure is planned once and the plan (primary keys per table and action, blob
 paths, whose copies troth itself holds) is stored as per-store steps in the
 transaction that starts the request, before anything changes; each SQL store is
-then changed in one transaction and its step marked done (the last one together
-with the request's completion), and blobs are deleted after the databases
+then changed in one transaction and its step marked done (the last one by the
+request's completion, which says every step is done), and blobs are deleted after the databases
 commit, then troth's own copies of the subject (`copies`). A crash anywhere
 resumes from the stored steps: a store marked done is skipped, one that is not
 is applied again (every erase action is idempotent), and no row the first
@@ -83,17 +83,20 @@ from troth.store import Store
 SETS = "sets"  # key of a store's plan detail: leaf table -> its RowSet as JSON
 
 
-def prepare(ctx: Context, store: Store, request: Request, steps: Mapping[str, Any]) -> Prepared:
+def prepare(
+    ctx: Context, store: Store, request: Request, steps: Mapping[str, Any], holds_stand: bool
+) -> Prepared:
     """An erasure's per-store plan, checked by the guard, when none is stored yet (`steps`
     are the stored ones; `claim` stores it). Other kinds are checked when they run.
 
     The leaf tables are planned as predicates and counts (`troth.appdata.sets`), except
-    while a legal hold stands: a hold keeps rows one by one, so they are all read."""
+    while a legal hold stands: a hold keeps rows one by one, so they are all read. The
+    holds are read only when the request's read said that one stands (`holds_stand`)."""
     if request.kind != "erasure" or steps:
         return Prepared()
     assert request.identity_value is not None
     require_valid(ctx)
-    standing = holds.standing_holds(store)
+    standing = holds.standing_holds(store) if holds_stand else []
     with ctx.reading() as conns:
         found = resolve_lean(ctx.datamap, conns, request.identity_kind, request.identity_value)
         plain = set(found) if standing else plain_tables(ctx.datamap, found)
@@ -349,7 +352,7 @@ def run_request(
     past the rule that one person's request reaches no other account)."""
     ctx = dataclasses.replace(load_context(project), allow_large=allow_large)
     with running_alone(project, store, request_id) as alone:
-        current, steps = current_state(store, request_id)
+        current, steps, holds_stand = current_state(store, request_id)
         if current.status == "completed":
             return current
         if not runnable(ctx, current):
@@ -357,7 +360,7 @@ def run_request(
             raise Conflict(f"request {request_id} is {current.status}; it must be {wanted} first")
         if not alone:
             raise Conflict(f"request {request_id} is being run by another worker")
-        return carry_out(ctx, store, current, steps, actor=actor, force=True)
+        return carry_out(ctx, store, current, steps, holds_stand, actor=actor, force=True)
 
 
 def start_and_carry_out(
@@ -368,12 +371,12 @@ def start_and_carry_out(
     with running_alone(ctx.project, store, request.id) as alone:
         if not alone:
             raise Conflict(f"request {request.id} is being run by another worker")
-        current, steps = current_state(store, request.id)  # as it is now that it is ours
+        current, steps, holds_stand = current_state(store, request.id)  # now that it is ours
         if current.status != request.status:  # another runner got there first
             if force and current.status == "completed":
                 return current
             raise Conflict(f"request {request.id} is {current.status} now")
-        return carry_out(ctx, store, current, steps, actor=actor, force=force)
+        return carry_out(ctx, store, current, steps, holds_stand, actor=actor, force=force)
 
 
 def carry_out(
@@ -381,6 +384,7 @@ def carry_out(
     store: Store,
     current: Request,
     steps: dict[str, dict[str, Any]],
+    holds_stand: bool,
     *,
     actor: str,
     force: bool,
@@ -399,7 +403,7 @@ def carry_out(
             outcome = perform(ctx, store, current, steps)
             return finish(store, current, outcome, actor=actor, claimed=False)
     with failures_recorded(store, current, actor, claimed=False):
-        prepared = prepare(ctx, store, current, steps)
+        prepared = prepare(ctx, store, current, steps, holds_stand)
     claimed = claim(store, current, actor=actor, force=force, prepared=prepared)
     if claimed is None:
         raise Conflict(f"request {current.id} is being run by another worker")
@@ -408,7 +412,7 @@ def carry_out(
         steps = {name: {"status": "pending", "detail": d} for name, d in stored.items()}
     with failures_recorded(store, claimed, actor):
         outcome = perform(ctx, store, claimed, steps)
-        return finish(store, claimed, outcome, actor=actor, planned=steps)
+        return finish(store, claimed, outcome, actor=actor)
 
 
 @contextmanager
