@@ -158,7 +158,8 @@ def test_see_and_download_my_data(server: Server) -> None:
     email = server.emails(1)[0]
     token = server.sign_in(email)
     me = server.client.get("/me")
-    assert "What we hold about you" in me.text and "user.contact.email" in me.text
+    assert "What we hold about you" in me.text and "User Contact Email" in me.text
+    assert ">user.contact.email<" not in me.text  # a taxonomy key only where asked: its title
     made = server.client.post(
         "/me/requests", data={"csrf": token, "kind": "access"}, follow_redirects=False
     )
