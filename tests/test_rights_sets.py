@@ -30,11 +30,12 @@ __all__ = ["sqlite_app"]  # the fixture, used by name
 
 
 def stored_steps(app: App, request_id: str) -> dict[str, Any]:
+    """The erasure's plan as its claim stored it: store -> detail."""
     with app.store.connect() as conn:
-        rows = conn.execute(
-            text("SELECT store, detail FROM rights_steps WHERE request_id = :r"), {"r": request_id}
-        ).all()
-    return {store: json.loads(d) if isinstance(d, str) else d for store, d in rows}
+        plan = conn.execute(
+            text("SELECT plan FROM rights_requests WHERE id = :r"), {"r": request_id}
+        ).scalar_one()
+    return dict(json.loads(plan) if isinstance(plan, str) else plan)
 
 
 def add_visits(app: App, uid: int, count: int) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, insert, null, select, text, update
 
 from troth import holds, ledger, outbox
 from troth.appdata import (
@@ -567,8 +567,9 @@ def runnable(ctx: Context, request: Request) -> bool:
 
 
 def current_state(store: Store, request_id: str) -> tuple[Request, dict[str, dict[str, Any]], bool]:
-    """The request, its per-store steps (store -> status and detail) and whether any legal
-    hold stands (only then does an erasure read the holds), in one statement."""
+    """The request, its per-store steps (store -> status and detail: the stored plan's
+    stores pending, those marked done since done) and whether any legal hold stands (only
+    then does an erasure read the holds), in one statement."""
     s = t.steps.c
     query = select(
         t.requests,
@@ -581,11 +582,13 @@ def current_state(store: Store, request_id: str) -> tuple[Request, dict[str, dic
         rows = conn.execute(query.where(t.requests.c.id == request_id)).mappings().all()
     if not rows:
         raise NotFound("no such request")
-    steps = {
-        r["step_store"]: {"status": r["step_status"], "detail": r["step_detail"]}
+    plan = rows[0]["plan"] or {}
+    steps = {name: {"status": "pending", "detail": detail} for name, detail in plan.items()}
+    steps.update(
+        (r["step_store"], {"status": r["step_status"], "detail": r["step_detail"]})
         for r in rows
         if r["step_store"] is not None
-    }
+    )
     return from_row(rows[0]), steps, bool(rows[0]["holds_stand"])
 
 
@@ -598,26 +601,33 @@ def claim(
     prepared: Prepared | None = None,
 ) -> Request | None:
     """Move the request to running with a fresh lease, and store the plan `prepared` holds
-    (an erasure's per-store steps, planned before anything changes), in one transaction;
-    None when another worker holds it (then nothing is stored).
+    (an erasure's per-store steps, planned before anything changes) in the same
+    statement, with their ledger entries; None when another worker holds it (then
+    nothing is stored).
 
     The caller holds the request's run lock (`exclusive.running_alone`), so no other
-    runner plans it meanwhile; the steps' primary key refuses a second plan anyway."""
+    runner plans it meanwhile; a plan is stored only where none is anyway."""
     now = utcnow()
+    c = t.requests.c
+    values: dict[str, Any] = {
+        "status": "running",
+        "lease_until": now + LEASE,
+        "updated_at": now,
+        "error": None,
+    }
+    query = update(t.requests).where(c.id == request.id, c.status == request.status)
+    if request.status == "running" and not force:
+        query = query.where(c.lease_until < now)
+    plan = None if prepared is None else prepared.plan
+    if plan is not None:
+        values["plan"] = plan
+        query = query.where(c.plan.is_(None))
     with store.begin() as conn:
-        query = update(t.requests).where(
-            t.requests.c.id == request.id, t.requests.c.status == request.status
-        )
-        if request.status == "running" and not force:
-            query = query.where(t.requests.c.lease_until < now)
-        changed = conn.execute(
-            query.values(status="running", lease_until=now + LEASE, updated_at=now, error=None)
-        ).rowcount
-        if not changed:
+        if not conn.execute(query.values(values)).rowcount:
             return None
         events = [start_event(request, actor)]
         if prepared is not None:
-            events.extend(plan_events(conn, request, prepared, actor, now))
+            events.extend(plan_events(request, prepared, actor))
         ledger.record_many(conn, events)
     return replace(request, status="running", updated_at=now, error=None)
 
@@ -630,25 +640,11 @@ def start_event(request: Request, actor: str) -> ledger.Event:
     return ledger.Event(f"request.{event}", actor, request.subject, request.id, data)
 
 
-def plan_events(
-    conn: Connection, request: Request, prepared: Prepared, actor: str, now: dt.datetime
-) -> list[ledger.Event]:
-    """Insert the plan's per-store steps (pending); its ledger events: `request.planned`,
-    and any guard bound staff overrode."""
+def plan_events(request: Request, prepared: Prepared, actor: str) -> list[ledger.Event]:
+    """The ledger events of a stored plan: `request.planned`, and any guard bound staff
+    overrode."""
     if prepared.plan is None:
         return []
-    rows = [
-        {
-            "request_id": request.id,
-            "store": name,
-            "status": "pending",
-            "detail": dict(detail),
-            "updated_at": now,
-        }
-        for name, detail in prepared.plan.items()
-    ]
-    if rows:  # one statement, however many stores
-        conn.execute(insert(t.steps).values(rows))
     data = {"kind": request.kind, "stores": sorted(prepared.plan)}
     events = [ledger.Event("request.planned", actor, request.subject, request.id, data)]
     return events + override_events(request, prepared.overridden, actor)
@@ -691,14 +687,14 @@ def step_counts(detail: Mapping[str, Any]) -> dict[str, int]:
 
 def mark_done(store: Store, request: Request, name: str, detail: Mapping[str, Any]) -> None:
     """One planned step done, as soon as its store committed (not the last one: the
-    request's completion says that every store is done)."""
+    request's completion says that every store is done). A plan stored before the
+    request held it (`rights_0002`) has a pending row to update."""
     s = t.steps.c
+    row = {"status": "done", "detail": dict(detail), "updated_at": utcnow()}
     with store.begin() as conn:
-        conn.execute(
-            update(t.steps)
-            .where(s.request_id == request.id, s.store == name)
-            .values(status="done", detail=dict(detail), updated_at=utcnow())
-        )
+        pending = update(t.steps).where(s.request_id == request.id, s.store == name)
+        if not conn.execute(pending.values(row)).rowcount:
+            conn.execute(insert(t.steps).values(request_id=request.id, store=name, **row))
         ledger.record_many(conn, step_events(request, {name: detail}, "system"))
 
 
@@ -710,10 +706,10 @@ def finish(
     actor: str,
     claimed: bool = True,
 ) -> Request:
-    """Completed, the last steps in the ledger: the stored steps are left as they are, as
-    a completed request is never resumed and its status says that every step is done. The
-    raw identity and the corrected values are forgotten: the engine store keeps only the
-    subject reference.
+    """Completed, the last steps in the ledger. The steps marked done are left as they
+    are, as a completed request is never resumed and its status says that every step is
+    done; the stored plan, the raw identity and the corrected values are forgotten: the
+    engine store keeps only the subject reference and the result.
 
     A request not `claimed` (an export, which changes nothing in the app) completes only
     from the status it was read in, and its start is recorded here, with its end."""
@@ -726,6 +722,7 @@ def finish(
         "lease_until": None,
         "identity_value": None,
         "fields": dict.fromkeys(request.fields, ""),
+        "plan": null(),  # only a resumed run needs it
     }
     c = t.requests.c
     query = update(t.requests).where(c.id == request.id)
@@ -740,7 +737,7 @@ def finish(
         data = {"kind": request.kind, "summary": summary_of(outcome.result)}
         events.append(ledger.Event("request.completed", actor, request.subject, request.id, data))
         ledger.record_many(conn, events)
-    done = {k: v for k, v in values.items() if k != "lease_until"}
+    done = {k: v for k, v in values.items() if k not in ("lease_until", "plan")}
     return replace(request, **done, error=None)
 
 

@@ -1,14 +1,14 @@
 """Carrying out each kind of request.
 
-Erasure is planned once and the plan (primary keys per table and action, blob
-paths, whose copies troth itself holds) is stored as per-store steps in the
-transaction that starts the request, before anything changes; each SQL store is
-then changed in one transaction and its step marked done (the last one by the
-request's completion, which says every step is done), and blobs are deleted after the databases
-commit, then troth's own copies of the subject (`copies`). A crash anywhere
-resumes from the stored steps: a store marked done is skipped, one that is not
-is applied again (every erase action is idempotent), and no row the first
-attempt already changed can be lost from the plan.
+Erasure is planned once and the plan (per store: primary keys per table and action
+or predicates and counts, blob paths, whose copies troth itself holds) is stored on
+the request by the statement that claims it, before anything changes; each SQL
+store is then changed in one transaction and its step marked done (the last one by
+the request's completion, which says every step is done), and blobs are deleted
+after the databases commit, then troth's own copies of the subject (`copies`). A
+crash anywhere resumes from the stored plan: a store marked done is skipped, one
+that is not is applied again (every erase action is idempotent), and no row the
+first attempt already changed can be lost from the plan.
 """
 
 from __future__ import annotations

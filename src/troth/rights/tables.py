@@ -26,6 +26,9 @@ requests = Table(
     Column("reason", Text),
     Column("result", JSON),
     Column("error", Text),
+    # An erasure's per-store plan (store -> detail), stored by the claim that starts it;
+    # a store's step is in `steps` once it is done (a completed request is done in all).
+    Column("plan", JSON),
     Index("rights_requests_status", "status", "created_at"),
     Index("rights_requests_subject", "subject"),
 )
@@ -35,7 +38,7 @@ steps = Table(
     metadata,
     Column("request_id", String(32), ForeignKey("rights_requests.id"), primary_key=True),
     Column("store", String(63), primary_key=True),
-    Column("status", String(16), nullable=False),  # pending | done
+    Column("status", String(16), nullable=False),  # done (pending: a plan stored before 0002)
     Column("detail", JSON, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
