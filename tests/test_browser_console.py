@@ -151,3 +151,13 @@ def test_a_person_opts_out_without_signing_in(live: Live, page: Page) -> None:
     expect(page.get_by_role("heading", name="We have your request")).to_be_visible()
     photographed(page, "center-asked")
     assert [r.kind for r in rights.list_requests(live.store)] == ["opt_out_sale"]
+
+
+@pytest.mark.parametrize("policy", ["refapp/troth.yaml", "policies/nojoto.yaml"])
+def test_the_notice_breaks_no_word_at_either_width(live: Live, page: Page, policy: str) -> None:
+    """The privacy notice's tables (what we collect, who receives it) at 390 and 1280 px:
+    a narrow column wraps between words, and a table too wide scrolls inside itself."""
+    shutil.copyfile(REPO / "examples" / policy, live.project.root / "troth.yaml")
+    page.goto(live.url + "/")
+    expect(page.get_by_role("heading", name="What we collect")).to_be_visible()
+    photographed(page, f"center-notice-{policy.split('/')[0]}")
