@@ -161,3 +161,19 @@ def test_the_notice_breaks_no_word_at_either_width(live: Live, page: Page, polic
     page.goto(live.url + "/")
     expect(page.get_by_role("heading", name="What we collect")).to_be_visible()
     photographed(page, f"center-notice-{policy.split('/')[0]}")
+
+
+def test_every_console_page_breaks_no_word(live: Live, page: Page) -> None:
+    """The pages staff read most, at a phone's width and a desktop's: the promises, the
+    data map, retention and sharing."""
+    shutil.copyfile(REPO / "examples" / "refapp" / "troth.yaml", live.project.root / "troth.yaml")
+    staff_signs_in(live, page)
+    for path, heading in (
+        ("/admin/check", "Promises"),
+        ("/admin/datamap", "Data map"),
+        ("/admin/retention", "Retention"),
+        ("/admin/sharing", "Sharing"),
+    ):
+        page.goto(live.url + path)
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        photographed(page, f"console{path.replace('/admin', '').replace('/', '-')}")
