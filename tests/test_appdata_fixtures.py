@@ -24,7 +24,7 @@ from typing import Any
 
 import phonenumbers
 import pytest
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 
 from appfixtures import FIXTURES, Subject, query
 from appfixtures.base import Dump, Row
@@ -301,7 +301,7 @@ def test_the_scan_proposes_owns_on_the_rows_a_person_points_at(
 ) -> None:
     """The proposal says `owns: true` where a customer's row or an order points at an
     address or a profile, never where staff or a store do, and validates without the
-    warning that such rows are out of reach."""
+    warning that such rows are out of reach; the second e-mail addresses are `aliases`."""
     homes = FIXTURES["homes"]
     for app in open_app(tmp_path, sqlite_url, homes, None):
         datamap = load_datamap(app.project)
@@ -316,5 +316,34 @@ def test_the_scan_proposes_owns_on_the_rows_a_person_points_at(
             ("customers", "profile_id"),
             ("orders", "shipping_address_id"),
         }
+        assert [k for k, t in datamap.tables.items() if t.aliases] == ["app.customer_emails"]
         findings = validate(app.project, datamap)
         assert not [f for f in findings if " point to " in f.message]
+
+
+def test_a_second_email_address_reaches_its_account_and_only_it(
+    any_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`aliases: true` (homes.customer_emails): a request by Cat's second address is a
+    request by her account; an address two accounts claim names nobody."""
+    monkeypatch.delenv("TROTH_STORE_URL", raising=False)
+    reviewed = (HERE / "appfixtures" / "homes.datamap.yaml").read_text()
+    for app in open_app(tmp_path, any_db_url, FIXTURES["homes"], reviewed):
+        done = app.request("access", "email", "cat.at.work@example.com")
+        assert done.status == "completed", done.error
+        exported = exported_keys(app, done)
+        assert exported["customers"] == {("3",)} and exported["orders"] == {("4",)}
+        assert exported["addresses"] == {("12",)} and exported["customer_emails"] == {("1",)}
+
+        with app.engine.begin() as conn:  # Fin claims Ann's address as a second one
+            conn.execute(
+                text(
+                    "INSERT INTO customer_emails (email_id, customer_id, email, verified)"
+                    " VALUES (3, 6, 'ann.ash@example.com', :no)"
+                ),
+                {"no": False},
+            )
+        before = app.fixture.dump(app.engine)
+        refused = app.request("erasure", "email", "ann.ash@example.com")
+        assert refused.status == "failed" and "names 2 accounts" in str(refused.error)
+        assert app.fixture.dump(app.engine) == before

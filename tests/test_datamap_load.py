@@ -176,3 +176,28 @@ tables:
     for bad in ("Unit.Price", 'Unit"Price', " Unit", "Unit\\Price", "Unit\tPrice"):
         found = problems(tmp_path, body.replace("Unit Price", json.dumps(bad)))
         assert len(found) == 1 and "tables.app.Order Details.columns" in found[0], bad
+
+
+def test_aliases_need_one_owner_link_to_an_account(tmp_path: Path) -> None:
+    body = """troth: 1
+stores:
+  app: {type: sql, url: "sqlite:///a.db"}
+identities:
+  email: {normalize: email}
+  user_id: {normalize: integer}
+tables:
+  app.users:
+    identities: {user_id: id, email: email}
+  app.user_emails:
+    identities: {email: email}
+    links: [{column: user_id, to: app.users.id, owner: true}]
+    aliases: true
+  app.phonebook:
+    identities: {email: contact_email}
+    aliases: true
+"""
+    assert problems(tmp_path, body) == [
+        "datamap.yaml:16 tables.app.phonebook.aliases: aliases: true needs identities and "
+        "exactly one owner: true link to an account table (the account whose own e-mail "
+        "addresses or phones these rows hold)"
+    ]

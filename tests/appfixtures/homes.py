@@ -7,14 +7,27 @@ account to the rows that refer to it never reaches them. Ben and Cat are a house
 one address row and one landline (written differently) for both, so erasing one of
 them must keep the address for the other. Dan lives above a shop, at the store's own
 address. Staff and stores have addresses too, which no customer's request may touch.
-Eve has no address at all; Ann sent one order to her mother's address.
+Eve has no address at all; Ann sent one order to her mother's address. Cat signs in
+with a second e-mail address too (`customer_emails`, as allauth keeps them): a request
+by it is a request by her account.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.engine import Connection, Engine
 
 from .base import Dump, Expect, SharedPhone, Subject, create_all, dump_tables, insert_rows
@@ -82,6 +95,15 @@ customers = Table(
     Column("created_at", DateTime, nullable=False),
 )
 
+customer_emails = Table(
+    "customer_emails",
+    metadata,
+    Column("email_id", Integer, primary_key=True, autoincrement=False),
+    Column("customer_id", Integer, ForeignKey("customers.customer_id"), nullable=False),
+    Column("email", String(120), nullable=False, unique=True),
+    Column("verified", Boolean, nullable=False),
+)
+
 orders = Table(
     "orders",
     metadata,
@@ -104,8 +126,9 @@ Index("staff_address", staff.c.address_id)
 Index("stores_address", stores.c.address_id)
 Index("stores_manager", stores.c.manager_staff_id)
 Index("addresses_city", addresses.c.city_id)
+Index("customer_emails_customer", customer_emails.c.customer_id)
 
-TABLES = (cities, addresses, staff, stores, profiles, customers, orders)
+TABLES = (cities, addresses, staff, stores, profiles, customers, customer_emails, orders)
 
 T0 = dt.datetime(2024, 5, 1, 10, 0)
 
@@ -137,6 +160,8 @@ CUSTOMERS = {
     5: ("eve.elm@example.org", None, "Eve", "Elm", None, 3, 2),
     6: ("fin.fir@example.net", "+44 1904 496 0606", "Fin", "Fir", 13, None, 2),
 }
+# e-mail id -> (customer, a second address they sign in with, verified)
+EMAILS = {1: (3, "cat.at.work@example.com", True), 2: (6, "fin.fir@work.example.org", False)}
 # order id -> (customer, shipping address, staff, total)
 ORDERS = {
     1: (1, 10, 1, 2500),
@@ -175,6 +200,12 @@ def _load(conn: Connection) -> None:
     )
     insert_rows(
         conn,
+        customer_emails,
+        "email_id customer_id email verified",
+        [(k, *v) for k, v in EMAILS.items()],
+    )
+    insert_rows(
+        conn,
         orders,
         "order_id customer_id shipping_address_id staff_id total_cents created_at",
         [(k, *v, T0 + dt.timedelta(days=10, hours=k)) for k, v in ORDERS.items()],
@@ -191,10 +222,15 @@ def dump(engine: Engine) -> Dump:
     return dump_tables(engine, TABLES)
 
 
-def _rows(uid: int, *, addresses_: int, profiles_: int, orders_: int) -> dict[str, Expect]:
+def _rows(
+    uid: int, *, addresses_: int, profiles_: int, orders_: int, emails: int = 0
+) -> dict[str, Expect]:
     """The customer's row, their orders, the addresses their row and their orders point
-    to, and their profile."""
+    to, their profile and their second e-mail addresses."""
     return {
+        "customer_emails": Expect(
+            f"SELECT email_id FROM customer_emails WHERE customer_id = {uid}", emails
+        ),
         "customers": Expect(f"SELECT customer_id FROM customers WHERE customer_id = {uid}", 1),
         "orders": Expect(f"SELECT order_id FROM orders WHERE customer_id = {uid}", orders_),
         "addresses": Expect(
@@ -263,9 +299,9 @@ SUBJECTS = (
         phone="+44 113 496 0202",
         phone_e164="+441134960202",
         user_id=3,
-        rows=_rows(3, addresses_=1, profiles_=0, orders_=1),
+        rows=_rows(3, addresses_=1, profiles_=0, orders_=1, emails=1),
         mentions=_sharers(3, customers_=1, orders_=1, stores_=0),
-        traces=("cat.birch@example.net", "12 Elm Row"),
+        traces=("cat.birch@example.net", "12 Elm Row", "cat.at.work@example.com"),
     ),
     Subject(
         key="dan",
@@ -305,5 +341,6 @@ COUNTS = {
     "stores": 2,
     "profiles": 3,
     "customers": 6,
+    "customer_emails": 2,
     "orders": 7,
 }

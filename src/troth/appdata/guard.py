@@ -163,7 +163,8 @@ def read_shape(datamap: DataMap) -> Shape:
         ]
         for key, spec in datamap.tables.items()
     }
-    plain = set(datamap.tables) - targets - people - owns_neighbours(datamap)
+    aliases = {key for key, spec in datamap.tables.items() if spec.aliases}  # read: they lead up
+    plain = set(datamap.tables) - targets - people - owns_neighbours(datamap) - aliases
     return Shape(people, {k: v for k, v in owners.items() if v}, plain)
 
 

@@ -258,6 +258,7 @@ class Reach:
         self.asked: dict[tuple[str, str, bool], set[Any]] = {}
         self.targets = link_targets(datamap)
         self.owns_into = owns_links(datamap)
+        self.aliased = {k: datamap.alias_links(k) for k, t in datamap.tables.items() if t.aliases}
 
     def run(self) -> dict[str, Found]:
         order = [k for k in table_order(self.datamap) if self.datamap.store_of(k) in self.conns]
@@ -337,6 +338,23 @@ class Reach:
                 grew |= self.add(found, lookup_)
         for source, link in self.owns_into.get(key, ()):
             grew |= self.visit_owned(found, source, link)
+        for link in self.aliased.get(key, ()):
+            grew |= self.visit_alias(found, link)
+        return grew
+
+    def visit_alias(self, found: Found, link: Link) -> bool:
+        """The account whose own identity the subject's identity is on an `aliases` row
+        (a second e-mail address): found as if by that identity on the account itself."""
+        target, column = link.target(found.key)
+        if target not in self.found:
+            return False
+        values = {r.values[link.column] for r in found.rows.values() if r.direct}
+        account = self.found[target]
+        via = f"identity, held by {found.key}.{link.column}"
+        grew = False
+        for part in chunks(self.fresh((target, f"{found.key}.{link.column}>alias", True), values)):
+            lookup_ = Lookup(column, list(part), action=account.spec.erase, via=via, learn=True)
+            grew |= self.add(account, lookup_)
         return grew
 
     def visit_owned(self, found: Found, source: str, link: Link) -> bool:

@@ -272,6 +272,20 @@ def is_staff_table(table: str) -> bool:
     return STAFF_TABLE.search(snake(table)) is not None
 
 
+ALIAS_TABLE = re.compile(
+    r"(^|_)(e_?mail_?address(es)?|e_?mails|phone_?numbers|phones|mobiles|identities|"
+    r"logins|handles|aliases)$"
+)
+THIRD_PARTY_TABLE = re.compile(r"phonebook|address_?book|contact|friend|invit|referr|recipient")
+
+
+def is_alias_table(table: str) -> bool:
+    """A table named for a person's own e-mail addresses or phones (emailaddress,
+    user_emails, phone_numbers), not for other people's (phonebook, contacts, invites)."""
+    name = snake(table)
+    return ALIAS_TABLE.search(name) is not None and THIRD_PARTY_TABLE.search(name) is None
+
+
 def is_organization_table(table: str) -> bool:
     """A table of companies or places (shippers, suppliers, stores): its rows are no one
     person's own record, whatever contact data they hold."""

@@ -85,6 +85,7 @@ class TableExtra(Strict):
     erase: TableErase | None = None
     reason: str | None = None
     account: bool | None = None
+    aliases: bool = False
     deactivate: Deactivate | None = None
     primary_key: list[Name] | None = None
     links: dict[str, LinkExtra] = Field(default_factory=dict)  # "column -> store.table.column"
@@ -157,6 +158,8 @@ def _table_extension(key: str, table: Table) -> dict[str, Any]:
         out["reason"] = table.reason
     if table.account is not None:
         out["account"] = table.account
+    if table.aliases:
+        out["aliases"] = True
     if table.deactivate:
         out["deactivate"] = table.deactivate.model_dump(mode="json")
     if len(table.primary_key) > 1:
@@ -390,6 +393,7 @@ def _table(store: str, collection: dict[str, Any], ext: TableExtra, notes: list[
         "columns": columns,
         "reason": ext.reason,
         "account": ext.account,
+        "aliases": ext.aliases,
         "deactivate": ext.deactivate,
         "description": collection.get("description"),
         **{name: getattr(ext, name) for name in RETENTION},

@@ -59,6 +59,14 @@ def cross_problems(datamap: DataMap) -> Iterator[tuple[Loc, str]]:
                     "a link to its own table is never ownership (a manager, a parent comment, "
                     "an inviter is another person's row): write owner: false",
                 )
+        if table.aliases and (not table.identities or len(datamap.alias_links(key)) != 1):
+            yield (
+                (*at, "aliases"),
+                (
+                    "aliases: true needs identities and exactly one owner: true link to an account "
+                    "table (the account whose own e-mail addresses or phones these rows hold)"
+                ),
+            )
         for column, spec in table.columns.items():
             if spec.blob is not None and not isinstance(datamap.stores.get(spec.blob), BlobStore):
                 yield (*at, "columns", column, "blob"), f"{spec.blob!r} is not a blob store"

@@ -268,6 +268,11 @@ class Table(Strict):
         default=None,
         description="each row is one person's account (default: a link target holding identities)",
     )
+    aliases: bool = Field(
+        default=False,
+        description="its identities are the linked account's own (a second e-mail address, a "
+        "verified phone): a request by one of them reaches that account",
+    )
     columns: dict[DbName, Column] = Field(default_factory=dict)
     created_at: DbName | None = Field(
         default=None, description="when a row was collected: retention counts from it"
@@ -322,6 +327,13 @@ class Table(Strict):
         return self
 
 
+def is_account(table: Table) -> bool:
+    """Each row is one person's account: said so, or an identity is its primary key."""
+    if table.account is not None:
+        return table.account
+    return len(table.primary_key) == 1 and table.primary_key[0] in table.identities.values()
+
+
 class DataMap(Strict):
     troth: Literal[1] = 1
     stores: dict[Name, Annotated[SqlStore | BlobStore, Field(discriminator="type")]]
@@ -329,6 +341,18 @@ class DataMap(Strict):
     tables: dict[Annotated[str, Field(pattern=rf"^[A-Za-z_][A-Za-z0-9_]*\.{DB_NAME}$")], Table] = (
         Field(description='"store.table" -> table')
     )
+
+    def alias_links(self, key: str) -> list[Link]:
+        """The owner links of table `key` to account tables: whose identities an `aliases`
+        table holds (account_emailaddress.user_id -> auth_user.id)."""
+        return [
+            link
+            for link in self.tables[key].links
+            if link.owner
+            and link.target(key)[0] in self.tables
+            and link.target(key)[0] != key
+            and is_account(self.tables[link.target(key)[0]])
+        ]
 
     def store_of(self, table_key: str) -> str:
         return TableKey.of(table_key).store

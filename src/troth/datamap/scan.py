@@ -37,6 +37,7 @@ from troth.datamap.detect import (
     column_kind,
     international_region,
     is_account_named,
+    is_alias_table,
     is_media_path,
     is_organization_table,
     is_staff_table,
@@ -377,6 +378,9 @@ class _Proposer:
             spec["primary_key"] = reflected.primary_key
         if reflected.name == account:
             spec["account"] = True
+        elif _holds_aliases(reflected.name, spec, account):
+            spec["aliases"] = True
+            self.note(("tables", key), ALIASES)
         return Table(**spec)
 
 
@@ -551,6 +555,26 @@ def _ownership(
             for c in links
         ]
     return out
+
+
+ALIASES = (
+    "aliases: its rows hold the account's own e-mail addresses or phone numbers (named like "
+    "a table of them, one owner link to the account table): a request by one reaches the "
+    f"account; {REVIEW}"
+)
+
+
+def _holds_aliases(name: str, spec: dict[str, Any], account: str | None) -> bool:
+    """A table of an account's own e-mail addresses or phones (allauth's emailaddress,
+    user_emails, phone_numbers), never a phonebook of other people's contacts."""
+    owners = [link for link in spec["links"] if link.owner]
+    return (
+        account is not None
+        and bool(spec["identities"])
+        and len(owners) == 1
+        and owners[0].to.split(".")[-2] == account
+        and is_alias_table(name)
+    )
 
 
 def _owned(table: str, links: list[tuple[Link, str]], account: str) -> bool:

@@ -30,6 +30,7 @@ from troth.datamap.model import (
     Table,
     TableErase,
     TableKey,
+    is_account,
 )
 from troth.datamap.stores import (
     blob_root,
@@ -366,13 +367,6 @@ OWNS_ITSELF = (
 def owns_its_rows(table: Table) -> bool:
     """An account table, or one whose rows belong to the row a link points to."""
     return is_account(table) or any(link.owner for link in table.links)
-
-
-def is_account(table: Table) -> bool:
-    """Each row is one person's account: said so, or an identity is its primary key."""
-    if table.account is not None:
-        return table.account
-    return len(table.primary_key) == 1 and table.primary_key[0] in table.identities.values()
 
 
 def personal_categories(table: Table | None) -> list[str]:
