@@ -178,9 +178,9 @@ class Seen:
         return out
 
 
-def blob_file(ctx: Context, blob: str, value: str) -> tuple[str, Path] | None:
-    """(name in the ZIP, file) for a blob path a row holds, when the file is there."""
-    root = blob_root(ctx.project, ctx.datamap, blob)
+def blob_file(root: Path, blob: str, value: str) -> tuple[str, Path] | None:
+    """(name in the ZIP, file) for a blob path a row holds under the blob store's folder
+    `root`, when the file is there."""
     path = inside(root, value)
     if path is None or not path.is_file():
         return None
@@ -234,7 +234,9 @@ def write_export(
                     conn = conns[ctx.datamap.store_of(key)]
                     if write_table(zf, ctx, found[key], sheet, conn, seen, portable):
                         tables.append(sheet)
-            files = sorted({f for b, v in seen.files if (f := blob_file(ctx, b, v)) is not None})
+            roots = {b: blob_root(ctx.project, ctx.datamap, b) for b, _ in seen.files}
+            located = {blob_file(roots[b], b, v) for b, v in seen.files}
+            files = sorted(f for f in located if f is not None)
             for arcname, path in files:
                 zf.write(path, arcname, zipfile.ZIP_STORED)
             if not portable:
