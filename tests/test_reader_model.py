@@ -99,6 +99,26 @@ def test_trained_model_beats_predicting_nothing_on_unseen_policies(
     )
 
 
+def test_the_views_vote_by_mean_probability_and_an_unseen_label_is_never_given() -> None:
+    texts = {
+        "Data Security": ("We encrypt your data with SSL.", "Encryption and SSL protect data."),
+        "Data Retention": ("We retain your data for 30 days.", "Data is retained for 30 days."),
+    }
+    segments = [
+        Segment(f"p{n}", n, text, frozenset({label}))
+        for n in range(3)
+        for label, pair in texts.items()
+        for text in pair
+    ]
+    model = trained.train(segments)
+    unseen = ["We keep encrypted copies with SSL for 30 days.", "Encrypted with SSL."]
+    alone = [trained.probabilities(trained.Model((v,)), unseen, [5, 6]) for v in model.views]
+    mean = trained.probabilities(model, unseen, [5, 6])
+    assert len(alone) == 2 and (mean == (alone[0] + alone[1]) / 2).all()
+    assert (mean[:, LABELS.index("Do Not Track")] == 0).all()
+    assert "Data Security" in trained.predict(model, unseen, [5, 6])[1]
+
+
 def test_a_file_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
     (tmp_path / "x.model").write_bytes(b"not a pickle")
     with pytest.raises(ReaderError, match="not a troth reader model"):
@@ -107,7 +127,7 @@ def test_a_file_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
 
 def test_a_model_of_an_older_format_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "old.model"
-    path.write_bytes(pickle.dumps({"format": "troth-reader-model/1", "model": None}))
+    path.write_bytes(pickle.dumps({"format": "troth-reader-model/2", "model": None}))
     with pytest.raises(ReaderError, match=trained.FORMAT):
         trained.load(path)
 
