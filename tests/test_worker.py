@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from procrastinate.periodic import PeriodicDeferrer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from troth import ledger, rights, worker
@@ -30,6 +30,7 @@ from troth.errors import Conflict, TrothError
 from troth.ledger import tables as ledger_tables
 from troth.project import Project, open_project
 from troth.refapp import generate
+from troth.rights.exclusive import lock_key
 from troth.store import Store, open_store
 from troth.worker.settings import worker_settings
 
@@ -162,6 +163,23 @@ def test_a_sigkilled_workers_request_is_finished_by_another(on_pg: Setup) -> Non
     kinds = ledger_kinds(on_pg.store, request_id)
     assert kinds.count("request.planned") == 1 and "request.resumed" in kinds
     assert kinds.count("request.completed") == 1
+
+
+def test_the_run_lock_keeps_a_second_runner_out_and_is_let_go(on_pg: Setup) -> None:
+    """On PostgreSQL the run lock is taken by the statement that reads the request: while
+    another session holds it the request does not run, and a run leaves it free."""
+    [request_id] = on_pg.erasures(range(5, 6))
+    key = {"k": lock_key(request_id)}
+    take, free = text("SELECT pg_try_advisory_lock(:k)"), text("SELECT pg_advisory_unlock(:k)")
+    with on_pg.store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as other:
+        assert other.execute(take, key).scalar()
+        with pytest.raises(Conflict, match="being run by another worker"):
+            rights.run_request(on_pg.project, on_pg.store, request_id)
+        assert rights.get_request(on_pg.store, request_id).status == "verified"
+        other.execute(free, key)
+        assert rights.run_request(on_pg.project, on_pg.store, request_id).status == "completed"
+        assert other.execute(take, key).scalar()  # the run let it go
+        other.execute(free, key)
 
 
 def test_a_request_job_runs_once_and_a_second_runner_is_refused(on_pg: Setup) -> None:

@@ -16,9 +16,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text, true
 
 from troth.project import PRIVATE_FILE, Project
+from troth.rights.lifecycle import State, current_state, state_of, state_query
 from troth.store import Store
 
 _here: set[str] = set()
@@ -31,15 +32,19 @@ def lock_key(request_id: str) -> int:
 
 
 @contextmanager
-def running_alone(project: Project, store: Store, request_id: str) -> Iterator[bool]:
-    """True inside when this caller alone runs the request; False when someone else does."""
+def running_alone(project: Project, store: Store, request_id: str) -> Iterator[tuple[bool, State]]:
+    """Inside: whether this caller alone runs the request (False when someone else does),
+    and the request's state (`lifecycle.current_state`) read once the lock is decided; on
+    PostgreSQL by the statement that takes the lock."""
     with _in_this_process(request_id) as mine:
         if not mine:
-            yield False
-            return
-        held = _advisory if store.dialect == "postgresql" else _file_range
-        with held(project, store, request_id) as alone:
-            yield alone
+            yield False, current_state(store, request_id)
+        elif store.dialect == "postgresql":
+            with _advisory(store, request_id) as held:
+                yield held
+        else:
+            with _file_range(project, request_id) as alone:
+                yield alone, current_state(store, request_id)
 
 
 @contextmanager
@@ -56,21 +61,26 @@ def _in_this_process(request_id: str) -> Iterator[bool]:
 
 
 @contextmanager
-def _advisory(_project: Project, store: Store, request_id: str) -> Iterator[bool]:
-    key = lock_key(request_id)
+def _advisory(store: Store, request_id: str) -> Iterator[tuple[bool, State]]:
     # A session lock is no transaction's: the connection runs without one (no BEGIN, no
-    # COMMIT), a statement to take the lock and one to let it go.
+    # COMMIT), a statement to take the lock and read the request (the lock's CTE calls a
+    # volatile function, so it runs once), and one to let it go.
+    key = lock_key(request_id)
+    lock = select(func.pg_try_advisory_lock(key).label("got")).cte("run_lock")
+    state = state_query(request_id).subquery("state")
+    query = select(lock.c.got, *state.c).select_from(lock).outerjoin(state, true())
     with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+        rows = conn.execute(query).mappings().all()
+        got = bool(rows[0]["got"])
         try:
-            yield got
+            yield got, state_of(rows)
         finally:
             if got:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
 
 
 @contextmanager
-def _file_range(project: Project, _store: Store, request_id: str) -> Iterator[bool]:
+def _file_range(project: Project, request_id: str) -> Iterator[bool]:
     path = project.private_dir(project.state_dir) / "run.lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
     offset = lock_key(request_id) % (1 << 40)

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, insert, null, select, text, update
+from sqlalchemy import Connection, Select, insert, null, select, text, update
 
 from troth import holds, ledger, outbox
 from troth.appdata import (
@@ -566,10 +566,19 @@ def runnable(ctx: Context, request: Request) -> bool:
     return request.status == "verified" and not needs_approval(ctx, request)
 
 
-def current_state(store: Store, request_id: str) -> tuple[Request, dict[str, dict[str, Any]], bool]:
+State = tuple[Request, dict[str, dict[str, Any]], bool]
+
+
+def current_state(store: Store, request_id: str) -> State:
     """The request, its per-store steps (store -> status and detail: the stored plan's
     stores pending, those marked done since done) and whether any legal hold stands (only
     then does an erasure read the holds), in one statement."""
+    with store.connect() as conn:
+        return state_of(conn.execute(state_query(request_id)).mappings().all())
+
+
+def state_query(request_id: str) -> Select[Any]:
+    """The rows `state_of` reads: the request's, one per step marked done."""
     s = t.steps.c
     query = select(
         t.requests,
@@ -578,9 +587,13 @@ def current_state(store: Store, request_id: str) -> tuple[Request, dict[str, dic
         s.detail.label("step_detail"),
         holds.any_standing(utcnow()).label("holds_stand"),
     ).outerjoin(t.steps, s.request_id == t.requests.c.id)
-    with store.connect() as conn:
-        rows = conn.execute(query.where(t.requests.c.id == request_id)).mappings().all()
-    if not rows:
+    return query.where(t.requests.c.id == request_id)
+
+
+def state_of(rows: Sequence[Mapping[Any, Any]]) -> State:
+    """The request's state from the rows of `state_query` (none, or one without an id:
+    there is no such request)."""
+    if not rows or rows[0]["id"] is None:
         raise NotFound("no such request")
     plan = rows[0]["plan"] or {}
     steps = {name: {"status": "pending", "detail": detail} for name, detail in plan.items()}

@@ -67,7 +67,6 @@ from troth.rights.lifecycle import (
     Prepared,
     Request,
     claim,
-    current_state,
     fail,
     finish,
     from_row,
@@ -351,8 +350,7 @@ def run_request(
     `allow_large`: staff checked the plan and allow it past the guard's size bound (never
     past the rule that one person's request reaches no other account)."""
     ctx = dataclasses.replace(load_context(project), allow_large=allow_large)
-    with running_alone(project, store, request_id) as alone:
-        current, steps, holds_stand = current_state(store, request_id)
+    with running_alone(project, store, request_id) as (alone, (current, steps, holds_stand)):
         if current.status == "completed":
             return current
         if not runnable(ctx, current):
@@ -368,10 +366,10 @@ def start_and_carry_out(
 ) -> Request:
     """Take the run lock (`running_alone`), then carry out `request` as it is now, unless
     another runner changed it since it was listed."""
-    with running_alone(ctx.project, store, request.id) as alone:
+    with running_alone(ctx.project, store, request.id) as (alone, state):
         if not alone:
             raise Conflict(f"request {request.id} is being run by another worker")
-        current, steps, holds_stand = current_state(store, request.id)  # now that it is ours
+        current, steps, holds_stand = state  # as it is now that it is ours
         if current.status != request.status:  # another runner got there first
             if force and current.status == "completed":
                 return current
