@@ -5,10 +5,10 @@ on 5 folds split by policy of the 85 policies in ../shared/opp115 (no policy is 
 training and the test part of a fold). The baseline, measured in the same run on the same
 folds, is TF-IDF of words and pairs into class-balanced logistic regressions (the reader's
 model adds the rules' cue counts, scaled by model.CUE_WEIGHT, and the segment's position to
-the same features). Seed
-facts are the share of examples/policies/NAME.yaml's facts (troth.reader.facts) that
-`troth read` finds in ../shared/policies/NAME.txt; the rules were written with these five
-texts in view.
+the same features, and averages it with a second such model over character 3- to
+5-grams). Seed facts are the share of examples/policies/NAME.yaml's facts
+(troth.reader.facts) that `troth read` finds in ../shared/policies/NAME.txt; the rules were
+written with these five texts in view.
 Speed is the default path (rules, no model) in this one process, reading all five seeds.
 """
 
