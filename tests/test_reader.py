@@ -294,3 +294,12 @@ def test_security_claims_are_read_by_kind(tmp_path: Path) -> None:
         controls[0]["text"]
         == "We protect your data: passwords are stored encrypted in our database"
     )
+
+
+def test_a_disclosure_the_law_requires_is_to_an_authority(tmp_path: Path) -> None:
+    text = (
+        "We may also share information collected to any third party where we are required"
+        " to do so by any applicable law.\n"
+    )
+    recipients = read_policy(write(tmp_path, text)).document["recipients"]
+    assert [(r["key"], r["type"]) for r in recipients] == [("authorities", "authority")]

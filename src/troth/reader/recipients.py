@@ -45,8 +45,8 @@ TERMS: tuple[tuple[str, str, str, str], ...] = (
         "authorities",
         "authority",
         "Courts and authorities",
-        r"\blaw enforcement|\bgovernment|\bcourts?\b|\bauthorit(?:y|ies)\b|\brequired by (?:the "
-        r"|applicable |any applicable )?law"
+        r"\blaw enforcement|\bgovernment|\bcourts?\b|\bauthorit(?:y|ies)\b"
+        r"|\brequired (?:to do so )?by (?:the |applicable |any applicable )?law|\blaw requires"
         r"|\blegal process|\bsubpoena|\bregulators?\b|\bpolice\b|\bofficials\b|\bcyber law",
     ),
     (
