@@ -302,4 +302,4 @@ def test_a_disclosure_the_law_requires_is_to_an_authority(tmp_path: Path) -> Non
         " to do so by any applicable law.\n"
     )
     recipients = read_policy(write(tmp_path, text)).document["recipients"]
-    assert [(r["key"], r["type"]) for r in recipients] == [("authorities", "authority")]
+    assert ("authorities", "authority") in [(r["key"], r["type"]) for r in recipients]
