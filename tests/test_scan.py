@@ -176,6 +176,28 @@ def test_owns_only_rows_one_person_points_at(tmp_path: Path) -> None:
     assert courier.endswith("couriers rows are shared by many owners' rows: review"), courier
 
 
+def test_postgresql_schema_uuid_keys_and_a_json_address(pg_url: str) -> None:
+    """An app in its own PostgreSQL schema (search_path in the URL), keyed by UUIDs, with
+    its shipping address as a jsonb document."""
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS scan_shop CASCADE; CREATE SCHEMA scan_shop"))
+        conn.execute(text(
+            "CREATE TABLE scan_shop.accounts (id uuid PRIMARY KEY, email text NOT NULL);"
+            "CREATE TABLE scan_shop.orders (id bigserial PRIMARY KEY, account_id uuid NOT NULL"
+            " REFERENCES scan_shop.accounts (id), shipping_address jsonb)"
+        ))  # fmt: skip
+    engine.dispose()
+    url = make_url(pg_url).update_query_dict({"options": "-csearch_path=scan_shop"})
+    proposal = scan(url.render_as_string(hide_password=False))
+    orders = proposal.datamap.tables["app.orders"]
+    assert orders.columns["shipping_address"].categories == ["user.contact.address"]
+    assert [(ln.column, ln.to, ln.owner) for ln in orders.links] == [
+        ("account_id", "app.accounts.id", True)
+    ]
+    assert proposal.datamap.tables["app.accounts"].identities == {"user_id": "id", "email": "email"}
+
+
 def test_password_in_the_url_is_not_written(pg_url: str) -> None:
     with_password = make_url(pg_url).set(password="hunter2")
     url = with_password.render_as_string(hide_password=False)

@@ -144,6 +144,7 @@ NAME_RULES = (
         r"^(?!ip_|mac_|e_?mail_)(.*_)?(address|street|addr)(_?line_?\d?)?$",
         "user.contact.address",
         0.8,
+        ADDRESS,  # text, or a JSON document of its parts (PostgreSQL jsonb)
     ),
     NameRule(
         "coordinates",
