@@ -202,13 +202,15 @@ def test_subject_turns_a_revocable_preference_off_and_on(live: Live, page: Page)
     expect(page.get_by_role("switch", name="Providing the service")).to_have_count(0)
     switch.scroll_into_view_if_needed()
     shot(page, "center-revocable-switch")
-    switch.click()
+    with page.expect_navigation():  # the switch posts its form; the page comes back
+        switch.click()
     page.reload()
     expect(switch).to_have_attribute("aria-checked", "false")
     expect(switch).to_have_text("Off")
     states = current_consent(live.project, live.store, f"email:{email}")
     assert (states[REVOCABLE].allowed, states[REVOCABLE].source) == (False, "app")
-    switch.click()
+    with page.expect_navigation():
+        switch.click()
     page.reload()
     expect(switch).to_have_attribute("aria-checked", "true")
 
