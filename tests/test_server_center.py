@@ -286,6 +286,10 @@ def test_delete_my_account_says_what_is_kept(server: Server) -> None:
     token = server.sign_in(email)
     notice = server.client.get("/me/delete")
     assert "What we keep, and why" in notice.text and "bookkeeping law" in notice.text
+    kept = notice.text.split("What we keep, and why")[1].split("</ul>")[0]
+    assert "Unique ID" in kept  # the kind of data, not the column's name
+    for jargon in ("tombstone", "pseudonym", ": id<", "total_cents", "user."):
+        assert jargon not in kept, jargon
     unconfirmed = server.client.post(
         "/me/requests", data={"csrf": token, "kind": "erasure"}, follow_redirects=False
     )

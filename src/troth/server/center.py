@@ -387,8 +387,9 @@ def field_problem(problem: Problem) -> str:
     return f"{name}: {problem.message}." if name else f"{problem.message}."
 
 
-def kept_reasons(datamap: DataMap) -> list[dict[str, str]]:
-    """What erasure keeps and why, from the data map's `keep` entries."""
+def kept_reasons(datamap: DataMap, policy: Policy) -> list[dict[str, str]]:
+    """What erasure keeps and why, from the data map's `keep` entries, in words: a kept
+    column by the kind of data it holds, never by its name."""
     kept: list[dict[str, str]] = []
     for key, table in datamap.tables.items():
         name = TableKey.of(key).name.replace("_", " ")
@@ -397,9 +398,10 @@ def kept_reasons(datamap: DataMap) -> list[dict[str, str]]:
         for link in table.links:
             if link.erase == "keep" and link.reason:
                 kept.append({"what": name, "reason": link.reason})
-        for column, spec in table.columns.items():
+        for spec in table.columns.values():
             if spec.erase == "keep" and spec.reason and spec.categories:
-                kept.append({"what": f"{name}: {column.replace('_', ' ')}", "reason": spec.reason})
+                kinds = ", ".join(taxonomy.category_name(policy, c) for c in spec.categories)
+                kept.append({"what": f"{name}: {kinds}", "reason": spec.reason})
     return kept
 
 
@@ -407,7 +409,7 @@ def kept_reasons(datamap: DataMap) -> list[dict[str, str]]:
 def delete_form(request: Request, ctx: Ctx, email: Email) -> HTMLResponse:
     signed_in(email)
     offered_here(ctx, "erasure")
-    return page(ctx, request, "delete.html", kept=kept_reasons(ctx.datamap()))
+    return page(ctx, request, "delete.html", kept=kept_reasons(ctx.datamap(), ctx.policy()))
 
 
 @router.post("/me/consent", response_model=None)
