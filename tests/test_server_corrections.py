@@ -49,6 +49,17 @@ def test_the_center_refuses_what_the_app_cannot_take(server: Server) -> None:
     assert made.kind == "rectification"
 
 
+def test_the_form_shows_the_persons_own_current_values(server: Server) -> None:
+    email = server.emails(1)[0]
+    server.sign_in(email)
+    form = server.client.get("/me/correct")
+    usernames = dict(zip(column(server, "email"), column(server, "username"), strict=True))
+    assert f'Now: <span class="current">{usernames[email]}</span>' in form.text
+    assert f'<span class="current">{email}</span>' in form.text
+    others = [u for e, u in usernames.items() if e != email]
+    assert not [u for u in others if f">{u}<" in form.text]  # nobody else's value
+
+
 def test_the_api_refuses_an_email_another_account_has(server: Server) -> None:
     mine, theirs = server.emails(2)
     body = {

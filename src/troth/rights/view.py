@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ from troth.rights.lifecycle import READS, RECORDED, get_request
 from troth.rights.recorded import affected
 from troth.rights.run import changed_keys, touched_by
 from troth.store import Store
+from troth.vault import open_rows, vault_for
 
 
 def plan_request(project: Project, store: Store, request_id: str) -> Plan:
@@ -90,6 +92,7 @@ class SubjectSummary:
     tables: dict[str, int] = field(default_factory=dict)
     categories: dict[str, int] = field(default_factory=dict)
     files: int = 0
+    current: dict[str, str] = field(default_factory=dict)  # correctable column -> its value
 
 
 def find_subject(project: Project, identity_kind: str, value: str) -> SubjectSummary:
@@ -108,4 +111,22 @@ def find_subject(project: Project, identity_kind: str, value: str) -> SubjectSum
             for category in column.categories if held else ():
                 categories[category] = categories.get(category, 0) + held
     files = sum(blob_counts(found).values())
-    return SubjectSummary(bool(tables), tables, dict(sorted(categories.items())), files)
+    current = correctable_values(ctx.project, found)
+    return SubjectSummary(bool(tables), tables, dict(sorted(categories.items())), files, current)
+
+
+def correctable_values(project: Project, found: Mapping[str, Found]) -> dict[str, str]:
+    """The subject's current value of each column they may correct (the first of their
+    rows that holds one; sealed columns opened), for the correction form."""
+    current: dict[str, str] = {}
+    for key, part in found.items():
+        names = [n for n, c in part.spec.columns.items() if c.rectify and n not in current]
+        rows = [dict(row.values) for row in part.owned() if any(row.values.get(n) for n in names)]
+        if not rows:
+            continue
+        open_rows(vault_for(project), key, part.spec, rows[:1])
+        for name in names:
+            value = rows[0].get(name)
+            if value is not None and str(value).strip():
+                current[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return current

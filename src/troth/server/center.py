@@ -349,9 +349,9 @@ def correctable(datamap: DataMap) -> list[dict[str, Any]]:
 
 @router.get("/me/correct", response_class=HTMLResponse)
 def correct_form(request: Request, ctx: Ctx, email: Email) -> HTMLResponse:
-    signed_in(email)
+    email = signed_in(email)
     offered_here(ctx, "rectification")
-    return page(ctx, request, "correct.html", fields=correctable(ctx.datamap()), today=today())
+    return correction_page(ctx, request, email)
 
 
 @router.post("/me/correct", response_model=None)
@@ -361,20 +361,27 @@ def correct_send(request: Request, ctx: Ctx, email: Email, form: CheckedForm) ->
     allowed = {f["name"] for f in correctable(ctx.datamap())}
     changes = {k: v.strip() for k, v in form.items() if k in allowed and v.strip()}
     if not changes:
-        return refused_correction(ctx, request, ["Fill in at least one field to correct."])
+        return correction_page(ctx, request, email, ["Fill in at least one field to correct."])
     try:
         created = ask(
             ctx, email, "rectification", verified=not offer.checked_by_staff, fields=changes
         )
     except InvalidInput as exc:  # a value the app cannot take: say which, queue nothing
-        return refused_correction(ctx, request, [field_problem(p) for p in exc.problems])
+        return correction_page(ctx, request, email, [field_problem(p) for p in exc.problems])
     ctx.forget_summary(email)
     return redirect(f"/me/requests/{created.id}")
 
 
-def refused_correction(ctx: Context, request: Request, errors: list[str]) -> HTMLResponse:
+def correction_page(
+    ctx: Context, request: Request, email: str, errors: list[str] | None = None
+) -> HTMLResponse:
+    """The form with each field's current value (the subject's own, beside its field);
+    refused with 422 and the problems in words when `errors`."""
     fields = correctable(ctx.datamap())
-    return page(ctx, request, "correct.html", 422, fields=fields, errors=errors, today=today())
+    current = ctx.subject_summary(email).current
+    status = 422 if errors else 200
+    return page(ctx, request, "correct.html", status, fields=fields, errors=errors or [],
+                current=current, today=today())  # fmt: skip
 
 
 def today() -> str:
