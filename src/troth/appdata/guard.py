@@ -43,7 +43,7 @@ from troth.appdata.reach import (
     reflect,
     scoped,
 )
-from troth.datamap import DataMap, sql_engine
+from troth.datamap import DataMap, Link, sql_engine
 from troth.datamap.validate import validate
 from troth.errors import Refused
 
@@ -148,11 +148,11 @@ def shape_of(datamap: DataMap) -> Shape:
 
 def read_shape(datamap: DataMap) -> Shape:
     targets = link_targets(datamap)
-    owned_rows = set(owns_links(datamap))  # an address a user owns is no one's account
+    owned = owns_links(datamap)  # an address a user owns is no one's account
     people = set()
     for key, spec in datamap.tables.items():
         keyed = any(column in spec.primary_key for column in spec.identities.values())
-        inferred = bool(spec.identities) and (key in targets or keyed) and key not in owned_rows
+        inferred = bool(spec.identities) and (key in targets or keyed) and key not in owned
         if spec.account or (spec.account is None and inferred):
             people.add(key)
     owners = {
@@ -164,15 +164,14 @@ def read_shape(datamap: DataMap) -> Shape:
         for key, spec in datamap.tables.items()
     }
     aliases = {key for key, spec in datamap.tables.items() if spec.aliases}  # read: they lead up
-    plain = set(datamap.tables) - targets - people - owns_neighbours(datamap) - aliases
+    plain = set(datamap.tables) - targets - people - owns_neighbours(datamap, owned) - aliases
     return Shape(people, {k: v for k, v in owners.items() if v}, plain)
 
 
-def owns_neighbours(datamap: DataMap) -> set[str]:
-    """Tables that must be read row by row for `owns` links: the ones holding such a link
-    (their rows say what the subject owns) and every table that refers to a row an
-    `owns` link reaches (their rows say whether it is shared)."""
-    into = owns_links(datamap)
+def owns_neighbours(datamap: DataMap, into: Mapping[str, list[tuple[str, Link]]]) -> set[str]:
+    """Tables that must be read row by row for the `owns` links `into` (per target): the
+    ones holding such a link (their rows say what the subject owns) and every table that
+    refers to a row an `owns` link reaches (their rows say whether it is shared)."""
     holding = {source for sources in into.values() for source, _link in sources}
     return holding | {source for target in into for source, _ in datamap.links_to(target)}
 

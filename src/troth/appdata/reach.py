@@ -280,13 +280,15 @@ class Reach:
         """The subject's rows of `found` that a row not the subject's refers to too (a
         household's address) are `shared`: read with the subject's data, kept by erasure."""
         for source, link in self.datamap.links_to(found.key):
+            referring = self.found.get(source)
+            if referring is None:  # another store's rows cannot refer here
+                continue
             column = link.target(source)[1]
             owned: dict[Any, list[Row]] = {}
             for row in found.rows.values():
                 if row.owner:
                     owned.setdefault(row.values[column], []).append(row)
-            referring = self.found.get(source)
-            if not owned or referring is None:  # another store's rows cannot refer here
+            if not owned:
                 continue
             mine = {k for k, r in referring.rows.items() if r.owner}
             conn = self.conns[self.datamap.store_of(source)]
@@ -348,14 +350,11 @@ class Reach:
         target, column = link.target(found.key)
         if target not in self.found:
             return False
-        values = {r.values[link.column] for r in found.rows.values() if r.direct}
         account = self.found[target]
+        values = {r.values[link.column] for r in found.rows.values() if r.direct}
         via = f"identity, held by {found.key}.{link.column}"
-        grew = False
-        for part in chunks(self.fresh((target, f"{found.key}.{link.column}>alias", True), values)):
-            lookup_ = Lookup(column, list(part), action=account.spec.erase, via=via, learn=True)
-            grew |= self.add(account, lookup_)
-        return grew
+        path = f"{found.key}.{link.column}>alias"
+        return self.look_up(account, path, column, values, account.spec.erase, via, learn=True)
 
     def visit_owned(self, found: Found, source: str, link: Link) -> bool:
         """The rows of `found` that the subject's rows of `source` own through `link`
@@ -367,9 +366,24 @@ class Reach:
         values = {r.values[link.column] for r in referring.rows.values() if r.owner}
         action = link.erase or found.spec.erase
         via = f"owned through {source}.{link.column}"
+        return self.look_up(found, f"{source}.{link.column}>owns", column, values, action, via)
+
+    def look_up(
+        self,
+        found: Found,
+        path: str,
+        column: str,
+        values: Iterable[Any],
+        action: TableErase,
+        via: str,
+        *,
+        learn: bool = False,
+    ) -> bool:
+        """Read the rows of `found` whose `column` holds one of `values` not yet asked for
+        on `path`, as the subject's own rows; True when rows were added."""
         grew = False
-        for part in chunks(self.fresh((found.key, f"{source}.{link.column}>owns", True), values)):
-            grew |= self.add(found, Lookup(column, list(part), action=action, via=via))
+        for part in chunks(self.fresh((found.key, path, True), values)):
+            grew |= self.add(found, Lookup(column, list(part), action=action, via=via, learn=learn))
         return grew
 
     def blinded(self, kind: str, values: Sequence[str]) -> list[str]:
