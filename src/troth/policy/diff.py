@@ -234,29 +234,16 @@ def use_limits(a: Purpose, b: Purpose) -> Iterator[Change]:
         )
     before = set(a.only.categories) if a.only else set()
     after = set(b.only.categories) if b.only else set()
-    freed = sorted(before - after)
-    also = sorted(set(b.only.also if b.only else []) - set(a.only.also if a.only else []))
-    if freed:
-        yield Change(
-            ChangeKind.purpose_only,
-            key,
-            f"purpose {key} no longer keeps {words.join(freed)} for itself alone",
-            material=True,
-        )
-    if also and after:
-        yield Change(
-            ChangeKind.purpose_only,
-            key,
-            f"the data purpose {key} keeps for itself may now serve {words.join(also)} too",
-            material=True,
-        )
-    if reserved := sorted(after - before):
-        yield Change(
-            ChangeKind.purpose_only,
-            key,
-            f"purpose {key} now keeps {words.join(reserved)} for itself alone",
-            material=False,
-        )
+    also = set(b.only.also if b.only else []) - set(a.only.also if a.only else [])
+    for items, message, material in (
+        (before - after, "purpose {key} no longer keeps {items} for itself alone", True),
+        (also if after else set(), "the data purpose {key} keeps for itself may now serve "
+         "{items} too", True),
+        (after - before, "purpose {key} now keeps {items} for itself alone", False),
+    ):  # fmt: skip
+        if items:
+            text = message.format(key=key, items=words.join(sorted(items)))
+            yield Change(ChangeKind.purpose_only, key, text, material=material)
 
 
 def recipients(old: Policy, new: Policy) -> Iterator[Change]:
@@ -493,20 +480,13 @@ def children(old: Policy, new: Policy) -> Iterator[Change]:
                 material=lowered,
             )
     before, after = set(old.children.purchase_purposes), set(new.children.purchase_purposes)
-    if freed := sorted(before - after):
-        yield Change(
-            ChangeKind.children,
-            "children.purchase_purposes",
-            f"the purchase age no longer limits {words.join(freed)}",
-            material=True,
-        )
-    if limited := sorted(after - before):
-        yield Change(
-            ChangeKind.children,
-            "children.purchase_purposes",
-            f"the purchase age now limits {words.join(limited)} too",
-            material=False,
-        )
+    for items, message, material in (
+        (before - after, "the purchase age no longer limits {items}", True),
+        (after - before, "the purchase age now limits {items} too", False),
+    ):
+        if items:
+            text = message.format(items=words.join(sorted(items)))
+            yield Change(ChangeKind.children, "children.purchase_purposes", text, material=material)
 
 
 def security(old: Policy, new: Policy) -> Iterator[Change]:
