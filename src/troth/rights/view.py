@@ -121,12 +121,13 @@ def correctable_values(project: Project, found: Mapping[str, Found]) -> dict[str
     current: dict[str, str] = {}
     for key, part in found.items():
         names = [n for n, c in part.spec.columns.items() if c.rectify and n not in current]
-        rows = [dict(row.values) for row in part.owned() if any(row.values.get(n) for n in names)]
-        if not rows:
+        first = next((r for r in part.owned() if any(r.values.get(n) for n in names)), None)
+        if first is None:
             continue
-        open_rows(vault_for(project), key, part.spec, rows[:1])
+        values = dict(first.values)
+        open_rows(vault_for(project), key, part.spec, [values])
         for name in names:
-            value = rows[0].get(name)
+            value = values.get(name)
             if value is not None and str(value).strip():
                 current[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
     return current
