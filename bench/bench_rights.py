@@ -28,7 +28,6 @@ import hashlib
 import hmac
 import io
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -127,14 +126,19 @@ def bench_project(backend: str, url: str, fresh: bool = True) -> tuple[Project, 
     return project, open_store(project.store_url)
 
 
-def live_subjects(url: str, count: int, seed: int) -> list[tuple[int, str]]:
+def live_subjects(url: str, count: int) -> list[tuple[int, str]]:
+    """`count` users not yet erased, picked at random by the database (a million users'
+    ids never come into the bench's memory)."""
     engine = create_engine(url)
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT id, email FROM users WHERE status <> 'deleted'")).all()
+        rows = conn.execute(
+            text(
+                "SELECT id, email FROM users WHERE status <> 'deleted' ORDER BY random() LIMIT :n"
+            ),
+            {"n": count},
+        ).all()
     engine.dispose()
-    subjects = [(r[0], r[1]) for r in rows]
-    random.Random(seed).shuffle(subjects)
-    return subjects[:count]
+    return [(r[0], r[1]) for r in rows]
 
 
 # -- the floor: hand-written SQL for the reference schema -------------------------
@@ -406,7 +410,9 @@ def statement_rows(kind: str, backend: str, seen: Counter[str], requests: int) -
     ]  # fmt: skip
 
 
-def store_overhead(project: Project, store: Store, subjects: list[tuple[int, str]]) -> list[Result]:
+def store_overhead(
+    project: Project, store: Store, subjects: list[tuple[int, str]], users: int
+) -> list[Result]:
     """What a PostgreSQL engine store adds to running a request over the SQLite one, on
     the same SQLite app: access of the same subjects, and erasures of addresses nobody
     has (their bookkeeping is a whole erasure's: plan and claim, troth's copies,
@@ -433,7 +439,8 @@ def store_overhead(project: Project, store: Store, subjects: list[tuple[int, str
         )
         extra = (median(pg) - median(lite)) * 1000
         out.append(
-            Result("rights", f"PostgreSQL engine store over SQLite, per {kind} request", extra,
+            Result("rights", f"PostgreSQL engine store over SQLite, per {kind} request "
+                   f"({users:,} users)", extra,
                    "ms", "<= 2", f"SQLite {median(lite) * 1000:.1f} ms, PostgreSQL "
                    f"{median(pg) * 1000:.1f} ms", extra <= 2)
         )  # fmt: skip
@@ -441,12 +448,19 @@ def store_overhead(project: Project, store: Store, subjects: list[tuple[int, str
     return out
 
 
-def one_backend(backend: str, users: int, samples: int, queued: int) -> list[Result]:
+Medians = dict[str, tuple[float, float]]  # request kind: (troth, hand-written SQL) seconds
+
+
+def one_backend(
+    backend: str, users: int, samples: int, queued: int
+) -> tuple[list[Result], Medians]:
+    """The rows of `backend` at `users` users, and the medians that growth compares."""
     url = refapp_url(backend, users)
+    where = f"{backend}, {users:,} users"
     project, store = bench_project(backend, url)
     ctx = load_context(project)
     engine = sql_engine(project, ctx.datamap, "app")  # the same engine and pragmas as troth
-    subjects = live_subjects(url, 3 * samples + queued + samples, seed=time.time_ns())
+    subjects = live_subjects(url, 3 * samples + queued + samples)
     access, erase_engine, erase_floor, queue = (
         subjects[:samples],
         subjects[samples : 2 * samples],
@@ -475,9 +489,9 @@ def one_backend(backend: str, users: int, samples: int, queued: int) -> list[Res
     resolve_s, floor_s = paired(
         lambda s: subject_rows(ctx, "email", s[1].lower()), read_floor, access
     )
-    results += rows_for("access, reads only", backend, resolve_s, floor_s, 25, 1.15)
+    results += rows_for("access, reads only", where, resolve_s, floor_s, 25, 1.15)
     found = [subject_rows(ctx, "email", s[1].lower()) for s in access]
-    results += guard_rows(ctx, backend, found, median(resolve_s))
+    results += guard_rows(ctx, where, found, median(resolve_s))
     pairs = [(request("access", s), s) for s in access]
 
     def zip_floor(pair: tuple[str, tuple[int, str]]) -> object:
@@ -485,15 +499,15 @@ def one_backend(backend: str, users: int, samples: int, queued: int) -> list[Res
 
     with counted(store) as zip_statements:
         zip_s, floor_z = paired(lambda p: run_it(p[0]), zip_floor, pairs)
-    results += rows_for("access with ZIP vs reads + the same ZIP", backend, zip_s, floor_z, 25, 1.3)
+    results += rows_for("access with ZIP vs reads + the same ZIP", where, zip_s, floor_z, 25, 1.3)
     pairs = [(request("erasure", s), f) for s, f in zip(erase_engine, erase_floor, strict=True)]
     with counted(store) as erase_statements:
         erase_s, floor_e = paired(lambda p: run_it(p[0]), lambda p: erase_by_hand(p[1]), pairs)
-    results += rows_for("erasure", backend, erase_s, floor_e, 50, 1.3)
+    results += rows_for("erasure", where, erase_s, floor_e, 50, 1.3)
     for kind, seen in (("access", zip_statements), ("erasure", erase_statements)):
-        results += statement_rows(kind, backend, seen, len(pairs))
+        results += statement_rows(kind, where, seen, len(pairs))
     if backend == "sqlite":
-        results += store_overhead(project, store, access)
+        results += store_overhead(project, store, access, users)
 
     for subject in queue:
         request("erasure", subject)
@@ -504,7 +518,7 @@ def one_backend(backend: str, users: int, samples: int, queued: int) -> list[Res
     results.append(
         Result(
             "rights",
-            f"{queued} queued erasures ({backend})",
+            f"{queued} queued erasures ({where})",
             queued / seconds,
             "requests/s",
             baseline=f"SQL {1 / median(floor_e):.0f}/s",
@@ -512,7 +526,28 @@ def one_backend(backend: str, users: int, samples: int, queued: int) -> list[Res
     )
     store.dispose()
     dispose_engines()
-    return results
+    medians = {
+        "access, reads only": (median(resolve_s), median(floor_s)),
+        "access with ZIP": (median(zip_s), median(floor_z)),
+        "erasure": (median(erase_s), median(floor_e)),
+    }
+    return results, medians
+
+
+def growth_rows(backend: str, small: tuple[int, Medians], big: tuple[int, Medians]) -> list[Result]:
+    """How a request's median grows from the smaller app to the bigger one, beside how the
+    hand-written SQL for it grows (B-tree depth and cache misses fall on both)."""
+    (few, before), (many, after) = small, big
+    out = []
+    for kind, (troth_before, floor_before) in before.items():
+        troth_after, floor_after = after[kind]
+        out.append(
+            Result("rights", f"growth from {few:,} to {many:,} users: {kind} ({backend})",
+                   troth_after / troth_before, "x", "flat (~1)",
+                   f"{troth_before * 1000:.1f} to {troth_after * 1000:.1f} ms; SQL "
+                   f"{floor_after / floor_before:.2f}x")
+        )  # fmt: skip
+    return out
 
 
 # -- one subject with a million rows ----------------------------------------------
@@ -727,15 +762,22 @@ def big_subject(backend: str) -> list[Result]:
 def run(quick: bool) -> list[Result]:
     if os.environ.get("TROTH_BENCH_BIG_ONLY"):
         return [r for backend in ("sqlite", "postgresql") for r in big_subject(backend)]
-    users = 5_000 if quick else 100_000
+    sizes = (5_000,) if quick else (100_000, 1_000_000)
     samples = QUICK_SAMPLES if quick else SAMPLES
     queued = 200 if quick else 1_000
     results = []
     for backend in ("sqlite", "postgresql"):
-        results += one_backend(backend, users, samples, queued)
+        measured = []
+        for users in sizes:
+            rows, medians = one_backend(backend, users, samples, queued)
+            results += rows
+            measured.append((users, medians))
+        if len(measured) == 2:
+            results += growth_rows(backend, measured[0], measured[1])
     peak = peak_rss_mb()
+    at = " and ".join(f"{users:,}" for users in sizes)
     results.append(
-        Result("rights", f"peak memory ({users:,} users)", peak, "MB", "<= 300", ok=peak <= 300)
+        Result("rights", f"peak memory ({at} users)", peak, "MB", "<= 300", ok=peak <= 300)
     )
     if not quick:
         for backend in ("sqlite", "postgresql"):

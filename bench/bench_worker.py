@@ -174,7 +174,7 @@ def run(quick: bool) -> list[Result]:
     counts = (1, 2, 4)
     app_url = refapp_url("postgresql", users)
     project, store = worker_project(app_url)
-    subjects = live_subjects(app_url, queued * len(counts) + FLOOR_SAMPLES + 1, time.time_ns())
+    subjects = live_subjects(app_url, queued * len(counts) + FLOOR_SAMPLES + 1)
     floor = floor_rate(project, subjects[:FLOOR_SAMPLES])
     batches = subjects[FLOOR_SAMPLES:]
     results = []
