@@ -225,6 +225,19 @@ def test_periodic_checkpoint_fires_at_a_controlled_time(on_pg: Setup) -> None:
         assert after.scalar_one() == before + 1
 
 
+def test_only_the_queues_own_commits_skip_the_wal_flush(on_pg: Setup) -> None:
+    app = worker.build_app(worker.Runtime(on_pg.project, on_pg.store))
+
+    async def queue_setting() -> object:
+        async with app.open_async():
+            row = await app.connector.execute_query_one_async("SHOW synchronous_commit")
+            return row["synchronous_commit"]
+
+    assert asyncio.run(queue_setting()) == "off"
+    with on_pg.store.connect() as conn:  # requests, plans and the ledger: flushed
+        assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+
+
 def test_troth_migrate_path_creates_procrastinate_schema(on_pg: Setup) -> None:
     with on_pg.store.connect() as conn:
         found = conn.exec_driver_sql("SELECT to_regclass('procrastinate_jobs')").scalar()

@@ -35,6 +35,7 @@ RUN_REQUEST = "troth.run_request"
 PAUSED_RETRY_SECONDS = 15
 # A job that raised something unexpected (the engine store went away) is tried again.
 TRANSIENT = RetryStrategy(max_attempts=20, exponential_wait=2)
+QUEUE_OPTIONS = "-c synchronous_commit=off"  # see bare_app
 
 
 def conninfo(store_url: str) -> str:
@@ -50,8 +51,19 @@ def conninfo(store_url: str) -> str:
 
 def bare_app(store_url: str) -> App:
     """A procrastinate app on the engine store with no task registered: enough to defer
-    jobs by name and to read the queue."""
-    return App(connector=PsycopgConnector(conninfo=conninfo(store_url), min_size=1))
+    jobs by name and to read the queue.
+
+    The queue's own transactions (defer, fetch, finish, heartbeat) commit without waiting
+    for the WAL flush (`synchronous_commit = off`): a flush costs milliseconds, twice per
+    job, and what a server crash can lose of them is harmless. A lost defer is made again
+    by the `troth.enqueue` safety net, a lost fetch or finish runs the job again, which
+    finds the request running (its run lock) or done. troth's own writes (requests,
+    plans, ledger) go through the engine store's connections and stay synchronous."""
+    return App(
+        connector=PsycopgConnector(
+            conninfo=conninfo(store_url), min_size=1, kwargs={"options": QUEUE_OPTIONS}
+        )
+    )
 
 
 def build_app(rt: Runtime) -> App:
