@@ -646,6 +646,12 @@ def floor_zip(project: Project, engine: Any, subject: tuple[int, str], name: str
                 def batches(
                     sql: str = sql, params: dict[str, Any] = params
                 ) -> Iterator[list[dict[str, Any]]]:
+                    # up to 1,000 rows in one round trip; more come from a server-side cursor
+                    few = conn.execute(text(f"{sql} LIMIT 1001"), params).mappings().all()
+                    if len(few) <= 1000:
+                        if few:
+                            yield [dict(r) for r in few]
+                        return
                     result = conn.execution_options(yield_per=1000).execute(text(sql), params)
                     for part in result.mappings().partitions(1000):
                         yield [dict(r) for r in part]

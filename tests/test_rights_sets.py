@@ -19,14 +19,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, func, select, text
 
-from test_rights import App, crash_and_resume, pick_subject, run_cli, sqlite_app, start
+from test_rights import App, crash_and_resume, pick_subject, refapp, run_cli, sqlite_app, start
 from troth import rights
 from troth.appdata import BATCH, PlanRefused
 from troth.appdata.reach import Found
 from troth.appdata.rowsets import LITERAL_OVER, member, term
 from troth.datamap.model import Table as MapTable
 
-__all__ = ["sqlite_app"]  # the fixture, used by name
+__all__ = ["refapp", "sqlite_app"]  # the fixtures, used by name
 
 
 def stored_steps(app: App, request_id: str) -> dict[str, Any]:
@@ -88,26 +88,27 @@ def test_sigkill_between_set_statements_resumes(sqlite_app: App) -> None:
     crash_and_resume(sqlite_app, "statement:2")
 
 
-def test_a_streamed_export_holds_every_row_once(sqlite_app: App) -> None:
-    """Past one batch, and checked by the guard as it streams: most of the table is the
-    subject's, which it refuses before the ZIP takes its name."""
-    subject = pick_subject(sqlite_app)
-    add_visits(sqlite_app, subject["id"], 2 * BATCH + 17)
-    with sqlite_app.engine.connect() as conn:
+def test_a_streamed_export_holds_every_row_once(refapp: App) -> None:
+    """Past one batch (read again from a server-side cursor), on every backend, and
+    checked by the guard as it streams: most of the table is the subject's, which it
+    refuses before the ZIP takes its name."""
+    subject = pick_subject(refapp)
+    add_visits(refapp, subject["id"], 2 * BATCH + 17)
+    with refapp.engine.connect() as conn:
         ids = set(
             conn.execute(
                 text("SELECT id FROM web_visits WHERE user_id = :u"), {"u": subject["id"]}
             ).scalars()
         )
-    refused = start(sqlite_app, "access", "email", subject["email"])
+    refused = start(refapp, "access", "email", subject["email"])
     with pytest.raises(PlanRefused, match=r"app\.web_visits: the plan reaches"):
-        rights.run_request(sqlite_app.project, sqlite_app.store, refused.id)
-    assert not rights.export_path(sqlite_app.project, refused.id).exists()
-    assert list(rights.export_path(sqlite_app.project, refused.id).parent.iterdir()) == []
-    request = start(sqlite_app, "access", "email", subject["email"])
-    done = rights.run_request(sqlite_app.project, sqlite_app.store, request.id, allow_large=True)
+        rights.run_request(refapp.project, refapp.store, refused.id)
+    assert not rights.export_path(refapp.project, refused.id).exists()
+    assert list(rights.export_path(refapp.project, refused.id).parent.iterdir()) == []
+    request = start(refapp, "access", "email", subject["email"])
+    done = rights.run_request(refapp.project, refapp.store, request.id, allow_large=True)
     assert done.status == "completed", done.error
-    data = b"".join(rights.read_export(sqlite_app.project, done.id))
+    data = b"".join(rights.read_export(refapp.project, done.id))
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         rows = json.loads(zf.read("data/app/web_visits.json"))
         table = list(csv.DictReader(io.StringIO(zf.read("data/app/web_visits.csv").decode())))
