@@ -32,7 +32,13 @@ APPEND_AFTER = (
     f" INSERT INTO ledger_entries ({COLUMNS}) SELECT {COLUMNS} FROM moved"
     f" CROSS JOIN (VALUES {{rows}}) AS v ({COLUMNS})"
 )
-# Entries per statement: 9 parameters each, far below every backend's limit.
+# SQLite appends through a view whose trigger checks and moves the head row (ledger_0004),
+# refusing with HEAD_MOVED when the head row does not hold the entry's predecessor.
+APPEND_VIEW = f"INSERT INTO ledger_append ({COLUMNS}, head_frontier, frontier) VALUES "
+VIEW_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+HEAD_MOVED = "troth: the ledger head moved"
+# Entries per statement: 9 (11 through the view) parameters each, far below every
+# backend's limit.
 CHUNK = 1000
 
 
@@ -109,7 +115,8 @@ def record_many(conn: Connection, events: Iterable[Event]) -> list[int]:
 
     The head this process wrote last is tried first: the head row moves only when it
     still holds exactly that (sequence number, hash and the tree's frontier), so an
-    append takes two statements (one on PostgreSQL), the entries inserted in one; when
+    append takes one statement (PostgreSQL: a data-modifying CTE; SQLite: a view's
+    trigger; two elsewhere), plus one for the tree nodes it completes, if any; when
     another appender moved it, the row is locked and read, and the entries are built
     again on what it holds.
     """
@@ -161,6 +168,8 @@ def _append_after(conn: Connection, chained: Chained, known: HeadState) -> bool:
     """Move the head row from `known` and insert the entries; whether it held `known`
     (else nothing is written)."""
     values, _nodes, new = chained
+    if conn.dialect.name == "sqlite":
+        return _append_through_view(conn, values, known, new)
     if conn.dialect.name != "postgresql":
         if not _move_head(conn, new, known):
             return False
@@ -176,6 +185,33 @@ def _append_after(conn: Connection, chained: Chained, known: HeadState) -> bool:
     if not conn.exec_driver_sql(tables.driver_sql(conn, statement), params).rowcount:
         return False
     _insert_entries(conn, values[CHUNK:])
+    return True
+
+
+def _append_through_view(
+    conn: Connection, values: list[tuple[Any, ...]], known: HeadState, new: HeadState
+) -> bool:
+    """SQLite: insert the entries into `ledger_append`, whose trigger inserts each and
+    moves the head row (migration ledger_0004), one statement per CHUNK of them; whether
+    the head row held `known` (else the trigger refused the statement: nothing written)."""
+    held, moved, last = (
+        tree.encode_frontier(known.frontier),
+        tree.encode_frontier(new.frontier),
+        len(values) - 1,
+    )
+    rows = [
+        (*row, held if n == 0 else None, moved if n == last else None)
+        for n, row in enumerate(values)
+    ]
+    for at in range(0, len(rows), CHUNK):
+        part = rows[at : at + CHUNK]
+        statement = APPEND_VIEW + ", ".join([VIEW_ROW] * len(part))
+        try:
+            conn.exec_driver_sql(statement, tuple(v for r in part for v in r))
+        except sa.exc.IntegrityError as exc:
+            if at or HEAD_MOVED not in str(exc.orig):
+                raise
+            return False
     return True
 
 

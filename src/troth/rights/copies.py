@@ -5,9 +5,10 @@ messages to the subject's address (.eml files holding it, often with a one-time 
 They are looked for when the erasure is planned, while the account still names the
 subject's other identities (the erasure pseudonymizes them): the stored plan keeps their
 subject references and keyed digests of the e-mail addresses, never an address. The step
-runs after the app's stores and blob files, finds and deletes what is there then (a
-message sent since the plan goes too) and is marked done with the request's completion;
-a resumed erasure runs it again, which deletes nothing twice.
+runs after the app's stores and blob files and deletes what is there then (a message
+sent since the plan goes too; the exports are those of the requests the erasure's claim
+found) and is marked done with the request's completion; a resumed erasure runs it
+again, which deletes nothing twice.
 """
 
 from __future__ import annotations
@@ -15,13 +16,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, select
-
 from troth.appdata import Context, Found, account_identities, identities_in
 from troth.outbox import address_digest, delete_messages_to
-from troth.rights import tables as t
 from troth.rights.export import delete_exports
-from troth.rights.lifecycle import READS, Request
+from troth.rights.lifecycle import Request
 
 COPIES = ".troth"  # the step's name: no data map store can be called that
 
@@ -52,19 +50,15 @@ def is_email(ctx: Context, kind: str) -> bool:
     return spec is not None and spec.normalize == "email"
 
 
-def erase_copies(ctx: Context, conn: Connection, step: Mapping[str, Any] | None) -> dict[str, int]:
-    """Delete the copies the stored step names, the exports found through the engine
-    store's `conn`; how many of each kind ({} for an erasure planned before troth had the
-    step)."""
+def erase_copies(
+    ctx: Context, step: Mapping[str, Any] | None, exports: Collection[str]
+) -> dict[str, int]:
+    """Delete the copies the stored step names: the ZIPs of `exports` (the access and
+    portability requests of the step's subject references, which the erasure's claim
+    found) and the outbox messages; how many of each kind ({} for an erasure planned
+    before troth had the step)."""
     if step is None:
         return {}
     detail = step["detail"]
-    exports = delete_exports(ctx.project, export_ids(conn, detail["subjects"]))
-    return {"exports": exports, "outbox": delete_messages_to(ctx.project, detail["addresses"])}
-
-
-def export_ids(conn: Connection, subjects: Collection[str]) -> list[str]:
-    """The access and portability requests of these subject references, in any status."""
-    c = t.requests.c
-    query = select(c.id).where(c.subject.in_(subjects), c.kind.in_(READS))
-    return list(conn.execute(query).scalars())
+    deleted = delete_exports(ctx.project, list(exports))
+    return {"exports": deleted, "outbox": delete_messages_to(ctx.project, detail["addresses"])}

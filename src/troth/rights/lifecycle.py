@@ -14,11 +14,11 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, Select, insert, null, select, text, update
+from sqlalchemy import ColumnElement, Connection, Select, func, insert, null, select, text, update
 
 from troth import holds, ledger, outbox
 from troth.appdata import (
@@ -612,11 +612,15 @@ def claim(
     actor: str,
     force: bool,
     prepared: Prepared | None = None,
-) -> Request | None:
+    exports_of: Collection[str] = (),
+) -> tuple[Request, list[str]] | None:
     """Move the request to running with a fresh lease, and store the plan `prepared` holds
     (an erasure's per-store steps, planned before anything changes) in the same
     statement, with their ledger entries; None when another worker holds it (then
     nothing is stored).
+
+    The same statement returns the ids of the access and portability requests of the
+    subject references `exports_of` (an erasure's copies step deletes their ZIPs).
 
     The caller holds the request's run lock (`exclusive.running_alone`), so no other
     runner plans it meanwhile; a plan is stored only where none is anyway."""
@@ -635,14 +639,27 @@ def claim(
     if plan is not None:
         values["plan"] = plan
         query = query.where(c.plan.is_(None))
+    query = query.values(values).returning(c.id, exports_query(store, exports_of))
     with store.begin() as conn:
-        if not conn.execute(query.values(values)).rowcount:
+        row = conn.execute(query).first()
+        if row is None:
             return None
         events = [start_event(request, actor)]
         if prepared is not None:
             events.extend(plan_events(request, prepared, actor))
         ledger.record_many(conn, events)
-    return replace(request, status="running", updated_at=now, error=None)
+    exports = row[1] if isinstance(row[1], list) else json.loads(row[1] or "[]")
+    return replace(request, status="running", updated_at=now, error=None), exports
+
+
+def exports_query(store: Store, subjects: Collection[str]) -> ColumnElement[Any]:
+    """The ids of the access and portability requests of `subjects`, in any status, as
+    one JSON array (NULL or [] when there is none): a column the claim returns."""
+    exported = t.requests.alias("exported")
+    ids = exported.c.id
+    array = func.json_agg(ids) if store.dialect == "postgresql" else func.json_group_array(ids)
+    query = select(array).where(exported.c.subject.in_(subjects), exported.c.kind.in_(READS))
+    return query.scalar_subquery()
 
 
 def start_event(request: Request, actor: str) -> ledger.Event:

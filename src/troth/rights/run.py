@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -122,13 +122,18 @@ def touched_by(erasure: Erasure) -> dict[str, list[Key]]:
 
 
 def perform(
-    ctx: Context, store: Store, request: Request, steps: Mapping[str, Mapping[str, Any]]
+    ctx: Context,
+    store: Store,
+    request: Request,
+    steps: Mapping[str, Mapping[str, Any]],
+    exports: Collection[str] = (),
 ) -> Outcome:
-    """Carry out a claimed request; `steps`: its stored per-store steps (an erasure's plan)."""
+    """Carry out a claimed request; `steps`: its stored per-store steps (an erasure's plan),
+    `exports`: the subject's access and portability requests the claim found."""
     if request.kind in ("access", "portability"):
         return export(ctx, store, request, portable=request.kind == "portability")
     if request.kind == "erasure":
-        return erase(ctx, store, request, steps)
+        return erase(ctx, store, request, steps, exports)
     if request.kind in ("rectification", "deactivation", "reactivation"):
         return change(ctx, request)
     return Outcome(record_effects(ctx, store, request))
@@ -239,11 +244,16 @@ def stored_plan(ctx: Context, erasure: Erasure) -> dict[str, dict[str, Any]]:
 
 
 def erase(
-    ctx: Context, store: Store, request: Request, planned: Mapping[str, Mapping[str, Any]]
+    ctx: Context,
+    store: Store,
+    request: Request,
+    planned: Mapping[str, Mapping[str, Any]],
+    exports: Collection[str] = (),
 ) -> Outcome:
     """Apply the stored plan (`planned`, as stored) store by store. Every store but the
     last is marked done as soon as it commits; the last one and the blob deletions are
-    marked by `finish`."""
+    marked by `finish`. Troth's own copies go last: the ZIPs of `exports` (the subject's
+    export requests, found by the claim) and the outbox messages to the subject."""
     pending = [n for n in ctx.datamap.sql_stores() if planned.get(n, {}).get("status") == "pending"]
     rows: dict[str, dict[str, int]] = {}
     kept: list[dict[str, Any]] = []
@@ -278,8 +288,7 @@ def erase(
     total = sum(n for per in rows.values() for n in per.values())
     found = bool(total or files or kept)
     result = {"rows": total, "found": found, "tables": rows, "blobs": files, "kept": kept}
-    with store.connect() as conn:
-        copies = erase_copies(ctx, conn, planned.get(COPIES))
+    copies = erase_copies(ctx, planned.get(COPIES), exports)
     if copies:
         later[COPIES] = {"rows": copies}
     result["copies"] = copies
@@ -402,14 +411,23 @@ def carry_out(
             return finish(store, current, outcome, actor=actor, claimed=False)
     with failures_recorded(store, current, actor, claimed=False):
         prepared = prepare(ctx, store, current, steps, holds_stand)
-    claimed = claim(store, current, actor=actor, force=force, prepared=prepared)
-    if claimed is None:
-        raise Conflict(f"request {current.id} is being run by another worker")
     if prepared.plan is not None:
         stored = json.loads(json.dumps(prepared.plan))  # as the store gives it back
         steps = {name: {"status": "pending", "detail": d} for name, d in stored.items()}
+    copies = steps.get(COPIES, {}).get("detail", {})
+    taken = claim(
+        store,
+        current,
+        actor=actor,
+        force=force,
+        prepared=prepared,
+        exports_of=copies.get("subjects", ()),
+    )
+    if taken is None:
+        raise Conflict(f"request {current.id} is being run by another worker")
+    claimed, exports = taken
     with failures_recorded(store, claimed, actor):
-        outcome = perform(ctx, store, claimed, steps)
+        outcome = perform(ctx, store, claimed, steps, exports)
         return finish(store, claimed, outcome, actor=actor)
 
 
