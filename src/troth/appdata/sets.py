@@ -246,9 +246,16 @@ def deleted_values(
     return out
 
 
+def others_go(rows: RowSet) -> bool:
+    """Whether rows of others go with a set whose own rows are not deleted: those holding
+    a deleted parent's value."""
+    return rows.action != TableErase.delete and bool(rows.parents)
+
+
 def count_sets(conn: Connection, sets: Sequence[tuple[Found, RowSet]]) -> list[dict[str, int]]:
     """How many rows each set deletes, updates and keeps: one statement for all of them
-    (a count per set, two for a set whose own rows are not deleted), reused per shape."""
+    (a count per set, two for a set whose own rows are not deleted but others' rows go
+    with it), reused per shape."""
     if not sets:
         return []
     dialect = conn.dialect.name
@@ -261,7 +268,7 @@ def count_sets(conn: Connection, sets: Sequence[tuple[Found, RowSet]]) -> list[d
         columns = []
         for n, (part, rows) in enumerate(sets):
             owned = rows.where(part, rows.action, dialect, f"t{n}")
-            if rows.action != TableErase.delete:
+            if others_go(rows):
                 gone_with = rows.where(part, TableErase.delete, dialect, f"t{n}")
                 columns.append(counted(part, either([owned, gone_with])))
             columns.append(counted(part, owned))
@@ -274,7 +281,7 @@ def count_sets(conn: Connection, sets: Sequence[tuple[Found, RowSet]]) -> list[d
         got = list(conn.execute(query, params).one())
     out = []
     for _part, rows in sets:
-        total = int(got.pop(0)) if rows.action != TableErase.delete else None
+        total = int(got.pop(0)) if others_go(rows) else None
         mine = int(got.pop(0))
         counts = {rows.action: mine}
         if total is not None and total - mine:
