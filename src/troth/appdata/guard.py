@@ -328,8 +328,12 @@ def datamap_refusals(ctx: Context) -> list[Refusal]:
 
 
 def reach_errors(ctx: Context) -> list[str]:
-    findings = validate(ctx.project, ctx.datamap, ctx.policy)
-    return [str(f) for f in findings if f.severity == "error" and reach_error(f.path)]
+    findings = validate(ctx.project, ctx.datamap, ctx.policy, keep=blocking_error)
+    return [str(f) for f in findings]
+
+
+def blocking_error(severity: str, path: str) -> bool:
+    return severity == "error" and reach_error(path)
 
 
 def reach_error(path: str) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -106,9 +106,11 @@ def validate(
     policy: Policy | None = None,
     *,
     db_url: str | None = None,
+    keep: Callable[[Severity, str], bool] | None = None,
 ) -> list[Finding]:
-    """Every finding for `datamap`, errors first; `db_url` replaces the (single) SQL store URL."""
-    document = read_yaml(project.datamap_path) if project.datamap_path.exists() else None
+    """Every finding for `datamap` (or those `keep` takes, by severity and path), errors
+    first; `db_url` replaces the (single) SQL store URL. The file is read again for line
+    numbers only when there is a finding to place."""
     name = project.datamap_path.name
     schemas, raw = _live_schemas(project, datamap, db_url)
     raw.extend(_category_findings(datamap, policy))
@@ -127,6 +129,9 @@ def validate(
             if schema[live].parent is None:  # a child's rows are read through its parent
                 message = f"table '{store}.{live}' is not in the data map"
                 raw.append(("warning", ("tables",), message))
+    if keep is not None:
+        raw = [r for r in raw if keep(r[0], format_path(r[1]))]
+    document = read_yaml(project.datamap_path) if raw and project.datamap_path.exists() else None
     findings = [
         Finding(name, line_of(document, loc), format_path(loc), message, severity)
         for severity, loc, message in raw
