@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from troth.ledger import Event, entries, record_many, verify
+from troth.ledger import Event, entries, record_change, record_many, verify
 from troth.ledger.log import APPEND_VIEW, HEAD_MOVED, VIEW_ROW
 from troth.store import open_store
 
@@ -40,3 +40,37 @@ def test_the_sqlite_view_refuses_an_entry_that_does_not_follow_the_head(sqlite_u
         assert conn.execute(sa.text("SELECT seq FROM ledger_head")).scalar() == 2
     assert verify(store).ok
     store.dispose()
+
+
+def test_a_change_and_its_entries_commit_together_or_not_at_all(store_url: str) -> None:
+    """`record_change`: on PostgreSQL one statement without a transaction around it while
+    this process's head holds; after another engine appended, or when the change matches
+    nothing, a transaction that writes both or neither."""
+    first, second = open_store(store_url), open_store(store_url)
+    rows = sa.Table("scratch", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True))
+    rows.append_column(sa.Column("n", sa.Integer))
+    rows.create(first.engine)
+    with first.begin() as conn:
+        conn.execute(rows.insert().values(id=1, n=0))
+        record_many(conn, [Event("audit.note")])
+    commits: list[int] = []
+    sa.event.listen(first.engine, "commit", lambda _conn: commits.append(1))
+
+    def change(n: int, key: int = 1) -> sa.Update:
+        return rows.update().where(rows.c.id == key).values(n=n).returning(rows.c.n)
+
+    found = record_change(first, change(1), [Event("audit.note", ref="one")] * 2)
+    assert found is not None and found.n == 1
+    assert len(commits) == (0 if first.dialect == "postgresql" else 1)
+    with second.begin() as conn:
+        record_many(conn, [Event("audit.note", ref="other")])
+    found = record_change(first, change(2), [Event("audit.note", ref="two")])
+    assert found is not None and found.n == 2
+    assert record_change(first, change(3, key=99), [Event("audit.note", ref="none")]) is None
+    assert [e.ref for e in entries(first, limit=10)] == ["two", "other", "one", "one", None]
+    with first.connect() as conn:
+        assert conn.execute(sa.select(rows.c.n)).scalar() == 2
+    result = verify(first)
+    assert result.ok and result.head_seq == 5, str(result)
+    first.dispose()
+    second.dispose()

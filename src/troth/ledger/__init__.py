@@ -38,6 +38,7 @@ from troth.ledger.log import (
     kinds,
     on_append,
     record,
+    record_change,
     record_many,
 )
 from troth.ledger.proofs import (
@@ -75,6 +76,7 @@ __all__ = [
     "on_append",
     "read_exported",
     "record",
+    "record_change",
     "record_many",
     "signing_key",
     "verify",

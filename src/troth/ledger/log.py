@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,29 @@ APPEND_AFTER = (
     f" INSERT INTO ledger_entries ({COLUMNS}) SELECT {COLUMNS} FROM moved"
     f" CROSS JOIN (VALUES {{rows}}) AS v ({COLUMNS})"
 )
+# PostgreSQL: a change to one row and the append after it, in one statement committed by
+# itself (`record_change`). The head row moves only if the change matched and the row held
+# what this process wrote last; the entries are inserted only if the change matched, and
+# take their hash only if the head moved: otherwise the NOT NULL hash refuses the whole
+# statement, the change with it. The change locks its row before the head row is locked,
+# the order of every append (the work's rows, then the head).
+CHANGE_THEN_APPEND = (
+    "WITH req AS ({change}),"
+    " moved AS (UPDATE ledger_head SET seq = %(ledger_seq)s, hash = %(ledger_hash)s,"
+    " frontier = %(ledger_frontier)s WHERE id = %(ledger_id)s AND seq = %(ledger_was_seq)s"
+    " AND hash = %(ledger_was_hash)s AND frontier = %(ledger_was_frontier)s"
+    " AND EXISTS (SELECT 1 FROM req) RETURNING id),"
+    f" appended AS (INSERT INTO ledger_entries ({COLUMNS})"
+    " SELECT v.seq, v.at, v.kind, v.actor, v.subject, v.ref, v.data, v.prev_hash,"
+    " CASE WHEN EXISTS (SELECT 1 FROM moved) THEN v.hash END"
+    f" FROM req CROSS JOIN (VALUES {{rows}}) AS v ({COLUMNS})){{nodes}}"
+    " SELECT * FROM req"
+)
+NODES_AFTER = (
+    ", nodes AS (INSERT INTO ledger_nodes (level, idx, hash) SELECT v.level, v.idx, v.hash"
+    " FROM moved CROSS JOIN (VALUES {rows}) AS v (level, idx, hash))"
+)
+APPEND_OPTION = "troth_ledger_append"  # the execution option that carries an _Append
 # SQLite appends through a view whose trigger checks and moves the head row (ledger_0004),
 # refusing with HEAD_MOVED when the head row does not hold the entry's predecessor.
 APPEND_VIEW = f"INSERT INTO ledger_append ({COLUMNS}, head_frontier, frontier) VALUES "
@@ -233,6 +256,112 @@ def _move_head(conn: Connection, new: HeadState, expected: HeadState | None) -> 
         query = query.where(c.seq == expected.seq, c.hash == expected.hash, c.frontier == frontier)
     values = {"seq": new.seq, "hash": new.hash, "frontier": tree.encode_frontier(new.frontier)}
     return bool(conn.execute(query.values(values)).rowcount)
+
+
+def record_change(store: Store, change: sa.Update, events: Sequence[Event]) -> sa.Row[Any] | None:
+    """Make `change` (an UPDATE ... RETURNING of at most one row) and append `events` after
+    it, committed together: the row it returned, or None when it matched none (then
+    nothing is written).
+
+    On PostgreSQL, once this process knows the head, that is one statement committed by
+    itself (`CHANGE_THEN_APPEND`): no BEGIN and COMMIT round trips. Otherwise, or when
+    that statement wrote nothing, it is a transaction: the change, then `record_many`."""
+    rows = [_prepare(event) for event in events]
+    if store.dialect == "postgresql" and store.engine.dialect.paramstyle == "pyformat" and rows:
+        done = _change_then_append(store, change, rows)
+        if done is not None:
+            return done
+    with store.begin() as conn:
+        row = conn.execute(change).first()
+        if row is not None:
+            record_many(conn, events)
+        return row
+
+
+@dataclass(frozen=True)
+class _Append:
+    """What `_wrap` puts around a change's statement: the append after it."""
+
+    statement: str
+    parameters: dict[str, Any]
+
+
+def _change_then_append(store: Store, change: sa.Update, rows: list[Row]) -> sa.Row[Any] | None:
+    """PostgreSQL: `change` and the append on the head this process wrote last, in one
+    statement on an autocommit connection; the row, or None when nothing was written (no
+    head known yet, the change matched nothing, or another appender moved the head)."""
+    known = _heads.get(store.engine)
+    if known is None:
+        return None
+    values, nodes, new = _chain(rows, known)
+    if len(values) > CHUNK or len(nodes) > CHUNK:
+        return None
+    append = _append_statement(values, nodes, known, new)
+    if store.engine not in _wrapping:
+        sa.event.listen(store.engine, "before_cursor_execute", _wrap, retval=True)
+        _wrapping.add(store.engine)
+    options = {"isolation_level": "AUTOCOMMIT", APPEND_OPTION: append}
+    with store.engine.connect().execution_options(**options) as conn:
+        try:
+            row = conn.execute(change).first()
+        except sa.exc.IntegrityError:  # the head moved: no entry took its hash
+            return None
+        if row is not None:
+            _heads[store.engine] = new
+            for listener in _listeners:
+                listener(conn)
+        return row
+
+
+def _append_statement(
+    values: list[tuple[Any, ...]], nodes: list[tree.Node], known: HeadState, new: HeadState
+) -> _Append:
+    names = COLUMNS.split(", ")
+    parameters: dict[str, Any] = {
+        "ledger_id": tables.HEAD_ID,
+        "ledger_seq": new.seq,
+        "ledger_hash": new.hash,
+        "ledger_frontier": tree.encode_frontier(new.frontier),
+        "ledger_was_seq": known.seq,
+        "ledger_was_hash": known.hash,
+        "ledger_was_frontier": tree.encode_frontier(known.frontier),
+    }
+    marks = _marks("e", names, values, parameters)
+    node_rows = [(level, index, node.hex()) for level, index, node in nodes]
+    node_marks = _marks("n", ["level", "idx", "hash"], node_rows, parameters)
+    stored = NODES_AFTER.format(rows=node_marks) if nodes else ""
+    statement = CHANGE_THEN_APPEND.format(rows=marks, nodes=stored, change="{change}")
+    return _Append(statement, parameters)
+
+
+def _marks(
+    prefix: str, names: Sequence[str], rows: Sequence[tuple[Any, ...]], parameters: dict[str, Any]
+) -> str:
+    """The VALUES rows of `rows` as named placeholders, their values put in `parameters`."""
+    marks = []
+    for n, row in enumerate(rows):
+        keys = [f"ledger_{prefix}{n}_{name}" for name in names]
+        parameters.update(zip(keys, row, strict=True))
+        marks.append("(" + ", ".join(f"%({key})s" for key in keys) + ")")
+    return ", ".join(marks)
+
+
+def _wrap(
+    _conn: Connection,
+    _cursor: Any,
+    statement: str,
+    parameters: Any,
+    context: Any,
+    _many: bool,
+) -> tuple[str, Any]:
+    """Put the append an execution carries (APPEND_OPTION) around its change's statement."""
+    append = None if context is None else context.execution_options.get(APPEND_OPTION)
+    if append is None:
+        return statement, parameters
+    return append.statement.replace("{change}", statement), {**parameters, **append.parameters}
+
+
+_wrapping: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 def on_append(listener: Callable[[Connection], None]) -> Callable[[], None]:

@@ -640,15 +640,14 @@ def claim(
         values["plan"] = plan
         query = query.where(c.plan.is_(None))
     query = query.values(values).returning(c.id, exports_query(store, exports_of))
-    with store.begin() as conn:
-        row = conn.execute(query).first()
-        if row is None:
-            return None
-        events = [start_event(request, actor)]
-        if prepared is not None:
-            events.extend(plan_events(request, prepared, actor))
-        ledger.record_many(conn, events)
-    exports = row[1] if isinstance(row[1], list) else json.loads(row[1] or "[]")
+    events = [start_event(request, actor)]
+    if prepared is not None:
+        events.extend(plan_events(request, prepared, actor))
+    row = ledger.record_change(store, query, events)
+    if row is None:
+        return None
+    found = row._mapping["exports"]
+    exports = found if isinstance(found, list) else json.loads(found or "[]")
     return replace(request, status="running", updated_at=now, error=None), exports
 
 
@@ -659,7 +658,7 @@ def exports_query(store: Store, subjects: Collection[str]) -> ColumnElement[Any]
     ids = exported.c.id
     array = func.json_agg(ids) if store.dialect == "postgresql" else func.json_group_array(ids)
     query = select(array).where(exported.c.subject.in_(subjects), exported.c.kind.in_(READS))
-    return query.scalar_subquery()
+    return query.scalar_subquery().label("exports")
 
 
 def start_event(request: Request, actor: str) -> ledger.Event:
@@ -758,15 +757,13 @@ def finish(
     query = update(t.requests).where(c.id == request.id)
     if not claimed:
         query = query.where(c.status == request.status)
-    with store.begin() as conn:
-        if not conn.execute(query.values(values)).rowcount:
-            raise Conflict(f"request {request.id} changed while it ran; it was not completed")
-        events = [] if claimed else [start_event(request, actor)]
-        events.extend(override_events(request, outcome.overridden, actor))
-        events.extend(step_events(request, outcome.steps, actor))
-        data = {"kind": request.kind, "summary": summary_of(outcome.result)}
-        events.append(ledger.Event("request.completed", actor, request.subject, request.id, data))
-        ledger.record_many(conn, events)
+    events = [] if claimed else [start_event(request, actor)]
+    events.extend(override_events(request, outcome.overridden, actor))
+    events.extend(step_events(request, outcome.steps, actor))
+    data = {"kind": request.kind, "summary": summary_of(outcome.result)}
+    events.append(ledger.Event("request.completed", actor, request.subject, request.id, data))
+    if ledger.record_change(store, query.values(values).returning(c.id), events) is None:
+        raise Conflict(f"request {request.id} changed while it ran; it was not completed")
     done = {k: v for k, v in values.items() if k not in ("lease_until", "plan")}
     return replace(request, **done, error=None)
 
