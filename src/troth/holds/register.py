@@ -14,7 +14,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Exists, delete, exists, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Exists,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from troth import ledger
 from troth.appdata import Context, normalize
@@ -272,15 +282,16 @@ def list_holds(store: Store, *, standing_only: bool = False) -> list[Hold]:
         return list_of(conn, standing_where(now) if standing_only else [])
 
 
-def standing_where(now: dt.datetime) -> list[Any]:
-    """The holds that stand at `now` (`Hold.stands`), as a WHERE clause."""
+def standing_where(now: dt.datetime | ColumnElement[Any]) -> list[Any]:
+    """The holds that stand at `now` (`Hold.stands`; a time or a bound parameter), as a
+    WHERE clause."""
     return [
         t.holds.c.released_at.is_(None),
         or_(t.holds.c.ends_at.is_(None), t.holds.c.ends_at > now),
     ]
 
 
-def any_standing(now: dt.datetime) -> Exists:
+def any_standing(now: dt.datetime | ColumnElement[Any]) -> Exists:
     """Whether a hold stands at `now`, as an expression another read can carry along."""
     return exists().where(*standing_where(now))
 

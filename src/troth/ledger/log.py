@@ -37,7 +37,9 @@ APPEND_AFTER = (
 # what this process wrote last; the entries are inserted only if the change matched, and
 # take their hash only if the head moved: otherwise the NOT NULL hash refuses the whole
 # statement, the change with it. The change locks its row before the head row is locked,
-# the order of every append (the work's rows, then the head).
+# the order of every append (the work's rows, then the head). The entries and tree nodes
+# come as one array per column, so the text is the same whatever their number: the driver
+# prepares it once per connection and the server plans it once.
 CHANGE_THEN_APPEND = (
     "WITH req AS ({change}),"
     " moved AS (UPDATE ledger_head SET seq = %(ledger_seq)s, hash = %(ledger_hash)s,"
@@ -46,13 +48,15 @@ CHANGE_THEN_APPEND = (
     " AND EXISTS (SELECT 1 FROM req) RETURNING id),"
     f" appended AS (INSERT INTO ledger_entries ({COLUMNS})"
     " SELECT v.seq, v.at, v.kind, v.actor, v.subject, v.ref, v.data, v.prev_hash,"
-    " CASE WHEN EXISTS (SELECT 1 FROM moved) THEN v.hash END"
-    f" FROM req CROSS JOIN (VALUES {{rows}}) AS v ({COLUMNS})){{nodes}}"
+    " CASE WHEN EXISTS (SELECT 1 FROM moved) THEN v.hash END FROM req CROSS JOIN"
+    " unnest(%(ledger_e_seq)s::bigint[], %(ledger_e_at)s::text[], %(ledger_e_kind)s::text[],"
+    " %(ledger_e_actor)s::text[], %(ledger_e_subject)s::text[], %(ledger_e_ref)s::text[],"
+    " %(ledger_e_data)s::text[], %(ledger_e_prev_hash)s::text[], %(ledger_e_hash)s::text[])"
+    f" AS v ({COLUMNS})),"
+    " nodes AS (INSERT INTO ledger_nodes (level, idx, hash) SELECT v.level, v.idx, v.hash"
+    " FROM moved CROSS JOIN unnest(%(ledger_n_level)s::int[], %(ledger_n_idx)s::bigint[],"
+    " %(ledger_n_hash)s::text[]) AS v (level, idx, hash))"
     " SELECT * FROM req"
-)
-NODES_AFTER = (
-    ", nodes AS (INSERT INTO ledger_nodes (level, idx, hash) SELECT v.level, v.idx, v.hash"
-    " FROM moved CROSS JOIN (VALUES {rows}) AS v (level, idx, hash))"
 )
 APPEND_OPTION = "troth_ledger_append"  # the execution option that carries an _Append
 # SQLite appends through a view whose trigger checks and moves the head row (ledger_0004),
@@ -316,7 +320,6 @@ def _change_then_append(store: Store, change: sa.Update, rows: list[Row]) -> sa.
 def _append_statement(
     values: list[tuple[Any, ...]], nodes: list[tree.Node], known: HeadState, new: HeadState
 ) -> _Append:
-    names = COLUMNS.split(", ")
     parameters: dict[str, Any] = {
         "ledger_id": tables.HEAD_ID,
         "ledger_seq": new.seq,
@@ -326,24 +329,20 @@ def _append_statement(
         "ledger_was_hash": known.hash,
         "ledger_was_frontier": tree.encode_frontier(known.frontier),
     }
-    marks = _marks("e", names, values, parameters)
+    parameters.update(_arrays("e", COLUMNS.split(", "), values))
     node_rows = [(level, index, node.hex()) for level, index, node in nodes]
-    node_marks = _marks("n", ["level", "idx", "hash"], node_rows, parameters)
-    stored = NODES_AFTER.format(rows=node_marks) if nodes else ""
-    statement = CHANGE_THEN_APPEND.format(rows=marks, nodes=stored, change="{change}")
-    return _Append(statement, parameters)
+    parameters.update(_arrays("n", ["level", "idx", "hash"], node_rows))
+    return _Append(CHANGE_THEN_APPEND, parameters)
 
 
-def _marks(
-    prefix: str, names: Sequence[str], rows: Sequence[tuple[Any, ...]], parameters: dict[str, Any]
-) -> str:
-    """The VALUES rows of `rows` as named placeholders, their values put in `parameters`."""
-    marks = []
-    for n, row in enumerate(rows):
-        keys = [f"ledger_{prefix}{n}_{name}" for name in names]
-        parameters.update(zip(keys, row, strict=True))
-        marks.append("(" + ", ".join(f"%({key})s" for key in keys) + ")")
-    return ", ".join(marks)
+def _arrays(
+    prefix: str, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> dict[str, list[Any]]:
+    """One array parameter per column of `rows` (`unnest` takes them apart again)."""
+    columns = zip(*rows, strict=True) if rows else ([] for _ in names)
+    return {
+        f"ledger_{prefix}_{name}": list(column) for name, column in zip(names, columns, strict=True)
+    }
 
 
 def _wrap(

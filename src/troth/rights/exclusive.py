@@ -15,11 +15,12 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import func, select, text, true
+from sqlalchemy import BigInteger, Select, bindparam, func, select, text, true
 
 from troth.project import PRIVATE_FILE, Project
-from troth.rights.lifecycle import State, current_state, state_of, state_query
+from troth.rights.lifecycle import STATE, State, current_state, state_of, state_parameters
 from troth.store import Store
 
 _here: set[str] = set()
@@ -66,17 +67,28 @@ def _advisory(store: Store, request_id: str) -> Iterator[tuple[bool, State]]:
     # COMMIT), a statement to take the lock and read the request (the lock's CTE calls a
     # volatile function, so it runs once), and one to let it go.
     key = lock_key(request_id)
-    lock = select(func.pg_try_advisory_lock(key).label("got")).cte("run_lock")
-    state = state_query(request_id).subquery("state")
-    query = select(lock.c.got, *state.c).select_from(lock).outerjoin(state, true())
     with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        rows = conn.execute(query).mappings().all()
+        parameters = {"lock_key": key, **state_parameters(request_id)}
+        rows = conn.execute(LOCKED_STATE, parameters).mappings().all()
         got = bool(rows[0]["got"])
         try:
             yield got, state_of(rows)
         finally:
             if got:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.execute(UNLOCK, {"k": key})
+
+
+def _locked_state() -> Select[Any]:
+    """The lock taken and the request's state read in one statement (its parameters:
+    `lock_key` and `state_parameters`)."""
+    taken = func.pg_try_advisory_lock(bindparam("lock_key", type_=BigInteger))
+    lock = select(taken.label("got")).cte("run_lock")
+    state = STATE.subquery("state")
+    return select(lock.c.got, *state.c).select_from(lock).outerjoin(state, true())
+
+
+LOCKED_STATE = _locked_state()  # built once, as lifecycle.STATE
+UNLOCK = text("SELECT pg_advisory_unlock(:k)")
 
 
 @contextmanager

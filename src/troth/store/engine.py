@@ -132,7 +132,9 @@ def create_store_engine(url: str) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    engine = create_engine(parsed)
+    # The connection used last is handed out first: its server process is awake and its
+    # prepared statements warm, where a round robin wakes each idle one in turn.
+    engine = create_engine(parsed, pool_use_lifo=True)
     event.listen(engine, "checkin", _idle_from)
     event.listen(engine, "checkout", _ping_if_idle)
     return engine
