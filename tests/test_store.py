@@ -27,6 +27,15 @@ def test_sqlite_reader_does_not_wait_for_a_writer(sqlite_url: str) -> None:
     store.dispose()
 
 
+def test_sqlite_store_commits_reach_the_disk(sqlite_url: str) -> None:
+    """WAL with synchronous FULL: a committed ledger entry or plan survives a power loss."""
+    store = open_store(sqlite_url)
+    with store.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 2  # FULL
+    store.dispose()
+
+
 def test_bad_store_url_is_not_echoed() -> None:
     with pytest.raises(TrothError, match="not a valid SQLAlchemy URL") as caught:
         open_store("postgresql://troth:s3cret@db:5432:5433/troth")

@@ -44,7 +44,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # A commit waits until its WAL frames are on disk: the ledger, a request's stored plan
+    # and its completion survive a power loss, as PostgreSQL's commits do (NORMAL keeps
+    # them through a crash of the process only, while the app's own erasure may be
+    # durable already).
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 
