@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import io
 import os
 import shutil
@@ -39,7 +40,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, event, text
+from sqlalchemy import Connection, bindparam, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from bench.common import Result, median, peak_rss_mb, percentile, timed
@@ -48,6 +49,7 @@ from troth.appdata import Context, Found, check, erasure_of, load_context, owned
 from troth.appdata.identities import phone_variants
 from troth.datamap import dispose_engines, sql_engine
 from troth.project import Project, open_project
+from troth.rights.export import summary_html
 from troth.rights.lifecycle import create_request, verify_request
 from troth.rights.run import touched_by
 from troth.rights.view import subject_rows
@@ -633,7 +635,9 @@ def floor_zip(project: Project, engine: Any, subject: tuple[int, str], name: str
 
     with engine.connect() as conn:
         phone = conn.execute(text("SELECT phone FROM users WHERE id = :i"), {"i": subject[0]})
-        phones = [v for p in phone.scalars() if p for v in phone_variants(normalize(p))]
+        own = [normalize(p) for p in phone.scalars() if p]
+        phones = [v for p in own for v in phone_variants(p)]
+        counts: dict[str, int] = {}
         rows = 0
         target = project.exports_dir / f"{name}.zip"
         project.private_dir(target.parent)
@@ -666,6 +670,7 @@ def floor_zip(project: Project, engine: Any, subject: tuple[int, str], name: str
                         if len(kept) < 2:
                             kept.append(batch)
                         rows += len(batch)
+                        counts[table] = counts.get(table, 0) + len(batch)
                     writer.write("\n]\n")
                     writer.detach()
                 with zf.open(f"data/{table}.csv", "w", force_zip64=True) as entry:
@@ -674,8 +679,40 @@ def floor_zip(project: Project, engine: Any, subject: tuple[int, str], name: str
                     for batch in kept if len(kept) < 2 else batches():
                         sheet.writerows(inert_rows(batch))
                     writer.detach()
+            zf.writestr("summary.html", floor_summary(project, subject[1].lower(), own, counts))
             zf.close()
     return rows
+
+
+def floor_summary(project: Project, email: str, phones: list[str], counts: dict[str, int]) -> str:
+    """The summary page by hand: the policy's part as static text (rendered once), the
+    subject's rows per table, and the disclosures that carried their e-mail or phone
+    pseudonym, read from the engine store by one statement."""
+    refs = [project.subject_ref("email", email)]
+    refs += [project.subject_ref("phone", p) for p in phones]
+    static, store = floor_static(project)
+    with store.connect() as conn:
+        past = conn.execute(DISCLOSED, {"refs": refs}).all()
+    held = "".join(f"<tr><td>{html.escape(t)}</td><td>{n}</td></tr>" for t, n in counts.items())
+    given = "".join(f"<li>{html.escape(r)}: {html.escape(f)}, {at}</li>" for r, f, at in past)
+    return f"{static}<table>{held}</table><ul>{given}</ul></body></html>"
+
+
+DISCLOSED = text(
+    "SELECT recipient, form, created_at FROM disclosures_exports WHERE id IN"
+    " (SELECT export_id FROM disclosures_subjects WHERE subject IN :refs) ORDER BY created_at"
+).bindparams(bindparam("refs", expanding=True))
+_static: dict[Path, tuple[str, Any]] = {}
+
+
+def floor_static(project: Project) -> tuple[str, Any]:
+    """The summary's policy part (troth's own page with no tables), and an engine on the
+    engine store, made once per project."""
+    if project.root not in _static:
+        ctx = load_context(project)
+        page = summary_html(ctx.policy, ctx, [], 0)
+        _static[project.root] = (page.split("</body>")[0], create_engine(project.store_url))
+    return _static[project.root]
 
 
 def floor_set_erase(conn: Connection, subject: tuple[int, str], key: bytes) -> None:
