@@ -54,7 +54,7 @@ from troth.appdata.plan import (
     read_steps,
     recollect_blobs,
 )
-from troth.appdata.reach import Found, Key, Row, resolve, table_order
+from troth.appdata.reach import Found, Key, Row, resolve, subject_identities, table_order
 from troth.appdata.rowsets import RowSet
 from troth.appdata.sets import (
     BATCH,
@@ -144,6 +144,7 @@ __all__ = [
     "set_columns",
     "set_erasure",
     "stored_form",
+    "subject_identities",
     "switch_active",
     "table_order",
     "taken",

@@ -219,6 +219,8 @@ class Found:
     rows: dict[Key, Row] = field(default_factory=dict)
     deferred: bool = False
     lookups: list[Lookup] = field(default_factory=list)
+    # the identity values known to be the subject's, by kind (see `subject_identities`)
+    subject: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def owned(self) -> list[Row]:
         return [r for r in self.rows.values() if r.owner]
@@ -298,6 +300,9 @@ class Reach:
         for key in self.owns_into:
             if key in self.found:
                 self.mark_shared(self.found[key])
+        subject = {kind: frozenset(values) for kind, values in self.identities.items()}
+        for found in self.found.values():
+            found.subject = subject
         return self.found
 
     def mark_shared(self, found: Found) -> None:
@@ -508,7 +513,7 @@ def materialize(conn: Connection, found: Found) -> Found:
     """`found` with the rows its lookups reach read in (a deferred table made plain)."""
     if not found.deferred:
         return found
-    plain = Found(found.key, found.spec, found.table)
+    plain = Found(found.key, found.spec, found.table, subject=found.subject)
     for wanted in found.lookups:
         for part in chunks(wanted.values):
             read_rows(conn, plain, dataclasses.replace(wanted, values=list(part)))
@@ -518,6 +523,17 @@ def materialize(conn: Connection, found: Found) -> Found:
 def blind_column(spec: MapTable, column: str) -> bool:
     declared = spec.columns.get(column)
     return declared is not None and declared.blind_index
+
+
+def subject_identities(found: Mapping[str, Found]) -> dict[str, set[str]]:
+    """The identity values, by kind, that `resolve` knows to be the subject's own: the
+    request's, and those it learned from the subject's account rows. The identities the
+    subject's other rows hold may be other people's (a phonebook entry's number)."""
+    known: dict[str, set[str]] = {}
+    for part in found.values():
+        for kind, values in part.subject.items():
+            known.setdefault(kind, set()).update(values)
+    return known
 
 
 def resolve(

@@ -147,7 +147,8 @@ def hidden(column: Any, portable: bool) -> bool:
 @dataclass
 class Seen:
     """What the rows of the streamed tables held besides their cells: file paths per
-    blob store, and identity values per table (for the disclosures in the summary)."""
+    blob store, and identity values per table (for the disclosures in the summary, which
+    count only those that are the subject's own: see `troth.rights.disclosed`)."""
 
     files: set[tuple[str, str]] = field(default_factory=set)
     identities: dict[str, dict[str, set[Any]]] = field(default_factory=dict)
@@ -167,10 +168,11 @@ class Seen:
             yield batch
 
     def stand_ins(self, found: Mapping[str, Found]) -> dict[str, Found]:
-        """One owned row per identity value seen, in the shape `found` has."""
+        """One owned row per identity value seen, in the shape `found` has (with what
+        the resolver knows of the subject's own identities)."""
         out = {}
         for key, columns in self.identities.items():
-            part = Found(key, found[key].spec, found[key].table)
+            part = Found(key, found[key].spec, found[key].table, subject=found[key].subject)
             for column, values in columns.items():
                 for value in values:
                     part.rows[(column, value)] = Row({column: value}, owner=True)
