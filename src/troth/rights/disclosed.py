@@ -11,29 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from troth.appdata import Context, Found, stored_form, subject_identities
+from troth.appdata import Context, Found, subject_identities
 from troth.disclosures import Disclosure, disclosures_to
 from troth.store import Store
 
 
 def subject_refs(ctx: Context, found: Mapping[str, Found]) -> set[str]:
-    """The pseudonyms of the subject's own identity values that their rows hold (each
-    value read once, however many rows and tables hold it)."""
-    own = {
-        (kind, stored_form(ctx.datamap, kind, value))
+    """The pseudonyms of the subject's own identity values, when any row is theirs (a
+    person whose rows are all gone has none). Each of those values reached a row (the
+    request's found the first, the others were read off the subject's account rows),
+    and they are in their stored form already: no row's value is normalized again, and
+    a value found through a blind index counts as well."""
+    if not any(part.owned() for part in found.values()):
+        return set()
+    return {
+        ctx.project.subject_ref(kind, value)
         for kind, values in subject_identities(found).items()
         for value in values
     }
-    kinds = {kind for kind, _ in own}
-    held = {
-        (kind, row.values.get(column))
-        for part in found.values()
-        for kind, column in part.spec.identities.items()
-        if kind in kinds
-        for row in part.owned()
-    }
-    forms = {(kind, stored_form(ctx.datamap, kind, raw)) for kind, raw in held}
-    return {ctx.project.subject_ref(kind, value) for kind, value in forms & own if value}
 
 
 def past_disclosures(ctx: Context, store: Store, found: Mapping[str, Found]) -> list[Disclosure]:
