@@ -262,21 +262,26 @@ def _move_head(conn: Connection, new: HeadState, expected: HeadState | None) -> 
     return bool(conn.execute(query.values(values)).rowcount)
 
 
-def record_change(store: Store, change: sa.Update, events: Sequence[Event]) -> sa.Row[Any] | None:
-    """Make `change` (an UPDATE ... RETURNING of at most one row) and append `events` after
-    it, committed together: the row it returned, or None when it matched none (then
-    nothing is written).
+def record_change(
+    store: Store,
+    change: sa.Update,
+    events: Sequence[Event],
+    parameters: Mapping[str, Any] | None = None,
+) -> sa.Row[Any] | None:
+    """Make `change` (an UPDATE ... RETURNING of at most one row, with its bound
+    `parameters`) and append `events` after it, committed together: the row it returned,
+    or None when it matched none (then nothing is written).
 
     On PostgreSQL, once this process knows the head, that is one statement committed by
     itself (`CHANGE_THEN_APPEND`): no BEGIN and COMMIT round trips. Otherwise, or when
     that statement wrote nothing, it is a transaction: the change, then `record_many`."""
     rows = [_prepare(event) for event in events]
     if store.dialect == "postgresql" and store.engine.dialect.paramstyle == "pyformat" and rows:
-        done = _change_then_append(store, change, rows)
+        done = _change_then_append(store, change, rows, parameters)
         if done is not None:
             return done
     with store.begin() as conn:
-        row = conn.execute(change).first()
+        row = conn.execute(change, parameters).first()
         if row is not None:
             record_many(conn, events)
         return row
@@ -290,7 +295,9 @@ class _Append:
     parameters: dict[str, Any]
 
 
-def _change_then_append(store: Store, change: sa.Update, rows: list[Row]) -> sa.Row[Any] | None:
+def _change_then_append(
+    store: Store, change: sa.Update, rows: list[Row], parameters: Mapping[str, Any] | None
+) -> sa.Row[Any] | None:
     """PostgreSQL: `change` and the append on the head this process wrote last, in one
     statement on an autocommit connection; the row, or None when nothing was written (no
     head known yet, the change matched nothing, or another appender moved the head)."""
@@ -307,7 +314,7 @@ def _change_then_append(store: Store, change: sa.Update, rows: list[Row]) -> sa.
     options = {"isolation_level": "AUTOCOMMIT", APPEND_OPTION: append}
     with store.engine.connect().execution_options(**options) as conn:
         try:
-            row = conn.execute(change).first()
+            row = conn.execute(change, parameters).first()
         except sa.exc.IntegrityError:  # the head moved: no entry took its hash
             return None
         if row is not None:

@@ -10,6 +10,7 @@ taken up again and resumes from its recorded per-store steps.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Select,
+    Update,
     bindparam,
     func,
     insert,
@@ -648,25 +650,23 @@ def claim(
     The caller holds the request's run lock (`exclusive.running_alone`), so no other
     runner plans it meanwhile; a plan is stored only where none is anyway."""
     now = utcnow()
-    c = t.requests.c
-    values: dict[str, Any] = {
-        "status": "running",
-        "lease_until": now + LEASE,
-        "updated_at": now,
-        "error": None,
-    }
-    query = update(t.requests).where(c.id == request.id, c.status == request.status)
-    if request.status == "running" and not force:
-        query = query.where(c.lease_until < now)
+    leased = request.status == "running" and not force
     plan = None if prepared is None else prepared.plan
+    parameters: dict[str, Any] = {
+        "claim_id": request.id,
+        "claim_from": request.status,
+        "claim_now": now,
+        "claim_at": now,
+        "claim_lease": now + LEASE,
+        "claim_subjects": list(exports_of),
+    }
     if plan is not None:
-        values["plan"] = plan
-        query = query.where(c.plan.is_(None))
-    query = query.values(values).returning(c.id, exports_query(store, exports_of))
+        parameters["claim_plan"] = plan
+    query = claim_statement(store.dialect, leased=leased, planned=plan is not None)
     events = [start_event(request, actor)]
     if prepared is not None:
         events.extend(plan_events(request, prepared, actor))
-    row = ledger.record_change(store, query, events)
+    row = ledger.record_change(store, query, events, parameters)
     if row is None:
         return None
     found = row._mapping["exports"]
@@ -674,13 +674,37 @@ def claim(
     return replace(request, status="running", updated_at=now, error=None), exports
 
 
-def exports_query(store: Store, subjects: Collection[str]) -> ColumnElement[Any]:
-    """The ids of the access and portability requests of `subjects`, in any status, as
-    one JSON array (NULL or [] when there is none): a column the claim returns."""
+@functools.cache
+def claim_statement(dialect: str, *, leased: bool, planned: bool) -> Update:
+    """The claim's UPDATE, built once per shape (its parameters are `claim`'s): from the
+    status the request was read in, only once a live runner's lease ran out (`leased`),
+    storing the plan only where none is (`planned`)."""
+    c = t.requests.c
+    query = update(t.requests).where(c.id == bindparam("claim_id"))
+    query = query.where(c.status == bindparam("claim_from"))
+    if leased:
+        query = query.where(c.lease_until < bindparam("claim_now"))
+    values: dict[str, Any] = {
+        "status": "running",
+        "lease_until": bindparam("claim_lease"),
+        "updated_at": bindparam("claim_at"),
+        "error": None,
+    }
+    if planned:
+        values["plan"] = bindparam("claim_plan")
+        query = query.where(c.plan.is_(None))
+    return query.values(values).returning(c.id, exports_query(dialect))
+
+
+def exports_query(dialect: str) -> ColumnElement[Any]:
+    """The ids of the access and portability requests of the subject references
+    `claim_subjects`, in any status, as one JSON array (NULL or [] when there is none): a
+    column the claim returns."""
     exported = t.requests.alias("exported")
     ids = exported.c.id
-    array = func.json_agg(ids) if store.dialect == "postgresql" else func.json_group_array(ids)
-    query = select(array).where(exported.c.subject.in_(subjects), exported.c.kind.in_(READS))
+    array = func.json_agg(ids) if dialect == "postgresql" else func.json_group_array(ids)
+    subjects = exported.c.subject.in_(bindparam("claim_subjects", expanding=True))
+    query = select(array).where(subjects, exported.c.kind.in_(READS))
     return query.scalar_subquery().label("exports")
 
 
@@ -767,28 +791,39 @@ def finish(
     from the status it was read in, and its start is recorded here, with its end."""
     now = utcnow()
     result = json.loads(json.dumps(dict(outcome.result)))  # as the store gives it back
-    values: dict[str, Any] = {
-        "status": "completed",
-        "result": result,
-        "updated_at": now,
-        "lease_until": None,
-        "identity_value": None,
-        "fields": dict.fromkeys(request.fields, ""),
-        "plan": null(),  # only a resumed run needs it
-    }
-    c = t.requests.c
-    query = update(t.requests).where(c.id == request.id)
-    if not claimed:
-        query = query.where(c.status == request.status)
+    fields = dict.fromkeys(request.fields, "")
+    parameters: dict[str, Any] = {"done_id": request.id, "done_from": request.status}
+    parameters |= {"done_result": result, "done_at": now, "done_fields": fields}
     events = [] if claimed else [start_event(request, actor)]
     events.extend(override_events(request, outcome.overridden, actor))
     events.extend(step_events(request, outcome.steps, actor))
     data = {"kind": request.kind, "summary": summary_of(outcome.result)}
     events.append(ledger.Event("request.completed", actor, request.subject, request.id, data))
-    if ledger.record_change(store, query.values(values).returning(c.id), events) is None:
+    query = completion_statement(claimed=claimed)
+    if ledger.record_change(store, query, events, parameters) is None:
         raise Conflict(f"request {request.id} changed while it ran; it was not completed")
-    done = {k: v for k, v in values.items() if k not in ("lease_until", "plan")}
-    return replace(request, **done, error=None)
+    done = {"status": "completed", "result": result, "updated_at": now, "identity_value": None}
+    return replace(request, **done, fields=fields, error=None)
+
+
+@functools.cache
+def completion_statement(*, claimed: bool) -> Update:
+    """The completion's UPDATE, built once (its parameters are `finish`'s); a request not
+    `claimed` completes only from the status it was read in."""
+    c = t.requests.c
+    query = update(t.requests).where(c.id == bindparam("done_id"))
+    if not claimed:
+        query = query.where(c.status == bindparam("done_from"))
+    values: dict[str, Any] = {
+        "status": "completed",
+        "result": bindparam("done_result"),
+        "updated_at": bindparam("done_at"),
+        "lease_until": None,
+        "identity_value": None,
+        "fields": bindparam("done_fields"),
+        "plan": null(),  # only a resumed run needs it
+    }
+    return query.values(values).returning(c.id)
 
 
 def summary_of(result: Mapping[str, Any]) -> dict[str, Any]:
