@@ -662,8 +662,9 @@ def test_the_store_counts_aggregates_as_rows_fed_one_by_one_would(
     by_rows = refapp.export("business_partners", "rows.zip")
     half = len(cells) // 2
     assert pushed and cells[:half] == cells[half:]
-    assert (by_store.people, by_store.tables) == (by_rows.people, by_rows.tables)
-    if epsilon is None:
+    assert by_store.people == by_rows.people
+    if epsilon is None:  # under epsilon each export's noise decides anew which cells leave
+        assert by_store.tables == by_rows.tables
         assert by_store.suppressed_groups == by_rows.suppressed_groups
 
 
