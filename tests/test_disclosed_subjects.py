@@ -170,25 +170,18 @@ class Book:
             return zf.read("summary.html").decode()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def app_url(request: pytest.FixtureRequest) -> str:
-    return str(
-        request.getfixturevalue({"sqlite": "sqlite_url", "postgresql": "pg_url"}[request.param])
-    )
-
-
 @pytest.fixture(params=[False, True], ids=["streamed", "in-memory"])
 def book(
-    request: pytest.FixtureRequest, tmp_path: Path, app_url: str, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest, tmp_path: Path, any_db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Book]:
-    yield from open_book(tmp_path, app_url, monkeypatch, datamap(in_memory=request.param))
+    yield from open_book(tmp_path, any_db_url, monkeypatch, datamap(in_memory=request.param))
 
 
 @pytest.fixture
-def sign_ups(tmp_path: Path, app_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Book]:
+def sign_ups(tmp_path: Path, any_db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Book]:
     """The invitations alone, as a list of addresses no account owns: every table of the
     map is a leaf, streamed."""
-    yield from open_book(tmp_path, app_url, monkeypatch, SIGN_UPS)
+    yield from open_book(tmp_path, any_db_url, monkeypatch, SIGN_UPS)
 
 
 def open_book(
