@@ -20,8 +20,7 @@ def subject_refs(ctx: Context, found: Mapping[str, Found]) -> set[str]:
     """The pseudonyms of the subject's own identity values, when any row is theirs (a
     person whose rows are all gone has none). Each of those values reached a row (the
     request's found the first, the others were read off the subject's account rows),
-    and they are in their stored form already: no row's value is normalized again, and
-    a value found through a blind index counts as well."""
+    and they are in their stored form already: no row's value is normalized again."""
     if not any(part.owned() for part in found.values()):
         return set()
     return {

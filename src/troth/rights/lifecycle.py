@@ -656,7 +656,6 @@ def claim(
         "claim_id": request.id,
         "claim_from": request.status,
         "claim_now": now,
-        "claim_at": now,
         "claim_lease": now + LEASE,
         "claim_subjects": list(exports_of),
     }
@@ -687,7 +686,7 @@ def claim_statement(dialect: str, *, leased: bool, planned: bool) -> Update:
     values: dict[str, Any] = {
         "status": "running",
         "lease_until": bindparam("claim_lease"),
-        "updated_at": bindparam("claim_at"),
+        "updated_at": bindparam("claim_now"),
         "error": None,
     }
     if planned:
@@ -792,8 +791,13 @@ def finish(
     now = utcnow()
     result = json.loads(json.dumps(dict(outcome.result)))  # as the store gives it back
     fields = dict.fromkeys(request.fields, "")
-    parameters: dict[str, Any] = {"done_id": request.id, "done_from": request.status}
-    parameters |= {"done_result": result, "done_at": now, "done_fields": fields}
+    parameters = {
+        "done_id": request.id,
+        "done_from": request.status,
+        "done_result": result,
+        "done_at": now,
+        "done_fields": fields,
+    }
     events = [] if claimed else [start_event(request, actor)]
     events.extend(override_events(request, outcome.overridden, actor))
     events.extend(step_events(request, outcome.steps, actor))
