@@ -14,13 +14,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from procrastinate.periodic import PeriodicDeferrer
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
 from typer.testing import CliRunner
 
 from troth import ledger, rights, worker
@@ -30,6 +32,7 @@ from troth.errors import Conflict, TrothError
 from troth.ledger import tables as ledger_tables
 from troth.project import Project, open_project
 from troth.refapp import generate
+from troth.rights import run as run_module
 from troth.rights.exclusive import lock_key
 from troth.store import Store, open_store
 from troth.worker.settings import worker_settings
@@ -180,6 +183,66 @@ def test_the_run_lock_keeps_a_second_runner_out_and_is_let_go(on_pg: Setup) -> N
         assert rights.run_request(on_pg.project, on_pg.store, request_id).status == "completed"
         assert other.execute(take, key).scalar()  # the run let it go
         other.execute(free, key)
+
+
+def test_the_completion_lets_the_run_lock_go_only_as_it_commits(on_pg: Setup) -> None:
+    """The completion lets the run lock go in its own statement, yet no other session can
+    take it before that statement commits (it would read the request as not completed):
+    here the completion waits on the ledger's head row, held by another transaction."""
+    [request_id] = on_pg.erasures(range(6, 7))
+    engine = on_pg.store.engine
+    with engine.connect() as head, autocommit(on_pg.store) as other:
+        head.execute(select(ledger_tables.head).with_for_update())
+        with ThreadPoolExecutor(1) as pool:
+            run = pool.submit(rights.run_request, on_pg.project, on_pg.store, request_id)
+            waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            until(lambda: other.execute(text(waiting)).scalar() == 1)
+            assert not lock_free(other, request_id)  # let go, but not yet committed
+            head.rollback()
+            assert run.result(timeout=60).status == "completed"
+        assert lock_free(other, request_id)
+
+
+def test_a_completion_after_another_append_completes_and_frees_the_lock(on_pg: Setup) -> None:
+    """Another process appended while the request ran, so the completion's one statement
+    finds the head moved and is made again as a transaction on the lock's session."""
+    [request_id] = on_pg.erasures(range(7, 8))
+    elsewhere = open_store(on_pg.project.store_url)
+    perform = run_module.perform
+
+    def perform_then_append(*args: Any, **kwargs: Any) -> Any:
+        with elsewhere.begin() as conn:
+            ledger.record(conn, "audit.note")
+        return perform(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run_module, "perform", perform_then_append)
+        assert rights.run_request(on_pg.project, on_pg.store, request_id).status == "completed"
+    elsewhere.dispose()
+    assert ledger_kinds(on_pg.store, request_id)[0] == "request.completed"
+    assert ledger.verify(on_pg.store).ok
+    with autocommit(on_pg.store) as other:
+        assert lock_free(other, request_id)
+
+
+def autocommit(store: Store) -> Connection:
+    return store.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
+def lock_free(conn: Connection, request_id: str) -> bool:
+    """Whether another session can take the request's run lock now (let go again at once)."""
+    key = {"k": lock_key(request_id)}
+    got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), key).scalar())
+    if got:
+        conn.execute(text("SELECT pg_advisory_unlock(:k)"), key)
+    return got
+
+
+def until(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
 
 
 def test_a_request_job_runs_once_and_a_second_runner_is_refused(on_pg: Setup) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -267,24 +268,54 @@ def record_change(
     change: sa.Update,
     events: Sequence[Event],
     parameters: Mapping[str, Any] | None = None,
+    *,
+    on: Connection | None = None,
 ) -> sa.Row[Any] | None:
     """Make `change` (an UPDATE ... RETURNING of at most one row, with its bound
     `parameters`) and append `events` after it, committed together: the row it returned,
-    or None when it matched none (then nothing is written).
+    or None when it matched none (then nothing is written). `on`: an autocommit
+    connection of the caller's to run on (a session whose locks the change takes or lets
+    go), by default one of the pool's.
 
     On PostgreSQL, once this process knows the head, that is one statement committed by
     itself (`CHANGE_THEN_APPEND`): no BEGIN and COMMIT round trips. Otherwise, or when
     that statement wrote nothing, it is a transaction: the change, then `record_many`."""
     rows = [_prepare(event) for event in events]
     if store.dialect == "postgresql" and store.engine.dialect.paramstyle == "pyformat" and rows:
-        done = _change_then_append(store, change, rows, parameters)
+        done = _change_then_append(store, change, rows, parameters, on)
         if done is not None:
             return done
-    with store.begin() as conn:
+    with _transaction(store, on) as conn:
         row = conn.execute(change, parameters).first()
         if row is not None:
             record_many(conn, events)
         return row
+
+
+@contextmanager
+def _transaction(store: Store, on: Connection | None) -> Iterator[Connection]:
+    """A transaction of the pool's, or one begun and ended by hand on the autocommit
+    connection `on`."""
+    if on is None:
+        with store.begin() as conn:
+            yield conn
+        return
+    on.exec_driver_sql("BEGIN")
+    try:
+        yield on
+    except BaseException:
+        on.exec_driver_sql("ROLLBACK")
+        raise
+    on.exec_driver_sql("COMMIT")
+
+
+@contextmanager
+def _autocommit(store: Store, on: Connection | None) -> Iterator[Connection]:
+    if on is not None:
+        yield on
+        return
+    with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        yield conn
 
 
 @dataclass(frozen=True)
@@ -296,11 +327,16 @@ class _Append:
 
 
 def _change_then_append(
-    store: Store, change: sa.Update, rows: list[Row], parameters: Mapping[str, Any] | None
+    store: Store,
+    change: sa.Update,
+    rows: list[Row],
+    parameters: Mapping[str, Any] | None,
+    on: Connection | None,
 ) -> sa.Row[Any] | None:
     """PostgreSQL: `change` and the append on the head this process wrote last, in one
-    statement on an autocommit connection; the row, or None when nothing was written (no
-    head known yet, the change matched nothing, or another appender moved the head)."""
+    statement on an autocommit connection (`on`, or the pool's); the row, or None when
+    nothing was written (no head known yet, the change matched nothing, or another
+    appender moved the head)."""
     known = _heads.get(store.engine)
     if known is None:
         return None
@@ -311,10 +347,10 @@ def _change_then_append(
     if store.engine not in _wrapping:
         sa.event.listen(store.engine, "before_cursor_execute", _wrap, retval=True)
         _wrapping.add(store.engine)
-    options = {"isolation_level": "AUTOCOMMIT", APPEND_OPTION: append}
-    with store.engine.connect().execution_options(**options) as conn:
+    with _autocommit(store, on) as conn:
         try:
-            row = conn.execute(change, parameters).first()
+            options = {APPEND_OPTION: append}  # this execution's only
+            row = conn.execute(change, parameters, execution_options=options).first()
         except sa.exc.IntegrityError:  # the head moved: no entry took its hash
             return None
         if row is not None:

@@ -9,7 +9,9 @@ contact is no disclosure of the subject's data, and listing it would tell them o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 from troth.appdata import Context, Found, subject_identities
 from troth.disclosures import Disclosure, disclosures_to
@@ -17,12 +19,9 @@ from troth.store import Store
 
 
 def subject_refs(ctx: Context, found: Mapping[str, Found]) -> set[str]:
-    """The pseudonyms of the subject's own identity values, when any row is theirs (a
-    person whose rows are all gone has none). Each of those values reached a row (the
-    request's found the first, the others were read off the subject's account rows),
-    and they are in their stored form already: no row's value is normalized again."""
-    if not any(part.owned() for part in found.values()):
-        return set()
+    """The pseudonyms of the subject's own identity values. Each of those values reached
+    a row (the request's found the first, the others were read off the subject's account
+    rows), and they are in their stored form already: no row's value is normalized again."""
     return {
         ctx.project.subject_ref(kind, value)
         for kind, values in subject_identities(found).items()
@@ -31,4 +30,33 @@ def subject_refs(ctx: Context, found: Mapping[str, Found]) -> set[str]:
 
 
 def past_disclosures(ctx: Context, store: Store, found: Mapping[str, Found]) -> list[Disclosure]:
+    """The subject's past disclosures, when any row is theirs (a person whose rows are all
+    gone has none)."""
+    if not any(part.owned() for part in found.values()):
+        return []
     return disclosures_to(store, subject_refs(ctx, found))
+
+
+def disclosures_ahead(
+    ctx: Context, store: Store, found: Mapping[str, Found]
+) -> Callable[[], list[Disclosure]]:
+    """The subject's past disclosures, read by a thread of their own while the caller goes
+    on (an export streams its tables meanwhile, and asks for them only once it knows that
+    the subject has rows): call the result to have them."""
+    refs = subject_refs(ctx, found)
+    if not refs:
+        return list
+    return _readers.submit(disclosures_to, store, refs).result
+
+
+def _new_readers() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="troth-disclosures")
+
+
+def _after_fork() -> None:
+    global _readers  # a child process has none of its parent's threads
+    _readers = _new_readers()
+
+
+_readers = _new_readers()
+os.register_at_fork(after_in_child=_after_fork)

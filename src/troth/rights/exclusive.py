@@ -20,7 +20,14 @@ from typing import Any
 from sqlalchemy import BigInteger, Select, bindparam, func, select, text, true
 
 from troth.project import PRIVATE_FILE, Project
-from troth.rights.lifecycle import STATE, State, current_state, state_of, state_parameters
+from troth.rights.lifecycle import (
+    STATE,
+    RunLock,
+    State,
+    current_state,
+    state_of,
+    state_parameters,
+)
 from troth.store import Store
 
 _here: set[str] = set()
@@ -32,20 +39,24 @@ def lock_key(request_id: str) -> int:
     return int.from_bytes(hashlib.sha256(request_id.encode()).digest()[:8], "big") >> 1
 
 
+Running = tuple[bool, State, RunLock | None]
+
+
 @contextmanager
-def running_alone(project: Project, store: Store, request_id: str) -> Iterator[tuple[bool, State]]:
+def running_alone(project: Project, store: Store, request_id: str) -> Iterator[Running]:
     """Inside: whether this caller alone runs the request (False when someone else does),
-    and the request's state (`lifecycle.current_state`) read once the lock is decided; on
-    PostgreSQL by the statement that takes the lock."""
+    the request's state (`lifecycle.current_state`) read once the lock is decided (on
+    PostgreSQL by the statement that takes the lock), and the PostgreSQL lock held, which
+    the request's completion may let go (`lifecycle.finish`)."""
     with _in_this_process(request_id) as mine:
         if not mine:
-            yield False, current_state(store, request_id)
+            yield False, current_state(store, request_id), None
         elif store.dialect == "postgresql":
             with _advisory(store, request_id) as held:
                 yield held
         else:
             with _file_range(project, request_id) as alone:
-                yield alone, current_state(store, request_id)
+                yield alone, current_state(store, request_id), None
 
 
 @contextmanager
@@ -62,19 +73,20 @@ def _in_this_process(request_id: str) -> Iterator[bool]:
 
 
 @contextmanager
-def _advisory(store: Store, request_id: str) -> Iterator[tuple[bool, State]]:
+def _advisory(store: Store, request_id: str) -> Iterator[Running]:
     # A session lock is no transaction's: the connection runs without one (no BEGIN, no
     # COMMIT), a statement to take the lock and read the request (the lock's CTE calls a
-    # volatile function, so it runs once), and one to let it go.
+    # volatile function, so it runs once), and one to let it go unless the request's
+    # completion did.
     key = lock_key(request_id)
     with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         parameters = {"lock_key": key, **state_parameters(request_id)}
         rows = conn.execute(LOCKED_STATE, parameters).mappings().all()
-        got = bool(rows[0]["got"])
+        held = RunLock(conn, key) if rows[0]["got"] else None
         try:
-            yield got, state_of(rows)
+            yield held is not None, state_of(rows), held
         finally:
-            if got:
+            if held is not None and not held.released:
                 conn.execute(UNLOCK, {"k": key})
 
 

@@ -26,7 +26,7 @@ from typing import IO, Any, BinaryIO, cast
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Connection
 
-from troth.appdata import BATCH, Found, Refusal, Row, owned_batches, table_order
+from troth.appdata import BATCH, Found, Refusal, owned_batches, table_order
 from troth.appdata.context import Context
 from troth.appdata.execute import inside
 from troth.cells import inert
@@ -146,12 +146,9 @@ def hidden(column: Any, portable: bool) -> bool:
 
 @dataclass
 class Seen:
-    """What the rows of the streamed tables held besides their cells: file paths per
-    blob store, and identity values per table (for the disclosures in the summary, which
-    count only those that are the subject's own: see `troth.rights.disclosed`)."""
+    """The file paths, per blob store, that the rows of the streamed tables held."""
 
     files: set[tuple[str, str]] = field(default_factory=set)
-    identities: dict[str, dict[str, set[Any]]] = field(default_factory=dict)
 
     def note(self, part: Found, portable: bool, batches: Batches) -> Batches:
         blobs = [
@@ -159,25 +156,10 @@ class Seen:
             for name, column in part.spec.columns.items()
             if column.blob is not None and not hidden(column, portable)
         ]
-        held = self.identities.setdefault(part.key, {})
         for batch in batches:
             for name, blob in blobs:
                 self.files.update((blob, str(r[name])) for r in batch if r.get(name))
-            for column in part.spec.identities.values():
-                held.setdefault(column, set()).update(r[column] for r in batch)
             yield batch
-
-    def stand_ins(self, found: Mapping[str, Found]) -> dict[str, Found]:
-        """One owned row per identity value seen, in the shape `found` has (with what
-        the resolver knows of the subject's own identities)."""
-        out = {}
-        for key, columns in self.identities.items():
-            part = Found(key, found[key].spec, found[key].table, subject=found[key].subject)
-            for column, values in columns.items():
-                for value in values:
-                    part.rows[(column, value)] = Row({column: value}, owner=True)
-            out[key] = part
-        return out
 
 
 def blob_file(root: Path, blob: str, value: str) -> tuple[str, Path] | None:
@@ -202,7 +184,7 @@ def blob_files(ctx: Context, found: Mapping[str, Found], portable: bool) -> set[
     return files
 
 
-Disclosed = Callable[[Mapping[str, Found]], Sequence[Disclosure]]
+Disclosed = Callable[[], Sequence[Disclosure]]
 Verify = Callable[[Mapping[str, int]], list[Refusal]]
 
 
@@ -213,15 +195,16 @@ def write_export(
     portable: bool,
     *,
     conns: Mapping[str, Connection],
-    disclosed: Disclosed = lambda _found: (),
+    disclosed: Disclosed = lambda: (),
     verify: Verify = lambda _counts: [],
 ) -> tuple[dict[str, Any], list[Refusal]]:
     """Write the ZIP atomically (temp file, then rename), the rows of deferred tables
     streamed from `conns`; returns what it holds, and the refusals `verify` let through.
 
-    `disclosed` gets the stand-in rows of the streamed tables' identity values (the
-    disclosures the summary lists); `verify` gets the rows written per streamed table
-    and runs the guard on them before the file takes its name (it raises to refuse)."""
+    `disclosed` gives the disclosures the summary lists, asked for only when the subject
+    has rows (a person whose rows are all gone has none); `verify` gets the rows written
+    per streamed table and runs the guard on them before the file takes its name (it
+    raises to refuse)."""
     target = export_path(ctx.project, request_id)
     ctx.project.private_dir(target.parent)
     tables: list[Sheet] = []
@@ -242,7 +225,7 @@ def write_export(
             for arcname, path in files:
                 zf.write(path, arcname, zipfile.ZIP_STORED)
             if not portable:
-                past = disclosed(seen.stand_ins(found))
+                past = disclosed() if tables else ()
                 summary = summary_html(ctx.policy, ctx, tables, len(files), past)
                 zf.writestr("summary.html", summary)
             zf.close()

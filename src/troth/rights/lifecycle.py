@@ -20,12 +20,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     DateTime,
     Select,
     Update,
     bindparam,
+    case,
+    false,
     func,
     insert,
     null,
@@ -780,6 +783,7 @@ def finish(
     *,
     actor: str,
     claimed: bool = True,
+    lock: RunLock | None = None,
 ) -> Request:
     """Completed, the last steps in the ledger. The steps marked done are left as they
     are, as a completed request is never resumed and its status says that every step is
@@ -787,7 +791,8 @@ def finish(
     engine store keeps only the subject reference and the result.
 
     A request not `claimed` (an export, which changes nothing in the app) completes only
-    from the status it was read in, and its start is recorded here, with its end."""
+    from the status it was read in, and its start is recorded here, with its end. With
+    the run's PostgreSQL `lock`, the completion runs on its session and lets it go."""
     now = utcnow()
     result = json.loads(json.dumps(dict(outcome.result)))  # as the store gives it back
     fields = dict.fromkeys(request.fields, "")
@@ -803,17 +808,35 @@ def finish(
     events.extend(step_events(request, outcome.steps, actor))
     data = {"kind": request.kind, "summary": summary_of(outcome.result)}
     events.append(ledger.Event("request.completed", actor, request.subject, request.id, data))
-    query = completion_statement(claimed=claimed)
-    if ledger.record_change(store, query, events, parameters) is None:
+    query = completion_statement(claimed=claimed, releasing=lock is not None)
+    on = None
+    if lock is not None:
+        parameters["done_lock"], on = lock.key, lock.conn
+    row = ledger.record_change(store, query, events, parameters, on=on)
+    if row is None:
         raise Conflict(f"request {request.id} changed while it ran; it was not completed")
+    if lock is not None:
+        lock.released = bool(row._mapping["released"])
     done = {"status": "completed", "result": result, "updated_at": now, "identity_value": None}
     return replace(request, **done, fields=fields, error=None)
 
 
+@dataclass
+class RunLock:
+    """The PostgreSQL session that holds a request's run lock (`exclusive.running_alone`):
+    the completion runs on it and lets the lock go in the same statement, a round trip
+    fewer per request (`released` says whether it did)."""
+
+    conn: Connection
+    key: int
+    released: bool = False
+
+
 @functools.cache
-def completion_statement(*, claimed: bool) -> Update:
+def completion_statement(*, claimed: bool, releasing: bool = False) -> Update:
     """The completion's UPDATE, built once (its parameters are `finish`'s); a request not
-    `claimed` completes only from the status it was read in."""
+    `claimed` completes only from the status it was read in. `releasing` (on the run
+    lock's session) also returns `released`, see `lock_released`."""
     c = t.requests.c
     query = update(t.requests).where(c.id == bindparam("done_id"))
     if not claimed:
@@ -827,7 +850,23 @@ def completion_statement(*, claimed: bool) -> Update:
         "fields": bindparam("done_fields"),
         "plan": null(),  # only a resumed run needs it
     }
+    if releasing:
+        return query.values(values).returning(c.id, lock_released().label("released"))
     return query.values(values).returning(c.id)
+
+
+def lock_released() -> ColumnElement[Any]:
+    """The run lock (`done_lock`) let go as a session lock once the completion's row is
+    changed, and held by its transaction from then on: another runner takes it only once
+    the completion has committed, and then reads the request completed.
+
+    The transaction's hold is only tried (it is the session's own, so it is granted at
+    once): a completion whose first statement failed after letting the lock go, and is
+    made again (`ledger.record_change`), never waits on a runner that took it meanwhile
+    (that runner's claim or completion finds the request changed and stops)."""
+    key = bindparam("done_lock", type_=BigInteger)
+    held = func.pg_try_advisory_xact_lock(key)
+    return case((held, func.pg_advisory_unlock(key)), else_=false())
 
 
 def summary_of(result: Mapping[str, Any]) -> dict[str, Any]:

@@ -52,12 +52,11 @@ from troth.appdata import (
     switch_active,
 )
 from troth.datamap import DataMap, sql_engine
-from troth.disclosures import Disclosure
 from troth.errors import AppStoreError, Conflict, TrothError
 from troth.project import Project
 from troth.rights import tables as t
 from troth.rights.copies import COPIES, copies_plan, erase_copies
-from troth.rights.disclosed import past_disclosures
+from troth.rights.disclosed import disclosures_ahead
 from troth.rights.exclusive import running_alone
 from troth.rights.export import write_export
 from troth.rights.held import HELD, held_back, held_reasons, without_held_counts
@@ -66,6 +65,8 @@ from troth.rights.lifecycle import (
     Outcome,
     Prepared,
     Request,
+    RunLock,
+    State,
     claim,
     fail,
     finish,
@@ -161,9 +162,7 @@ def export(ctx: Context, store: Store, request: Request, *, portable: bool) -> O
             counted = {key: streamed(ctx, conns, found, key, n) for key, n in rows.items()}
             return check(ctx, found, owned_keys(found), counted)
 
-        def disclosed(stand_ins: Mapping[str, Found]) -> list[Disclosure]:
-            return past_disclosures(ctx, store, {**found, **stand_ins})
-
+        disclosed = (lambda: []) if portable else disclosures_ahead(ctx, store, found)
         held, overridden = write_export(
             ctx, request.id, found, portable, conns=conns, disclosed=disclosed, verify=verify
         )
@@ -359,7 +358,8 @@ def run_request(
     `allow_large`: staff checked the plan and allow it past the guard's size bound (never
     past the rule that one person's request reaches no other account)."""
     ctx = dataclasses.replace(load_context(project), allow_large=allow_large)
-    with running_alone(project, store, request_id) as (alone, (current, steps, holds_stand)):
+    with running_alone(project, store, request_id) as (alone, state, lock):
+        current = state[0]
         if current.status == "completed":
             return current
         if not runnable(ctx, current):
@@ -367,7 +367,7 @@ def run_request(
             raise Conflict(f"request {request_id} is {current.status}; it must be {wanted} first")
         if not alone:
             raise Conflict(f"request {request_id} is being run by another worker")
-        return carry_out(ctx, store, current, steps, holds_stand, actor=actor, force=True)
+        return carry_out(ctx, store, state, lock, actor=actor, force=True)
 
 
 def start_and_carry_out(
@@ -375,40 +375,41 @@ def start_and_carry_out(
 ) -> Request:
     """Take the run lock (`running_alone`), then carry out `request` as it is now, unless
     another runner changed it since it was listed."""
-    with running_alone(ctx.project, store, request.id) as (alone, state):
+    with running_alone(ctx.project, store, request.id) as (alone, state, lock):
         if not alone:
             raise Conflict(f"request {request.id} is being run by another worker")
-        current, steps, holds_stand = state  # as it is now that it is ours
+        current = state[0]  # as it is now that it is ours
         if current.status != request.status:  # another runner got there first
             if force and current.status == "completed":
                 return current
             raise Conflict(f"request {request.id} is {current.status} now")
-        return carry_out(ctx, store, current, steps, holds_stand, actor=actor, force=force)
+        return carry_out(ctx, store, state, lock, actor=actor, force=force)
 
 
 def carry_out(
     ctx: Context,
     store: Store,
-    current: Request,
-    steps: dict[str, dict[str, Any]],
-    holds_stand: bool,
+    state: State,
+    lock: RunLock | None,
     *,
     actor: str,
     force: bool,
 ) -> Request:
     """Plan (an erasure without stored steps), then claim the request and store the plan
-    in one transaction, before anything changes; then carry it out and finish.
+    in one transaction, before anything changes; then carry it out and finish. `state`:
+    the request's as read under the run lock; `lock`: that lock, on PostgreSQL.
 
     The caller holds the run lock, so no other runner plans or claims it meanwhile;
     `force` never takes a request from a live runner. An export is not claimed: it stays
     verified (or approved) while it is written and completes in one transaction, with
     its start and end in the ledger; a runner that dies leaves it to the next at once."""
+    current, steps, holds_stand = state
     if current.identity_value is None:
         return fail(store, current, "the request no longer holds its identity", actor=actor)
     if current.kind in READS:  # changes nothing in the app: not claimed, see `finish`
         with failures_recorded(store, current, actor, claimed=False):
             outcome = perform(ctx, store, current, steps)
-            return finish(store, current, outcome, actor=actor, claimed=False)
+            return finish(store, current, outcome, actor=actor, claimed=False, lock=lock)
     with failures_recorded(store, current, actor, claimed=False):
         prepared = prepare(ctx, store, current, steps, holds_stand)
     if prepared.plan is not None:
@@ -428,7 +429,7 @@ def carry_out(
     claimed, exports = taken
     with failures_recorded(store, claimed, actor):
         outcome = perform(ctx, store, claimed, steps, exports)
-        return finish(store, claimed, outcome, actor=actor)
+        return finish(store, claimed, outcome, actor=actor, lock=lock)
 
 
 @contextmanager
