@@ -219,7 +219,8 @@ def write_export(
                     conn = conns[ctx.datamap.store_of(key)]
                     if write_table(zf, ctx, found[key], sheet, conn, seen, portable):
                         tables.append(sheet)
-            roots = {b: blob_root(ctx.project, ctx.datamap, b) for b, _ in seen.files}
+            blob_stores = {b for b, _ in seen.files}
+            roots = {b: blob_root(ctx.project, ctx.datamap, b) for b in blob_stores}
             located = {blob_file(roots[b], b, v) for b, v in seen.files}
             files = sorted(f for f in located if f is not None)
             for arcname, path in files:
