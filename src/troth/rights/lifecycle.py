@@ -641,6 +641,7 @@ def claim(
     force: bool,
     prepared: Prepared | None = None,
     exports_of: Collection[str] = (),
+    lock: RunLock | None = None,
 ) -> tuple[Request, list[str]] | None:
     """Move the request to running with a fresh lease, and store the plan `prepared` holds
     (an erasure's per-store steps, planned before anything changes) in the same
@@ -650,8 +651,9 @@ def claim(
     The same statement returns the ids of the access and portability requests of the
     subject references `exports_of` (an erasure's copies step deletes their ZIPs).
 
-    The caller holds the request's run lock (`exclusive.running_alone`), so no other
-    runner plans it meanwhile; a plan is stored only where none is anyway."""
+    The caller holds the request's run lock (`exclusive.running_alone`; on PostgreSQL
+    `lock`, whose session this runs on), so no other runner plans it meanwhile; a plan is
+    stored only where none is anyway."""
     now = utcnow()
     leased = request.status == "running" and not force
     plan = None if prepared is None else prepared.plan
@@ -668,7 +670,7 @@ def claim(
     events = [start_event(request, actor)]
     if prepared is not None:
         events.extend(plan_events(request, prepared, actor))
-    row = ledger.record_change(store, query, events, parameters)
+    row = ledger.record_change(store, query, events, parameters, on=session_of(lock))
     if row is None:
         return None
     found = row._mapping["exports"]
@@ -809,10 +811,9 @@ def finish(
     data = {"kind": request.kind, "summary": summary_of(outcome.result)}
     events.append(ledger.Event("request.completed", actor, request.subject, request.id, data))
     query = completion_statement(claimed=claimed, releasing=lock is not None)
-    on = None
     if lock is not None:
-        parameters["done_lock"], on = lock.key, lock.conn
-    row = ledger.record_change(store, query, events, parameters, on=on)
+        parameters["done_lock"] = lock.key
+    row = ledger.record_change(store, query, events, parameters, on=session_of(lock))
     if row is None:
         raise Conflict(f"request {request.id} changed while it ran; it was not completed")
     if lock is not None:
@@ -824,12 +825,18 @@ def finish(
 @dataclass
 class RunLock:
     """The PostgreSQL session that holds a request's run lock (`exclusive.running_alone`):
-    the completion runs on it and lets the lock go in the same statement, a round trip
-    fewer per request (`released` says whether it did)."""
+    the claim and the completion run on it (its server process is awake), and the
+    completion lets the lock go in the same statement, a round trip fewer per request
+    (`released` says whether it did)."""
 
     conn: Connection
     key: int
     released: bool = False
+
+
+def session_of(lock: RunLock | None) -> Connection | None:
+    """The run lock's connection, which the request's claim and completion run on."""
+    return None if lock is None else lock.conn
 
 
 @functools.cache

@@ -423,6 +423,7 @@ def carry_out(
         force=force,
         prepared=prepared,
         exports_of=copies.get("subjects", ()),
+        lock=lock,
     )
     if taken is None:
         raise Conflict(f"request {current.id} is being run by another worker")
