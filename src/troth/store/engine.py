@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -14,10 +13,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from troth.errors import TrothError
+from troth.pooling import ping_when_idle
 from troth.project import PRIVATE_DIR, PRIVATE_FILE
 
 metadata = MetaData()
@@ -26,8 +25,6 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 BUSY_TIMEOUT_MS = 30_000
 MIGRATION_LOCK_ID = 0x7E07_0001
 READ_ONLY_OPTION = "troth_read_only"
-PING_AFTER_IDLE_S = 10.0
-IDLE_SINCE = "troth_idle_since"
 # The database and the files SQLite creates beside it when needed, with the database's mode.
 SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
 
@@ -138,31 +135,7 @@ def create_store_engine(url: str) -> Engine:
         parsed = parsed.set(drivername="postgresql+psycopg")
     # The connection used last is handed out first: its server process is awake and its
     # prepared statements warm, where a round robin wakes each idle one in turn.
-    engine = create_engine(parsed, pool_use_lifo=True)
-    event.listen(engine, "checkin", _idle_from)
-    event.listen(engine, "checkout", _ping_if_idle)
-    return engine
-
-
-def _idle_from(_dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
-    record.info[IDLE_SINCE] = time.monotonic()
-
-
-def _ping_if_idle(dbapi_conn: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
-    """Check a pooled connection that sat idle for PING_AFTER_IDLE_S before handing it out
-    (the server may have restarted or dropped it); the pool then opens a new one. A
-    connection in steady use is not pinged: a ping on every checkout is a round trip per
-    transaction, several per request."""
-    since = record.info.get(IDLE_SINCE)
-    if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
-        return
-    try:
-        cursor = dbapi_conn.cursor()
-        cursor.execute("SELECT 1")
-        cursor.close()
-        dbapi_conn.rollback()
-    except Exception as exc:
-        raise DisconnectionError() from exc
+    return ping_when_idle(create_engine(parsed, pool_use_lifo=True))
 
 
 def private_sqlite_file(path: Path) -> None:
