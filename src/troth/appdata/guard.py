@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -44,6 +44,7 @@ from troth.appdata.reach import (
     scoped,
 )
 from troth.datamap import DataMap, Link, sql_engine
+from troth.datamap.memo import per_map
 from troth.datamap.validate import validate
 from troth.errors import Refused
 
@@ -55,7 +56,6 @@ SHOWN = 5  # refusals listed in one message
 OwnerLinks = Sequence[tuple[str, tuple[str, str]]]  # (column, (account table, column))
 _counts: dict[tuple[str, str], tuple[int, float]] = {}
 _lock = threading.Lock()
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -122,24 +122,6 @@ def leaves(datamap: DataMap) -> set[str]:
 def owner_links(datamap: DataMap, key: str) -> OwnerLinks:
     """`key`'s owner links into account tables: (column, (account table, column))."""
     return shape_of(datamap).owners.get(key, [])
-
-
-_per_map: dict[tuple[str, int], tuple[DataMap, Any]] = {}
-
-
-def per_map(name: str, datamap: DataMap, compute: Callable[[], T]) -> T:
-    """`compute()` once per data map and `name` (a new version of datamap.yaml is a new
-    DataMap); the entry holds the map, which keeps its id from being reused."""
-    with _lock:
-        hit = _per_map.get((name, id(datamap)))
-    if hit is not None and hit[0] is datamap:
-        return cast(T, hit[1])
-    value = compute()
-    with _lock:
-        if len(_per_map) > 64:
-            _per_map.clear()
-        _per_map[(name, id(datamap))] = (datamap, value)
-    return value
 
 
 def shape_of(datamap: DataMap) -> Shape:

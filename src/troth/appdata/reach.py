@@ -47,6 +47,7 @@ from sqlalchemy.sql.dml import Delete, Update
 
 from troth.appdata.failures import app_statements
 from troth.appdata.identities import lowered, stored_form, stored_values, within
+from troth.datamap.memo import per_map
 from troth.datamap.model import DataMap, Link, TableErase, TableKey
 from troth.datamap.model import Table as MapTable
 from troth.errors import TrothError
@@ -230,16 +231,21 @@ class Found:
         return [k for k, r in self.rows.items() if r.owner]
 
 
-def table_order(datamap: DataMap) -> list[str]:
-    """Tables with every link target before the tables that point to it."""
+def table_order(datamap: DataMap) -> tuple[str, ...]:
+    """Tables with every link target before the tables that point to it (worked out
+    once per data map: every request walks them in this order, several times)."""
+    return per_map("table order", datamap, lambda: ordered_tables(datamap))
+
+
+def ordered_tables(datamap: DataMap) -> tuple[str, ...]:
     graph = {
         key: {link.target(key)[0] for link in spec.links} - {key}
         for key, spec in datamap.tables.items()
     }
     try:
-        return list(graphlib.TopologicalSorter(graph).static_order())
+        return tuple(graphlib.TopologicalSorter(graph).static_order())
     except graphlib.CycleError:
-        return list(datamap.tables)
+        return tuple(datamap.tables)
 
 
 def cascades(link: Link) -> bool:
