@@ -25,7 +25,7 @@ from troth.appdata import load_context, resolve
 from troth.datamap import dispose_engines
 from troth.disclosures import Disclosure, record_export
 from troth.project import Project, open_project
-from troth.rights.disclosed import past_disclosures
+from troth.rights.disclosed import disclosures_ahead
 from troth.store import Store, open_store
 
 POLICY = """\
@@ -234,7 +234,7 @@ def test_past_disclosures_of_rows_held_in_memory(book: Book) -> None:
         found = resolve(ctx.datamap, conns, "email", ANN)
     held = {part.key for part in found.values() if part.owned()}
     assert {"app.phonebook_entries", "app.invites"} <= held
-    listed = [d.reference for d in past_disclosures(ctx, book.store, found)]
+    listed = [d.reference for d in disclosures_ahead(ctx, book.store, found)()]
     assert listed == ["carried-ann", "carried-anns-phone"]
 
 

@@ -29,14 +29,6 @@ def subject_refs(ctx: Context, found: Mapping[str, Found]) -> set[str]:
     }
 
 
-def past_disclosures(ctx: Context, store: Store, found: Mapping[str, Found]) -> list[Disclosure]:
-    """The subject's past disclosures, when any row is theirs (a person whose rows are all
-    gone has none)."""
-    if not any(part.owned() for part in found.values()):
-        return []
-    return disclosures_to(store, subject_refs(ctx, found))
-
-
 def disclosures_ahead(
     ctx: Context, store: Store, found: Mapping[str, Found]
 ) -> Callable[[], list[Disclosure]]:
