@@ -38,12 +38,10 @@ def engine(request: pytest.FixtureRequest, server_url: str, tmp_path: Path) -> I
 
 def drop_pooled_connection(engine: Engine) -> int:
     """Have the server end the pool's one idle connection, from another connection."""
-    name = engine.dialect.name
-    with engine.connect() as conn:
-        pid = int(conn.execute(sa.text(OWN_ID[name])).scalar_one())
+    pid = own_id(engine)
     other = sa.create_engine(engine.url, poolclass=sa.pool.NullPool)
     with other.connect() as conn:
-        conn.execute(sa.text(DROP[name].format(pid)))
+        conn.execute(sa.text(DROP[engine.dialect.name].format(pid)))
     other.dispose()
     return pid
 
