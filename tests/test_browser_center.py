@@ -107,6 +107,15 @@ def live(tmp_path: Path, refapp_template: Path, monkeypatch: pytest.MonkeyPatch)
         yield server
 
 
+def watch(page: Page) -> None:
+    """Print what went wrong in the page (shown beside a failing test), and give each
+    expectation 10 s: a passing page answers in about one, a loaded CI machine in more."""
+    expect.set_options(timeout=10_000)
+    page.on("console", lambda m: print("console", m.type, m.text) if m.type == "error" else None)
+    page.on("requestfailed", lambda r: print("request failed", r.url, r.failure))
+    page.on("response", lambda r: print("answered", r.status, r.url) if r.status >= 500 else None)
+
+
 @pytest.fixture
 def page(live: Live) -> Iterator[Page]:
     from playwright.sync_api import sync_playwright
@@ -117,7 +126,9 @@ def page(live: Live) -> Iterator[Page]:
         context = browser.new_context(
             accept_downloads=True, viewport={"width": 1200, "height": 900}
         )
-        yield context.new_page()
+        page = context.new_page()
+        watch(page)
+        yield page
         context.close()
         browser.close()
 

@@ -1,7 +1,7 @@
 """Headless Chromium: the banner shows an app's visitor the in-app notice of a material
 policy change that needs no new consent, takes "Got it" as accepting the version, and
-shows it no more; a policy that promises no notice shows none. Screenshots go to
-test-artifacts/."""
+shows it no more; a policy that promises no notice shows none; a read that meets a
+passing fault is asked again. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -93,3 +93,40 @@ def test_no_notice_where_the_policy_promises_none(live: Live, page: Page) -> Non
     page.reload()
     page.get_by_role("button", name="Privacy choices").wait_for()
     expect(page.get_by_role("region", name="Our privacy policy has changed")).to_have_count(0)
+
+
+def test_the_banner_asks_again_after_a_passing_fault(live: Live, page: Page) -> None:
+    publish(live, POLICY, "1")
+    faults = {"/api/consent/purposes": ["503"], "/api/consent": ["503", "abort"]}
+    asked: list[str] = []
+
+    def flaky(route: Route) -> None:
+        path = route.request.url.removeprefix(live.url).split("?")[0]
+        asked.append(path)
+        pending = faults.get(path, [])
+        if not pending:
+            route.continue_()
+        elif pending.pop(0) == "abort":
+            route.abort("connectionreset")
+        else:
+            route.fulfill(status=503, body="busy")
+
+    page.route(f"{live.url}/api/consent**", flaky)
+    open_app(live, page)
+    expect(page.get_by_role("dialog", name="Your privacy choices")).to_be_visible()
+    assert asked.count("/api/consent/purposes") == 2 and asked.count("/api/consent") == 3
+
+
+def test_a_refused_read_is_not_asked_again(live: Live, page: Page) -> None:
+    publish(live, POLICY, "1")
+    asked: list[str] = []
+
+    def refuse(route: Route) -> None:
+        asked.append(route.request.url)
+        route.fulfill(status=403, body="no")
+
+    page.route(f"{live.url}/api/consent/purposes", refuse)
+    open_app(live, page)
+    page.wait_for_timeout(2_000)  # past both of the banner's waits before asking again
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert len(asked) == 1

@@ -28,3 +28,16 @@ def test_file_cache_reloads_only_when_the_file_changes(tmp_path: Path) -> None:
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
     assert cache.get() == "four!"
     assert loads == ["one", "three", "four!"]
+
+
+def test_a_file_replaced_with_the_same_size_and_mtime_is_loaded_again(tmp_path: Path) -> None:
+    path = tmp_path / "troth.yaml"
+    path.write_text("opt_in")
+    cache = FileCache(path, path.read_text)
+    assert cache.get() == "opt_in"
+    stat = path.stat()
+    replacement = tmp_path / "troth.yaml.new"
+    replacement.write_text("opt_ot")  # as an editor saves: a new file renamed over the old
+    os.utime(replacement, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    replacement.replace(path)
+    assert cache.get() == "opt_ot"

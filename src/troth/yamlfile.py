@@ -103,16 +103,17 @@ def load_model(path: Path, model: type[M]) -> tuple[M, Any]:
 
 class FileCache(Generic[T]):
     """`load()`'s value for the file at `path`, loaded again only when the file changes
-    (its mtime or size), so that hot paths do not parse YAML on every call."""
+    (its inode, mtime or size: a file replaced by a rename within one clock tick of the
+    last write still counts as changed), so that hot paths do not parse YAML every call."""
 
     def __init__(self, path: Path, load: Callable[[], T]) -> None:
         self.path, self.load = path, load
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._value: T | None = None
 
     def get(self) -> T:
         stat = self.path.stat()
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         if self._value is None or stamp != self._stamp:
             self._value, self._stamp = self.load(), stamp
         return self._value

@@ -19,7 +19,7 @@
     return node;
   }
 
-  function call(path, body) {
+  function call(path, body, tries) {
     var init = { credentials: "same-origin", headers: { Accept: "application/json" } };
     if (body) {
       init.method = "POST";
@@ -29,6 +29,12 @@
     return fetch(api + path, init).then(function (r) {
       if (!r.ok) { var error = new Error("HTTP " + r.status); error.status = r.status; throw error; }
       return r.json();
+    }).catch(function (error) {  // a read met by a passing fault (network, 5xx, 429): ask again
+      var passing = !error.status || error.status >= 500 || error.status === 429;
+      tries = tries || 0;
+      if (body || !passing || tries >= 2) throw error;
+      return new Promise(function (again) { setTimeout(again, 400 << tries); })
+        .then(function () { return call(path, body, tries + 1); });
     });
   }
 
