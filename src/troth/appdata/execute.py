@@ -11,9 +11,11 @@ one.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, delete, select, update
@@ -397,9 +399,34 @@ def delete_blobs(ctx: Context, store: str, paths: Sequence[str]) -> int:
 
 
 def inside(root: Path, path: str) -> Path | None:
-    """`path` under `root`, or None when the database holds a path that escapes it."""
-    target = (root / path).resolve()
+    """`path` under the blob store's resolved folder `root`, or None when the database
+    holds a path that leads out of it (`..`, an absolute path, a symbolic link).
+
+    A plain relative path is checked by an lstat of each of its parts below `root`, not
+    resolved from `/` (a look-up per folder of the whole path, per file)."""
+    relative = PurePath(path)
+    try:
+        plain = not relative.is_absolute() and ".." not in relative.parts
+        if plain and not any_link(root, relative.parts):
+            return root / relative
+        target = (root / relative).resolve()
+    except ValueError:  # a NUL byte: no file has that name
+        return None
     return target if target.is_relative_to(root) else None
+
+
+def any_link(root: Path, parts: Sequence[str]) -> bool:
+    """Whether a part of the path `parts` under `root` is a symbolic link (the parts
+    after one that does not exist are not there either)."""
+    here = str(root)
+    for part in parts:
+        here = os.path.join(here, part)
+        try:
+            if stat.S_ISLNK(os.lstat(here).st_mode):
+                return True
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+    return False
 
 
 def set_columns(
