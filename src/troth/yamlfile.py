@@ -101,19 +101,28 @@ def load_model(path: Path, model: type[M]) -> tuple[M, Any]:
         raise InvalidInput(validation_problems(str(path), document, exc)) from None
 
 
+Stamp = tuple[int, int, int]
+
+
+def stamp_of(path: Path) -> Stamp:
+    """What tells a file's versions apart: its inode (a file renamed over it), mtime and
+    size (an OSError when it is not there)."""
+    stat = path.stat()
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
 class FileCache(Generic[T]):
     """`load()`'s value for the file at `path`, loaded again only when the file changes
-    (its inode, mtime or size: a file replaced by a rename within one clock tick of the
-    last write still counts as changed), so that hot paths do not parse YAML every call."""
+    (`stamp_of`: a file renamed over it within one clock tick of the last write counts as
+    changed too), so that hot paths do not parse YAML on every call."""
 
     def __init__(self, path: Path, load: Callable[[], T]) -> None:
         self.path, self.load = path, load
-        self._stamp: tuple[int, int, int] | None = None
+        self._stamp: Stamp | None = None
         self._value: T | None = None
 
     def get(self) -> T:
-        stat = self.path.stat()
-        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        stamp = stamp_of(self.path)
         if self._value is None or stamp != self._stamp:
             self._value, self._stamp = self.load(), stamp
         return self._value

@@ -17,10 +17,12 @@ from sqlalchemy import Connection
 from troth.datamap import DataMap, load_datamap, sql_engine
 from troth.policy import Policy, load_policy
 from troth.project import Project
+from troth.yamlfile import Stamp, stamp_of
 
 KILL_ENV = "TROTH_RIGHTS_KILL_AT"  # the name crash tests and docs know
 
-_cache: dict[tuple[Path, float, float], tuple[DataMap, Policy]] = {}
+# Per project folder: the stamps of its data map and policy files, and what they hold.
+_cache: dict[Path, tuple[tuple[Stamp | None, Stamp | None], tuple[DataMap, Policy]]] = {}
 _lock = threading.Lock()
 
 
@@ -46,18 +48,21 @@ class Context:
 
 def load_context(project: Project) -> Context:
     """The project's data map and policy, parsed once per file version."""
-    key = (
-        project.root,
-        project.datamap_path.stat().st_mtime if project.datamap_path.exists() else 0.0,
-        project.policy_path.stat().st_mtime if project.policy_path.exists() else 0.0,
-    )
+    stamps = (stamp_or_none(project.datamap_path), stamp_or_none(project.policy_path))
     with _lock:
-        loaded = _cache.get(key)
-    if loaded is None:
-        loaded = (load_datamap(project), load_policy(project.policy_path))
+        kept = _cache.get(project.root)
+    if kept is None or kept[0] != stamps:
+        kept = (stamps, (load_datamap(project), load_policy(project.policy_path)))
         with _lock:
-            _cache[key] = loaded
-    return Context(project, *loaded)
+            _cache[project.root] = kept
+    return Context(project, *kept[1])
+
+
+def stamp_or_none(path: Path) -> Stamp | None:
+    try:
+        return stamp_of(path)
+    except FileNotFoundError:
+        return None
 
 
 def checkpoint(name: str) -> None:
