@@ -167,7 +167,9 @@ def checkpoint(
         if stored is None:
             conn.execute(tables.tree_heads.insert().values(**asdict(head)))
         # Written while the head lock is held, so concurrent seals replace it in order;
-        # if it cannot be written, the table row rolls back with the transaction.
+        # if it cannot be written, the table row rolls back with the transaction. Every
+        # entry it covers is on disk first (a completion need not wait for the disk).
+        store.sync()
         try:
             write_json(head_file_path(project), {"store": store_id(store), **asdict(head)})
         except OSError as exc:

@@ -17,7 +17,7 @@ from troth.ledger import merkle, tables, tree
 from troth.ledger.chain import entry_digest, now_text, parse_time, time_text
 from troth.ledger.damage import LedgerDamaged
 from troth.ledger.screen import LedgerInputError, canonical_data, check_fields
-from troth.store import Store
+from troth.store import Store, commit_without_waiting
 
 MAX_LIMIT = 10_000
 # Told of every append (with the appending connection); see `on_append`.
@@ -58,6 +58,13 @@ CHANGE_THEN_APPEND = (
     " FROM moved CROSS JOIN unnest(%(ledger_n_level)s::int[], %(ledger_n_idx)s::bigint[],"
     " %(ledger_n_hash)s::text[]) AS v (level, idx, hash))"
     " SELECT * FROM req"
+)
+# The same, committed without waiting for the WAL flush (not `durable`, see Store.begin):
+# the setting is this statement's transaction's own, made in a CTE the result reads.
+CHANGE_THEN_APPEND_LAZY = CHANGE_THEN_APPEND.replace(
+    " SELECT * FROM req",
+    ", lazy AS (SELECT set_config('synchronous_commit', 'off', true))"
+    " SELECT req.* FROM req CROSS JOIN lazy",
 )
 APPEND_OPTION = "troth_ledger_append"  # the execution option that carries an _Append
 # SQLite appends through a view whose trigger checks and moves the head row (ledger_0004),
@@ -270,22 +277,23 @@ def record_change(
     parameters: Mapping[str, Any] | None = None,
     *,
     on: Connection | None = None,
+    durable: bool = True,
 ) -> sa.Row[Any] | None:
     """Make `change` (an UPDATE ... RETURNING of at most one row, with its bound
     `parameters`) and append `events` after it, committed together: the row it returned,
     or None when it matched none (then nothing is written). `on`: an autocommit
     connection of the caller's to run on (a session whose locks the change takes or lets
-    go), by default one of the pool's.
+    go), by default one of the pool's. Not `durable`: see `Store.begin`.
 
     On PostgreSQL, once this process knows the head, that is one statement committed by
     itself (`CHANGE_THEN_APPEND`): no BEGIN and COMMIT round trips. Otherwise, or when
     that statement wrote nothing, it is a transaction: the change, then `record_many`."""
     rows = [_prepare(event) for event in events]
     if store.dialect == "postgresql" and store.engine.dialect.paramstyle == "pyformat" and rows:
-        done = _change_then_append(store, change, rows, parameters, on)
+        done = _change_then_append(store, change, rows, parameters, on, durable)
         if done is not None:
             return done
-    with _transaction(store, on) as conn:
+    with _transaction(store, on, durable) as conn:
         row = conn.execute(change, parameters).first()
         if row is not None:
             record_many(conn, events)
@@ -293,14 +301,16 @@ def record_change(
 
 
 @contextmanager
-def _transaction(store: Store, on: Connection | None) -> Iterator[Connection]:
+def _transaction(store: Store, on: Connection | None, durable: bool) -> Iterator[Connection]:
     """A transaction of the pool's, or one begun and ended by hand on the autocommit
-    connection `on`."""
+    connection `on` (a PostgreSQL session: the run lock's)."""
     if on is None:
-        with store.begin() as conn:
+        with store.begin(durable=durable) as conn:
             yield conn
         return
     on.exec_driver_sql("BEGIN")
+    if not durable:
+        commit_without_waiting(on)
     try:
         yield on
     except BaseException:
@@ -332,6 +342,7 @@ def _change_then_append(
     rows: list[Row],
     parameters: Mapping[str, Any] | None,
     on: Connection | None,
+    durable: bool,
 ) -> sa.Row[Any] | None:
     """PostgreSQL: `change` and the append on the head this process wrote last, in one
     statement on an autocommit connection (`on`, or the pool's); the row, or None when
@@ -343,7 +354,7 @@ def _change_then_append(
     values, nodes, new = _chain(rows, known)
     if len(values) > CHUNK or len(nodes) > CHUNK:
         return None
-    append = _append_statement(values, nodes, known, new)
+    append = _append_statement(values, nodes, known, new, durable)
     if store.engine not in _wrapping:
         sa.event.listen(store.engine, "before_cursor_execute", _wrap, retval=True)
         _wrapping.add(store.engine)
@@ -361,7 +372,11 @@ def _change_then_append(
 
 
 def _append_statement(
-    values: list[tuple[Any, ...]], nodes: list[tree.Node], known: HeadState, new: HeadState
+    values: list[tuple[Any, ...]],
+    nodes: list[tree.Node],
+    known: HeadState,
+    new: HeadState,
+    durable: bool,
 ) -> _Append:
     parameters: dict[str, Any] = {
         "ledger_id": tables.HEAD_ID,
@@ -375,7 +390,7 @@ def _append_statement(
     parameters.update(_arrays("e", COLUMNS.split(", "), values))
     node_rows = [(level, index, node.hex()) for level, index, node in nodes]
     parameters.update(_arrays("n", ["level", "idx", "hash"], node_rows))
-    return _Append(CHANGE_THEN_APPEND, parameters)
+    return _Append(CHANGE_THEN_APPEND if durable else CHANGE_THEN_APPEND_LAZY, parameters)
 
 
 def _arrays(

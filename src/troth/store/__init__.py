@@ -5,6 +5,6 @@ ships its Alembic migrations in its own `migrations/` folder as a branch named
 after the part; `open_store` upgrades every branch to its head.
 """
 
-from troth.store.engine import Store, insert_rows, metadata, open_store
+from troth.store.engine import Store, commit_without_waiting, insert_rows, metadata, open_store
 
-__all__ = ["Store", "insert_rows", "metadata", "open_store"]
+__all__ = ["Store", "commit_without_waiting", "insert_rows", "metadata", "open_store"]

@@ -71,10 +71,50 @@ class Store:
         return self.engine.dialect.name
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """One transaction: committed on success, rolled back on any error."""
-        with self.engine.begin() as conn:
-            yield conn
+    def begin(self, *, durable: bool = True) -> Iterator[Connection]:
+        """One transaction: committed on success, rolled back on any error.
+
+        Not `durable`, its commit does not wait for the disk: a crash of the process
+        keeps it, a power loss (or on PostgreSQL a crash of the server) may lose it,
+        never half of it, until the next durable commit or `sync` takes it to disk
+        (SQLite's `synchronous=NORMAL`, PostgreSQL's `synchronous_commit = off`). Only for
+        what a resumed run writes again exactly (`troth.rights.lifecycle.finish`)."""
+        if durable or self.dialect != "sqlite":
+            with self.engine.begin() as conn:
+                if not durable:
+                    commit_without_waiting(conn)
+                yield conn
+            return
+        with self.engine.connect() as conn:
+            driver = conn.connection.dbapi_connection  # outside any transaction of its own
+            assert driver is not None
+            driver.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with conn.begin():
+                    yield conn
+            finally:  # the pool hands out durable connections only
+                driver.execute("PRAGMA synchronous=FULL")
+
+    def sync(self) -> None:
+        """Wait until every commit so far is on disk, not-durable ones included (before
+        anything outside the store speaks for them: the ledger's head file). SQLite: the
+        WAL file's fsync; PostgreSQL: a durable commit, whose flush takes every earlier
+        commit's WAL with it (the transaction id makes it write a commit record)."""
+        if self.dialect == "postgresql":
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql("SELECT txid_current()")
+            return
+        database = self.engine.url.database if self.dialect == "sqlite" else None
+        if not database or database == ":memory:":
+            return
+        try:
+            fd = os.open(f"{database}-wal", os.O_RDONLY)
+        except FileNotFoundError:  # no WAL: the last checkpoint wrote it all and synced
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -104,6 +144,13 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def commit_without_waiting(conn: Connection) -> None:
+    """Let the transaction open on `conn` commit without waiting for the WAL flush
+    (PostgreSQL; SQLite sets it between transactions, see `Store.begin`)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
