@@ -48,8 +48,9 @@ from troth import rights
 from troth.appdata import Context, Found, check, erasure_of, load_context, owned_keys
 from troth.appdata.identities import phone_variants
 from troth.datamap import dispose_engines, sql_engine
+from troth.files import flushed, sync_folder
 from troth.project import Project, open_project
-from troth.rights.export import summary_html
+from troth.rights.export import FAST, at_rest, csv_writer, inert_rows, summary_html, write_json
 from troth.rights.lifecycle import create_request, verify_request
 from troth.rights.run import touched_by
 from troth.rights.view import subject_rows
@@ -643,58 +644,66 @@ def floor_selects(
 
 def floor_zip(project: Project, engine: Any, subject: tuple[int, str], name: str) -> int:
     """Hand-written streamed reads written into the same ZIP as troth's (JSON, then CSV,
-    a batch at a time, sealed at rest): the floor of a big subject's access export."""
-    from troth.rights.export import FAST, at_rest, csv_writer, inert_rows, write_json
-
+    a batch at a time, sealed at rest), flushed to the disk as troth's is: the floor of
+    an access export."""
     with engine.connect() as conn:
         phone = conn.execute(text("SELECT phone FROM users WHERE id = :i"), {"i": subject[0]})
         own = [normalize(p) for p in phone.scalars() if p]
         phones = [v for p in own for v in phone_variants(p)]
-        counts: dict[str, int] = {}
-        rows = 0
+        email = subject[1].lower()
         target = project.exports_dir / f"{name}.zip"
         project.private_dir(target.parent)
-        with target.open("wb") as raw, at_rest(project, name, raw) as out:
-            zf = zipfile.ZipFile(out, "w", **FAST)
-            for table, (sql, params) in floor_selects(
-                subject[0], subject[1].lower(), phones
-            ).items():
+        with target.open("wb") as raw:
+            with at_rest(project, name, raw) as out:
+                zf = zipfile.ZipFile(out, "w", **FAST)
+                counts = floor_tables(zf, conn, floor_selects(subject[0], email, phones))
+                zf.writestr("summary.html", floor_summary(project, email, own, counts))
+                zf.close()
+            flushed(raw)
+        sync_folder(target.parent)
+    return sum(counts.values())
 
-                def batches(
-                    sql: str = sql, params: dict[str, Any] = params
-                ) -> Iterator[list[dict[str, Any]]]:
-                    # up to 1,000 rows in one round trip; more come from a server-side cursor
-                    few = conn.execute(text(f"{sql} LIMIT 1001"), params).mappings().all()
-                    if len(few) <= 1000:
-                        if few:
-                            yield [dict(r) for r in few]
-                        return
-                    result = conn.execution_options(yield_per=1000).execute(text(sql), params)
-                    for part in result.mappings().partitions(1000):
-                        yield [dict(r) for r in part]
 
-                columns: list[str] = []
-                kept: list[list[dict[str, Any]]] = []  # a table of one batch is read once
-                with zf.open(f"data/{table}.json", "w", force_zip64=True) as entry:
-                    writer = io.TextIOWrapper(entry, encoding="utf-8", newline="")
-                    for batch in batches():
-                        columns = list(batch[0])
-                        write_json(writer, batch, not kept)
-                        if len(kept) < 2:
-                            kept.append(batch)
-                        rows += len(batch)
-                        counts[table] = counts.get(table, 0) + len(batch)
-                    writer.write("\n]\n")
-                    writer.detach()
-                with zf.open(f"data/{table}.csv", "w", force_zip64=True) as entry:
-                    writer = io.TextIOWrapper(entry, encoding="utf-8", newline="")
-                    sheet = csv_writer(writer, columns)
-                    for batch in kept if len(kept) < 2 else batches():
-                        sheet.writerows(inert_rows(batch))
-                    writer.detach()
-            zf.writestr("summary.html", floor_summary(project, subject[1].lower(), own, counts))
-            zf.close()
-    return rows
+def floor_tables(
+    zf: zipfile.ZipFile, conn: Connection, selects: dict[str, tuple[str, dict[str, Any]]]
+) -> dict[str, int]:
+    """Each table's rows as JSON, then CSV (read twice when there is more than a batch);
+    the rows written per table."""
+    counts: dict[str, int] = {}
+    for table, (sql, params) in selects.items():
+
+        def batches(
+            sql: str = sql, params: dict[str, Any] = params
+        ) -> Iterator[list[dict[str, Any]]]:
+            # up to 1,000 rows in one round trip; more come from a server-side cursor
+            few = conn.execute(text(f"{sql} LIMIT 1001"), params).mappings().all()
+            if len(few) <= 1000:
+                if few:
+                    yield [dict(r) for r in few]
+                return
+            result = conn.execution_options(yield_per=1000).execute(text(sql), params)
+            for part in result.mappings().partitions(1000):
+                yield [dict(r) for r in part]
+
+        columns: list[str] = []
+        kept: list[list[dict[str, Any]]] = []  # a table of one batch is read once
+        with zf.open(f"data/{table}.json", "w", force_zip64=True) as entry:
+            writer = io.TextIOWrapper(entry, encoding="utf-8", newline="")
+            for batch in batches():
+                columns = list(batch[0])
+                write_json(writer, batch, not kept)
+                if len(kept) < 2:
+                    kept.append(batch)
+                counts[table] = counts.get(table, 0) + len(batch)
+            writer.write("\n]\n")
+            writer.detach()
+        with zf.open(f"data/{table}.csv", "w", force_zip64=True) as entry:
+            writer = io.TextIOWrapper(entry, encoding="utf-8", newline="")
+            sheet = csv_writer(writer, columns)
+            for batch in kept if len(kept) < 2 else batches():
+                sheet.writerows(inert_rows(batch))
+            writer.detach()
+    return counts
 
 
 def floor_summary(project: Project, email: str, phones: list[str], counts: dict[str, int]) -> str:

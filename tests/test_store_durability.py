@@ -136,3 +136,39 @@ def test_only_a_run_done_again_exactly_completes_without_waiting(
         lazy = [s for s in sent if "synchronous" in s.lower()]
         assert bool(lazy) is (not durable and store.dialect == "postgresql")
         sent.clear()
+
+
+def test_an_export_is_on_the_disk_before_its_completion(
+    project_on: tuple[Project, Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ZIP's bytes, then its name, are flushed before the completion that says it is
+    ready (which itself does not wait for the disk): a power loss never leaves a
+    completed request whose file is missing or cut short."""
+    project, store = project_on
+    steps: list[str] = []
+    fsync, replace, record = os.fsync, os.replace, ledger.record_change
+
+    def flushing(fd: int) -> None:
+        path = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        if path == project.exports_dir:
+            steps.append("folder flushed")
+        elif path.parent == project.exports_dir:
+            steps.append(f"{path.suffix} flushed")
+        fsync(fd)
+
+    def renaming(source: Any, target: Any) -> None:
+        if Path(target).parent == project.exports_dir:
+            steps.append(f"{Path(source).suffix} named {Path(target).suffix}")
+        replace(source, target)
+
+    def completing(*args: Any, **kwargs: Any) -> Any:
+        steps.append("completed")
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(os, "fsync", flushing)
+    monkeypatch.setattr(os, "replace", renaming)
+    monkeypatch.setattr(lifecycle.ledger, "record_change", completing)
+    made = rights.create_request(project, store, "access", "email", "nobody@example.com")
+    rights.verify_request(project, store, made.id)
+    assert rights.run_request(project, store, made.id).status == "completed"
+    assert steps == [".part flushed", ".part named .zip", "folder flushed", "completed"]

@@ -31,7 +31,6 @@ import os
 import re
 import secrets
 import smtplib
-import tempfile
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from typing import Any, Self
 from email_validator import EmailNotValidError, validate_email
 
 from troth.errors import TrothError
+from troth.files import replacing
 from troth.project import Project
 
 KIND = re.compile(r"[a-z][a-z0-9_.-]{0,39}")
@@ -236,7 +236,7 @@ class Outbox:
         else:
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
             name = f"{stamp}-{kind}-{secrets.token_hex(4)}{suffix}"
-        _write_atomically(folder, folder / name, message.as_bytes())
+        _write_atomically(folder / name, message.as_bytes())
         return str(message["Message-ID"])
 
 
@@ -246,7 +246,7 @@ def spool(project: Project, message: EmailMessage, *, tries: int, now: float | N
     due = int(time.time() if now is None else now) + backoff_seconds(tries)
     tag = _tag(address_digest(project, str(message["To"])))
     path = folder / f"{due:010d}-{tries:02d}-{secrets.token_hex(4)}.to-{tag}.eml"
-    _write_atomically(folder, path, message.as_bytes())
+    _write_atomically(path, message.as_bytes())
     return path
 
 
@@ -309,19 +309,11 @@ def spooled_due(folder: Path, moment: float) -> tuple[list[tuple[Path, int]], in
     return due, waiting
 
 
-def _write_atomically(folder: Path, target: Path, data: bytes) -> None:
+def _write_atomically(target: Path, data: bytes) -> None:
     # 0600, and named like its target so that an erasure finds a half-written one too
     suffix = target.name[target.name.rindex(".to-") :]
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(target, prefix=".tmp-", suffix=suffix) as out:
+        out.write(data)
 
 
 def send(

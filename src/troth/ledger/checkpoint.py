@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from troth.errors import TrothError
+from troth.files import flushed, replace_durably
 from troth.ledger import merkle, tables
 from troth.ledger.chain import now_text, row_hash
 from troth.ledger.damage import LedgerDamaged
@@ -118,14 +119,8 @@ def write_json(path: Path, content: dict[str, Any]) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         json.dump(content, out, indent=1)
         out.write("\n")
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+        flushed(out)
+    replace_durably(temporary, path)
 
 
 def stored_heads(conn: Connection, *, newest_only: bool = False) -> list[TreeHead]:

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from troth.errors import TrothError
+from troth.files import flushed, sync_folder
 from troth.project import Project
 
 KEY_ENV = "TROTH_LEDGER_SIGNING_KEY"
@@ -111,9 +112,9 @@ def _write_new_key(path: Path) -> None:
     try:
         with os.fdopen(fd, "w", encoding="ascii") as out:
             out.write(seed.hex() + "\n")
-            out.flush()
-            os.fsync(out.fileno())
+            flushed(out)
         os.link(temporary, path)
+        sync_folder(path.parent)
     except FileExistsError:
         pass  # another process made it first: use theirs
     finally:

@@ -13,8 +13,6 @@ import datetime as dt
 import io
 import itertools
 import json
-import os
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -33,8 +31,9 @@ from troth.cells import inert
 from troth.datamap import blob_root
 from troth.disclosures import Disclosure
 from troth.errors import TrothError
+from troth.files import replacing
 from troth.policy.model import Policy
-from troth.project import PRIVATE_FILE, Project
+from troth.project import Project
 from troth.vault import (
     SealingWriter,
     encrypted_columns,
@@ -198,8 +197,10 @@ def write_export(
     disclosed: Disclosed = lambda: (),
     verify: Verify = lambda _counts: [],
 ) -> tuple[dict[str, Any], list[Refusal]]:
-    """Write the ZIP atomically (temp file, then rename), the rows of deferred tables
-    streamed from `conns`; returns what it holds, and the refusals `verify` let through.
+    """Write the ZIP atomically and durably (`troth.files.replacing`), the rows of
+    deferred tables streamed from `conns`; returns what it holds, and the refusals
+    `verify` let through. The request completes after this: a power loss may lose the
+    completion, never the file it names.
 
     `disclosed` gives the disclosures the summary lists, asked for only when the subject
     has rows (a person whose rows are all gone has none); `verify` gets the rows written
@@ -209,9 +210,8 @@ def write_export(
     ctx.project.private_dir(target.parent)
     tables: list[Sheet] = []
     seen = Seen(blob_files(ctx, found, portable))
-    fd, temp = tempfile.mkstemp(dir=target.parent, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as raw, at_rest(ctx.project, request_id, raw) as out:
+    with replacing(target) as raw:
+        with at_rest(ctx.project, request_id, raw) as out:
             zf = zipfile.ZipFile(out, "w", **FAST)
             for key in table_order(ctx.datamap):
                 if key in found:
@@ -231,11 +231,6 @@ def write_export(
                 zf.writestr("summary.html", summary)
             zf.close()
         overridden = verify({s.key: s.rows for s in tables if found[s.key].deferred})
-        os.chmod(temp, PRIVATE_FILE)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
     held: dict[str, Any] = {"tables": {s.key: s.rows for s in tables}, "files": len(files)}
     unreadable = {f: n for s in tables for f, n in s.unreadable.items()}
     if unreadable:

@@ -17,6 +17,7 @@ from typing import IO, Any
 
 from troth.cells import inert
 from troth.errors import Invalid
+from troth.files import flushed, replace_durably
 from troth.vault import SealingWriter, Vault
 
 FORMATS = ("zip", "jsonl", "csv")  # the first is what troth keeps when none is given
@@ -111,13 +112,12 @@ class ShareFile:
             self.text.flush()
         if self.sealing is not None:
             self.sealing.close()
-        self.raw.flush()
-        os.fsync(self.raw.fileno())
+        flushed(self.raw)
         self.raw.close()
         return self.hashing.digest.hexdigest()
 
     def publish(self) -> None:
-        os.replace(self.partial, self.final)
+        replace_durably(self.partial, self.final)
 
     def discard(self) -> None:
         if not self.raw.closed:

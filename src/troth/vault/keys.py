@@ -27,6 +27,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from troth.errors import TrothError
+from troth.files import flushed, replace_durably
 from troth.project import PRIVATE_FILE, Project
 
 KEK_ENV = "TROTH_VAULT_KEK"
@@ -169,7 +170,7 @@ def unique(keks: list[Kek], where: str) -> list[Kek]:
 
 def write_file(path: Path, keks: Iterable[Kek]) -> None:
     """Replace the keyring file atomically (temp file, fsync, rename), owner-only."""
-    os.replace(staged(path, keks), path)
+    replace_durably(staged(path, keks), path)
 
 
 def create_file(path: Path, keks: Iterable[Kek]) -> None:
@@ -196,8 +197,7 @@ def staged(path: Path, keks: Iterable[Kek]) -> Path:
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
     with os.fdopen(fd, "w") as out:
         out.write(text + "\n")
-        out.flush()
-        os.fsync(out.fileno())
+        flushed(out)
     return temp
 
 
