@@ -91,3 +91,14 @@ def test_exports_are_private(app: App) -> None:
     assert mode(app.project.exports_dir) == 0o700
     assert mode(rights.export_path(app.project, done.id)) == 0o600
     assert mode(app.project.state_dir) == 0o700
+
+
+def test_a_private_folder_is_made_tightened_or_refused(tmp_path: Path) -> None:
+    project = open_project(tmp_path)
+    made = project.private_dir(project.exports_dir)  # .troth/ and the folder in it
+    assert mode(project.state_dir) == 0o700 and mode(made) == 0o700
+    made.chmod(0o755)
+    assert mode(project.private_dir(made)) == 0o700
+    (project.state_dir / "outbox").write_text("a file where a folder belongs")
+    with pytest.raises(FileExistsError):
+        project.private_dir(project.state_dir / "outbox")

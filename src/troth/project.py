@@ -91,8 +91,11 @@ class Project:
         """`path` (`.troth/` or a folder in it) created with `.troth/` itself, both
         owner-only (0700); a folder made looser by an older version is tightened."""
         for folder in dict.fromkeys((self.state_dir, path)):
-            folder.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
-            if stat.S_IMODE(folder.stat().st_mode) != PRIVATE_DIR:
+            mode = folder_mode(folder)
+            if mode is None:  # one stat when it is there: this runs on every request
+                folder.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+                mode = folder_mode(folder)
+            if mode != PRIVATE_DIR:
                 folder.chmod(PRIVATE_DIR)
         return path
 
@@ -108,6 +111,16 @@ class Project:
         """`subject_ref` of one kind, for many values: the key and prefix made once."""
         keyed = hmac_prefixed(self.secret_key, f"subject:{identity_kind}\x00".encode())
         return lambda value: "s:" + keyed(value)[:32]
+
+
+def folder_mode(path: Path) -> int | None:
+    """The permission bits of the folder `path`; None when there is none (nothing, or a
+    file: making the folder then says so)."""
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.S_IMODE(found.st_mode) if stat.S_ISDIR(found.st_mode) else None
 
 
 def hmac_prefixed(key: bytes, prefix: bytes) -> Callable[[str], str]:
