@@ -9,6 +9,7 @@ app is in SQLite; the engine store in SQLite (.troth/troth.db) and PostgreSQL.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import zipfile
@@ -21,7 +22,7 @@ from sqlalchemy import select, text
 
 from test_rights import App, dump, make_app, pick_subject, run_cli, start
 from troth import ledger, outbox, rights
-from troth.errors import InvalidInput
+from troth.errors import InvalidInput, TrothError
 from troth.outbox import (
     address_digest,
     compose,
@@ -217,3 +218,46 @@ def test_a_table_of_several_batches_is_exported_whole(app: App) -> None:
     assert done.result["tables"]["app.devices"] == many
     assert f"<td>app.devices</td><td>{many}</td>" in summary
     assert "user.device.ip_address" in summary
+
+
+def test_a_half_written_export_is_erased_and_expires(app: App) -> None:
+    """A runner killed while it wrote a ZIP leaves `<request id>.<random>.part`: an erasure
+    of the subject deletes it with the subject's finished ZIPs, and the export clean-up
+    deletes an old one, like an old ZIP."""
+    subject = pick_subject(app)
+    other = other_than(app, subject)
+    killed = start(app, "access", "email", subject["email"])  # verified, never finished
+    folder = app.project.private_dir(app.project.exports_dir)
+    half = folder / f"{killed.id}.k1ll3d.part"
+    half.write_bytes(b"PK\x03\x04 half a ZIP")
+    stranger = folder / f"{exported(app, 'access', 'email', other['email']).id}.x.part"
+    stranger.write_bytes(b"PK\x03\x04")
+    done = rights.run_request(
+        app.project, app.store, start(app, "erasure", "email", subject["email"]).id
+    )
+    assert done.status == "completed" and not half.exists()
+    assert done.result["copies"]["exports"] == 1
+    assert stranger.exists(), "another person's file stays"
+    assert rights.expire_exports(app.project, dt.timedelta(days=-1)) == 2  # the ZIP and part
+    assert not any(folder.iterdir())
+
+
+def test_an_export_whose_file_an_erasure_deleted_fails(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An erasure that runs while the subject's ZIP is being written deletes the file
+    under the writer: the export fails, and no ZIP of the erased rows appears."""
+    subject = pick_subject(app)
+    request = start(app, "access", "email", subject["email"])
+    summary = export.summary_html
+
+    def erased_meanwhile(*args: Any, **kwargs: Any) -> str:
+        assert export.delete_exports(app.project, [request.id]) == 1  # the part
+        return summary(*args, **kwargs)
+
+    monkeypatch.setattr(export, "summary_html", erased_meanwhile)
+    with pytest.raises(TrothError):  # sealed: its data key was shredded too
+        rights.run_request(app.project, app.store, request.id)
+    assert rights.get_request(app.store, request.id).status == "failed"
+    assert not rights.export_path(app.project, request.id).exists()
+    assert not any(app.project.exports_dir.iterdir())

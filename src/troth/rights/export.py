@@ -43,6 +43,7 @@ from troth.vault import (
     vault_for,
 )
 
+PART = ".part"  # a ZIP being written: <request id>.<random>.part until it takes its name
 HIDDEN_PREFIX = "user.authorization"  # password hashes and tokens never leave the app
 ID_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 # JSON and CSV shrink nearly as much at level 1 as at 6, in a fraction of the time; blob files
@@ -210,7 +211,7 @@ def write_export(
     ctx.project.private_dir(target.parent)
     tables: list[Sheet] = []
     seen = Seen(blob_files(ctx, found, portable))
-    with replacing(target) as raw:
+    with replacing(target, prefix=f"{request_id}.", suffix=PART) as raw:
         with at_rest(ctx.project, request_id, raw) as out:
             zf = zipfile.ZipFile(out, "w", **FAST)
             for key in table_order(ctx.datamap):
@@ -301,23 +302,32 @@ def delete_exports(project: Project, request_ids: Iterable[str]) -> int:
     if sealed_exports(project) and request_ids:
         vault_for(project).shred([export_subject(r) for r in request_ids])
     deleted = 0
-    for request_id in request_ids:
+    for path in (p for r in request_ids for p in export_files(project, r)):
         try:
-            export_path(project, request_id).unlink()
+            path.unlink()
         except FileNotFoundError:
             continue
         deleted += 1
     return deleted
 
 
+def export_files(project: Project, request_id: str) -> list[Path]:
+    """The request's ZIP and any ZIP of it still being written, or left half written by
+    a runner that was killed (`write_export` names it after the request): an erasure
+    deletes it too, and the export writing it then fails instead of publishing it."""
+    done = export_path(project, request_id)  # checks the id before it becomes a pattern
+    return [done, *done.parent.glob(f"{request_id}.*{PART}")]
+
+
 def expire_exports(project: Project, older_than: dt.timedelta) -> int:
-    """Delete the ZIPs written more than `older_than` ago; how many were deleted."""
+    """Delete the ZIPs (and half-written ones) written more than `older_than` ago; how
+    many were deleted."""
     folder = project.exports_dir
     if not folder.is_dir():
         return 0
     cutoff = time.time() - older_than.total_seconds()
     deleted = 0
-    for path in folder.glob("*.zip"):
+    for path in [*folder.glob("*.zip"), *folder.glob(f"*{PART}")]:
         try:
             if path.stat().st_mtime < cutoff:
                 path.unlink()
