@@ -172,6 +172,8 @@ def sign_in(live: Live, page: Page, email: str) -> None:
 
 def test_subject_signs_in_downloads_and_deletes(live: Live, page: Page, tmp_path: Path) -> None:
     email = adult_email(live)
+    errors: list[str] = []  # the pages log no error (the browser's /favicon.ico was a 404)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto(live.url + "/")
     expect(page.get_by_role("heading", name="Your privacy, your choices")).to_be_visible()
     shot(page, "center-notice")
@@ -199,7 +201,8 @@ def test_subject_signs_in_downloads_and_deletes(live: Live, page: Page, tmp_path
     page.get_by_role("button", name="Delete my account").click()
     reload_until_visible(page, page.get_by_role("heading", name="Your account is deleted"))
     shot(page, "center-deleted")
-    page.goto(live.url + "/me")
+    assert errors == []
+    page.goto(live.url + "/me")  # answered 401, which the browser logs
     expect(page.get_by_text("Please sign in first.")).to_be_visible()
 
 
@@ -213,6 +216,14 @@ def test_subject_turns_a_revocable_preference_off_and_on(live: Live, page: Page)
     expect(page.get_by_role("switch", name="Providing the service")).to_have_count(0)
     switch.scroll_into_view_if_needed()
     shot(page, "center-revocable-switch")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: each use is a card
+    choices = page.locator("#choices .table-wrap")
+    assert choices.evaluate("e => e.scrollWidth <= e.clientWidth"), "nothing hidden sideways"
+    switch.scroll_into_view_if_needed()
+    box = switch.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    shot(page, "center-revocable-switch-phone")
+    page.set_viewport_size({"width": 1200, "height": 900})
     with page.expect_navigation():  # the switch posts its form; the page comes back
         switch.click()
     page.reload()
