@@ -27,6 +27,7 @@ from troth.consent import tables as t
 from troth.errors import InvalidInput, TrothError
 from troth.outbox import list_outbox, read_message
 from troth.policy import Policy, load_policy
+from troth.policy.model import Channel
 from troth.project import Project
 from troth.store import Store
 
@@ -176,7 +177,7 @@ tables:
 
 def published_pair(tmp_path: Path, sqlite_url: str) -> tuple[Project, Store, Policy]:
     nojoto = load_policy(EXAMPLES / "nojoto.yaml")  # promises no notice: here it e-mails one
-    changes = nojoto.changes.model_copy(update={"notify": ["email"], "notice_promised": True})
+    changes = nojoto.changes.model_copy(update={"notify": [Channel.email], "notice_promised": True})
     base = nojoto.model_copy(update={"changes": changes})
     project, store = make_project(tmp_path / "p", sqlite_url)
     make_app_db(project.root)
