@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from troth import ledger, rights
+from troth.appdata import guard
 from troth.datamap import dispose_engines
 from troth.errors import AppStoreError, Refused
 from troth.project import Project, open_project
@@ -378,3 +379,29 @@ def test_a_thread_of_ones_own_posts_goes_replies_first(
         desk.store.dispose()
         engine.dispose()
         dispose_engines()
+
+
+def add_events(desk: Desk, member: int, first: int, count: int) -> None:
+    rows = [{"i": n, "m": member} for n in range(first, first + count)]
+    with desk.engine.begin() as conn:
+        conn.execute(text("INSERT INTO events VALUES (:i, :m, 'view')"), rows)
+
+
+def test_the_share_bound_counts_a_table_only_as_far_as_it_needs(
+    any_desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Member 5's 150 events need a table of 600 to be within a quarter of it: the count
+    stops there. When the plan grows past what that count proves, the table is counted
+    again, and the refusal gives the whole table's size."""
+    desk = any_desk
+    monkeypatch.setattr(guard, "_counts", {})  # this app's counts only
+    add_events(desk, 6, 201, 1_000)  # others' events: 1,200 in all
+    access = rights.run_request(
+        desk.project, desk.store, desk.request("access", "email", "member5@mail.example")
+    )
+    assert access.status == "completed"
+    ((counted, whole, _until),) = guard._counts.values()
+    assert (counted, whole) == (600, False)
+    add_events(desk, 5, 1_201, 300)  # member 5 now has 450 of 1,500
+    request_id = desk.request("access", "email", "member5@mail.example")
+    refused(desk, request_id, "app.events: the plan reaches 450 of its 1,500 rows (30%)")
