@@ -27,7 +27,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from troth.errors import TrothError
-from troth.files import flushed, replace_durably
+from troth.files import flushed, replace_durably, sync_folder
 from troth.project import PRIVATE_FILE, Project
 
 KEK_ENV = "TROTH_VAULT_KEK"
@@ -179,6 +179,7 @@ def create_file(path: Path, keks: Iterable[Kek]) -> None:
     temp = staged(path, keks)
     try:
         os.link(temp, path)
+        sync_folder(path.parent)
     except FileExistsError:
         pass
     finally:
