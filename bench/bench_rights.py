@@ -778,13 +778,14 @@ def child(mode: str, backend: str, url: str, email: str, uid: int) -> None:
     the pools), the floor by a statement on its connection."""
     project, store = bench_project(backend, url, fresh=False)
     engine = sql_engine(project, load_context(project).datamap, "app")
-    if mode in ("access", "erasure"):
+    by_troth = mode in ("access", "erasure")
+    if by_troth:
         run_big(project, store, mode, f"nobody.{time.time_ns()}@example.com")
     else:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     start = time.perf_counter()
-    if mode in ("access", "erasure"):
+    if by_troth:
         run_big(project, store, mode, email)
     elif mode == "floor-access":
         floor_zip(project, engine, (uid, email), "floor")

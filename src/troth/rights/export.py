@@ -327,7 +327,9 @@ def expire_exports(project: Project, older_than: dt.timedelta) -> int:
         return 0
     cutoff = time.time() - older_than.total_seconds()
     deleted = 0
-    for path in [*folder.glob("*.zip"), *folder.glob(f"*{PART}")]:
+    for path in folder.iterdir():  # one listing for the ZIPs and the parts
+        if path.suffix not in (".zip", PART):
+            continue
         try:
             if path.stat().st_mtime < cutoff:
                 path.unlink()
