@@ -243,8 +243,23 @@ def tombstone_user(conn: Connection, user: Any, key: bytes) -> None:
     )
 
 
+BLOB_COLUMNS = (("profiles", ("avatar_path",)), ("stories", ("audio_path", "cover_path")))
+
+
+def unlink_files(rows: dict[str, list[Any]]) -> None:
+    """The files of the subject's deleted profile and stories, from the app's blob folder,
+    as the engine's erasure deletes them (a file that is not there is fine)."""
+    folder = Path(os.environ["REFAPP_BLOBS"])
+    for table, columns in BLOB_COLUMNS:
+        for row in rows[table]:
+            for column in columns:
+                if row[column]:
+                    (folder / row[column]).unlink(missing_ok=True)
+
+
 def floor_erase(conn: Connection, email: str, key: bytes) -> None:
-    """The same reads, then the same writes as the engine's erasure, in one transaction."""
+    """The same reads, then the same writes as the engine's erasure, in one transaction,
+    then the subject's files."""
     rows = floor_reads(conn, email)
 
     for user in rows["users"]:
@@ -285,6 +300,7 @@ def floor_erase(conn: Connection, email: str, key: bytes) -> None:
             ),
             pairs | names,
         )
+    unlink_files(rows)
 
 
 # -- measuring ---------------------------------------------------------------------
@@ -744,9 +760,16 @@ def floor_static(project: Project) -> tuple[str, Any]:
 
 def floor_set_erase(conn: Connection, subject: tuple[int, str], key: bytes) -> None:
     """The big subject's erasure by hand, set-based: one statement per table over the
-    subject's id and address; kept tables are not touched at all."""
+    subject's id and address; kept tables are not touched at all. The files of the
+    profile and stories it deletes are read first, and deleted last."""
     uid, email = subject[0], subject[1].lower()
     user = conn.execute(text("SELECT * FROM users WHERE id = :i"), {"i": uid}).mappings().one()
+    files = {
+        table: list(
+            conn.execute(text(f"SELECT * FROM {table} WHERE {owner} = :i"), {"i": uid}).mappings()
+        )
+        for table, owner in (("profiles", "user_id"), ("stories", "author_id"))
+    }
 
     phones = [v for v in phone_variants(normalize(user["phone"]))] if user["phone"] else []
     variants, named = in_list(phones)
@@ -768,6 +791,7 @@ def floor_set_erase(conn: Connection, subject: tuple[int, str], key: bytes) -> N
     ):  # fmt: skip
         conn.execute(text(sql), params)
     tombstone_user(conn, user, key)
+    unlink_files(files)
 
 
 def child(mode: str, backend: str, url: str, email: str, uid: int) -> None:

@@ -21,9 +21,10 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, 
 
 from test_rights import App, crash_and_resume, pick_subject, refapp, run_cli, sqlite_app, start
 from troth import rights
-from troth.appdata import BATCH, PlanRefused
-from troth.appdata.reach import Found
-from troth.appdata.rowsets import LITERAL_OVER, member, term
+from troth.appdata import BATCH, PlanRefused, execute
+from troth.appdata.context import load_context
+from troth.appdata.reach import Found, reflect
+from troth.appdata.rowsets import JSON_OVER, LITERAL_OVER, form, member, term
 from troth.datamap.model import Table as MapTable
 
 __all__ = ["refapp", "sqlite_app"]  # the fixtures, used by name
@@ -144,3 +145,57 @@ def test_an_in_list_longer_than_any_parameter_limit() -> None:
     assert found == 35_001  # the even ids up to 70,000
     assert named == 3_000
     assert nulls == 70_001 - 3_000  # the NULL row is outside the set, not unknown
+
+
+def test_a_long_list_of_strings_on_sqlite_is_one_json_parameter_with_the_same_matches() -> None:
+    """Past JSON_OVER strings, SQLite gets one JSON text (`json_each`) and finds exactly
+    the rows a list of bound strings finds, against a column of every affinity and a
+    lowered one; numbers (which SQLite would compare to TEXT otherwise) stay bound."""
+    engine = create_engine("sqlite://")
+    with engine.begin() as conn:  # SQLite's affinities, which the Table below leaves alone
+        conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, n INTEGER, d NUMERIC)"))
+    columns = [Column(name, String) for name in ("s", "n", "d")]
+    table = Table("t", MetaData(), Column("id", Integer, primary_key=True), *columns)
+    stored = ["123", "0012", "12.50", "+1 (555) 010-0199", "O'Brien", "ÉMILE", '"q"', "a\\b", ""]
+    wanted = [*stored, "12.5", "émile", "1e3", *(f"x{i}" for i in range(JSON_OVER))]
+    assert form(wanted, "sqlite") == "json"
+    assert form(list(range(JSON_OVER + 1)), "sqlite") == "bound"
+    assert form(wanted, "postgresql") == "bound"
+    with engine.begin() as conn:
+        conn.execute(table.insert(), [{"s": v, "n": v, "d": v} for v in stored])
+        for expr in (table.c.s, table.c.n, table.c.d, func.lower(table.c.s)):
+            as_json = select(table.c.id).where(member(expr, wanted, "sqlite")).order_by(table.c.id)
+            bound = select(table.c.id).where(expr.in_(wanted)).order_by(table.c.id)
+            assert conn.execute(as_json).all() == conn.execute(bound).all()
+            assert conn.execute(bound).all()  # each column matches some rows
+        named = select(func.count()).where(member(table.c.s, wanted, "sqlite", "v"))
+        assert "json_each" in str(named.compile(engine))
+        assert conn.execute(named, {"v": wanted}).scalar_one() == len(stored)
+    engine.dispose()
+
+
+@pytest.mark.parametrize("accounts", [2, 12])
+def test_a_tombstone_gives_each_row_the_pseudonym_of_its_own_values(
+    refapp: App, accounts: int
+) -> None:
+    """A few rows share one reused UPDATE with their pseudonyms bound by name; many (past
+    REUSED_UP_TO pseudonyms) get one built for them. Either way each row's hashed columns
+    take the keyed pseudonym of what they held, and applying it again changes nothing."""
+    ctx = load_context(refapp.project)
+    with refapp.engine.connect() as conn:
+        everyone = conn.execute(text("SELECT id, email, username FROM users ORDER BY id")).all()
+    users, others = everyone[:accounts], everyone[accounts:]
+    keys = [(u.id,) for u in users]
+    with refapp.engine.begin() as conn:
+        reflect(conn.engine, ctx.datamap, "app.users")
+        changed = execute.tombstone(conn, ctx, "app.users", keys, execute.Counter())
+    with refapp.engine.begin() as conn:
+        again = execute.tombstone(conn, ctx, "app.users", keys, execute.Counter())
+        after = {r.id: r for r in conn.execute(text("SELECT id, email, username FROM users"))}
+    assert changed == again == accounts
+    for user in users:
+        assert after[user.id].email == execute.pseudonym(ctx, "app.users", "email", user.email)
+        assert after[user.id].username == execute.pseudonym(
+            ctx, "app.users", "username", user.username
+        )
+    assert all(after[o.id].email == o.email for o in others)

@@ -14,11 +14,11 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, delete, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, case, delete, select, update
 
 from troth.appdata.context import Context, checkpoint
 from troth.appdata.failures import app_statements
@@ -33,7 +33,7 @@ from troth.appdata.reach import (
     scoped,
     table_order,
 )
-from troth.appdata.rowsets import RowSet, either
+from troth.appdata.rowsets import RowSet, either, form, member
 from troth.appdata.sets import reused
 from troth.datamap import DataMap, blob_root
 from troth.datamap.model import PSEUDONYM_HEX, PSEUDONYM_PREFIX, ColumnErase
@@ -52,6 +52,7 @@ from troth.vault import (
 )
 
 PSEUDONYM = re.compile(rf"^{PSEUDONYM_PREFIX}[0-9a-f]{{{PSEUDONYM_HEX}}}$")
+REUSED_UP_TO = 16  # keyed pseudonyms a tombstone's reused UPDATE binds; more: built anew
 
 
 class Counter:
@@ -280,11 +281,43 @@ def remove(
     done = 0
     for batch in leaves_first(conn, ctx, key, keys):
         for part in chunks(batch, chunk):
-            where = key_condition(table, pk, part, conn.dialect.name)
-            statement = scoped(delete(table), table).where(where)
-            done += conn.execute(statement).rowcount
+            statement, params = by_keys(
+                conn,
+                table,
+                pk,
+                part,
+                ("remove",),
+                lambda where: scoped(delete(table), table).where(where),
+            )
+            done += conn.execute(statement, params).rowcount
             counter.step()
     return done
+
+
+def by_keys(
+    conn: Connection,
+    table: Table,
+    pk: Sequence[str],
+    keys: Sequence[Key],
+    purpose: tuple[Any, ...],
+    build: Callable[[Any], Any],
+    *,
+    reuse: bool = True,
+) -> tuple[Any, dict[str, Any]]:
+    """The statement `build(where)` over the rows `keys` of `table`, and its parameters.
+
+    On a one-column primary key the keys are bound by name and the statement is built
+    once per `purpose` (which names all else it is built from) and the keys' form
+    (`sets.reused`); on a composite one, or not to `reuse`, it is built each time."""
+    dialect = conn.dialect.name
+    if len(pk) != 1 or not reuse:
+        return build(key_condition(table, pk, keys, dialect)), {}
+    values = sorted({k[0] for k in keys}, key=str)
+
+    def condition() -> Any:
+        return build(member(table.c[pk[0]], values, dialect, "keys"))
+
+    return reused((*purpose, table, dialect, form(values, dialect)), condition), {"keys": values}
 
 
 def leaves_first(
@@ -333,25 +366,65 @@ def tombstone(
     fixed, hashed = erase_values(spec, only)
     if not fixed and not hashed:
         return 0
+    pk = spec.primary_key
+    shape = (tuple(fixed.items()), tuple(hashed))
     done = 0
     for part in chunks(keys):
-        where = key_condition(table, spec.primary_key, part)
-        values = dict(fixed)
+        mappings: list[dict[Any, str]] = [{} for _ in hashed]
         if hashed:
-            read = scoped(select(*(table.c[c] for c in hashed)), table).where(where)
-            current = conn.execute(read).all()
+            read, params = by_keys(
+                conn,
+                table,
+                pk,
+                part,
+                ("tombstone read", *shape),
+                lambda where: scoped(select(*(table.c[c] for c in hashed)), table).where(where),
+            )
+            current = conn.execute(read, params).all()
             counter.step()
             for i, name in enumerate(hashed):
-                mapping = {
+                mappings[i] = {
                     row[i]: pseudonym(ctx, key, name, row[i])
                     for row in current
                     if row[i] is not None and not PSEUDONYM.match(str(row[i]))
                 }
-                if mapping:
-                    values[name] = case(mapping, value=table.c[name], else_=table.c[name])
-        done += conn.execute(scoped(update(table), table).where(where).values(values)).rowcount
+        sizes = tuple(len(m) for m in mappings)
+
+        def build(where: Any, sizes: tuple[int, ...] = sizes) -> Any:
+            changes = dict(fixed) | keyed_values(table, hashed, sizes)
+            return scoped(update(table), table).where(where).values(changes)
+
+        reuse = sum(sizes) <= REUSED_UP_TO
+        change, params = by_keys(
+            conn, table, pk, part, ("tombstone", *shape, sizes), build, reuse=reuse
+        )
+        done += conn.execute(change, params | pseudonym_params(mappings)).rowcount
         counter.step()
     return done
+
+
+def keyed_values(table: Table, hashed: Sequence[str], sizes: Sequence[int]) -> dict[str, Any]:
+    """`CASE column WHEN :h<j>w<i> THEN :h<j>t<i> … ELSE column END` per hashed column with
+    values to replace (`sizes`: how many, per column); `pseudonym_params` binds them."""
+    out: dict[str, Any] = {}
+    for j, (name, size) in enumerate(zip(hashed, sizes, strict=True)):
+        if size:
+            column = table.c[name]
+            whens = {
+                bindparam(f"h{j}w{i}", type_=column.type): bindparam(f"h{j}t{i}", type_=column.type)
+                for i in range(size)
+            }
+            out[name] = case(whens, value=column, else_=column)
+    return out
+
+
+def pseudonym_params(mappings: Sequence[Mapping[Any, str]]) -> dict[str, Any]:
+    """The values and their keyed pseudonyms that `keyed_values` names."""
+    out: dict[str, Any] = {}
+    for j, mapping in enumerate(mappings):
+        for i, (value, replacement) in enumerate(mapping.items()):
+            out[f"h{j}w{i}"], out[f"h{j}t{i}"] = value, replacement
+    return out
 
 
 def erase_categories(

@@ -3,11 +3,27 @@ the SQL terms it is made of (`column IN (values)` of any length on every backend
 
 from __future__ import annotations
 
+import functools
+import json
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, any_, bindparam, false, func, not_, or_
+from sqlalchemy import (
+    ColumnElement,
+    Dialect,
+    String,
+    TypeDecorator,
+    and_,
+    any_,
+    bindparam,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import False_
 
@@ -20,11 +36,54 @@ from troth.datamap.model import TableErase
 # PostgreSQL takes any list as one array parameter instead.
 
 LITERAL_OVER = 2_000
+# On SQLite a list of more strings than this (a phone number's written forms) is bound as
+# one JSON text and read back by `json_each`: SQLAlchemy spends more on expanding a long
+# list into parameters, one name each, than SQLite spends on the statement. Strings only:
+# SQLite compares them to every column affinity as it compares bound strings, which is
+# not so for numbers against a TEXT column.
+JSON_OVER = 16
 
 
 def literal(values: Sequence[Any]) -> bool:
     """Whether an IN list of `values` is written into the statement's text."""
     return len(values) > LITERAL_OVER and all(type(v) in (int, str) for v in values)
+
+
+def as_json(values: Sequence[Any], dialect: str) -> bool:
+    """Whether an IN list of `values` is bound as one JSON text (see JSON_OVER)."""
+    return (
+        dialect == "sqlite"
+        and len(values) > JSON_OVER
+        and all(type(v) is str for v in values)
+        and json_each_works()
+    )
+
+
+def form(values: Sequence[Any], dialect: str) -> str:
+    """How an IN list of `values` is written: part of a reused statement's shape."""
+    if as_json(values, dialect):
+        return "json"
+    return "literal" if literal(values) else "bound"
+
+
+@functools.cache
+def json_each_works() -> bool:
+    """Whether this SQLite library has `json_each` (built in since 3.38, often before)."""
+    try:
+        sqlite3.connect(":memory:").execute("SELECT value FROM json_each('[1]')").close()
+    except sqlite3.Error:
+        return False
+    return True
+
+
+class JsonList(TypeDecorator[Sequence[Any]]):
+    """A list of values bound as one JSON text."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: Sequence[Any] | None, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(list(value))
 
 
 def member(
@@ -35,6 +94,9 @@ def member(
     given = None if name else list(values)
     if dialect == "postgresql":
         return expr == any_(bindparam(name, given, type_=ARRAY(expr.type)))
+    if as_json(values, dialect):
+        listed = func.json_each(bindparam(name, given, type_=JsonList())).table_valued("value")
+        return expr.in_(select(listed.c.value).scalar_subquery())
     wanted = bindparam(
         name, given, expanding=True, literal_execute=literal(values), type_=expr.type
     )
@@ -117,5 +179,5 @@ class RowSet:
 
     def shape(self, dialect: str) -> tuple[Any, ...]:
         """What a statement over this set is built from, but for the values."""
-        owners = tuple((c, low, literal(v)) for c, low, v in self.owners)
-        return (dialect, self.action, owners, tuple((c, literal(v)) for c, v in self.parents))
+        owners = tuple((c, low, form(v, dialect)) for c, low, v in self.owners)
+        return (dialect, self.action, owners, tuple((c, form(v, dialect)) for c, v in self.parents))

@@ -37,7 +37,7 @@ from troth.appdata.failures import app_statements
 from troth.appdata.guard import Counted, leaves, owner_links, shape_of, subject_accounts
 from troth.appdata.plan import Erasure
 from troth.appdata.reach import Found, materialize, resolve, scoped
-from troth.appdata.rowsets import RowSet, either, literal, term
+from troth.appdata.rowsets import RowSet, either, form, term
 from troth.datamap.model import ColumnErase, DataMap, TableErase
 
 BATCH = 1_000  # rows per batch from a server-side cursor
@@ -216,7 +216,7 @@ def row_set(conn: Connection, part: Found, deleted: Mapping[tuple[str, str], set
             ]
             return scoped(select(part.table.c[pk]).where(either(terms)), part.table)
 
-        shape = tuple((w.column, w.lower, literal(w.values)) for w in direct)
+        shape = tuple((w.column, w.lower, form(w.values, dialect)) for w in direct)
         query = reused(("direct", part.table, dialect, shape), build)
         params = {f"d{i}": w.values for i, w in enumerate(direct)}
         with app_statements(conn, part.key):
@@ -294,6 +294,7 @@ def blob_paths(conn: Connection, part: Found, rows: RowSet) -> dict[str, set[str
     """The files of the rows the set deletes, and those its updates erase."""
     out: dict[str, set[str]] = {}
     dialect = conn.dialect.name
+    table = part.table
     for action in ("delete", "update"):
         columns = [
             (name, column.blob)
@@ -302,9 +303,13 @@ def blob_paths(conn: Connection, part: Found, rows: RowSet) -> dict[str, set[str
         ]
         if not columns or not rows.counts.get(action):
             continue
-        table = part.table
-        query = select(*(table.c[c] for c, _b in columns)).where(rows.where(part, action, dialect))
-        found = conn.execution_options(yield_per=BATCH).execute(scoped(query, table), rows.params())
+
+        def build(action: str = action, columns: list[tuple[str, str]] = columns) -> Any:
+            query = select(*(table.c[c] for c, _b in columns))
+            return scoped(query.where(rows.where(part, action, dialect)), table)
+
+        query = reused(("files", table, action, tuple(columns), *rows.shape(dialect)), build)
+        found = conn.execution_options(yield_per=BATCH).execute(query, rows.params())
         for row in found:
             for (_name, blob), value in zip(columns, row, strict=True):
                 if value:
