@@ -42,6 +42,7 @@ from sqlalchemy import (
     text,
     tuple_,
 )
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import NoSuchTableError, SAWarning
 from sqlalchemy.sql.dml import Delete, Update
 
@@ -67,14 +68,14 @@ CHILDREN = "troth.appdata.children"  # in a store's reflected MetaData's info: p
 S = TypeVar("S", Select[Any], Update, Delete)
 ERASE_RANK = {TableErase.delete: 0, TableErase.update: 1, TableErase.keep: 2}
 
-_reflected: dict[tuple[str, str], Table] = {}
-_stores: dict[tuple[str, str], MetaData] = {}  # (engine URL, store): its map tables, reflected
+_reflected: dict[tuple[URL, str], Table] = {}
+_stores: dict[tuple[URL, str], MetaData] = {}  # (engine URL, store): its map tables, reflected
 _reflect_lock = threading.Lock()
 
 
 def reflect(engine: Engine, datamap: DataMap, key: str) -> Table:
     """The live table behind `key`, checked against the data map (cached per engine)."""
-    url = engine.url.render_as_string(hide_password=False)
+    url = engine.url
     with _reflect_lock:
         found = _reflected.get((url, key))
         if found is None:
@@ -90,7 +91,7 @@ def reflect(engine: Engine, datamap: DataMap, key: str) -> Table:
         return found
 
 
-def live_table(engine: Engine, datamap: DataMap, key: str, url: str) -> tuple[Table, set[str]]:
+def live_table(engine: Engine, datamap: DataMap, key: str, url: URL) -> tuple[Table, set[str]]:
     """The table `key` as the store has it, and the tables that inherit from it. The first
     one asked for reflects every table of the data map in its store at once: a dozen
     catalog queries on PostgreSQL, where a table alone took about twenty (and its foreign

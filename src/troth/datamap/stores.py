@@ -8,6 +8,7 @@ which may hold a password.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -26,7 +27,7 @@ from troth.project import Project
 
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 BUSY_TIMEOUT_S = 30
-_engines: dict[str, Engine] = {}
+_engines: dict[URL, Engine] = {}
 _lock = threading.Lock()
 
 
@@ -46,8 +47,11 @@ def expand(text: str, where: str) -> str:
     return VARIABLE.sub(value, text)
 
 
+@functools.lru_cache(maxsize=256)
 def database_url(url: str, root: Path, where: str) -> URL:
-    """A checked SQLAlchemy URL with troth's drivers; relative SQLite paths under `root`."""
+    """A checked SQLAlchemy URL with troth's drivers; relative SQLite paths under `root`.
+    Remembered per URL text and folder: a request opens its stores' engines by it, and
+    parsing and resolving it again cost more than a small request's statements."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -94,12 +98,11 @@ def sql_engine(project: Project, datamap: DataMap, store_name: str) -> Engine:
 
 def engine_for(url: URL) -> Engine:
     """One engine per URL for the whole process; SQLite gets foreign keys and a busy timeout."""
-    key = url.render_as_string(hide_password=False)
     with _lock:
-        engine = _engines.get(key)
+        engine = _engines.get(url)
         if engine is None:
             engine = _create(url)
-            _engines[key] = engine
+            _engines[url] = engine
         return engine
 
 
