@@ -663,21 +663,25 @@ def floor_selects(
     }
 
 
+FIND_USER = text("SELECT * FROM users WHERE lower(email) = :e")
+FIND_PHONE = text("SELECT id, phone FROM users WHERE lower(email) = :e")
+
+
 def floor_zip(project: Project, engine: Any, subject: tuple[int, str], name: str) -> int:
     """Hand-written streamed reads written into the same ZIP as troth's (JSON, then CSV,
     a batch at a time, sealed at rest), flushed to the disk as troth's is: the floor of
-    an access export."""
+    an access export. The subject is found by e-mail, as the request names them."""
+    email = subject[1].lower()
     with engine.connect() as conn:
-        phone = conn.execute(text("SELECT phone FROM users WHERE id = :i"), {"i": subject[0]})
-        own = [normalize(p) for p in phone.scalars() if p]
+        user = conn.execute(FIND_PHONE, {"e": email}).one()
+        own = [normalize(user.phone)] if user.phone else []
         phones = [v for p in own for v in phone_variants(p)]
-        email = subject[1].lower()
         target = project.exports_dir / f"{name}.zip"
         project.private_dir(target.parent)
         with target.open("wb") as raw:
             with at_rest(project, name, raw) as out:
                 zf = zipfile.ZipFile(out, "w", **FAST)
-                counts = floor_tables(zf, conn, floor_selects(subject[0], email, phones))
+                counts = floor_tables(zf, conn, floor_selects(user.id, email, phones))
                 zf.writestr("summary.html", floor_summary(project, email, own, counts))
                 zf.close()
             flushed(raw)
@@ -762,8 +766,9 @@ def floor_set_erase(conn: Connection, subject: tuple[int, str], key: bytes) -> N
     """The big subject's erasure by hand, set-based: one statement per table over the
     subject's id and address; kept tables are not touched at all. The files of the
     profile and stories it deletes are read first, and deleted last."""
-    uid, email = subject[0], subject[1].lower()
-    user = conn.execute(text("SELECT * FROM users WHERE id = :i"), {"i": uid}).mappings().one()
+    email = subject[1].lower()
+    user = conn.execute(FIND_USER, {"e": email}).mappings().one()
+    uid = user["id"]
     files = {
         table: list(
             conn.execute(text(f"SELECT * FROM {table} WHERE {owner} = :i"), {"i": uid}).mappings()
