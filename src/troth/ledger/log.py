@@ -155,7 +155,11 @@ def record_many(conn: Connection, events: Iterable[Event]) -> list[int]:
     another appender moved it, the row is locked and read, and the entries are built
     again on what it holds.
     """
-    rows = [_prepare(event) for event in events]
+    return _append_rows(conn, [_prepare(event) for event in events])
+
+
+def _append_rows(conn: Connection, rows: list[Row]) -> list[int]:
+    """`record_many` of events checked and made rows already (`_prepare`)."""
     if not rows:
         return []
     known = _heads.get(conn.engine)
@@ -296,7 +300,7 @@ def record_change(
     with _transaction(store, on, durable) as conn:
         row = conn.execute(change, parameters).first()
         if row is not None:
-            record_many(conn, events)
+            _append_rows(conn, rows)
         return row
 
 
