@@ -8,8 +8,9 @@ The e-mail look-ups use the expression index `lower(email)` that the module
 `troth.appdata.identities` documents.
 
 The floor is hand-written SQL for the same subject doing exactly the same reads
-(and, for erasure, the same writes in one transaction) through the same engine
-(driver, pool and SQLite pragmas) that troth uses for the app's store. Access with
+(and, for erasure, the same writes in one transaction, then the same files
+unlinked) through the same engine (driver, pool and SQLite pragmas) that troth
+uses for the app's store; like the request, it finds the subject by e-mail. Access with
 ZIP is compared with hand-written streamed reads written into the same sealed ZIP
 (`floor_zip`). In a full run (or alone, with TROTH_BENCH_BIG_ONLY=1) a 1,000-user app
 with two subjects of a million rows each is made afresh: access against the same
