@@ -134,5 +134,13 @@ def blob_root(project: Project, datamap: DataMap, store_name: str) -> Path:
     store = datamap.stores.get(store_name)
     if not isinstance(store, BlobStore):
         raise TrothError(f"datamap.yaml: no blob store named {store_name!r}")
-    path = Path(expand(store.path, f"datamap.yaml stores.{store_name}.path"))
-    return (project.root / path).resolve()
+    return resolved_folder(
+        expand(store.path, f"datamap.yaml stores.{store_name}.path"), project.root
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def resolved_folder(path: str, root: Path) -> Path:
+    """`path` resolved against `root`, once per text and folder (as `database_url`): a
+    resolve is a look-up per folder of the whole path."""
+    return (root / path).resolve()
