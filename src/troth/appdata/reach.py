@@ -24,6 +24,7 @@ import dataclasses
 import graphlib
 import threading
 import warnings
+import weakref
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -42,7 +43,6 @@ from sqlalchemy import (
     text,
     tuple_,
 )
-from sqlalchemy.engine import URL
 from sqlalchemy.exc import NoSuchTableError, SAWarning
 from sqlalchemy.sql.dml import Delete, Update
 
@@ -68,18 +68,20 @@ CHILDREN = "troth.appdata.children"  # in a store's reflected MetaData's info: p
 S = TypeVar("S", Select[Any], Update, Delete)
 ERASE_RANK = {TableErase.delete: 0, TableErase.update: 1, TableErase.keep: 2}
 
-_reflected: dict[tuple[URL, str], Table] = {}
-_stores: dict[tuple[URL, str], MetaData] = {}  # (engine URL, store): its map tables, reflected
+# Per engine (a URL would be rendered to be hashed, at each look-up): table key -> its
+# live table, and store -> its map tables, reflected.
+_reflected: weakref.WeakKeyDictionary[Engine, dict[str, Table]] = weakref.WeakKeyDictionary()
+_stores: weakref.WeakKeyDictionary[Engine, dict[str, MetaData]] = weakref.WeakKeyDictionary()
 _reflect_lock = threading.Lock()
 
 
 def reflect(engine: Engine, datamap: DataMap, key: str) -> Table:
     """The live table behind `key`, checked against the data map (cached per engine)."""
-    url = engine.url
     with _reflect_lock:
-        found = _reflected.get((url, key))
+        tables = _reflected.setdefault(engine, {})
+        found = tables.get(key)
         if found is None:
-            found, children = live_table(engine, datamap, key, url)
+            found, children = live_table(engine, datamap, key)
             spec = datamap.tables[key]
             missing = [c for c in (*spec.primary_key, *spec.columns) if c not in found.c]
             if missing:
@@ -87,26 +89,27 @@ def reflect(engine: Engine, datamap: DataMap, key: str) -> Table:
                     f"datamap.yaml tables.{key}: no column {missing[0]!r} in the store"
                 )
             found.info[ONLY] = bool(children & mapped_in(datamap, key))
-            _reflected[(url, key)] = found
+            tables[key] = found
         return found
 
 
-def live_table(engine: Engine, datamap: DataMap, key: str, url: URL) -> tuple[Table, set[str]]:
+def live_table(engine: Engine, datamap: DataMap, key: str) -> tuple[Table, set[str]]:
     """The table `key` as the store has it, and the tables that inherit from it. The first
     one asked for reflects every table of the data map in its store at once: a dozen
     catalog queries on PostgreSQL, where a table alone took about twenty (and its foreign
     keys' tables were reflected again with it), 0.9 s for the reference app's 14 tables
     in a new process. A table made since is reflected alone."""
     name = TableKey.of(key).name
-    store = (url, datamap.store_of(key))
+    stores = _stores.setdefault(engine, {})
+    store = datamap.store_of(key)
     with warnings.catch_warnings():  # expression indexes such as lower(email)
         warnings.filterwarnings("ignore", "Skipped unsupported reflection", SAWarning)
-        meta = _stores.get(store)
+        meta = stores.get(store)
         if meta is None:
             names = mapped_in(datamap, key)
             meta = MetaData(info={CHILDREN: inheritance_children(engine)})
             meta.reflect(engine, views=True, only=lambda table, _meta: table in names)
-            _stores[store] = meta
+            stores[store] = meta
         if name in meta.tables:
             return meta.tables[name], meta.info[CHILDREN].get(name, set())
         try:

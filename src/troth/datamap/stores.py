@@ -27,7 +27,7 @@ from troth.project import Project
 
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 BUSY_TIMEOUT_S = 30
-_engines: dict[URL, Engine] = {}
+_engines: dict[str, Engine] = {}  # by the URL's text (hashing a URL renders it each time)
 _lock = threading.Lock()
 
 
@@ -47,11 +47,16 @@ def expand(text: str, where: str) -> str:
     return VARIABLE.sub(value, text)
 
 
-@functools.lru_cache(maxsize=256)
 def database_url(url: str, root: Path, where: str) -> URL:
-    """A checked SQLAlchemy URL with troth's drivers; relative SQLite paths under `root`.
-    Remembered per URL text and folder: a request opens its stores' engines by it, and
-    parsing and resolving it again cost more than a small request's statements."""
+    """A checked SQLAlchemy URL with troth's drivers; relative SQLite paths under `root`."""
+    return _checked(url, root, where)[0]
+
+
+@functools.lru_cache(maxsize=256)
+def _checked(url: str, root: Path, where: str) -> tuple[URL, str]:
+    """`database_url`, and its text (the engine's key), once per URL text and folder: a
+    request opens its stores' engines by them, and parsing, resolving and rendering
+    the URL again cost more than a small request's statements."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -71,7 +76,7 @@ def database_url(url: str, root: Path, where: str) -> URL:
             parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     else:
         raise TrothError(f"{where}: unsupported database {backend!r} (sqlite, postgresql, mysql)")
-    return parsed
+    return parsed, parsed.render_as_string(hide_password=False)
 
 
 def sqlite_file_missing(url: URL) -> bool:
@@ -84,25 +89,33 @@ def sqlite_file_missing(url: URL) -> bool:
 
 def store_url(project: Project, datamap: DataMap, store_name: str) -> URL:
     """The expanded, resolved URL of the SQL store `store_name`."""
+    return _store_url(project, datamap, store_name)[0]
+
+
+def _store_url(project: Project, datamap: DataMap, store_name: str) -> tuple[URL, str]:
     store = datamap.stores.get(store_name)
     if not isinstance(store, SqlStore):
         raise TrothError(f"datamap.yaml: no SQL store named {store_name!r}")
     where = f"datamap.yaml stores.{store_name}.url"
-    return database_url(expand(store.url, where), project.root, where)
+    return _checked(expand(store.url, where), project.root, where)
 
 
 def sql_engine(project: Project, datamap: DataMap, store_name: str) -> Engine:
     """The (cached) SQLAlchemy engine of the SQL store `store_name`."""
-    return engine_for(store_url(project, datamap, store_name))
+    return _engine(*_store_url(project, datamap, store_name))
 
 
 def engine_for(url: URL) -> Engine:
     """One engine per URL for the whole process; SQLite gets foreign keys and a busy timeout."""
+    return _engine(url, url.render_as_string(hide_password=False))
+
+
+def _engine(url: URL, key: str) -> Engine:
     with _lock:
-        engine = _engines.get(url)
+        engine = _engines.get(key)
         if engine is None:
             engine = _create(url)
-            _engines[url] = engine
+            _engines[key] = engine
         return engine
 
 
