@@ -199,3 +199,36 @@ def test_a_tombstone_gives_each_row_the_pseudonym_of_its_own_values(
             ctx, "app.users", "username", user.username
         )
     assert all(after[o.id].email == o.email for o in others)
+
+
+def test_rows_named_by_many_text_keys_are_the_ones_deleted() -> None:
+    """`by_keys` on SQLite: more than JSON_OVER text keys go as one JSON parameter, a
+    composite key as row values; either way exactly the named rows go."""
+    engine = create_engine("sqlite://")
+    meta = MetaData()
+    codes = Table("codes", meta, Column("code", String, primary_key=True))
+    pairs = Table(
+        "pairs",
+        meta,
+        Column("a", String, primary_key=True),
+        Column("b", Integer, primary_key=True),
+    )
+    meta.create_all(engine)
+    names = [f"k'{i}" for i in range(3 * JSON_OVER)]
+    gone = [(n,) for n in names[::2]]
+    with engine.begin() as conn:
+        conn.execute(codes.insert(), [{"code": n} for n in names])
+        conn.execute(pairs.insert(), [{"a": n, "b": i} for i, n in enumerate(names)])
+        for table, pk, keys, as_json in (
+            (codes, ["code"], gone, True),
+            (pairs, ["a", "b"], [(n, i) for i, n in enumerate(names)][::2], False),
+        ):
+            statement, params = execute.by_keys(
+                conn, table, pk, keys, ("test",), lambda where, t=table: t.delete().where(where)
+            )
+            assert ("json_each" in str(statement.compile(engine))) == as_json
+            assert conn.execute(statement, params).rowcount == len(keys)
+        left = set(conn.execute(select(codes.c.code)).scalars())
+        paired = set(conn.execute(select(pairs.c.a)).scalars())
+    engine.dispose()
+    assert left == paired == set(names[1::2])
