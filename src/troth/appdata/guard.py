@@ -45,7 +45,7 @@ from troth.appdata.reach import (
     reflect,
     scoped,
 )
-from troth.datamap import DataMap, Link, sql_engine
+from troth.datamap import DataMap, Link, sql_engine, store_key
 from troth.datamap.memo import per_map
 from troth.datamap.validate import validate
 from troth.errors import Refused
@@ -285,13 +285,14 @@ def table_size(ctx: Context, key: str, enough: int) -> int:
     """The table's rows, counted only up to `enough` (the share bound needs no more: a
     table of a hundred million rows is not read whole for one person's thousand). The
     count is kept COUNT_TTL_S; a kept one that stopped short of `enough` is made again."""
-    engine = sql_engine(ctx.project, ctx.datamap, ctx.datamap.store_of(key))
-    cache_key = (engine.url.render_as_string(hide_password=False), key)
+    store = ctx.datamap.store_of(key)
+    cache_key = (store_key(ctx.project, ctx.datamap, store), key)
     now = time.monotonic()
     with _lock:
         hit = _counts.get(cache_key)
     if hit is not None and hit[2] > now and (hit[1] or hit[0] >= enough):
         return hit[0]
+    engine = sql_engine(ctx.project, ctx.datamap, store)
     table = reflect(engine, ctx.datamap, key)
     rows = scoped(select(literal(1)).select_from(table), table).limit(enough).subquery()
     with engine.connect() as conn:

@@ -2,7 +2,14 @@
 
 from troth.datamap.load import load_datamap
 from troth.datamap.model import Column, DataMap, Link, Table, TableKey
-from troth.datamap.stores import blob_root, dispose_engines, engine_for, sql_engine, store_url
+from troth.datamap.stores import (
+    blob_root,
+    dispose_engines,
+    engine_for,
+    sql_engine,
+    store_key,
+    store_url,
+)
 
 __all__ = [
     "Column",
@@ -15,5 +22,6 @@ __all__ = [
     "engine_for",
     "load_datamap",
     "sql_engine",
+    "store_key",
     "store_url",
 ]

@@ -92,6 +92,12 @@ def store_url(project: Project, datamap: DataMap, store_name: str) -> URL:
     return _store_url(project, datamap, store_name)[0]
 
 
+def store_key(project: Project, datamap: DataMap, store_name: str) -> str:
+    """The text of the SQL store's URL, password and all: what its engine, and anything
+    kept per store, is keyed by (worked out once, as the URL)."""
+    return _store_url(project, datamap, store_name)[1]
+
+
 def _store_url(project: Project, datamap: DataMap, store_name: str) -> tuple[URL, str]:
     store = datamap.stores.get(store_name)
     if not isinstance(store, SqlStore):
@@ -154,6 +160,6 @@ def blob_root(project: Project, datamap: DataMap, store_name: str) -> Path:
 
 @functools.lru_cache(maxsize=256)
 def resolved_folder(path: str, root: Path) -> Path:
-    """`path` resolved against `root`, once per text and folder (as `database_url`): a
-    resolve is a look-up per folder of the whole path."""
+    """`path` resolved against `root`, once per text and folder (as a store's URL is, in
+    `_checked`): a resolve is a look-up per folder of the whole path."""
     return (root / path).resolve()
